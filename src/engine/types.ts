@@ -1,0 +1,124 @@
+// The two narrow interfaces the pipeline talks to (brief: "Generation and scoring sit behind one narrow
+// interface, so the pipeline cannot tell the embedded model from a remote server; training sits behind
+// another"). The embedded engine implements both; remote engines (OpenAI-compatible servers) implement
+// `Engine` only, and a TRL bridge implements `Trainer`.
+
+/** Why a completion ended: a stop string matched, max_tokens was reached, or the model emitted EOS. */
+export type FinishReason = 'stop' | 'length' | 'eos';
+
+export interface GenerateOptions {
+  /** Completions per prompt (default 1). */
+  n?: number;
+  /** 0 means greedy (argmax); default 1. */
+  temperature?: number;
+  /** Nucleus sampling mass in (0, 1]; default 1. */
+  top_p?: number;
+  /** Upper bound on generated tokens per completion (required: no hidden defaults). */
+  max_tokens: number;
+  /** Stop strings; generation ends when the decoded text contains one. */
+  stop?: string[];
+  /** Keep the matched stop string at the end of the text (vLLM's include_stop_str_in_output). Default false. */
+  include_stop?: boolean;
+  /** Base seed. Completion j of prompt i draws from a stream derived from (seed, i, j) only, so results do
+   *  not depend on batching, on prefix sharing or on the other prompts in the call. */
+  seed?: number;
+  /** Per-prompt seeds overriding `seed` (so callers can derive seeds from coordinates). */
+  seeds?: number[];
+}
+
+export interface Completion {
+  text: string;
+  /** Generated token ids (the stop string's tokens are included when they were generated). */
+  tokens: number[];
+  /** Log-probability of each generated token under the sampling distribution's model (temperature 1, no
+   *  top-p truncation), i.e. the model's own log p(token | context). */
+  logprobs: number[];
+  finish_reason: FinishReason;
+}
+
+export interface ScoreRequest {
+  prompt: string;
+  completion: string;
+  /** Append the end-of-sequence token to the completion (a final answer). Default false. */
+  eos?: boolean;
+}
+
+/** Generation and scoring: what search, judging and evaluation need. */
+export interface Engine {
+  readonly name: string;
+  tokenize(text: string): number[];
+  detokenize(ids: number[]): string;
+  /** For each prompt, `n` completions. */
+  generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]>;
+  /** Summed log-probability of each completion's tokens given its prompt. */
+  logprob(requests: ScoreRequest[]): Promise<number[]>;
+  /** Release threads and memory. */
+  close(): Promise<void>;
+}
+
+export interface SFTExample {
+  prompt: string;
+  completion: string;
+  /** Append EOS after the completion (default true for SFT: whole answers end). */
+  eos?: boolean;
+}
+
+export interface PreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  /** True when chosen/rejected end the solution: only then is EOS appended (paper §3.4). Default false. */
+  final?: boolean;
+  /** Optional precomputed reference log-probs (summed over completion tokens, EOS included when final). */
+  ref_chosen?: number;
+  ref_rejected?: number;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  lr: number;
+  /** Sequences per optimizer step (accumulated over micro-batches as needed). */
+  batch_size: number;
+  /** Tokens per micro-batch bound (memory); default chosen by the trainer. */
+  micro_batch_tokens?: number;
+  weight_decay?: number;
+  grad_clip?: number;
+  /** Fraction of steps spent in linear warmup. */
+  warmup_frac?: number;
+  /** Final lr as a fraction of lr at the end of the cosine decay. */
+  min_lr_frac?: number;
+  seed: number;
+  /** Called after every optimizer step. */
+  onStep?: (info: StepInfo) => void;
+}
+
+export interface DPOOptions extends TrainOptions {
+  beta: number;
+}
+
+export interface StepInfo {
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  tokens: number;
+  grad_norm: number;
+  /** DPO only: share of pairs with chosen reward above rejected. */
+  accuracy?: number;
+  margin?: number;
+}
+
+export interface TrainResult {
+  steps: number;
+  tokens: number;
+  final_loss: number;
+  wall_s: number;
+  history: StepInfo[];
+}
+
+/** Training: SFT and DPO on the current weights, and persisting them. */
+export interface Trainer {
+  trainSFT(examples: SFTExample[], opts: TrainOptions): Promise<TrainResult>;
+  trainDPO(pairs: PreferencePair[], opts: DPOOptions): Promise<TrainResult>;
+  save(dir: string): Promise<void>;
+}
