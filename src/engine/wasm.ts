@@ -34,7 +34,7 @@ export interface Kernels {
   attn_fwd(qkv: number, y: number, att: number, seqs: number, C: number, H: number, t0: number, t1: number): void;
   attn_bwd(qkv: number, y: number, att: number, dy: number, dqkv: number, seqs: number, C: number, H: number,
     t0: number, t1: number): void;
-  attn_infer(q: number, qld: number, y: number, qtab: number, C: number, H: number, t0: number, t1: number): void;
+  attn_infer(q: number, qld: number, y: number, qtab: number, layer: number, C: number, H: number, t0: number, t1: number): void;
   xent(logits: number, targets: number, g: number, logp: number, V: number, withGrad: number, r0: number, r1: number): void;
   log_softmax(logits: number, V: number, r0: number, r1: number): void;
   gelu_fwd(x: number, out: number, n0: number, n1: number): void;

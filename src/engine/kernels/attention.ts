@@ -130,10 +130,11 @@ export function attn_bwd(
   }
 }
 
-// Inference attention. For query row i (of R rows, stride qld floats in q), qtab holds two i32:
-// [segment table pointer, visible length of the table's last segment]. A segment table is
-// [nseg, (kptr, vptr, len) * nseg]; keys/values are rows of C floats (all heads). Task = i * H + h.
-export function attn_infer(q: usize, qld: i32, y: usize, qtab: usize, C: i32, H: i32, t0: i32, t1: i32): void {
+// Inference attention. For query row i (stride qld floats in q), qtab holds two i32: [segment table
+// pointer, visible length of the table's last segment]. A segment table is [nseg, (kptr, vptr, len,
+// layerStride) * nseg]: kptr/vptr point at layer 0's keys/values (rows of C floats, all heads), and
+// layer l's lie layerStride bytes further per layer. Task = i * H + h.
+export function attn_infer(q: usize, qld: i32, y: usize, qtab: usize, layer: i32, C: i32, H: i32, t0: i32, t1: i32): void {
   const D = C / H;
   const ldc = <usize>C << 2;
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>D);
@@ -148,8 +149,9 @@ export function attn_infer(q: usize, qld: i32, y: usize, qtab: usize, C: i32, H:
     for (let d = 0; d < D; d += 4) v128.store(yr + (<usize>d << 2), f32x4.splat(0));
     let mx: f32 = -Infinity, sum: f32 = 0;
     for (let sg = 0; sg < nseg; sg++) {
-      const e = tab + 4 + <usize>(sg * 12);
-      const kp = <usize>load<i32>(e) + hofs, vp = <usize>load<i32>(e + 4) + hofs;
+      const e = tab + 4 + <usize>(sg * 16);
+      const lofs = <usize>layer * <usize>load<i32>(e + 12);
+      const kp = <usize>load<i32>(e) + lofs + hofs, vp = <usize>load<i32>(e + 4) + lofs + hofs;
       const n = sg == nseg - 1 ? lastLen : load<i32>(e + 8);
       for (let u = 0; u < n; u++) {
         const k = kp + <usize>u * ldc;

@@ -1,0 +1,153 @@
+// Inference forward over KV-cache segments: the rows of one call may come from many sequences at
+// different positions (batched decoding), from the prompt of one sequence (prefill), or from many
+// prompts' suffixes after a shared prefix. Each row names the segment and slot its key/value go to and
+// the segment table (the chain of segments) its query attends over, so prefix sharing is just several
+// chains starting with the same segments.
+//
+// Per row the arithmetic is the training forward's (same GEMM, layernorm, GELU kernels, each row reduced
+// independently of the others), except attention, which is online-softmax here (attention.ts); a row's
+// result is therefore independent of what else is in the batch and of where segments are cut.
+import type { GPT } from './model.js';
+
+/** Keys and values of `cap` consecutive positions, for every layer. */
+export class Segment {
+  readonly base: number;
+  readonly layerStride: number;
+  len = 0;
+
+  constructor(readonly model: GPT, readonly cap: number) {
+    const { n_layer: L, n_embd: C } = model.cfg;
+    this.layerStride = 2 * cap * C * 4;
+    this.base = model.heap.allocF32(L * 2 * cap * C);
+  }
+
+  kPtr(layer: number, idx: number): number {
+    return this.base + layer * this.layerStride + idx * this.model.cfg.n_embd * 4;
+  }
+
+  vPtr(layer: number, idx: number): number {
+    return this.base + layer * this.layerStride + (this.cap + idx) * this.model.cfg.n_embd * 4;
+  }
+
+  release(): void {
+    this.model.heap.release(this.base);
+  }
+}
+
+/** A chain of segments (ancestors complete, the last one being filled) as the kernel's table. */
+export class Chain {
+  readonly table: number;
+
+  constructor(readonly model: GPT, readonly segments: Segment[]) {
+    const t = new Int32Array(1 + 4 * segments.length);
+    t[0] = segments.length;
+    segments.forEach((s, i) => {
+      t.set([s.kPtr(0, 0), s.vPtr(0, 0), s.len, s.layerStride], 1 + 4 * i);
+    });
+    this.table = model.heap.alloc(t.length * 4);
+    model.heap.writeI32(this.table, t);
+  }
+
+  get last(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /** Total positions before the last segment. */
+  get prefixLen(): number {
+    let n = 0;
+    for (let i = 0; i < this.segments.length - 1; i++) n += this.segments[i]!.len;
+    return n;
+  }
+
+  release(): void {
+    this.model.heap.release(this.table);
+  }
+}
+
+export interface InferRow {
+  token: number;
+  pos: number;
+  chain: Chain;
+  /** Slot in chain.last that this row's key/value fill (and the query sees slots 0..slot). */
+  slot: number;
+}
+
+export class InferRunner {
+  private wteT = 0;
+
+  constructor(readonly model: GPT) {}
+
+  /** Call after the weights change (and before the first run). */
+  refreshWeights(): void {
+    const { vocab_size: V, n_embd: C } = this.model.cfg;
+    if (!this.wteT) this.wteT = this.model.heap.allocF32(V * C);
+    this.model.transpose(this.model.p('wte'), this.wteT, V, C);
+  }
+
+  release(): void {
+    if (this.wteT) this.model.heap.release(this.wteT);
+    this.wteT = 0;
+  }
+
+  /**
+   * Runs the rows through the model, writing their keys/values into their segments. Returns the
+   * log-softmax of the logits of rows `want` (indices into rows), [want.length, V].
+   */
+  run(rows: InferRow[], want: number[]): Float32Array {
+    if (!this.wteT) this.refreshWeights();
+    const m = this.model;
+    const { n_embd: C, n_head: H, n_inner: F, vocab_size: V, n_layer: L, ln_eps } = m.cfg;
+    const heap = m.heap, pool = m.pool;
+    const R = rows.length;
+    const blocks: number[] = [];
+    const al = (n: number) => { const p = heap.allocF32(n); blocks.push(p); return p; };
+    const tok = al(R), pos = al(R), qtab = al(2 * R);
+    const x = al(R * C), a = al(R * C), mean = al(R), rstd = al(R), qkv = al(R * 3 * C), y = al(R * C);
+    const tmp = al(R * C), fc = al(R * F);
+    try {
+      const i32 = heap.i32();
+      for (let i = 0; i < R; i++) {
+        const r = rows[i]!;
+        if (r.pos >= m.cfg.n_ctx) throw new Error(`position ${r.pos} is beyond the model context (${m.cfg.n_ctx})`);
+        i32[(tok >> 2) + i] = r.token;
+        i32[(pos >> 2) + i] = r.pos;
+        i32[(qtab >> 2) + 2 * i] = r.chain.table;
+        i32[(qtab >> 2) + 2 * i + 1] = r.slot + 1;
+      }
+      pool.run('embed_fwd', [tok, pos, m.p('wte'), m.p('wpe'), x, C], R, 1, 64);
+      for (let l = 0; l < L; l++) {
+        const pre = `h.${l}.`;
+        pool.run('layernorm_fwd', [x, m.p(pre + 'ln1.weight'), m.p(pre + 'ln1.bias'), a, mean, rstd, C, ln_eps], R, 1, 64);
+        m.mm(a, m.p(pre + 'attn.qkv.weight'), qkv, m.p(pre + 'attn.qkv.bias'), R, C, 3 * C);
+        const f = heap.f32();
+        for (let i = 0; i < R; i++) {
+          const r = rows[i]!;
+          const src = (qkv >> 2) + i * 3 * C;
+          f.copyWithin(r.chain.last.kPtr(l, r.slot) >> 2, src + C, src + 2 * C);
+          f.copyWithin(r.chain.last.vPtr(l, r.slot) >> 2, src + 2 * C, src + 3 * C);
+        }
+        pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H], R * H, 1, 2);
+        m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C);
+        pool.run('add_inplace', [x, tmp], R * C, 16, 8192);
+        pool.run('layernorm_fwd', [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps], R, 1, 64);
+        m.mm(a, m.p(pre + 'mlp.fc.weight'), fc, m.p(pre + 'mlp.fc.bias'), R, C, F);
+        pool.run('gelu_fwd', [fc, fc], R * F, 16, 8192);
+        m.mm(fc, m.p(pre + 'mlp.proj.weight'), tmp, m.p(pre + 'mlp.proj.bias'), R, F, C);
+        pool.run('add_inplace', [x, tmp], R * C, 16, 8192);
+      }
+      for (const r of rows) r.chain.last.len = Math.max(r.chain.last.len, r.slot + 1);
+      const W = want.length;
+      if (W === 0) return new Float32Array(0);
+      // gather the rows whose logits are wanted, then final layernorm and the tied head
+      const g = al(W * C), logits = al(W * V);
+      const f = heap.f32();
+      want.forEach((ri, j) => f.copyWithin((g >> 2) + j * C, (x >> 2) + ri * C, (x >> 2) + (ri + 1) * C));
+      pool.run('layernorm_fwd', [g, m.p('ln_f.weight'), m.p('ln_f.bias'), a, mean, rstd, C, ln_eps], W, 1, 64);
+      m.mm(a, this.wteT, logits, 0, W, C, V);
+      pool.run('log_softmax', [logits, V], W, 1, 64);
+      return heap.readF32(logits, W * V);
+    } finally {
+      for (const p of blocks) heap.release(p);
+    }
+  }
+}
