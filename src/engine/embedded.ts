@@ -33,7 +33,7 @@ export class EmbeddedEngine implements Engine, Trainer {
   readonly model: GPT;
   readonly tokenizer: Tokenizer;
   private readonly heap: Heap;
-  private readonly pool: ThreadPool;
+  readonly pool: ThreadPool;
   private readonly runner: InferRunner;
   private queue: Promise<unknown> = Promise.resolve();
   private weightsDirty = true;
@@ -99,7 +99,7 @@ export class EmbeddedEngine implements Engine, Trainer {
     return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, {
       prompts: prompts.map((p) => this.tokenizer.encode(p)),
       n, temperature, top_p, max_tokens: opts.max_tokens, stop: opts.stop ?? [], include_stop: opts.include_stop ?? false,
-      seeds, share_prefix: this.opts.share_prefix ?? true, max_rows: this.opts.max_rows ?? 512,
+      seeds, share_prefix: this.opts.share_prefix ?? true, max_rows: this.opts.max_rows ?? 512, ignore_eos: opts.ignore_eos ?? false,
     }, this.stats);
   }
 

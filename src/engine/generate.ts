@@ -26,6 +26,7 @@ export interface TokenRequest {
   share_prefix: boolean;
   /** Upper bound on rows per model call (memory). */
   max_rows: number;
+  ignore_eos?: boolean;
 }
 
 export interface GenerateStats {
@@ -177,7 +178,7 @@ export function generateTokens(
     // 3. decode all live samples together
     function advance(s: Sample, row: Float32Array, off: number): void {
       const tok = sampleToken(row, off, V, req.temperature, req.top_p, s.rng);
-      if (tok === eos) { s.finish = 'eos'; return; }
+      if (tok === eos && !req.ignore_eos) { s.finish = 'eos'; return; }
       s.tokens.push(tok);
       s.logprobs.push(row[off + tok]!);
       const before = s.text.length;

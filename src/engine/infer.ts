@@ -4,9 +4,9 @@
 // the segment table (the chain of segments) its query attends over, so prefix sharing is just several
 // chains starting with the same segments.
 //
-// Per row the arithmetic is the training forward's (same GEMM, layernorm, GELU kernels, each row reduced
-// independently of the others), except attention, which is online-softmax here (attention.ts); a row's
-// result is therefore independent of what else is in the batch and of where segments are cut.
+// Per row the arithmetic is the training forward's, operation for operation (same GEMM, layernorm, GELU
+// and attention arithmetic, each row reduced independently of the others), so a row's result does not
+// depend on what else is in the batch or where segments are cut, and equals a full recompute.
 import type { GPT } from './model.js';
 
 /** Keys and values of `cap` consecutive positions, for every layer. */
@@ -103,7 +103,7 @@ export class InferRunner {
     const al = (n: number) => { const p = heap.allocF32(n); blocks.push(p); return p; };
     const tok = al(R), pos = al(R), qtab = al(2 * R);
     const x = al(R * C), a = al(R * C), mean = al(R), rstd = al(R), qkv = al(R * 3 * C), y = al(R * C);
-    const tmp = al(R * C), fc = al(R * F);
+    const tmp = al(R * C), fc = al(R * F), scores = al(R * H * m.cfg.n_ctx);
     try {
       const i32 = heap.i32();
       for (let i = 0; i < R; i++) {
@@ -126,14 +126,14 @@ export class InferRunner {
           f.copyWithin(r.chain.last.kPtr(l, r.slot) >> 2, src + C, src + 2 * C);
           f.copyWithin(r.chain.last.vPtr(l, r.slot) >> 2, src + 2 * C, src + 3 * C);
         }
-        pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H], R * H, 1, 2);
+        pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H, scores, m.cfg.n_ctx], R * H, 1, 2);
         m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C);
-        pool.run('add_inplace', [x, tmp], R * C, 16, 8192);
+        pool.run('add_inplace', [x, tmp], R * C, 16, 65536);
         pool.run('layernorm_fwd', [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps], R, 1, 64);
         m.mm(a, m.p(pre + 'mlp.fc.weight'), fc, m.p(pre + 'mlp.fc.bias'), R, C, F);
-        pool.run('gelu_fwd', [fc, fc], R * F, 16, 8192);
+        pool.run('gelu_fwd', [fc, fc], R * F, 16, 32768);
         m.mm(fc, m.p(pre + 'mlp.proj.weight'), tmp, m.p(pre + 'mlp.proj.bias'), R, F, C);
-        pool.run('add_inplace', [x, tmp], R * C, 16, 8192);
+        pool.run('add_inplace', [x, tmp], R * C, 16, 65536);
       }
       for (const r of rows) r.chain.last.len = Math.max(r.chain.last.len, r.slot + 1);
       const W = want.length;

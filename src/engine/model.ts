@@ -75,6 +75,12 @@ export class GPT {
     else this.pool.run('matmul_cols', [a, b, c, bias, M, K, N, acc], N, 8, 64);
   }
 
+  /** c[M,N] (+)= a^T @ b for a stored [K,M], b [K,N]. */
+  mmTN(a: number, b: number, c: number, M: number, K: number, N: number, acc = 1): void {
+    if (M >= 32) this.pool.run('matmul_tn_rows', [a, b, c, M, K, N, acc], M, 4, 8);
+    else this.pool.run('matmul_tn_cols', [a, b, c, M, K, N, acc], N, 8, 64);
+  }
+
   /** dst[C,R] = src[R,C]^T */
   transpose(src: number, dst: number, R: number, C: number): void {
     this.pool.run('transpose', [src, dst, R, C], R, 4, 256);
@@ -138,12 +144,12 @@ export class GPT {
       this.mm(a.ln1, this.p(pre + 'attn.qkv.weight'), a.qkv, this.p(pre + 'attn.qkv.bias'), N, C, 3 * C);
       pool.run('attn_fwd', [a.qkv, a.y, a.att, acts.seqs, C, H], S * H, 1, 2);
       this.mm(a.y, this.p(pre + 'attn.proj.weight'), a.hmid, this.p(pre + 'attn.proj.bias'), N, C, C);
-      pool.run('add_inplace', [a.hmid, h], N * C, 16, 8192);
+      pool.run('add_inplace', [a.hmid, h], N * C, 16, 65536);
       pool.run('layernorm_fwd', [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps], N, 1, 64);
       this.mm(a.ln2, this.p(pre + 'mlp.fc.weight'), a.fc, this.p(pre + 'mlp.fc.bias'), N, C, F);
-      pool.run('gelu_fwd', [a.fc, a.fca], N * F, 16, 8192);
+      pool.run('gelu_fwd', [a.fc, a.fca], N * F, 16, 32768);
       this.mm(a.fca, this.p(pre + 'mlp.proj.weight'), a.hout, this.p(pre + 'mlp.proj.bias'), N, F, C);
-      pool.run('add_inplace', [a.hout, a.hmid], N * C, 16, 8192);
+      pool.run('add_inplace', [a.hout, a.hmid], N * C, 16, 65536);
       acts.layers.push(a);
       h = a.hout;
     }
@@ -180,8 +186,6 @@ export class GPT {
     pool.run('xent', [acts.logits, acts.tgt, acts.g, acts.logp, V, 1], N, 1, 64);
     const dlogits = acts.logits;
     // scratch for the whole backward
-    const maxW = Math.max(3 * C, F, V);
-    const tA = heap.allocF32(N * maxW); // transposed activation / gradient
     const tW = heap.allocF32(Math.max(C * 3 * C, C * F, V * C)); // transposed weight
     const dh = heap.allocF32(N * C);
     const dx = heap.allocF32(N * Math.max(C, F));
@@ -189,9 +193,8 @@ export class GPT {
     try {
       // logits = lnf @ wte^T:  dlnf = dlogits @ wte;  dwte += dlogits^T @ lnf
       this.mm(dlogits, this.p('wte'), dx, 0, N, V, C);
-      this.transpose(dlogits, tA, N, V);
-      this.mm(tA, acts.lnf, this.p('wte', true), 0, V, N, C, 1);
-      pool.run('zero', [dh], N * C, 16, 8192);
+      this.mmTN(dlogits, acts.lnf, this.p('wte', true), V, N, C);
+      pool.run('zero', [dh], N * C, 16, 65536);
       const hLast = L > 0 ? acts.layers[L - 1]!.hout : acts.h0;
       this.lnBackward(dx, hLast, 'ln_f', acts.lnfm, acts.lnfr, dh, N);
       for (let l = L - 1; l >= 0; l--) {
@@ -199,30 +202,29 @@ export class GPT {
         const pre = `h.${l}.`;
         const hin = l > 0 ? acts.layers[l - 1]!.hout : acts.h0;
         // MLP: hout = hmid + gelu(ln2 @ Wfc + bfc) @ Wp + bp
-        this.linearBackward(dh, a.fca, pre + 'mlp.proj', N, F, C, dx, tA, tW);
-        pool.run('gelu_bwd', [a.fc, dx, dx], N * F, 16, 8192);
-        this.linearBackward(dx, a.ln2, pre + 'mlp.fc', N, C, F, dqkv, tA, tW);
+        this.linearBackward(dh, a.fca, pre + 'mlp.proj', N, F, C, dx, tW);
+        pool.run('gelu_bwd', [a.fc, dx, dx], N * F, 16, 32768);
+        this.linearBackward(dx, a.ln2, pre + 'mlp.fc', N, C, F, dqkv, tW);
         this.lnBackward(dqkv, a.hmid, pre + 'ln2', a.ln2m, a.ln2r, dh, N);
         // attention: hmid = hin + attn(ln1) @ Wo + bo
-        this.linearBackward(dh, a.y, pre + 'attn.proj', N, C, C, dx, tA, tW);
+        this.linearBackward(dh, a.y, pre + 'attn.proj', N, C, C, dx, tW);
         pool.run('attn_bwd', [a.qkv, a.y, a.att, dx, dqkv, acts.seqs, C, H], acts.S * H, 1, 2);
-        this.linearBackward(dqkv, a.ln1, pre + 'attn.qkv', N, C, 3 * C, dx, tA, tW);
+        this.linearBackward(dqkv, a.ln1, pre + 'attn.qkv', N, C, 3 * C, dx, tW);
         this.lnBackward(dx, hin, pre + 'ln1', a.ln1m, a.ln1r, dh, N);
       }
       // a scatter-add into shared rows: one thread
       pool.k.embed_bwd(acts.tok, acts.pos, dh, this.p('wte', true), this.p('wpe', true), C, 0, N);
     } finally {
-      for (const p of [tA, tW, dh, dx, dqkv]) heap.release(p);
+      for (const p of [tW, dh, dx, dqkv]) heap.release(p);
     }
   }
 
   /** y = x @ W + b backward: dx = dy @ W^T (written), dW += x^T @ dy, db += colsum(dy). */
-  private linearBackward(dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tA: number, tW: number): void {
+  private linearBackward(dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tW: number): void {
     const W = this.p(name + '.weight');
     this.transpose(W, tW, K, M);
     this.mm(dy, tW, dxOut, 0, N, M, K);
-    this.transpose(x, tA, N, K);
-    this.mm(tA, dy, this.p(name + '.weight', true), 0, K, N, M, 1);
+    this.mmTN(x, dy, this.p(name + '.weight', true), K, N, M);
     this.pool.run('colsum', [dy, this.p(name + '.bias', true), N, M, 1], M, 4, 64);
   }
 

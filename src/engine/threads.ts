@@ -11,9 +11,9 @@ const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5;
 const MAX_ARGS = 24;
 
 export const KERNEL_NAMES: KernelName[] = [
-  'matmul', 'matmul_rows', 'matmul_cols', 'transpose', 'colsum', 'layernorm_fwd', 'layernorm_bwd_dx', 'layernorm_bwd_dw', 'attn_fwd',
+  'matmul', 'matmul_rows', 'matmul_cols', 'matmul_tn_rows', 'matmul_tn_cols', 'transpose', 'colsum', 'layernorm_fwd', 'layernorm_bwd_dx', 'layernorm_bwd_dw', 'attn_fwd',
   'attn_bwd', 'attn_infer', 'xent', 'log_softmax', 'gelu_fwd', 'gelu_bwd', 'add_inplace', 'embed_fwd',
-  'embed_bwd', 'adamw', 'sumsq', 'zero', 'peak_fma',
+  'embed_bwd', 'adamw', 'sumsq', 'zero', 'peak_fma', 'peak_fma_par',
 ];
 
 export class ThreadPool {
@@ -26,6 +26,8 @@ export class ThreadPool {
   /** Calls handed to the worker, and calls run inline (for the benchmark's breakdown). */
   splitCalls = 0;
   inlineCalls = 0;
+  /** When set, wall time per kernel name accumulates here (benchmarks' breakdown). */
+  profile: Map<string, { ms: number; calls: number }> | undefined;
 
   constructor(readonly heap: Heap, threads = 2) {
     const module = kernelModule();
@@ -54,6 +56,19 @@ export class ThreadPool {
    * total worth handing to a second thread.
    */
   run(name: KernelName, args: number[], total: number, align = 1, minSplit = 2): void {
+    if (this.profile) {
+      const t = performance.now();
+      this.dispatch(name, args, total, align, minSplit);
+      const e = this.profile.get(name) ?? { ms: 0, calls: 0 };
+      e.ms += performance.now() - t;
+      e.calls++;
+      this.profile.set(name, e);
+      return;
+    }
+    this.dispatch(name, args, total, align, minSplit);
+  }
+
+  private dispatch(name: KernelName, args: number[], total: number, align: number, minSplit: number): void {
     const fn = this.k[name] as unknown as (...a: number[]) => void;
     if (!this.worker || total < minSplit || total < 2 * align) {
       this.inlineCalls++;

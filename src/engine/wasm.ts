@@ -23,6 +23,8 @@ export interface Kernels {
     r0: number, r1: number): void;
   matmul_cols(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc: number,
     c0: number, c1: number): void;
+  matmul_tn_rows(a: number, b: number, c: number, M: number, K: number, N: number, acc: number, r0: number, r1: number): void;
+  matmul_tn_cols(a: number, b: number, c: number, M: number, K: number, N: number, acc: number, c0: number, c1: number): void;
   transpose(src: number, dst: number, R: number, C: number, r0: number, r1: number): void;
   colsum(x: number, out: number, M: number, N: number, acc: number, c0: number, c1: number): void;
   layernorm_fwd(x: number, w: number, b: number, out: number, mean: number, rstd: number, C: number, eps: number,
@@ -34,7 +36,8 @@ export interface Kernels {
   attn_fwd(qkv: number, y: number, att: number, seqs: number, C: number, H: number, t0: number, t1: number): void;
   attn_bwd(qkv: number, y: number, att: number, dy: number, dqkv: number, seqs: number, C: number, H: number,
     t0: number, t1: number): void;
-  attn_infer(q: number, qld: number, y: number, qtab: number, layer: number, C: number, H: number, t0: number, t1: number): void;
+  attn_infer(q: number, qld: number, y: number, qtab: number, layer: number, C: number, H: number, scratch: number,
+    sstride: number, t0: number, t1: number): void;
   xent(logits: number, targets: number, g: number, logp: number, V: number, withGrad: number, r0: number, r1: number): void;
   log_softmax(logits: number, V: number, r0: number, r1: number): void;
   gelu_fwd(x: number, out: number, n0: number, n1: number): void;
@@ -48,6 +51,7 @@ export interface Kernels {
   zero(x: number, n0: number, n1: number): void;
   peak_fma(n: number, p: number): number;
   heap_base(): number;
+  peak_fma_par(n: number, p: number, r0: number, r1: number): void;
 }
 
 export type KernelName = keyof Kernels;

@@ -133,8 +133,12 @@ export function attn_bwd(
 // Inference attention. For query row i (stride qld floats in q), qtab holds two i32: [segment table
 // pointer, visible length of the table's last segment]. A segment table is [nseg, (kptr, vptr, len,
 // layerStride) * nseg]: kptr/vptr point at layer 0's keys/values (rows of C floats, all heads), and
-// layer l's lie layerStride bytes further per layer. Task = i * H + h.
-export function attn_infer(q: usize, qld: i32, y: usize, qtab: usize, layer: i32, C: i32, H: i32, t0: i32, t1: i32): void {
+// layer l's lie layerStride bytes further per layer. Task = i * H + h; each task gets `sstride` floats
+// of scratch for its scores. The arithmetic is attn_fwd's, operation for operation and in the same
+// order over positions, so a cached decode gives the training forward's bits.
+export function attn_infer(
+  q: usize, qld: i32, y: usize, qtab: usize, layer: i32, C: i32, H: i32, scratch: usize, sstride: i32, t0: i32, t1: i32,
+): void {
   const D = C / H;
   const ldc = <usize>C << 2;
   const scale: f32 = 1.0 / Mathf.sqrt(<f32>D);
@@ -146,41 +150,38 @@ export function attn_infer(q: usize, qld: i32, y: usize, qtab: usize, layer: i32
     const tab = <usize>load<i32>(qtab + (<usize>i << 3));
     const lastLen = load<i32>(qtab + (<usize>i << 3) + 4);
     const nseg = load<i32>(tab);
-    for (let d = 0; d < D; d += 4) v128.store(yr + (<usize>d << 2), f32x4.splat(0));
-    let mx: f32 = -Infinity, sum: f32 = 0;
+    const row = scratch + <usize>task * (<usize>sstride << 2);
+    let mx: f32 = -Infinity;
+    let n = 0;
     for (let sg = 0; sg < nseg; sg++) {
       const e = tab + 4 + <usize>(sg * 16);
-      const lofs = <usize>layer * <usize>load<i32>(e + 12);
-      const kp = <usize>load<i32>(e) + lofs + hofs, vp = <usize>load<i32>(e + 4) + lofs + hofs;
-      const n = sg == nseg - 1 ? lastLen : load<i32>(e + 8);
-      for (let u = 0; u < n; u++) {
+      const kp = <usize>load<i32>(e) + <usize>layer * <usize>load<i32>(e + 12) + hofs;
+      const len = sg == nseg - 1 ? lastLen : load<i32>(e + 8);
+      for (let u = 0; u < len; u++) {
         const k = kp + <usize>u * ldc;
         let acc = f32x4.splat(0);
         for (let d = 0; d < D; d += 4) acc = fma(v128.load(qr + (<usize>d << 2)), v128.load(k + (<usize>d << 2)), acc);
         const sc = hsum(acc) * scale;
-        const v = vp + <usize>u * ldc;
-        if (sc > mx) {
-          // new maximum: rescale what was accumulated so far
-          const r = exp1(mx - sc);
-          sum = sum * r + 1;
-          const rv = f32x4.splat(r);
-          for (let d = 0; d < D; d += 4) {
-            const o = <usize>d << 2;
-            v128.store(yr + o, fma(v128.load(yr + o), rv, v128.load(v + o)));
-          }
-          mx = sc;
-        } else {
-          const p = exp1(sc - mx);
-          sum += p;
-          const pv = f32x4.splat(p);
-          for (let d = 0; d < D; d += 4) {
-            const o = <usize>d << 2;
-            v128.store(yr + o, fma(pv, v128.load(v + o), v128.load(yr + o)));
-          }
-        }
+        store<f32>(row + (<usize>(n + u) << 2), sc);
+        mx = max(mx, sc);
       }
+      n += len;
     }
-    const inv = f32x4.splat(1.0 / sum);
-    for (let d = 0; d < D; d += 4) v128.store(yr + (<usize>d << 2), f32x4.mul(v128.load(yr + (<usize>d << 2)), inv));
+    softmaxRow(row, n, mx);
+    for (let d = 0; d < D; d += 4) {
+      let acc = f32x4.splat(0);
+      let pos = 0;
+      for (let sg = 0; sg < nseg; sg++) {
+        const e = tab + 4 + <usize>(sg * 16);
+        let v = <usize>load<i32>(e + 4) + <usize>layer * <usize>load<i32>(e + 12) + hofs + (<usize>d << 2);
+        const len = sg == nseg - 1 ? lastLen : load<i32>(e + 8);
+        for (let u = 0; u < len; u++) {
+          acc = fma(v128.load32_splat(row + (<usize>(pos + u) << 2)), v128.load(v), acc);
+          v += ldc;
+        }
+        pos += len;
+      }
+      v128.store(yr + (<usize>d << 2), acc);
+    }
   }
 }

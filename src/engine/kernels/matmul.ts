@@ -8,14 +8,17 @@
 // every code path (4-row, 1-row, 8-, 4-, 1-column), so results are independent of M and of the split.
 import { fma } from './simd';
 
-export function matmul(
-  a: usize, b: usize, c: usize, bias: usize, M: i32, K: i32, N: i32, accumulate: i32,
+// C[i, j] (=|+=) bias[j] + sum_k A(i, k) * B[k, j], where A(i, k) lies at a + i*sai + k*sak bytes: with
+// sai = 4K, sak = 4 this is A @ B; with sai = 4, sak = 4M it is A^T @ B for a stored [K, M] A, which is how
+// weight gradients (x^T @ dy) are formed without transposing the activations first.
+export function gemm(
+  a: usize, sai: usize, sak: usize, b: usize, c: usize, bias: usize, M: i32, K: i32, N: i32, accumulate: i32,
   r0: i32, r1: i32, c0: i32, c1: i32,
 ): void {
-  const lda = <usize>K << 2, ldb = <usize>N << 2;
+  const ldb = <usize>N << 2;
   let i = r0;
   for (; i + 4 <= r1; i += 4) {
-    const a0 = a + <usize>i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+    const a0 = a + <usize>i * sai, a1 = a0 + sai, a2 = a1 + sai, a3 = a2 + sai;
     const p0 = c + <usize>i * ldb, p1 = p0 + ldb, p2 = p1 + ldb, p3 = p2 + ldb;
     let j = c0;
     for (; j + 8 <= c1; j += 8) {
@@ -33,14 +36,15 @@ export function matmul(
         s00 = f32x4.splat(0); s01 = s00; s10 = s00; s11 = s00; s20 = s00; s21 = s00; s30 = s00; s31 = s00;
       }
       let bp = b + jo;
+      let ko: usize = 0;
       for (let k = 0; k < K; k++) {
         const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-        const ko = <usize>k << 2;
         let x = v128.load32_splat(a0 + ko); s00 = fma(x, b0, s00); s01 = fma(x, b1, s01);
         x = v128.load32_splat(a1 + ko); s10 = fma(x, b0, s10); s11 = fma(x, b1, s11);
         x = v128.load32_splat(a2 + ko); s20 = fma(x, b0, s20); s21 = fma(x, b1, s21);
         x = v128.load32_splat(a3 + ko); s30 = fma(x, b0, s30); s31 = fma(x, b1, s31);
         bp += ldb;
+        ko += sak;
       }
       v128.store(p0 + jo, s00); v128.store(p0 + jo, s01, 16);
       v128.store(p1 + jo, s10); v128.store(p1 + jo, s11, 16);
@@ -48,19 +52,19 @@ export function matmul(
       v128.store(p3 + jo, s30); v128.store(p3 + jo, s31, 16);
     }
     if (j < c1) {
-      matmulRow(a0, b, p0, bias, K, N, accumulate, j, c1);
-      matmulRow(a1, b, p1, bias, K, N, accumulate, j, c1);
-      matmulRow(a2, b, p2, bias, K, N, accumulate, j, c1);
-      matmulRow(a3, b, p3, bias, K, N, accumulate, j, c1);
+      gemmRow(a0, sak, b, p0, bias, K, N, accumulate, j, c1);
+      gemmRow(a1, sak, b, p1, bias, K, N, accumulate, j, c1);
+      gemmRow(a2, sak, b, p2, bias, K, N, accumulate, j, c1);
+      gemmRow(a3, sak, b, p3, bias, K, N, accumulate, j, c1);
     }
   }
   for (; i < r1; i++) {
-    matmulRow(a + <usize>i * lda, b, c + <usize>i * ldb, bias, K, N, accumulate, c0, c1);
+    gemmRow(a + <usize>i * sai, sak, b, c + <usize>i * ldb, bias, K, N, accumulate, c0, c1);
   }
 }
 
 // One row of C over columns [j0, j1): the same per-element k order as the 4-row block.
-function matmulRow(ar: usize, b: usize, cr: usize, bias: usize, K: i32, N: i32, accumulate: i32, j0: i32, j1: i32): void {
+function gemmRow(ar: usize, sak: usize, b: usize, cr: usize, bias: usize, K: i32, N: i32, accumulate: i32, j0: i32, j1: i32): void {
   const ldb = <usize>N << 2;
   let j = j0;
   for (; j + 8 <= j1; j += 8) {
@@ -70,10 +74,12 @@ function matmulRow(ar: usize, b: usize, cr: usize, bias: usize, K: i32, N: i32, 
     else if (bias) { s0 = v128.load(bias + jo); s1 = v128.load(bias + jo, 16); }
     else { s0 = f32x4.splat(0); s1 = s0; }
     let bp = b + jo;
+    let ko: usize = 0;
     for (let k = 0; k < K; k++) {
-      const x = v128.load32_splat(ar + (<usize>k << 2));
+      const x = v128.load32_splat(ar + ko);
       s0 = fma(x, v128.load(bp), s0); s1 = fma(x, v128.load(bp, 16), s1);
       bp += ldb;
+      ko += sak;
     }
     v128.store(cr + jo, s0); v128.store(cr + jo, s1, 16);
   }
@@ -84,9 +90,11 @@ function matmulRow(ar: usize, b: usize, cr: usize, bias: usize, K: i32, N: i32, 
     else if (bias) s0 = v128.load(bias + jo);
     else s0 = f32x4.splat(0);
     let bp = b + jo;
+    let ko: usize = 0;
     for (let k = 0; k < K; k++) {
-      s0 = fma(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bp), s0);
+      s0 = fma(v128.load32_splat(ar + ko), v128.load(bp), s0);
       bp += ldb;
+      ko += sak;
     }
     v128.store(cr + jo, s0);
   }
@@ -95,12 +103,21 @@ function matmulRow(ar: usize, b: usize, cr: usize, bias: usize, K: i32, N: i32, 
     // scalar tail through a one-lane vector FMA, so it rounds like the vector paths
     let s = f32x4.splat(accumulate ? load<f32>(cr + jo) : bias ? load<f32>(bias + jo) : 0);
     let bp = b + jo;
+    let ko: usize = 0;
     for (let k = 0; k < K; k++) {
-      s = fma(v128.load32_splat(ar + (<usize>k << 2)), f32x4.splat(load<f32>(bp)), s);
+      s = fma(v128.load32_splat(ar + ko), f32x4.splat(load<f32>(bp)), s);
       bp += ldb;
+      ko += sak;
     }
     store<f32>(cr + jo, f32x4.extract_lane(s, 0));
   }
+}
+
+export function matmul(
+  a: usize, b: usize, c: usize, bias: usize, M: i32, K: i32, N: i32, accumulate: i32,
+  r0: i32, r1: i32, c0: i32, c1: i32,
+): void {
+  gemm(a, <usize>K << 2, 4, b, c, bias, M, K, N, accumulate, r0, r1, c0, c1);
 }
 
 // dst[C, R] = src[R, C]^T over source rows [r0, r1). Used to feed the GEMM transposed operands: the copy
@@ -136,22 +153,45 @@ export function transpose(src: usize, dst: usize, R: i32, C: i32, r0: i32, r1: i
   }
 }
 
-// Column sums: out[j] (+)= sum_i X[i, j] over rows — the bias gradient. Parallel over columns [c0, c1).
+// Column sums: out[j] (+)= sum_i X[i, j] over rows — the bias gradient. Parallel over columns [c0, c1);
+// rows are streamed in order with 32 columns held in registers, so memory is read sequentially.
 export function colsum(x: usize, out: usize, M: i32, N: i32, accumulate: i32, c0: i32, c1: i32): void {
   const ld = <usize>N << 2;
   let j = c0;
+  for (; j + 32 <= c1; j += 32) {
+    const jo = <usize>j << 2;
+    let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    let p = x + jo;
+    for (let i = 0; i < M; i++) {
+      s0 = f32x4.add(s0, v128.load(p)); s1 = f32x4.add(s1, v128.load(p, 16));
+      s2 = f32x4.add(s2, v128.load(p, 32)); s3 = f32x4.add(s3, v128.load(p, 48));
+      s4 = f32x4.add(s4, v128.load(p, 64)); s5 = f32x4.add(s5, v128.load(p, 80));
+      s6 = f32x4.add(s6, v128.load(p, 96)); s7 = f32x4.add(s7, v128.load(p, 112));
+      p += ld;
+    }
+    const o = out + jo;
+    if (accumulate) {
+      s0 = f32x4.add(s0, v128.load(o)); s1 = f32x4.add(s1, v128.load(o, 16));
+      s2 = f32x4.add(s2, v128.load(o, 32)); s3 = f32x4.add(s3, v128.load(o, 48));
+      s4 = f32x4.add(s4, v128.load(o, 64)); s5 = f32x4.add(s5, v128.load(o, 80));
+      s6 = f32x4.add(s6, v128.load(o, 96)); s7 = f32x4.add(s7, v128.load(o, 112));
+    }
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+    v128.store(o, s4, 64); v128.store(o, s5, 80); v128.store(o, s6, 96); v128.store(o, s7, 112);
+  }
   for (; j + 4 <= c1; j += 4) {
     const jo = <usize>j << 2;
-    let s = accumulate ? v128.load(out + jo) : f32x4.splat(0);
+    let s = f32x4.splat(0);
     let p = x + jo;
     for (let i = 0; i < M; i++) { s = f32x4.add(s, v128.load(p)); p += ld; }
+    if (accumulate) s = f32x4.add(s, v128.load(out + jo));
     v128.store(out + jo, s);
   }
   for (; j < c1; j++) {
     const jo = <usize>j << 2;
-    let s: f32 = accumulate ? load<f32>(out + jo) : 0;
+    let s: f32 = 0;
     for (let i = 0; i < M; i++) s += load<f32>(x + <usize>i * ld + jo);
-    store<f32>(out + jo, s);
+    store<f32>(out + jo, accumulate ? s + load<f32>(out + jo) : s);
   }
 }
 
@@ -163,4 +203,13 @@ export function matmul_rows(a: usize, b: usize, c: usize, bias: usize, M: i32, K
 
 export function matmul_cols(a: usize, b: usize, c: usize, bias: usize, M: i32, K: i32, N: i32, accumulate: i32, c0: i32, c1: i32): void {
   matmul(a, b, c, bias, M, K, N, accumulate, 0, M, c0, c1);
+}
+
+// C[M, N] (+)= A^T @ B with A stored [K, M] and B [K, N] (K = the reduction, e.g. tokens).
+export function matmul_tn_rows(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, accumulate: i32, r0: i32, r1: i32): void {
+  gemm(a, 4, <usize>M << 2, b, c, 0, M, K, N, accumulate, r0, r1, 0, N);
+}
+
+export function matmul_tn_cols(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, accumulate: i32, c0: i32, c1: i32): void {
+  gemm(a, 4, <usize>M << 2, b, c, 0, M, K, N, accumulate, 0, M, c0, c1);
 }

@@ -83,31 +83,36 @@ export function layernorm_bwd_dx(
   }
 }
 
-// dw[j] += sum_i dout[i,j] * xhat[i,j];  db[j] += sum_i dout[i,j]. Columns [c0, c1), all M rows.
+// dw[j] += sum_i dout[i,j] * xhat[i,j];  db[j] += sum_i dout[i,j]. Columns [c0, c1), all M rows,
+// streamed row by row with 8 columns in registers.
 export function layernorm_bwd_dw(
   dout: usize, x: usize, mean: usize, rstd: usize, dw: usize, db: usize, M: i32, C: i32, c0: i32, c1: i32,
 ): void {
   const ld = <usize>C << 2;
   let j = c0;
-  for (; j + 4 <= c1; j += 4) {
+  for (; j + 8 <= c1; j += 8) {
     const o = <usize>j << 2;
-    let sw = v128.load(dw + o), sb = v128.load(db + o);
+    let w0 = f32x4.splat(0), w1 = w0, b0 = w0, b1 = w0;
+    let dp = dout + o, xp = x + o;
     for (let i = 0; i < M; i++) {
       const mv = v128.load32_splat(mean + (<usize>i << 2)), rv = v128.load32_splat(rstd + (<usize>i << 2));
-      const d = v128.load(dout + <usize>i * ld + o);
-      const h = f32x4.mul(f32x4.sub(v128.load(x + <usize>i * ld + o), mv), rv);
-      sw = fma(d, h, sw); sb = f32x4.add(sb, d);
+      const d0 = v128.load(dp), d1 = v128.load(dp, 16);
+      w0 = fma(d0, f32x4.mul(f32x4.sub(v128.load(xp), mv), rv), w0);
+      w1 = fma(d1, f32x4.mul(f32x4.sub(v128.load(xp, 16), mv), rv), w1);
+      b0 = f32x4.add(b0, d0); b1 = f32x4.add(b1, d1);
+      dp += ld; xp += ld;
     }
-    v128.store(dw + o, sw); v128.store(db + o, sb);
+    v128.store(dw + o, f32x4.add(v128.load(dw + o), w0)); v128.store(dw + o, f32x4.add(v128.load(dw + o, 16), w1), 16);
+    v128.store(db + o, f32x4.add(v128.load(db + o), b0)); v128.store(db + o, f32x4.add(v128.load(db + o, 16), b1), 16);
   }
   for (; j < c1; j++) {
     const o = <usize>j << 2;
-    let sw = load<f32>(dw + o), sb = load<f32>(db + o);
+    let sw: f32 = 0, sb: f32 = 0;
     for (let i = 0; i < M; i++) {
       const d = load<f32>(dout + <usize>i * ld + o);
       sw += d * (load<f32>(x + <usize>i * ld + o) - load<f32>(mean + (<usize>i << 2))) * load<f32>(rstd + (<usize>i << 2));
       sb += d;
     }
-    store<f32>(dw + o, sw); store<f32>(db + o, sb);
+    store<f32>(dw + o, load<f32>(dw + o) + sw); store<f32>(db + o, load<f32>(db + o) + sb);
   }
 }
