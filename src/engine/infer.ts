@@ -9,24 +9,19 @@
 // depend on what else is in the batch or where segments are cut, and equals a full recompute.
 import type { GPT } from './model.js';
 
-/** Keys and values of `cap` consecutive positions, for every layer. */
+/** Keys (transposed, [C, cap]) and values ([cap, C]) of `cap` consecutive positions, per layer. */
 export class Segment {
   readonly base: number;
   readonly layerStride: number;
+  /** Capacity rounded up to whole SIMD vectors (the score kernel reads keys four at a time). */
+  readonly cap: number;
   len = 0;
 
-  constructor(readonly model: GPT, readonly cap: number) {
+  constructor(readonly model: GPT, capacity: number) {
     const { n_layer: L, n_embd: C } = model.cfg;
-    this.layerStride = 2 * cap * C * 4;
-    this.base = model.heap.allocF32(L * 2 * cap * C);
-  }
-
-  kPtr(layer: number, idx: number): number {
-    return this.base + layer * this.layerStride + idx * this.model.cfg.n_embd * 4;
-  }
-
-  vPtr(layer: number, idx: number): number {
-    return this.base + layer * this.layerStride + (this.cap + idx) * this.model.cfg.n_embd * 4;
+    this.cap = Math.ceil(capacity / 4) * 4;
+    this.layerStride = 2 * this.cap * C * 4;
+    this.base = model.heap.allocF32(L * 2 * this.cap * C);
   }
 
   release(): void {
@@ -39,10 +34,11 @@ export class Chain {
   readonly table: number;
 
   constructor(readonly model: GPT, readonly segments: Segment[]) {
-    const t = new Int32Array(1 + 4 * segments.length);
+    const C = model.cfg.n_embd;
+    const t = new Int32Array(1 + 5 * segments.length);
     t[0] = segments.length;
     segments.forEach((s, i) => {
-      t.set([s.kPtr(0, 0), s.vPtr(0, 0), s.len, s.layerStride], 1 + 4 * i);
+      t.set([s.base, s.base + C * s.cap * 4, s.len, s.layerStride, s.cap], 1 + 5 * i);
     });
     this.table = model.heap.alloc(t.length * 4);
     model.heap.writeI32(this.table, t);
@@ -50,13 +46,6 @@ export class Chain {
 
   get last(): Segment {
     return this.segments[this.segments.length - 1]!;
-  }
-
-  /** Total positions before the last segment. */
-  get prefixLen(): number {
-    let n = 0;
-    for (let i = 0; i < this.segments.length - 1; i++) n += this.segments[i]!.len;
-    return n;
   }
 
   release(): void {
@@ -101,7 +90,7 @@ export class InferRunner {
     const R = rows.length;
     const blocks: number[] = [];
     const al = (n: number) => { const p = heap.allocF32(n); blocks.push(p); return p; };
-    const tok = al(R), pos = al(R), qtab = al(2 * R);
+    const tok = al(R), pos = al(R), qtab = al(2 * R), kvtab = al(4 * R);
     const x = al(R * C), a = al(R * C), mean = al(R), rstd = al(R), qkv = al(R * 3 * C), y = al(R * C);
     const tmp = al(R * C), fc = al(R * F), scores = al(R * H * m.cfg.n_ctx);
     try {
@@ -113,19 +102,16 @@ export class InferRunner {
         i32[(pos >> 2) + i] = r.pos;
         i32[(qtab >> 2) + 2 * i] = r.chain.table;
         i32[(qtab >> 2) + 2 * i + 1] = r.slot + 1;
+        const seg = r.chain.last;
+        if (r.slot >= seg.cap) throw new Error(`KV slot ${r.slot} is beyond its segment's capacity ${seg.cap}`);
+        i32.set([seg.base, seg.layerStride, seg.cap, r.slot], (kvtab >> 2) + 4 * i);
       }
       pool.run('embed_fwd', [tok, pos, m.p('wte'), m.p('wpe'), x, C], R, 1, 64);
       for (let l = 0; l < L; l++) {
         const pre = `h.${l}.`;
         pool.run('layernorm_fwd', [x, m.p(pre + 'ln1.weight'), m.p(pre + 'ln1.bias'), a, mean, rstd, C, ln_eps], R, 1, 64);
         m.mm(a, m.p(pre + 'attn.qkv.weight'), qkv, m.p(pre + 'attn.qkv.bias'), R, C, 3 * C);
-        const f = heap.f32();
-        for (let i = 0; i < R; i++) {
-          const r = rows[i]!;
-          const src = (qkv >> 2) + i * 3 * C;
-          f.copyWithin(r.chain.last.kPtr(l, r.slot) >> 2, src + C, src + 2 * C);
-          f.copyWithin(r.chain.last.vPtr(l, r.slot) >> 2, src + 2 * C, src + 3 * C);
-        }
+        pool.run('kv_append', [qkv, kvtab, l, C], R, 1, 64);
         pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H, scores, m.cfg.n_ctx], R * H, 1, 2);
         m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C);
         pool.run('add_inplace', [x, tmp], R * C, 16, 65536);

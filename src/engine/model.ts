@@ -132,6 +132,7 @@ export class GPT {
     const pool = this.pool;
     pool.run('embed_fwd', [acts.tok, acts.pos, this.p('wte'), this.p('wpe'), acts.h0, C], N, 1, 64);
     let h = acts.h0;
+    const kt = this.alloc(acts, N * C); // per-head transposed keys, attention scratch
     for (let l = 0; l < L; l++) {
       const a: LayerActs = {
         ln1: this.alloc(acts, N * C), ln1m: this.alloc(acts, N), ln1r: this.alloc(acts, N),
@@ -142,7 +143,7 @@ export class GPT {
       const pre = `h.${l}.`;
       pool.run('layernorm_fwd', [h, this.p(pre + 'ln1.weight'), this.p(pre + 'ln1.bias'), a.ln1, a.ln1m, a.ln1r, C, ln_eps], N, 1, 64);
       this.mm(a.ln1, this.p(pre + 'attn.qkv.weight'), a.qkv, this.p(pre + 'attn.qkv.bias'), N, C, 3 * C);
-      pool.run('attn_fwd', [a.qkv, a.y, a.att, acts.seqs, C, H], S * H, 1, 2);
+      pool.run('attn_fwd', [a.qkv, a.y, a.att, acts.seqs, kt, C, H], S * H, 1, 2);
       this.mm(a.y, this.p(pre + 'attn.proj.weight'), a.hmid, this.p(pre + 'attn.proj.bias'), N, C, C);
       pool.run('add_inplace', [a.hmid, h], N * C, 16, 65536);
       pool.run('layernorm_fwd', [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps], N, 1, 64);
@@ -190,6 +191,7 @@ export class GPT {
     const dh = heap.allocF32(N * C);
     const dx = heap.allocF32(N * Math.max(C, F));
     const dqkv = heap.allocF32(N * 3 * C);
+    const vt = heap.allocF32(N * C);
     try {
       // logits = lnf @ wte^T:  dlnf = dlogits @ wte;  dwte += dlogits^T @ lnf
       this.mm(dlogits, this.p('wte'), dx, 0, N, V, C);
@@ -208,14 +210,14 @@ export class GPT {
         this.lnBackward(dqkv, a.hmid, pre + 'ln2', a.ln2m, a.ln2r, dh, N);
         // attention: hmid = hin + attn(ln1) @ Wo + bo
         this.linearBackward(dh, a.y, pre + 'attn.proj', N, C, C, dx, tW);
-        pool.run('attn_bwd', [a.qkv, a.y, a.att, dx, dqkv, acts.seqs, C, H], acts.S * H, 1, 2);
+        pool.run('attn_bwd', [a.qkv, a.y, a.att, dx, dqkv, acts.seqs, vt, C, H], acts.S * H, 1, 2);
         this.linearBackward(dqkv, a.ln1, pre + 'attn.qkv', N, C, 3 * C, dx, tW);
         this.lnBackward(dx, hin, pre + 'ln1', a.ln1m, a.ln1r, dh, N);
       }
       // a scatter-add into shared rows: one thread
       pool.k.embed_bwd(acts.tok, acts.pos, dh, this.p('wte', true), this.p('wpe', true), C, 0, N);
     } finally {
-      for (const p of [tW, dh, dx, dqkv]) heap.release(p);
+      for (const p of [tW, dh, dx, dqkv, vt]) heap.release(p);
     }
   }
 

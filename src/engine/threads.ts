@@ -12,7 +12,7 @@ const MAX_ARGS = 24;
 
 export const KERNEL_NAMES: KernelName[] = [
   'matmul', 'matmul_rows', 'matmul_cols', 'matmul_tn_rows', 'matmul_tn_cols', 'transpose', 'colsum', 'layernorm_fwd', 'layernorm_bwd_dx', 'layernorm_bwd_dw', 'attn_fwd',
-  'attn_bwd', 'attn_infer', 'xent', 'log_softmax', 'gelu_fwd', 'gelu_bwd', 'add_inplace', 'embed_fwd',
+  'attn_bwd', 'kv_append', 'attn_infer', 'xent', 'log_softmax', 'gelu_fwd', 'gelu_bwd', 'add_inplace', 'embed_fwd',
   'embed_bwd', 'adamw', 'sumsq', 'zero', 'peak_fma', 'peak_fma_par',
 ];
 

@@ -33,9 +33,10 @@ export interface Kernels {
     r0: number, r1: number): void;
   layernorm_bwd_dw(dout: number, x: number, mean: number, rstd: number, dw: number, db: number, M: number,
     C: number, c0: number, c1: number): void;
-  attn_fwd(qkv: number, y: number, att: number, seqs: number, C: number, H: number, t0: number, t1: number): void;
-  attn_bwd(qkv: number, y: number, att: number, dy: number, dqkv: number, seqs: number, C: number, H: number,
+  attn_fwd(qkv: number, y: number, att: number, seqs: number, kt: number, C: number, H: number, t0: number, t1: number): void;
+  attn_bwd(qkv: number, y: number, att: number, dy: number, dqkv: number, seqs: number, vt: number, C: number, H: number,
     t0: number, t1: number): void;
+  kv_append(qkv: number, tab: number, layer: number, C: number, r0: number, r1: number): void;
   attn_infer(q: number, qld: number, y: number, qtab: number, layer: number, C: number, H: number, scratch: number,
     sstride: number, t0: number, t1: number): void;
   xent(logits: number, targets: number, g: number, logp: number, V: number, withGrad: number, r0: number, r1: number): void;

@@ -80,11 +80,12 @@ test('attention backward matches finite differences over packed sequences', () =
   const seqs = heap.alloc(table.length * 4);
   heap.writeI32(seqs, table);
   const att = heap.allocF32(H * (25 + 9));
+  const scratch = heap.allocF32(N * C);
   const r = randn(rng, N * C);
-  const loss = () => { k.attn_fwd(qkv, y, att, seqs, C, H, 0, lens.length * H); return dot(y, r); };
+  const loss = () => { k.attn_fwd(qkv, y, att, seqs, scratch, C, H, 0, lens.length * H); return dot(y, r); };
   loss();
   const dy = put(r), dqkv = heap.allocF32(N * 3 * C);
-  k.attn_bwd(qkv, y, att, dy, dqkv, seqs, C, H, 0, lens.length * H);
+  k.attn_bwd(qkv, y, att, dy, dqkv, seqs, scratch, C, H, 0, lens.length * H);
   fdCheck('dqkv', qkv, N * 3 * C, loss, heap.readF32(dqkv, N * 3 * C));
 });
 
