@@ -75,10 +75,19 @@ export class GPT {
     else this.pool.run('matmul_cols', [a, b, c, bias, M, K, N, acc], N, 8, 64);
   }
 
-  /** c[M,N] (+)= a^T @ b for a stored [K,M], b [K,N]. */
+  /**
+   * c[M,N] (+)= a^T @ b for a stored [K,M], b [K,N]. The reduction (K = tokens, thousands) is cut into
+   * chunks whose slices of a and b fit in L2 together; each chunk continues the previous one's sums in
+   * the same order, so the result is the unchunked one bit for bit.
+   */
   mmTN(a: number, b: number, c: number, M: number, K: number, N: number, acc = 1): void {
-    if (M >= 32) this.pool.run('matmul_tn_rows', [a, b, c, M, K, N, acc], M, 4, 8);
-    else this.pool.run('matmul_tn_cols', [a, b, c, M, K, N, acc], N, 8, 64);
+    const chunk = Math.max(64, Math.floor(96 * 1024 / (M + N) / 4) * 4);
+    for (let k0 = 0; k0 < K; k0 += chunk) {
+      const kc = Math.min(chunk, K - k0);
+      const args = [a + k0 * M * 4, b + k0 * N * 4, c, M, kc, N, k0 > 0 ? 1 : acc];
+      if (M >= 32) this.pool.run('matmul_tn_rows', args, M, 4, 8);
+      else this.pool.run('matmul_tn_cols', args, N, 8, 64);
+    }
   }
 
   /** dst[C,R] = src[R,C]^T */

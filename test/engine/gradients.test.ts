@@ -164,3 +164,25 @@ test('whole-model gradient matches finite differences on every parameter tensor'
     p.close();
   }
 });
+
+test('A^T @ B GEMM: cache-chunked reduction equals the single pass bit for bit and float64 to 1e-4', () => {
+  const { model, heap: h, pool: p } = tinyModel();
+  try {
+    const M = 40, K = 3000, N = 24;
+    const r = new Rng(8);
+    const A = randn(r, K * M), B = randn(r, K * N);
+    const a = h.allocF32(K * M), b = h.allocF32(K * N), c1 = h.calloc(M * N * 4), c2 = h.calloc(M * N * 4);
+    h.writeF32(a, A); h.writeF32(b, B);
+    model.mmTN(a, b, c1, M, K, N, 0);
+    p.k.matmul_tn_rows(a, b, c2, M, K, N, 0, 0, M);
+    const x = h.readF32(c1, M * N), y = h.readF32(c2, M * N);
+    assert.deepEqual(x, y);
+    for (let i = 0; i < M; i += 7) for (let j = 0; j < N; j += 5) {
+      let s = 0;
+      for (let q = 0; q < K; q++) s += A[q * M + i]! * B[q * N + j]!;
+      assert.ok(Math.abs(x[i * N + j]! - s) < 1e-4 * (1 + Math.abs(s)) * Math.sqrt(K), `[${i},${j}] ${x[i * N + j]} vs ${s}`);
+    }
+  } finally {
+    p.close();
+  }
+});
