@@ -106,16 +106,16 @@ export class InferRunner {
         if (r.slot >= seg.cap) throw new Error(`KV slot ${r.slot} is beyond its segment's capacity ${seg.cap}`);
         i32.set([seg.base, seg.layerStride, seg.cap, r.slot], (kvtab >> 2) + 4 * i);
       }
-      pool.run('embed_fwd', [tok, pos, m.p('wte'), m.p('wpe'), x, C], R, 1, 64);
+      pool.run('embed_fwd', [tok, pos, m.p('wte'), m.p('wpe'), x, C], R, 1, 256);
       for (let l = 0; l < L; l++) {
         const pre = `h.${l}.`;
-        pool.run('layernorm_fwd', [x, m.p(pre + 'ln1.weight'), m.p(pre + 'ln1.bias'), a, mean, rstd, C, ln_eps], R, 1, 64);
+        pool.run('layernorm_fwd', [x, m.p(pre + 'ln1.weight'), m.p(pre + 'ln1.bias'), a, mean, rstd, C, ln_eps], R, 1, 256);
         m.mm(a, m.p(pre + 'attn.qkv.weight'), qkv, m.p(pre + 'attn.qkv.bias'), R, C, 3 * C);
-        pool.run('kv_append', [qkv, kvtab, l, C], R, 1, 64);
-        pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H, scores, m.cfg.n_ctx], R * H, 1, 2);
+        pool.run('kv_append', [qkv, kvtab, l, C], R, 1, 256);
+        pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H, scores, m.cfg.n_ctx], R * H, 1, 32);
         m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C);
         pool.run('add_inplace', [x, tmp], R * C, 16, 65536);
-        pool.run('layernorm_fwd', [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps], R, 1, 64);
+        pool.run('layernorm_fwd', [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps], R, 1, 256);
         m.mm(a, m.p(pre + 'mlp.fc.weight'), fc, m.p(pre + 'mlp.fc.bias'), R, C, F);
         pool.run('gelu_fwd', [fc, fc], R * F, 16, 32768);
         m.mm(fc, m.p(pre + 'mlp.proj.weight'), tmp, m.p(pre + 'mlp.proj.bias'), R, F, C);
@@ -128,9 +128,9 @@ export class InferRunner {
       const g = al(W * C), logits = al(W * V);
       const f = heap.f32();
       want.forEach((ri, j) => f.copyWithin((g >> 2) + j * C, (x >> 2) + ri * C, (x >> 2) + (ri + 1) * C));
-      pool.run('layernorm_fwd', [g, m.p('ln_f.weight'), m.p('ln_f.bias'), a, mean, rstd, C, ln_eps], W, 1, 64);
+      pool.run('layernorm_fwd', [g, m.p('ln_f.weight'), m.p('ln_f.bias'), a, mean, rstd, C, ln_eps], W, 1, 256);
       m.mm(a, this.wteT, logits, 0, W, C, V);
-      pool.run('log_softmax', [logits, V], W, 1, 64);
+      pool.run('log_softmax', [logits, V], W, 1, 256);
       return heap.readF32(logits, W * V);
     } finally {
       for (const p of blocks) heap.release(p);

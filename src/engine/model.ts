@@ -11,6 +11,9 @@ import type { ThreadPool } from './threads.js';
 import { paramLayout, type ModelConfig, type ParamLayout } from './config.js';
 import { Rng } from './rng.js';
 
+/** GEMMs smaller than this (multiply-adds) run on the calling thread alone. */
+export const SPLIT_MACS = 1 << 20;
+
 export interface PackedBatch {
   /** Input ids, sequences back to back. */
   tokens: Int32Array;
@@ -71,7 +74,9 @@ export class GPT {
 
   // ---- helpers: GEMM split by rows when tall, by columns when short ----
   mm(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc = 0): void {
-    if (M >= 32) this.pool.run('matmul_rows', [a, b, c, bias, M, K, N, acc], M, 4, 8);
+    // below ~1M multiply-adds (tens of microseconds) a hand-off to the second core costs more than it saves
+    if (M * K * N < SPLIT_MACS) this.pool.k.matmul(a, b, c, bias, M, K, N, acc, 0, M, 0, N);
+    else if (M >= 32) this.pool.run('matmul_rows', [a, b, c, bias, M, K, N, acc], M, 4, 8);
     else this.pool.run('matmul_cols', [a, b, c, bias, M, K, N, acc], N, 8, 64);
   }
 
@@ -85,7 +90,8 @@ export class GPT {
     for (let k0 = 0; k0 < K; k0 += chunk) {
       const kc = Math.min(chunk, K - k0);
       const args = [a + k0 * M * 4, b + k0 * N * 4, c, M, kc, N, k0 > 0 ? 1 : acc];
-      if (M >= 32) this.pool.run('matmul_tn_rows', args, M, 4, 8);
+      if (M * kc * N < SPLIT_MACS) this.pool.k.matmul_tn_rows(a + k0 * M * 4, b + k0 * N * 4, c, M, kc, N, k0 > 0 ? 1 : acc, 0, M);
+      else if (M >= 32) this.pool.run('matmul_tn_rows', args, M, 4, 8);
       else this.pool.run('matmul_tn_cols', args, N, 8, 64);
     }
   }
@@ -139,7 +145,7 @@ export class GPT {
     acts.layers = [];
     const S = acts.S;
     const pool = this.pool;
-    pool.run('embed_fwd', [acts.tok, acts.pos, this.p('wte'), this.p('wpe'), acts.h0, C], N, 1, 64);
+    pool.run('embed_fwd', [acts.tok, acts.pos, this.p('wte'), this.p('wpe'), acts.h0, C], N, 1, 256);
     let h = acts.h0;
     const kt = this.alloc(acts, N * C); // per-head transposed keys, attention scratch
     for (let l = 0; l < L; l++) {
@@ -150,12 +156,12 @@ export class GPT {
         fc: this.alloc(acts, N * F), fca: this.alloc(acts, N * F), hout: this.alloc(acts, N * C),
       };
       const pre = `h.${l}.`;
-      pool.run('layernorm_fwd', [h, this.p(pre + 'ln1.weight'), this.p(pre + 'ln1.bias'), a.ln1, a.ln1m, a.ln1r, C, ln_eps], N, 1, 64);
+      pool.run('layernorm_fwd', [h, this.p(pre + 'ln1.weight'), this.p(pre + 'ln1.bias'), a.ln1, a.ln1m, a.ln1r, C, ln_eps], N, 1, 256);
       this.mm(a.ln1, this.p(pre + 'attn.qkv.weight'), a.qkv, this.p(pre + 'attn.qkv.bias'), N, C, 3 * C);
       pool.run('attn_fwd', [a.qkv, a.y, a.att, acts.seqs, kt, C, H], S * H, 1, 2);
       this.mm(a.y, this.p(pre + 'attn.proj.weight'), a.hmid, this.p(pre + 'attn.proj.bias'), N, C, C);
       pool.run('add_inplace', [a.hmid, h], N * C, 16, 65536);
-      pool.run('layernorm_fwd', [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps], N, 1, 64);
+      pool.run('layernorm_fwd', [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps], N, 1, 256);
       this.mm(a.ln2, this.p(pre + 'mlp.fc.weight'), a.fc, this.p(pre + 'mlp.fc.bias'), N, C, F);
       pool.run('gelu_fwd', [a.fc, a.fca], N * F, 16, 32768);
       this.mm(a.fca, this.p(pre + 'mlp.proj.weight'), a.hout, this.p(pre + 'mlp.proj.bias'), N, F, C);
@@ -166,13 +172,13 @@ export class GPT {
     acts.lnf = this.alloc(acts, N * C);
     acts.lnfm = this.alloc(acts, N);
     acts.lnfr = this.alloc(acts, N);
-    pool.run('layernorm_fwd', [h, this.p('ln_f.weight'), this.p('ln_f.bias'), acts.lnf, acts.lnfm, acts.lnfr, C, ln_eps], N, 1, 64);
+    pool.run('layernorm_fwd', [h, this.p('ln_f.weight'), this.p('ln_f.bias'), acts.lnf, acts.lnfm, acts.lnfr, C, ln_eps], N, 1, 256);
     acts.logits = this.alloc(acts, N * V);
     const wteT = this.heap.allocF32(V * C);
     this.transpose(this.p('wte'), wteT, V, C);
     this.mm(acts.lnf, wteT, acts.logits, 0, N, C, V);
     this.heap.release(wteT);
-    pool.run('xent', [acts.logits, acts.tgt, acts.g, acts.logp, V, 0], N, 1, 64);
+    pool.run('xent', [acts.logits, acts.tgt, acts.g, acts.logp, V, 0], N, 1, 256);
     this.acts = acts;
     return this.heap.readF32(acts.logp, N);
   }
@@ -193,7 +199,7 @@ export class GPT {
     const pool = this.pool;
     const heap = this.heap;
     heap.writeF32(acts.g, g);
-    pool.run('xent', [acts.logits, acts.tgt, acts.g, acts.logp, V, 1], N, 1, 64);
+    pool.run('xent', [acts.logits, acts.tgt, acts.g, acts.logp, V, 1], N, 1, 256);
     const dlogits = acts.logits;
     // scratch for the whole backward
     const tW = heap.allocF32(Math.max(C * 3 * C, C * F, V * C)); // transposed weight
@@ -242,7 +248,7 @@ export class GPT {
   /** Layernorm backward: dxAcc += dLN/dx, and the weight/bias gradients. */
   private lnBackward(dout: number, x: number, name: string, mean: number, rstd: number, dxAcc: number, N: number): void {
     const C = this.cfg.n_embd;
-    this.pool.run('layernorm_bwd_dx', [dout, x, this.p(name + '.weight'), mean, rstd, dxAcc, C], N, 1, 64);
+    this.pool.run('layernorm_bwd_dx', [dout, x, this.p(name + '.weight'), mean, rstd, dxAcc, C], N, 1, 256);
     this.pool.run('layernorm_bwd_dw', [dout, x, mean, rstd, this.p(name + '.weight', true), this.p(name + '.bias', true), N, C], C, 4, 64);
   }
 }
