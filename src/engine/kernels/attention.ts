@@ -93,7 +93,62 @@ export function attn_fwd(
     const K = kt + ((<usize>off * <usize>C + <usize>(h * D) * <usize>len) << 2);
     transposeHead(base + (<usize>C << 2), ld3, K, len, D);
     const ldk = <usize>len << 2;
-    for (let t = 0; t < len; t++) {
+    const ldr = <usize>len << 2;
+    let t = 0;
+    // four queries at a time share every key and value load
+    for (; t + 4 <= len; t += 4) {
+      const row = A + (<usize>t * <usize>len << 2);
+      const q0 = base + <usize>t * ld3;
+      let m0: f32 = -Infinity, m1: f32 = -Infinity, m2: f32 = -Infinity, m3: f32 = -Infinity;
+      const sv = f32x4.splat(scale);
+      for (let u = 0; u <= t + 3; u += 4) {
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let kp = K + (<usize>u << 2);
+        let qd = q0;
+        for (let d = 0; d < D; d++) {
+          const kv = v128.load(kp);
+          a0 = fma(v128.load32_splat(qd), kv, a0);
+          a1 = fma(v128.load32_splat(qd + ld3), kv, a1);
+          a2 = fma(v128.load32_splat(qd + 2 * ld3), kv, a2);
+          a3 = fma(v128.load32_splat(qd + 3 * ld3), kv, a3);
+          kp += ldk;
+          qd += 4;
+        }
+        m0 = storeScores(row, u, t, f32x4.mul(a0, sv), m0);
+        m1 = storeScores(row + ldr, u, t + 1, f32x4.mul(a1, sv), m1);
+        m2 = storeScores(row + 2 * ldr, u, t + 2, f32x4.mul(a2, sv), m2);
+        m3 = storeScores(row + 3 * ldr, u, t + 3, f32x4.mul(a3, sv), m3);
+      }
+      softmaxRow(row, t + 1, m0);
+      softmaxRow(row + ldr, t + 2, m1);
+      softmaxRow(row + 2 * ldr, t + 3, m2);
+      softmaxRow(row + 3 * ldr, t + 4, m3);
+      for (let q = 0; q < 4; q++) for (let u = t + 1 + q; u < len; u++) store<f32>(row + <usize>q * ldr + (<usize>u << 2), 0);
+      const y0 = y + (<usize>(off + t)) * ldc + (<usize>(h * D) << 2);
+      for (let d = 0; d < D; d += 4) {
+        // keys 0..t are common to the four queries; each query then adds its own last keys, in order
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let v = base + (<usize>(2 * C + d) << 2);
+        for (let u = 0; u <= t; u++) {
+          const vv = v128.load(v);
+          const o = <usize>u << 2;
+          a0 = fma(v128.load32_splat(row + o), vv, a0);
+          a1 = fma(v128.load32_splat(row + ldr + o), vv, a1);
+          a2 = fma(v128.load32_splat(row + 2 * ldr + o), vv, a2);
+          a3 = fma(v128.load32_splat(row + 3 * ldr + o), vv, a3);
+          v += ld3;
+        }
+        a1 = weighted(row + ldr + (<usize>(t + 1) << 2), v, ld3, 1, a1);
+        a2 = weighted(row + 2 * ldr + (<usize>(t + 1) << 2), v, ld3, 2, a2);
+        a3 = weighted(row + 3 * ldr + (<usize>(t + 1) << 2), v, ld3, 3, a3);
+        const o = <usize>d << 2;
+        v128.store(y0 + o, a0);
+        v128.store(y0 + ldc + o, a1);
+        v128.store(y0 + 2 * ldc + o, a2);
+        v128.store(y0 + 3 * ldc + o, a3);
+      }
+    }
+    for (; t < len; t++) {
       const row = A + (<usize>t * <usize>len << 2);
       const mx = scoreRow(base + <usize>t * ld3, K, ldk, t + 1, D, scale, row, -Infinity);
       softmaxRow(row, t + 1, mx);
@@ -104,6 +159,20 @@ export function attn_fwd(
       }
     }
   }
+}
+
+// Stores the lanes u..u+3 of a score vector that query t may see (u <= t), returns the updated maximum.
+@inline function storeScores(row: usize, u: i32, t: i32, sc: v128, mx: f32): f32 {
+  const left = t + 1 - u;
+  if (left >= 4) {
+    v128.store(row + (<usize>u << 2), sc);
+    return max(mx, max(max(f32x4.extract_lane(sc, 0), f32x4.extract_lane(sc, 1)), max(f32x4.extract_lane(sc, 2), f32x4.extract_lane(sc, 3))));
+  }
+  if (left <= 0) return mx;
+  store<f32>(row + (<usize>u << 2), f32x4.extract_lane(sc, 0)); mx = max(mx, f32x4.extract_lane(sc, 0));
+  if (left > 1) { store<f32>(row + (<usize>(u + 1) << 2), f32x4.extract_lane(sc, 1)); mx = max(mx, f32x4.extract_lane(sc, 1)); }
+  if (left > 2) { store<f32>(row + (<usize>(u + 2) << 2), f32x4.extract_lane(sc, 2)); mx = max(mx, f32x4.extract_lane(sc, 2)); }
+  return mx;
 }
 
 // Writes (not accumulates) the q, k, v gradient columns of each (sequence, head) task into dqkv.
