@@ -69,8 +69,9 @@ test('SFT overfits a tiny set and greedy decoding reproduces it', async () => {
   }
 });
 
-test('greedy decoding equals the argmax of a full recompute; KV-cache log-probs equal the training forward, bit for bit', async () => {
-  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 7);
+for (const [label, cfg] of [['head size 8', SMALL], ['head size 48', { ...SMALL, n_embd: 96, n_head: 2 }]] as const) {
+test(`greedy decoding equals the argmax of a full recompute; KV-cache log-probs equal the training forward, bit for bit (${label})`, async () => {
+  const e = EmbeddedEngine.create(cfg, Tokenizer.ascii(), 7);
   try {
     const prompt = 'Step 1: 12+7=19\n';
     const [[c]] = (await e.generate([prompt], { temperature: 0, max_tokens: 20 })) as [[import('../../src/engine/types.js').Completion]];
@@ -93,6 +94,7 @@ test('greedy decoding equals the argmax of a full recompute; KV-cache log-probs 
     await e.close();
   }
 });
+}
 
 test('prefix-shared sampling equals unshared sampling for the same seeds, bit for bit', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-'));

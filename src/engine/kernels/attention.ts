@@ -299,7 +299,30 @@ export function attn_infer(
       n += len;
     }
     softmaxRow(row, n, mx);
-    for (let d = 0; d < D; d += 4) {
+    let d = 0;
+    // eight output vectors per pass over the positions: one probability broadcast feeds eight FMAs
+    for (; d + 32 <= D; d += 32) {
+      let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+      let pos = 0;
+      for (let sg = 0; sg < nseg; sg++) {
+        const e = tab + 4 + <usize>(sg * 20);
+        let v = <usize>load<i32>(e + 4) + <usize>layer * <usize>load<i32>(e + 12) + hofs + (<usize>d << 2);
+        const len = sg == nseg - 1 ? lastLen : load<i32>(e + 8);
+        for (let u = 0; u < len; u++) {
+          const p = v128.load32_splat(row + (<usize>(pos + u) << 2));
+          a0 = fma(p, v128.load(v), a0); a1 = fma(p, v128.load(v, 16), a1);
+          a2 = fma(p, v128.load(v, 32), a2); a3 = fma(p, v128.load(v, 48), a3);
+          a4 = fma(p, v128.load(v, 64), a4); a5 = fma(p, v128.load(v, 80), a5);
+          a6 = fma(p, v128.load(v, 96), a6); a7 = fma(p, v128.load(v, 112), a7);
+          v += ldc;
+        }
+        pos += len;
+      }
+      const o = yr + (<usize>d << 2);
+      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+      v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
+    }
+    for (; d < D; d += 4) {
       let acc = f32x4.splat(0);
       let pos = 0;
       for (let sg = 0; sg < nseg; sg++) {
