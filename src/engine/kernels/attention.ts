@@ -177,6 +177,8 @@ export function attn_fwd(
 
 // Writes (not accumulates) the q, k, v gradient columns of each (sequence, head) task into dqkv.
 // Overwrites the task's probabilities with score gradients as it goes (the forward's att is spent).
+// Queries are taken four at a time (as in the forward) so each key, value and gradient row loaded
+// serves four queries; a tail of fewer than four goes one by one.
 export function attn_bwd(
   qkv: usize, y: usize, att: usize, dy: usize, dqkv: usize, seqs: usize, vt: usize, C: i32, H: i32, t0: i32, t1: i32,
 ): void {
@@ -192,7 +194,7 @@ export function attn_bwd(
     const dbase = dqkv + <usize>off * ld3 + (<usize>(h * D) << 2);
     const VT = vt + ((<usize>off * <usize>C + <usize>(h * D) * <usize>len) << 2);
     transposeHead(base + (<usize>(2 * C) << 2), ld3, VT, len, D);
-    const ldv = <usize>len << 2;
+    const ldr = <usize>len << 2;
     for (let t = 0; t < len; t++) {
       const dr = dbase + <usize>t * ld3;
       for (let d = 0; d < D; d += 4) {
@@ -200,16 +202,66 @@ export function attn_bwd(
         v128.store(dr + (<usize>(2 * C + d) << 2), f32x4.splat(0));
       }
     }
-    for (let t = 0; t < len; t++) {
+    const sv = f32x4.splat(scale);
+    const dyb = dy + <usize>off * ldc + (<usize>(h * D) << 2);
+    const yb = y + <usize>off * ldc + (<usize>(h * D) << 2);
+    let t = 0;
+    for (; t + 4 <= len; t += 4) {
+      const row = A + (<usize>t * <usize>len << 2);
+      const dy0 = dyb + <usize>t * ldc;
+      const c0 = centreOf(dy0, yb + <usize>t * ldc, D), c1 = centreOf(dy0 + ldc, yb + <usize>(t + 1) * ldc, D);
+      const c2 = centreOf(dy0 + 2 * ldc, yb + <usize>(t + 2) * ldc, D), c3 = centreOf(dy0 + 3 * ldc, yb + <usize>(t + 3) * ldc, D);
+      // dv_u += sum_q p_qu dy_q  (key u <= t + q)
+      scatter4(row, ldr, dy0, ldc, dbase + (<usize>(2 * C) << 2), ld3, t, D);
+      // ds_qu = p_qu (dy_q . v_u - dy_q . y_q) * scale, written over p
+      for (let u = 0; u <= t + 3; u += 4) {
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let vp = VT + (<usize>u << 2);
+        let g = dy0;
+        for (let d = 0; d < D; d++) {
+          const vv = v128.load(vp);
+          a0 = fma(v128.load32_splat(g), vv, a0);
+          a1 = fma(v128.load32_splat(g + ldc), vv, a1);
+          a2 = fma(v128.load32_splat(g + 2 * ldc), vv, a2);
+          a3 = fma(v128.load32_splat(g + 3 * ldc), vv, a3);
+          vp += ldr;
+          g += 4;
+        }
+        const o = <usize>u << 2;
+        storeLanes(row + o, f32x4.mul(f32x4.mul(v128.load(row + o), f32x4.sub(a0, c0)), sv), t + 1 - u);
+        storeLanes(row + ldr + o, f32x4.mul(f32x4.mul(v128.load(row + ldr + o), f32x4.sub(a1, c1)), sv), t + 2 - u);
+        storeLanes(row + 2 * ldr + o, f32x4.mul(f32x4.mul(v128.load(row + 2 * ldr + o), f32x4.sub(a2, c2)), sv), t + 3 - u);
+        storeLanes(row + 3 * ldr + o, f32x4.mul(f32x4.mul(v128.load(row + 3 * ldr + o), f32x4.sub(a3, c3)), sv), t + 4 - u);
+      }
+      // dq_q = sum_u ds_qu k_u
+      const dq0 = dbase + <usize>t * ld3;
+      for (let d = 0; d < D; d += 4) {
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let k = base + (<usize>(C + d) << 2);
+        for (let u = 0; u <= t; u++) {
+          const kv = v128.load(k);
+          const o = <usize>u << 2;
+          a0 = fma(v128.load32_splat(row + o), kv, a0);
+          a1 = fma(v128.load32_splat(row + ldr + o), kv, a1);
+          a2 = fma(v128.load32_splat(row + 2 * ldr + o), kv, a2);
+          a3 = fma(v128.load32_splat(row + 3 * ldr + o), kv, a3);
+          k += ld3;
+        }
+        a1 = weighted(row + ldr + (<usize>(t + 1) << 2), k, ld3, 1, a1);
+        a2 = weighted(row + 2 * ldr + (<usize>(t + 1) << 2), k, ld3, 2, a2);
+        a3 = weighted(row + 3 * ldr + (<usize>(t + 1) << 2), k, ld3, 3, a3);
+        const o = <usize>d << 2;
+        v128.store(dq0 + o, a0); v128.store(dq0 + ld3 + o, a1); v128.store(dq0 + 2 * ld3 + o, a2); v128.store(dq0 + 3 * ld3 + o, a3);
+      }
+      // dk_u += sum_q ds_qu q_q
+      scatter4(row, ldr, base + <usize>t * ld3, ld3, dbase + (<usize>C << 2), ld3, t, D);
+    }
+    for (; t < len; t++) {
       const q = base + <usize>t * ld3;
       const dq = dbase + <usize>t * ld3;
       const row = A + (<usize>t * <usize>len << 2);
-      const dyr = dy + <usize>(off + t) * ldc + (<usize>(h * D) << 2);
-      const yr = y + <usize>(off + t) * ldc + (<usize>(h * D) << 2);
-      let c0 = f32x4.splat(0);
-      for (let d = 0; d < D; d += 4) c0 = fma(v128.load(dyr + (<usize>d << 2)), v128.load(yr + (<usize>d << 2)), c0);
-      const centre = f32x4.splat(hsum(c0));
-      // dv_u += p_u dy_t
+      const dyr = dyb + <usize>t * ldc;
+      const centre = centreOf(dyr, yb + <usize>t * ldc, D);
       for (let u = 0; u <= t; u++) {
         const pv = v128.load32_splat(row + (<usize>u << 2));
         const dv = dbase + <usize>u * ld3 + (<usize>(2 * C) << 2);
@@ -218,26 +270,15 @@ export function attn_bwd(
           v128.store(dv + o, fma(pv, v128.load(dyr + o), v128.load(dv + o)));
         }
       }
-      // ds_u = p_u (dy_t . v_u - dy_t . y_t) * scale, four keys at a time, written over p
-      const sv = f32x4.splat(scale);
       for (let u = 0; u <= t; u += 4) {
         let acc = f32x4.splat(0);
         let vp = VT + (<usize>u << 2);
         for (let d = 0; d < D; d++) {
           acc = fma(v128.load32_splat(dyr + (<usize>d << 2)), v128.load(vp), acc);
-          vp += ldv;
+          vp += ldr;
         }
-        const ds = f32x4.mul(f32x4.mul(v128.load(row + (<usize>u << 2)), f32x4.sub(acc, centre)), sv);
-        // lanes past t hold p = 0 (the forward zeroed them) or lie past the row: store only valid ones
-        const left = t + 1 - u;
-        if (left >= 4) v128.store(row + (<usize>u << 2), ds);
-        else {
-          store<f32>(row + (<usize>u << 2), f32x4.extract_lane(ds, 0));
-          if (left > 1) store<f32>(row + (<usize>(u + 1) << 2), f32x4.extract_lane(ds, 1));
-          if (left > 2) store<f32>(row + (<usize>(u + 2) << 2), f32x4.extract_lane(ds, 2));
-        }
+        storeLanes(row + (<usize>u << 2), f32x4.mul(f32x4.mul(v128.load(row + (<usize>u << 2)), f32x4.sub(acc, centre)), sv), t + 1 - u);
       }
-      // dq_t = sum_u ds_u k_u;  dk_u += ds_u q_t
       for (let d = 0; d < D; d += 4) {
         v128.store(dq + (<usize>d << 2), weighted(row, base + (<usize>(C + d) << 2), ld3, t + 1, f32x4.splat(0)));
       }
@@ -249,6 +290,45 @@ export function attn_bwd(
           v128.store(dk + o, fma(dsv, v128.load(q + o), v128.load(dk + o)));
         }
       }
+    }
+  }
+}
+
+// dy . y for one query and head, splatted.
+@inline function centreOf(dyr: usize, yr: usize, D: i32): v128 {
+  let c = f32x4.splat(0);
+  for (let d = 0; d < D; d += 4) c = fma(v128.load(dyr + (<usize>d << 2)), v128.load(yr + (<usize>d << 2)), c);
+  return f32x4.splat(hsum(c));
+}
+
+// Stores the first `n` lanes of v (all four when n >= 4).
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) { v128.store(p, v); return; }
+  if (n <= 0) return;
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p + 4, f32x4.extract_lane(v, 1));
+  if (n > 2) store<f32>(p + 8, f32x4.extract_lane(v, 2));
+}
+
+// For queries t..t+3 with weights w (rows of the att block, ldr apart) and vectors x_q (ldx apart):
+// out_u += sum_q w_qu x_q over keys u <= t + q. Used for dv (x = dy) and dk (x = q).
+function scatter4(w: usize, ldr: usize, x: usize, ldx: usize, out: usize, ldo: usize, t: i32, D: i32): void {
+  for (let u = 0; u <= t + 3; u++) {
+    const o = <usize>u << 2;
+    const w0 = v128.load32_splat(w + o);
+    const w1 = u <= t + 1 ? v128.load32_splat(w + ldr + o) : f32x4.splat(0);
+    const w2 = u <= t + 2 ? v128.load32_splat(w + 2 * ldr + o) : f32x4.splat(0);
+    const w3 = v128.load32_splat(w + 3 * ldr + o);
+    const dst = out + <usize>u * ldo;
+    const first = u <= t ? 0 : u - t; // queries before this one cannot see key u
+    for (let d = 0; d < D; d += 4) {
+      const od = <usize>d << 2;
+      let acc = v128.load(dst + od);
+      if (first == 0) acc = fma(w0, v128.load(x + od), acc);
+      if (first <= 1) acc = fma(w1, v128.load(x + ldx + od), acc);
+      if (first <= 2) acc = fma(w2, v128.load(x + 2 * ldx + od), acc);
+      acc = fma(w3, v128.load(x + 3 * ldx + od), acc);
+      v128.store(dst + od, acc);
     }
   }
 }
