@@ -11,3 +11,4 @@ parentPort?.on('message', (m: { id: number; task: GradeTask }) => {
   const equal = gradeSync(m.task, opts);
   parentPort?.postMessage({ id: m.id, equal });
 });
+parentPort?.postMessage({ ready: true });

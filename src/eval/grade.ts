@@ -57,7 +57,9 @@ export interface PoolOptions extends GradeOptions {
 }
 
 interface Job { id: number; task: GradeTask; resolve: (v: Verdict) => void }
-interface Slot { worker: Worker; queue: Job[]; timer?: NodeJS.Timeout }
+// `ready` turns true when the worker has loaded its modules: the clock on a comparison must not include a
+// worker's start-up (a second or more on a busy two-core machine).
+interface Slot { worker: Worker; queue: Job[]; timer?: NodeJS.Timeout; ready: boolean }
 
 /** A pool of grading workers. `close()` it when done (workers keep the process alive). */
 export class GradePool {
@@ -80,8 +82,10 @@ export class GradePool {
   private spawn(): Slot {
     const { workers: _w, timeoutMs: _t, depth: _d, ...gradeOpts } = this.opts;
     const worker = new Worker(new URL('./grade-worker.js', import.meta.url), { workerData: gradeOpts });
-    const slot: Slot = { worker, queue: [] };
-    worker.on('message', (m: { id: number; equal: boolean }) => this.onResult(slot, m));
+    const slot: Slot = { worker, queue: [], ready: false };
+    worker.on('message', (m: { id: number; equal: boolean } | { ready: true }) => {
+      if ('ready' in m) { slot.ready = true; this.armTimer(slot); } else this.onResult(slot, m);
+    });
     worker.on('error', (err) => this.onCrash(slot, err));
     worker.unref();
     return slot;
@@ -93,6 +97,7 @@ export class GradePool {
     clearTimeout(slot.timer);
     slot.queue.shift();
     head.resolve({ equal: m.equal, timeout: false });
+    if (slot.queue.length === 0) slot.worker.unref(); // an idle pool does not keep the process alive
     this.armTimer(slot);
     this.pump();
   }
@@ -107,7 +112,7 @@ export class GradePool {
 
   private armTimer(slot: Slot): void {
     clearTimeout(slot.timer);
-    if (slot.queue.length === 0) return;
+    if (slot.queue.length === 0 || !slot.ready) return;
     slot.timer = setTimeout(() => {
       const head = slot.queue.shift();
       this.timeouts++;
@@ -134,6 +139,7 @@ export class GradePool {
         const job = this.pending.shift()!;
         const wasIdle = slot.queue.length === 0;
         slot.queue.push(job);
+        slot.worker.ref();
         slot.worker.postMessage({ id: job.id, task: job.task });
         if (wasIdle) this.armTimer(slot);
       }

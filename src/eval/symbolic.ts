@@ -47,7 +47,7 @@ const FN: Record<string, (z: Complex) => Complex> = {
   abs: (z) => complex(abs(z) as unknown as number, 0),
   floor: (z) => floor(z) as Complex,
   ceiling: (z) => ceil(z) as Complex,
-  factorial: (z) => gamma(add(z, 1) as Complex) as Complex,
+  factorial: (z) => C(gamma(C(add(z, 1)))),
 };
 
 function hash(s: string): number {
@@ -64,7 +64,14 @@ function opaque(name: string, args: Complex[]): Complex {
   return z;
 }
 
+/** mathjs returns a plain number from some complex functions (gamma of a real, for one): keep Complex. */
+const C = (x: unknown): Complex => (typeof x === 'number' ? complex(x, 0) : (x as Complex));
+
 function evaluate(n: Node, env: Map<string, Complex>): Complex {
+  return C(evaluateRaw(n, env));
+}
+
+function evaluateRaw(n: Node, env: Map<string, Complex>): Complex {
   switch (n.t) {
     case 'num': return complex(n.v, 0);
     case 'sym': {
@@ -93,11 +100,11 @@ function evaluate(n: Node, env: Map<string, Complex>): Complex {
       if (n.name === 'sqrt') return pow(args[0], 0.5) as Complex;
       if (n.name === 'binomial') {
         const [m, k] = args;
-        const g = (z: Complex) => gamma(add(z, 1) as Complex) as Complex;
+        const g = (z: Complex) => C(gamma(C(add(z, 1))));
         return divide(g(m), multiply(g(k), g(add(m, multiply(k, -1)) as Complex))) as Complex;
       }
       const f = FN[n.name];
-      return f ? f(args[0]) : opaque(n.name, args);
+      return f ? C(f(args[0])) : opaque(n.name, args);
     }
     default: throw new EvalError(`cannot evaluate ${n.t}`);
   }
@@ -123,7 +130,9 @@ const mag = (z: Complex) => Math.hypot(z.re, z.im);
 function points(syms: string[], seed: string, count: number): Map<string, Complex>[] {
   let s = Math.floor(hash(seed) * 2 ** 31) || 1;
   const rnd = () => { s = (Math.imul(s, 48271) % 2147483647 + 2147483647) % 2147483647; return s / 2147483647; };
-  return Array.from({ length: count }, () => new Map(syms.map((k) => [k, complex(0.3 + 1.7 * rnd(), 1.4 * rnd() - 0.7)])));
+  // Real parts of both signs: on the right half-plane alone sqrt(x^2) and x would agree.
+  const coord = () => { const r = 0.3 + 1.7 * rnd(); return rnd() < 0.5 ? -r : r; };
+  return Array.from({ length: count }, () => new Map(syms.map((k) => [k, complex(coord(), 1.4 * rnd() - 0.7)])));
 }
 
 /** Numerically identical at every sample point (both sides defined and finite at ≥ 2 of them). */
