@@ -24,6 +24,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Per-prompt seeds overriding `seed` (so callers can derive seeds from coordinates). */
   seeds?: number[];
+  /** Keep generating after an end-of-sequence token (vLLM's ignore_eos; for benchmarks). Default false. */
+  ignore_eos?: boolean;
 }
 
 export interface Completion {

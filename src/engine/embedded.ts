@@ -1,0 +1,157 @@
+// The embedded engine: one small GPT in this process, implementing both narrow interfaces (`Engine`
+// for generation and scoring, `Trainer` for SFT/DPO and saving). Everything runs on the wasm kernels
+// over both cores; calls are serialised (one model, one heap) through a promise queue so concurrent
+// callers (the server, a pipeline stage) cannot interleave on the shared buffers.
+import { modelConfig, type ModelConfig } from './config.js';
+import { loadWeights, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { generateTokens, type GenerateStats } from './generate.js';
+import { InferRunner } from './infer.js';
+import { Heap } from './memory.js';
+import { GPT } from './model.js';
+import { AdamW } from './optimizer.js';
+import { deriveSeed } from './rng.js';
+import { ThreadPool } from './threads.js';
+import { Tokenizer, type TokenizerJSON } from './tokenizer.js';
+import { encodePair, scoreSeqs, trainDPO, trainSFT } from './trainer.js';
+import type {
+  Completion, DPOOptions, Engine, GenerateOptions, PreferencePair, ScoreRequest, SFTExample, Trainer, TrainOptions, TrainResult,
+} from './types.js';
+
+export interface EmbeddedOptions {
+  /** Worker threads in total, including the caller (1 or 2). Default 2. */
+  threads?: number;
+  /** Share KV caches between prompts with common prefixes (default true). */
+  share_prefix?: boolean;
+  /** Rows per model call when generating (bounds memory). Default 512. */
+  max_rows?: number;
+  /** Token budget per training/scoring micro-batch. Default 8192. */
+  micro_batch_tokens?: number;
+}
+
+export class EmbeddedEngine implements Engine, Trainer {
+  readonly name = 'embedded';
+  readonly model: GPT;
+  readonly tokenizer: Tokenizer;
+  private readonly heap: Heap;
+  readonly pool: ThreadPool;
+  private readonly runner: InferRunner;
+  private queue: Promise<unknown> = Promise.resolve();
+  private weightsDirty = true;
+  readonly stats: GenerateStats = { prefill_tokens: 0, prompt_tokens: 0, decode_tokens: 0, calls: 0 };
+
+  private constructor(cfg: ModelConfig, tokenizer: Tokenizer, readonly opts: EmbeddedOptions) {
+    if (tokenizer.vocabSize !== cfg.vocab_size) {
+      throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}`);
+    }
+    this.heap = new Heap();
+    this.pool = new ThreadPool(this.heap, opts.threads ?? 2);
+    this.model = new GPT(cfg, this.heap, this.pool);
+    this.tokenizer = tokenizer;
+    this.runner = new InferRunner(this.model);
+  }
+
+  /** A freshly initialised model. */
+  static create(cfg: Partial<ModelConfig>, tokenizer: Tokenizer, seed: number, opts: EmbeddedOptions = {}): EmbeddedEngine {
+    const e = new EmbeddedEngine(modelConfig({ ...cfg, vocab_size: tokenizer.vocabSize }), tokenizer, opts);
+    e.model.init(seed);
+    return e;
+  }
+
+  static load(dir: string, opts: EmbeddedOptions = {}): EmbeddedEngine {
+    const ck = readCheckpoint(dir);
+    const e = new EmbeddedEngine(ck.config, new Tokenizer(ck.tokenizer), opts);
+    loadWeights(e.model, ck.tensors, dir);
+    return e;
+  }
+
+  private serial<T>(fn: () => T): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  tokenize(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  detokenize(ids: number[]): string {
+    return this.tokenizer.decode(ids);
+  }
+
+  generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
+    return this.serial(() => this.generateSync(prompts, opts));
+  }
+
+  generateSync(prompts: string[], opts: GenerateOptions): Completion[][] {
+    const n = opts.n ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`generate: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(opts.max_tokens) || opts.max_tokens < 1) throw new Error(`generate: max_tokens must be a positive integer, got ${opts.max_tokens}`);
+    const temperature = opts.temperature ?? 1;
+    const top_p = opts.top_p ?? 1;
+    if (!(temperature >= 0)) throw new Error(`generate: temperature must be >= 0, got ${temperature}`);
+    if (!(top_p > 0 && top_p <= 1)) throw new Error(`generate: top_p must be in (0, 1], got ${top_p}`);
+    if (opts.seeds && opts.seeds.length !== prompts.length) {
+      throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
+    }
+    const base = opts.seed ?? 0;
+    const seeds = opts.seeds ?? prompts.map((_, i) => deriveSeed(base, i));
+    if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+    return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, {
+      prompts: prompts.map((p) => this.tokenizer.encode(p)),
+      n, temperature, top_p, max_tokens: opts.max_tokens, stop: opts.stop ?? [], include_stop: opts.include_stop ?? false,
+      seeds, share_prefix: this.opts.share_prefix ?? true, max_rows: this.opts.max_rows ?? 512, ignore_eos: opts.ignore_eos ?? false,
+    }, this.stats);
+  }
+
+  logprob(requests: ScoreRequest[]): Promise<number[]> {
+    return this.serial(() => {
+      const seqs = requests.map((r, i) => encodePair(this.tokenizer, r.prompt, r.completion, r.eos ?? false, this.model.cfg.n_ctx, `logprob request ${i}`));
+      return scoreSeqs(this.model, seqs, this.opts.micro_batch_tokens ?? 8192);
+    });
+  }
+
+  trainSFT(examples: SFTExample[], opts: TrainOptions): Promise<TrainResult> {
+    return this.serial(() => this.withOptimizer((opt) => trainSFT(this.model, opt, this.tokenizer, examples, this.budget(opts))));
+  }
+
+  trainDPO(pairs: PreferencePair[], opts: DPOOptions): Promise<TrainResult> {
+    return this.serial(() => this.withOptimizer((opt) => trainDPO(this.model, opt, this.tokenizer, pairs, this.budget(opts))));
+  }
+
+  private budget<T extends TrainOptions>(opts: T): T {
+    return { ...opts, micro_batch_tokens: opts.micro_batch_tokens ?? this.opts.micro_batch_tokens };
+  }
+
+  /** Each training call starts a fresh optimizer, as a new trainer run would. */
+  private withOptimizer<T>(fn: (opt: AdamW) => T): T {
+    const opt = new AdamW(this.model);
+    try {
+      return fn(opt);
+    } finally {
+      opt.release();
+      this.weightsDirty = true;
+    }
+  }
+
+  save(dir: string, manifest?: Record<string, unknown>): Promise<void> {
+    return this.serial(() => saveCheckpoint(dir, this.model, this.tokenizer.toJSON(), manifest));
+  }
+
+  /** The flat parameter vector (a copy). */
+  weights(): Float32Array {
+    return this.heap.readF32(this.model.params, this.model.layout.total);
+  }
+
+  get config(): ModelConfig {
+    return this.model.cfg;
+  }
+
+  get tokenizerJSON(): TokenizerJSON {
+    return this.tokenizer.toJSON();
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.pool.close();
+  }
+}

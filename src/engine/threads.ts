@@ -1,0 +1,119 @@
+// Runs kernels on both cores: the calling thread and one worker share the wasm memory; a call is split
+// into two ranges of the kernel's parallel dimension, the worker takes the upper one. Hand-off is a
+// pair of counters in a SharedArrayBuffer. Kernel calls are microseconds apart during decoding, so both
+// sides spin briefly before falling back to Atomics.wait (a futex sleep costs tens of microseconds to
+// wake, longer than many of the calls). Small calls run inline: splitting them costs more than it saves.
+import { Worker } from 'node:worker_threads';
+import { instantiate, kernelModule, type KernelName, type Kernels } from './wasm.js';
+import { RESERVED, type Heap } from './memory.js';
+
+const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5;
+const MAX_ARGS = 24;
+
+export const KERNEL_NAMES: KernelName[] = [
+  'matmul', 'matmul_rows', 'matmul_cols', 'matmul_tn_rows', 'matmul_tn_cols', 'transpose', 'colsum', 'layernorm_fwd', 'layernorm_bwd_dx', 'layernorm_bwd_dw', 'attn_fwd',
+  'attn_bwd', 'kv_append', 'attn_infer', 'xent', 'log_softmax', 'gelu_fwd', 'gelu_bwd', 'add_inplace', 'embed_fwd',
+  'embed_bwd', 'adamw', 'sumsq', 'zero', 'peak_fma', 'peak_fma_par',
+];
+
+export class ThreadPool {
+  readonly k: Kernels;
+  readonly threads: number;
+  private ctl: Int32Array;
+  private args: Float64Array;
+  private worker: Worker | undefined;
+  private seq = 0;
+  /** Calls handed to the worker, and calls run inline (for the benchmark's breakdown). */
+  splitCalls = 0;
+  inlineCalls = 0;
+  /** When set, wall time per kernel name accumulates here (benchmarks' breakdown). */
+  profile: Map<string, { ms: number; calls: number }> | undefined;
+
+  constructor(readonly heap: Heap, threads = 2) {
+    const module = kernelModule();
+    this.k = instantiate(module, heap.memory);
+    if (this.k.heap_base() > RESERVED) {
+      throw new Error(`kernel module's static data ends at ${this.k.heap_base()}, above the heap's reserved ${RESERVED} bytes`);
+    }
+    this.threads = Math.max(1, Math.min(2, threads));
+    const sab = new SharedArrayBuffer(64 + MAX_ARGS * 8);
+    this.ctl = new Int32Array(sab, 0, 16);
+    this.args = new Float64Array(sab, 64, MAX_ARGS);
+    if (this.threads > 1) {
+      this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: { module, memory: heap.memory, sab, names: KERNEL_NAMES },
+      });
+      this.worker.unref();
+      this.worker.on('error', (e) => {
+        console.error(`engine worker thread failed: ${e.message}`);
+      });
+    }
+  }
+
+  /**
+   * Runs kernel `name` over [0, total) of its parallel dimension with `args` before the range. `align`
+   * keeps the split point a multiple of it (e.g. 8 columns for the GEMM); `minSplit` is the smallest
+   * total worth handing to a second thread.
+   */
+  run(name: KernelName, args: number[], total: number, align = 1, minSplit = 2): void {
+    if (this.profile) {
+      const t = performance.now();
+      this.dispatch(name, args, total, align, minSplit);
+      const e = this.profile.get(name) ?? { ms: 0, calls: 0 };
+      e.ms += performance.now() - t;
+      e.calls++;
+      this.profile.set(name, e);
+      return;
+    }
+    this.dispatch(name, args, total, align, minSplit);
+  }
+
+  private dispatch(name: KernelName, args: number[], total: number, align: number, minSplit: number): void {
+    const fn = this.k[name] as unknown as (...a: number[]) => void;
+    if (!this.worker || total < minSplit || total < 2 * align) {
+      this.inlineCalls++;
+      fn(...args, 0, total);
+      return;
+    }
+    let mid = Math.round(total / 2 / align) * align;
+    if (mid <= 0 || mid >= total) {
+      this.inlineCalls++;
+      fn(...args, 0, total);
+      return;
+    }
+    this.splitCalls++;
+    const n = args.length;
+    for (let i = 0; i < n; i++) this.args[i] = args[i]!;
+    this.args[n] = mid;
+    this.args[n + 1] = total;
+    this.ctl[KERNEL] = KERNEL_NAMES.indexOf(name);
+    this.ctl[NARGS] = n + 2;
+    const seq = ++this.seq;
+    Atomics.store(this.ctl, SEQ, seq);
+    Atomics.notify(this.ctl, SEQ);
+    fn(...args, 0, mid);
+    this.wait(seq);
+  }
+
+  private wait(seq: number): void {
+    let spins = 0;
+    while (Atomics.load(this.ctl, DONE) !== seq) {
+      if (++spins > 20000) Atomics.wait(this.ctl, DONE, Atomics.load(this.ctl, DONE), 1);
+    }
+    if (this.ctl[ERROR] !== 0) {
+      this.ctl[ERROR] = 0;
+      throw new Error('engine worker thread: a kernel failed (out-of-bounds access?)');
+    }
+  }
+
+  close(): void {
+    if (!this.worker) return;
+    Atomics.store(this.ctl, STOP, 1);
+    Atomics.store(this.ctl, SEQ, ++this.seq);
+    Atomics.notify(this.ctl, SEQ);
+    void this.worker.terminate();
+    this.worker = undefined;
+  }
+}
+
+export const CTL = { SEQ, DONE, KERNEL, NARGS, STOP, ERROR };

@@ -1,0 +1,210 @@
+// SFT and DPO loops of the embedded engine (the `Trainer` interface, src/engine/types.ts).
+//
+// SFT: loss = -(sum of log p over completion tokens) / (completion tokens in the optimizer step), so
+// gradient accumulation over micro-batches gives exactly the full-batch gradient.
+// DPO (paper §3.4, sigmoid loss): loss = -log sigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))) averaged
+// over the pairs of a step. The reference is the model as it was when trainDPO was called (the current
+// iterate): its log-probs are computed once up front with the same forward, which is a frozen copy
+// without holding a second model. A completion gets an end-of-sequence token only when the pair is final.
+//
+// Examples are shuffled per epoch from (seed, epoch); micro-batches are cut by a token budget and keep a
+// pair's two sequences together.
+import type { GPT, PackedBatch } from './model.js';
+import { AdamW, DEFAULT_ADAMW, scheduleLR } from './optimizer.js';
+import { deriveSeed, Rng } from './rng.js';
+import type { Tokenizer } from './tokenizer.js';
+import type { DPOOptions, PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult } from './types.js';
+
+/** A sequence to score: ids, and the index where the completion starts. */
+export interface ScoredSeq {
+  ids: number[];
+  start: number;
+}
+
+export function encodePair(tok: Tokenizer, prompt: string, completion: string, eos: boolean, nCtx: number, what: string): ScoredSeq {
+  const p = tok.encode(prompt);
+  const c = tok.encode(completion);
+  if (eos) c.push(tok.eos);
+  if (p.length === 0) throw new Error(`${what}: empty prompt (the model needs at least one prompt token)`);
+  if (c.length === 0) throw new Error(`${what}: empty completion`);
+  const ids = p.concat(c);
+  // inputs are ids[0..n-1): n - 1 positions must fit the context
+  if (ids.length - 1 > nCtx) {
+    throw new Error(`${what}: ${ids.length} tokens (prompt ${p.length} + completion ${c.length}) exceed the model context ${nCtx}; shorten it or use a model with a larger n_ctx`);
+  }
+  return { ids, start: p.length };
+}
+
+/** Packs sequences for the training forward; targets are -1 outside completions. */
+export function pack(seqs: ScoredSeq[]): PackedBatch {
+  const N = seqs.reduce((a, s) => a + s.ids.length - 1, 0);
+  const tokens = new Int32Array(N), targets = new Int32Array(N).fill(-1);
+  const spans: Array<[number, number]> = [];
+  let off = 0;
+  for (const s of seqs) {
+    const n = s.ids.length - 1;
+    for (let t = 0; t < n; t++) {
+      tokens[off + t] = s.ids[t]!;
+      if (t + 1 >= s.start) targets[off + t] = s.ids[t + 1]!;
+    }
+    spans.push([off, n]);
+    off += n;
+  }
+  return { tokens, targets, seqs: spans };
+}
+
+/** Sum of log p over each sequence's completion tokens, given per-row logp of a packed batch. */
+export function sumBySeq(logp: Float32Array, batch: PackedBatch): number[] {
+  return batch.seqs.map(([off, len]) => {
+    let s = 0;
+    for (let t = 0; t < len; t++) if (batch.targets[off + t]! >= 0) s += logp[off + t]!;
+    return s;
+  });
+}
+
+/** Groups item indices into micro-batches of at most `budget` tokens (at least one item each). */
+export function microBatches(items: number[], cost: (i: number) => number, budget: number): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [], used = 0;
+  for (const i of items) {
+    const c = cost(i);
+    if (cur.length && used + c > budget) { out.push(cur); cur = []; used = 0; }
+    cur.push(i); used += c;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** Scores sequences with the current weights (no gradient), in token-bounded chunks. */
+export function scoreSeqs(model: GPT, seqs: ScoredSeq[], budget: number): number[] {
+  const out = new Array<number>(seqs.length);
+  const idx = seqs.map((_, i) => i);
+  for (const mb of microBatches(idx, (i) => seqs[i]!.ids.length, budget)) {
+    const batch = pack(mb.map((i) => seqs[i]!));
+    const sums = sumBySeq(model.forward(batch), batch);
+    mb.forEach((i, j) => { out[i] = sums[j]!; });
+  }
+  model.releaseActivations();
+  return out;
+}
+
+function resolve(opts: TrainOptions) {
+  return {
+    ...DEFAULT_ADAMW,
+    weight_decay: opts.weight_decay ?? DEFAULT_ADAMW.weight_decay,
+    grad_clip: opts.grad_clip ?? DEFAULT_ADAMW.grad_clip,
+    warmup_frac: opts.warmup_frac ?? 0.05,
+    min_lr_frac: opts.min_lr_frac ?? 0.1,
+    budget: opts.micro_batch_tokens ?? 8192,
+  };
+}
+
+function checkOpts(opts: TrainOptions, n: number, what: string): void {
+  if (n === 0) throw new Error(`${what}: no training examples`);
+  if (!(opts.epochs > 0)) throw new Error(`${what}: epochs must be positive, got ${opts.epochs}`);
+  if (!(opts.lr > 0)) throw new Error(`${what}: lr must be positive, got ${opts.lr}`);
+  if (!Number.isInteger(opts.batch_size) || opts.batch_size < 1) throw new Error(`${what}: batch_size must be a positive integer, got ${opts.batch_size}`);
+}
+
+/** Epoch-shuffled optimizer steps: each a list of item indices. Fractional epochs take a prefix. */
+function stepPlan(n: number, opts: TrainOptions, salt: string): number[][] {
+  const steps: number[][] = [];
+  const whole = Math.ceil(opts.epochs);
+  for (let e = 0; e < whole; e++) {
+    const order = new Rng(deriveSeed(opts.seed, salt, e)).shuffle(Array.from({ length: n }, (_, i) => i));
+    const take = e < whole - 1 || Number.isInteger(opts.epochs) ? n : Math.max(1, Math.round((opts.epochs - e) * n));
+    for (let s = 0; s < take; s += opts.batch_size) steps.push(order.slice(s, Math.min(take, s + opts.batch_size)));
+  }
+  return steps;
+}
+
+export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTExample[], opts: TrainOptions): TrainResult {
+  checkOpts(opts, examples.length, 'trainSFT');
+  const r = resolve(opts);
+  const seqs = examples.map((e, i) => encodePair(tok, e.prompt, e.completion, e.eos ?? true, model.cfg.n_ctx, `SFT example ${i}`));
+  const plan = stepPlan(seqs.length, opts, 'sft');
+  const t0 = performance.now();
+  const history: StepInfo[] = [];
+  let tokens = 0;
+  const W = Math.round(r.warmup_frac * plan.length);
+  plan.forEach((items, si) => {
+    model.zeroGrad();
+    const completionTokens = items.reduce((a, i) => a + seqs[i]!.ids.length - seqs[i]!.start, 0);
+    let lossSum = 0, stepTokens = 0;
+    for (const mb of microBatches(items, (i) => seqs[i]!.ids.length, r.budget)) {
+      const batch = pack(mb.map((i) => seqs[i]!));
+      const logp = model.forward(batch);
+      const g = new Float32Array(logp.length);
+      for (let k = 0; k < g.length; k++) {
+        if (batch.targets[k]! >= 0) { g[k] = -1 / completionTokens; lossSum -= logp[k]!; }
+      }
+      model.backward(g);
+      stepTokens += batch.tokens.length;
+    }
+    const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
+    const norm = opt.step(lr, r);
+    tokens += stepTokens;
+    const info: StepInfo = { step: si + 1, steps: plan.length, loss: lossSum / completionTokens, lr, tokens, grad_norm: norm };
+    history.push(info);
+    opts.onStep?.(info);
+  });
+  model.releaseActivations();
+  return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: (performance.now() - t0) / 1000, history };
+}
+
+export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: PreferencePair[], opts: DPOOptions): TrainResult {
+  checkOpts(opts, pairs.length, 'trainDPO');
+  if (!(opts.beta > 0)) throw new Error(`trainDPO: beta must be positive, got ${opts.beta}`);
+  const r = resolve(opts);
+  const nCtx = model.cfg.n_ctx;
+  const chosen = pairs.map((p, i) => encodePair(tok, p.prompt, p.chosen, p.final ?? false, nCtx, `DPO pair ${i} (chosen)`));
+  const rejected = pairs.map((p, i) => encodePair(tok, p.prompt, p.rejected, p.final ?? false, nCtx, `DPO pair ${i} (rejected)`));
+  // reference log-probs: given, or from the weights as they are now (the frozen current iterate)
+  const missing = pairs.map((p, i) => (p.ref_chosen === undefined || p.ref_rejected === undefined ? i : -1)).filter((i) => i >= 0);
+  const refC = pairs.map((p) => p.ref_chosen ?? 0), refR = pairs.map((p) => p.ref_rejected ?? 0);
+  if (missing.length) {
+    const scored = scoreSeqs(model, missing.flatMap((i) => [chosen[i]!, rejected[i]!]), r.budget);
+    missing.forEach((i, j) => { refC[i] = scored[2 * j]!; refR[i] = scored[2 * j + 1]!; });
+  }
+  const plan = stepPlan(pairs.length, opts, 'dpo');
+  const t0 = performance.now();
+  const history: StepInfo[] = [];
+  let tokens = 0;
+  const W = Math.round(r.warmup_frac * plan.length);
+  plan.forEach((items, si) => {
+    model.zeroGrad();
+    const B = items.length;
+    let lossSum = 0, correct = 0, marginSum = 0, stepTokens = 0;
+    for (const mb of microBatches(items, (i) => chosen[i]!.ids.length + rejected[i]!.ids.length, r.budget)) {
+      const batch = pack(mb.flatMap((i) => [chosen[i]!, rejected[i]!]));
+      const logp = model.forward(batch);
+      const sums = sumBySeq(logp, batch);
+      const coef: number[] = [];
+      mb.forEach((i, j) => {
+        const z = opts.beta * ((sums[2 * j]! - refC[i]!) - (sums[2 * j + 1]! - refR[i]!));
+        // -log sigmoid(z), stably
+        lossSum += z >= 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
+        if (z > 0) correct++;
+        marginSum += z / opts.beta;
+        const sig = 1 / (1 + Math.exp(z)); // sigmoid(-z)
+        coef.push((-opts.beta * sig) / B, (opts.beta * sig) / B);
+      });
+      const g = new Float32Array(logp.length);
+      batch.seqs.forEach(([off, len], s) => {
+        for (let t = 0; t < len; t++) if (batch.targets[off + t]! >= 0) g[off + t] = coef[s]!;
+      });
+      model.backward(g);
+      stepTokens += batch.tokens.length;
+    }
+    const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
+    const norm = opt.step(lr, r);
+    tokens += stepTokens;
+    const info: StepInfo = {
+      step: si + 1, steps: plan.length, loss: lossSum / B, lr, tokens, grad_norm: norm, accuracy: correct / B, margin: marginSum / B,
+    };
+    history.push(info);
+    opts.onStep?.(info);
+  });
+  model.releaseActivations();
+  return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: (performance.now() - t0) / 1000, history };
+}
