@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { BENCHMARKS, TABLE1, loadBenchmark } from '../eval/benchmarks.js';
 import { evaluate, goldCheck, type GoldCheckMiss } from '../eval/evaluate.js';
 import { PROMPT_NAMES } from '../eval/prompts.js';
-import type { Engine } from '../engine/types.js';
+import { openEngine } from '../engine/registry.js';
 
 const HELP = `usage: psrlm eval --engine SPEC [--bench LIST] [--prompt NAME] [--limit N] [--max-tokens N] [--out FILE]
        psrlm eval --gold-check [--bench LIST] [--strict] [--verbose]
@@ -33,24 +33,6 @@ export function classifyMiss(bench: string, reference: string | undefined, m: Go
   if (/\\textbf\{/.test(m.pred)) return 'AoPS-style \\boxed{\\textbf{(N)}}: strip_string keeps \\textbf';
   if (/=/.test(m.pred) && !/=/.test(m.gold)) return 'box holds a computation ("a=b=N"): more than one "=" is never split';
   return 'other';
-}
-
-async function openEngine(spec: string): Promise<Engine> {
-  // The engine registry is owned by the engine module; it is loaded by name so that this command builds
-  // and its other modes work before the registry exists.
-  const path = '../engine/registry.js';
-  let mod: { openEngine?: (s: string) => Promise<Engine> };
-  try {
-    mod = (await import(path)) as typeof mod;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new Error(`--engine needs src/engine/registry.ts (openEngine), which this build does not have yet; `
-        + 'update to a version with the engine registry, or use --gold-check');
-    }
-    throw err;
-  }
-  if (typeof mod.openEngine !== 'function') throw new Error('src/engine/registry.ts does not export openEngine(spec)');
-  return mod.openEngine(spec);
 }
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
