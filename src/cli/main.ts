@@ -10,6 +10,9 @@ interface Command {
 
 const commands: Record<string, Command> = {
   demo: { summary: 'run the whole method on the synthetic math world', load: () => import('./demo.js') },
+  grade: { summary: 'grade JSONL {gold, pred} pairs as the Qwen2.5-Math toolkit does', load: () => import('./grade.js') },
+  extract: { summary: 'extract the normalised answer from JSONL {text} model outputs', load: () => import('./extract.js') },
+  eval: { summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks', load: () => import('./eval.js') },
 };
 
 function usage(): string {
