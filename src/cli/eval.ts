@@ -79,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     log(cols.map((c) => c.padEnd(w)).join('  '));
     log([...summary.map((s) => s.acc.toFixed(1)), average.toFixed(1)].map((c) => c.padEnd(w)).join('  '));
     for (const s of summary) if (s.timeouts > 0) log(`${s.bench}: ${s.timeouts} comparison(s) timed out (counted wrong, as the toolkit does)`);
+    for (const s of summary) if (s.errors > 0) log(`${s.bench}: ${s.errors} problem(s) the engine could not take (counted wrong; see "error" in the per-problem results)`);
   } finally {
     if (values.out) await new Promise((r) => (out as ReturnType<typeof createWriteStream>).end(r));
     await engine.close();

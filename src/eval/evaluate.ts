@@ -35,6 +35,8 @@ export interface ProblemResult {
   correct: boolean;
   timeout: boolean;
   finish_reason?: string;
+  /** Why the problem never reached the model (e.g. a character the engine's tokenizer lacks). */
+  error?: string;
 }
 
 export interface BenchSummary {
@@ -45,6 +47,8 @@ export interface BenchSummary {
   acc: number;
   timeouts: number;
   empty: number;
+  /** Problems the engine could not take (counted wrong, as the toolkit counts a failed generation). */
+  errors: number;
 }
 
 /** numpy.round(x, 1) for the values accuracy takes: half to even on the decimal, via the exact fraction. */
@@ -68,7 +72,23 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
       const batch = Math.max(1, opts.batchSize ?? 64);
       const benchResults: ProblemResult[] = [];
       for (let i = 0; i < problems.length; i += batch) {
-        const chunk = problems.slice(i, i + batch);
+        // a prompt the engine cannot encode (the embedded model reads ASCII only) is recorded as an
+        // error and counted wrong, instead of failing the whole benchmark
+        const chunk: Problem[] = [];
+        for (const p of problems.slice(i, i + batch)) {
+          try {
+            engine.tokenize(buildPrompt(opts.prompt ?? 'qwen25-math-cot', p.question));
+            chunk.push(p);
+          } catch (e) {
+            const r: ProblemResult = {
+              bench, idx: p.idx, question: p.question, gold: p.gold, output: '', pred: '', correct: false, timeout: false,
+              error: (e as Error).message,
+            };
+            opts.onResult?.(r);
+            benchResults.push(r);
+          }
+        }
+        if (!chunk.length) continue;
         const prompts = chunk.map((p) => buildPrompt(opts.prompt ?? 'qwen25-math-cot', p.question));
         const outs = await engine.generate(prompts, {
           n: 1, temperature: 0, top_p: 1, max_tokens: opts.maxTokens ?? 2048, stop: STOP_WORDS, seed: opts.seed ?? 0,
@@ -86,6 +106,7 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
         }));
         for (const r of graded) { opts.onResult?.(r); benchResults.push(r); }
       }
+      benchResults.sort((a, b) => a.idx - b.idx);
       results.push(...benchResults);
       summary.push(summarize(bench, benchResults));
     }
@@ -96,9 +117,12 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
   return { results, summary, average };
 }
 
-function summarize(bench: string, rs: { correct: boolean; timeout: boolean; pred: string }[]): BenchSummary {
+function summarize(bench: string, rs: { correct: boolean; timeout: boolean; pred: string; error?: string }[]): BenchSummary {
   const correct = rs.filter((r) => r.correct).length;
-  return { bench, n: rs.length, correct, acc: roundAcc(correct, rs.length), timeouts: rs.filter((r) => r.timeout).length, empty: rs.filter((r) => !r.pred).length };
+  return {
+    bench, n: rs.length, correct, acc: roundAcc(correct, rs.length), timeouts: rs.filter((r) => r.timeout).length,
+    empty: rs.filter((r) => !r.pred && !r.error).length, errors: rs.filter((r) => r.error).length,
+  };
 }
 
 export interface GoldCheckMiss { idx: number; gold: string; pred: string; timeout: boolean }

@@ -6,6 +6,8 @@ import type { Engine, GenerateOptions, Completion } from '../../src/engine/types
 import { evaluate, roundAcc, goldCheck } from '../../src/eval/evaluate.js';
 import { loadBenchmark } from '../../src/eval/benchmarks.js';
 import { buildPrompt } from '../../src/eval/prompts.js';
+import { EmbeddedEngine } from '../../src/engine/embedded.js';
+import { Tokenizer } from '../../src/engine/tokenizer.js';
 
 /** Answers correctly on every problem whose index is even, wrongly otherwise; records what it was asked. */
 class ScriptedEngine implements Engine {
@@ -69,4 +71,20 @@ test('gold check: every gold grades equal to itself on the small sets', async ()
   assert.deepEqual(r.map((x) => [x.bench, x.gold.correct, x.gold.n]), [['aime24', 30, 30], ['amc23', 40, 40]]);
   // AIME reference solutions: 10 AoPS \textbf{(N)} boxes and 1 without a box miss (docs/grading.md).
   assert.equal(r[0].reference?.misses.length, 11);
+});
+
+test('a problem the engine cannot encode is recorded as an error and counted wrong, the rest still run', async () => {
+  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 16, n_head: 2, n_ctx: 2048 }, Tokenizer.ascii(), 1);
+  try {
+    // GSM8K's first 40 problems include one with a curly apostrophe (U+2019)
+    const { results, summary } = await evaluate(e, { benches: ['gsm8k'], limit: 40, maxTokens: 2 });
+    const errs = results.filter((r) => r.error);
+    assert.ok(errs.length >= 1, 'at least one unencodable problem in the first 40');
+    assert.match(errs[0]!.error!, /not in the vocabulary/);
+    assert.equal(summary[0]!.errors, errs.length);
+    assert.equal(summary[0]!.n, 40);
+    assert.deepEqual(results.map((r) => r.idx), [...results.map((r) => r.idx)].sort((a, b) => a - b));
+  } finally {
+    await e.close();
+  }
 });
