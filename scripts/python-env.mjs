@@ -73,8 +73,10 @@ function ensurePth() {
   if (!existsSync(pth) || readFileSync(pth, 'utf8') !== want) writeFileSync(pth, want);
 }
 
+/** Built from the current requirements, and its python still runs (a venv breaks if its base python goes). */
 const fresh = () =>
-  existsSync(PY) && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === hashReqs();
+  existsSync(PY) && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === hashReqs() &&
+  spawnSync(PY, ['-c', 'pass']).status === 0;
 
 function hashReqs() {
   if (!existsSync(REQS)) throw new Error(`${REQS} is missing`);
@@ -88,6 +90,7 @@ export async function pythonEnv() {
       if (fresh()) return; // another process built it while we waited
       const py3 = findPython3();
       console.error('creating the Python reference environment (.venv) from reference/requirements.txt …');
+      if (existsSync(PY) && spawnSync(PY, ['-c', 'pass']).status !== 0) rmSync(VENV, { recursive: true, force: true });
       if (!existsSync(PY)) run(py3, ['-m', 'venv', VENV], 'creating .venv');
       rmSync(STAMP, { force: true });
       run(PY, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', REQS], 'installing reference/requirements.txt');
