@@ -179,6 +179,8 @@ def main(argv=None) -> int:
         "python": platform.python_version(), "repeats": a.repeats, "dtype": "float32",
     }
     t_start = time.perf_counter()
+    # the machine is shared: record how busy it was, so a slow figure can be read for what it is
+    out["loadavg_at_start"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
     def stage(name, fn):
         print(f"[bench] {name} …", flush=True)
@@ -211,6 +213,7 @@ def main(argv=None) -> int:
                     "prompt_len": a.prompt_len, "new_tokens": a.new_tokens}
         stage("latency_batch1", lat)
     out["train_flops_per_token_approx"] = fpt
+    out["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     out["wall_s"] = round(time.perf_counter() - t_start, 1)
     print(json.dumps(out))
     return 0

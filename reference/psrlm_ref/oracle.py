@@ -1,6 +1,6 @@
 """Command-line oracle for the TypeScript engine's tests: `python -m psrlm_ref.oracle <request.json> <out_dir>`.
 
-One request per process. The request's "kind" picks what is computed (forward, dpo, adamw_step, greedy,
+One request per process. The request's "kind" picks what is computed (init, forward, dpo, adamw_step, greedy,
 encode); each writes `result.json` (always, with "ok") and, where tensors are involved, F32 safetensors files
 into out_dir. The exact formats are in reference/README.md; everything follows docs/engine.md ("Losses",
 "Optimiser", "Tokenizer", "Checkpoint directory"). A malformed request is an error naming the field, never a
@@ -19,8 +19,8 @@ import traceback
 import torch
 from safetensors.torch import load_file
 
-from .model import (GPT, KVCache, Tokenizer, dpo_loss, is_decayed, load_checkpoint, save_tensors, sft_loss,
-                    token_logps)
+from .model import (GPT, GPTConfig, KVCache, Tokenizer, default_tokenizer, dpo_loss, init_params, is_decayed,
+                    load_checkpoint, save_checkpoint, save_tensors, sft_loss, token_logps)
 
 
 class RequestError(ValueError):
@@ -462,7 +462,26 @@ def do_encode(req: dict, ctx: Ctx) -> dict:
     return {"results": results}
 
 
-KINDS = {"forward": do_forward, "dpo": do_dpo, "adamw_step": do_adamw_step, "greedy": do_greedy,
+def do_init(req: dict, ctx: Ctx) -> dict:
+    """A fresh checkpoint with engine.md's initialisation laws (torch's PRNG, not the engine's), written by
+    this reference's save_checkpoint: for tests of the engine's loader on a file it did not write."""
+    c = _get(req, "config", dict)
+    try:
+        cfg = GPTConfig.from_json({"arch": "psrlm-gpt", **c})
+    except (ValueError, TypeError) as e:
+        raise RequestError(f"config: {e}") from e
+    seed = _get(req, "seed", int, 0)
+    tok = _get(req, "tokenizer", dict, None) or default_tokenizer(cfg.vocab_size)
+    if len(tok.get("tokens", [])) != cfg.vocab_size:
+        raise RequestError(f"tokenizer: {len(tok.get('tokens', []))} tokens, config vocab_size {cfg.vocab_size}")
+    Tokenizer(tok)
+    model = init_params(GPT(cfg), seed)
+    save_checkpoint(model, tok, ctx.out_path("checkpoint"), manifest={"made_by": "psrlm_ref.oracle init",
+                                                                      "seed": seed, "torch": torch.__version__})
+    return {"checkpoint": "checkpoint", "params": sum(p.numel() for p in model.parameters())}
+
+
+KINDS = {"init": do_init, "forward": do_forward, "dpo": do_dpo, "adamw_step": do_adamw_step, "greedy": do_greedy,
          "encode": do_encode}
 
 

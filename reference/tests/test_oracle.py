@@ -220,6 +220,23 @@ class TestOracle(unittest.TestCase):
             self.assertEqual(res["results"][0], {"ids": [4, 3, 6]})
             self.assertRegex(res["results"][1]["error"], "cannot encode character 'x'")
 
+    def test_init(self):
+        with TempDir() as tmp:
+            st, res, out = run(tmp, {"kind": "init", "seed": 4, "config": {"vocab_size": 13, "n_ctx": 12,
+                                                                            "n_layer": 2, "n_embd": 8, "n_head": 2}})
+            self.assertEqual(st, 0, res)
+            m = load_checkpoint(os.path.join(out, res["checkpoint"]))
+            self.assertEqual(m.cfg.n_inner, 32)
+            self.assertEqual(res["params"], sum(p.numel() for p in m.parameters()))
+            self.assertTrue(os.path.isfile(os.path.join(out, "checkpoint", "manifest.json")))
+            sd = dict(m.named_parameters())
+            self.assertTrue(torch.equal(sd["h.0.ln1.weight"], torch.ones(8)))
+            self.assertTrue(torch.equal(sd["h.1.mlp.fc.bias"], torch.zeros(32)))
+            st, res, _ = run(tmp, {"kind": "init", "config": {"vocab_size": 13, "n_ctx": 12, "n_layer": 2,
+                                                              "n_embd": 9, "n_head": 2}}, "bad")
+            self.assertEqual(st, 2)
+            self.assertRegex(res["error"], "not divisible")
+
     def test_command_line(self):
         """The way the TypeScript side calls it: a subprocess, exit status, result.json."""
         with TempDir() as tmp:
