@@ -10,8 +10,9 @@ Measures, with torch.set_num_threads(2) (the project's machines have 2 cores) an
   shared       64 prompts x 6 candidates: each prompt prefilled once, its cache expanded 6x (the natural
                PyTorch way to share a prefix); tokens/s with and without the prefill
   latency      one sequence, 100-token prompt: ms per decode token
-Every figure is the best of --repeats runs: the machine reclaims idle memory pages and can slow a run for a
-while (docs in shared measurements.md), so the best run is the machine's speed, the others are noise.
+Every figure is a best: of single training steps, of the prefill and of the decode phase over --repeats
+sampling runs. The machine reclaims idle memory pages and is shared with other work, which slows runs in
+bursts (shared measurements.md), so the best is the machine's speed; medians are reported beside it.
 The last line printed is one JSON object.
 
 The model is psrlm_ref.model.GPT with the fused attention kernel (attn="sdpa"), i.e. what a PyTorch user
@@ -23,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import time
 import traceback
 
@@ -43,10 +45,6 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def _best(times: list[float]) -> float:
-    return min(times)
-
-
 def make_optimizer(model: GPT, lr=3e-4, wd=0.1):
     decay = [p for n, p in model.named_parameters() if is_decayed(n)]
     rest = [p for n, p in model.named_parameters() if not is_decayed(n)]
@@ -54,7 +52,9 @@ def make_optimizer(model: GPT, lr=3e-4, wd=0.1):
                              lr=lr, betas=(0.9, 0.95), eps=1e-8)
 
 
-def bench_train(cfg: GPTConfig, batch: int, seq: int, steps: int, repeats: int, compiled: bool, seed=0) -> dict:
+def bench_train(cfg: GPTConfig, batch: int, seq: int, steps: int, compiled: bool, seed=0) -> dict:
+    """Times `steps` optimizer steps one by one (after two untimed ones: compilation, allocator warm-up) and
+    reports the best step (the machine's speed) and the median (what contention left of it)."""
     torch.manual_seed(seed)
     model = init_params(GPT(cfg, attn_impl="sdpa"), seed)
     opt = make_optimizer(model)
@@ -79,14 +79,14 @@ def bench_train(cfg: GPTConfig, batch: int, seq: int, steps: int, repeats: int, 
     first = time.perf_counter() - t0
     step()
     times = []
-    for _ in range(repeats):
+    for _ in range(steps):
         t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
+        step()
         times.append(time.perf_counter() - t0)
-    toks = batch * seq * steps
-    return {"tok_s": toks / _best(times), "tok_s_runs": [toks / t for t in times], "batch": batch, "seq": seq,
-            "steps_per_run": steps, "first_step_s": first}
+    toks = batch * seq
+    return {"tok_s": toks / min(times), "tok_s_median": toks / statistics.median(times),
+            "tok_s_steps": [round(toks / t) for t in times], "batch": batch, "seq": seq,
+            "first_step_s": first}
 
 
 def _sample(logits: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -123,16 +123,19 @@ def bench_sample(cfg: GPTConfig, n_prompts: int, prompt_len: int, n_new: int, ca
     sample_once(model, prompts, min(n_new, 4), cands, g)  # warm-up
     runs = [sample_once(model, prompts, n_new, cands, g) for _ in range(repeats)]
     seqs = n_prompts * cands
-    best_total = min(a + b for a, b in runs)
-    best_decode = min(b for _, b in runs)
-    best_prefill = min(a for a, _ in runs)
+    # best prefill and best decode phase, each over the runs (contention is bursty: a run's prefill and its
+    # decode are rarely both undisturbed); medians show what contention did
+    pre, dec = min(a for a, _ in runs), min(b for _, b in runs)
+    pre_m, dec_m = statistics.median(a for a, _ in runs), statistics.median(b for _, b in runs)
     return {
         "prompts": n_prompts, "candidates_per_prompt": cands, "sequences": seqs, "prompt_len": prompt_len,
         "new_tokens": n_new,
-        "tok_s_incl_prefill": seqs * n_new / best_total,
-        "tok_s_excl_prefill": seqs * (n_new - 1) / best_decode,
-        "prefill_s": best_prefill,
-        "ms_per_decode_step": 1000 * best_decode / (n_new - 1),
+        "tok_s_incl_prefill": seqs * n_new / (pre + dec),
+        "tok_s_excl_prefill": seqs * (n_new - 1) / dec,
+        "tok_s_incl_prefill_median": seqs * n_new / (pre_m + dec_m),
+        "tok_s_excl_prefill_median": seqs * (n_new - 1) / dec_m,
+        "prefill_s": pre,
+        "ms_per_decode_step": 1000 * dec / (n_new - 1),
         "runs_s": [[round(a, 5), round(b, 5)] for a, b in runs],
     }
 
@@ -155,8 +158,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-inner", type=int, default=None, help="MLP width (default 4 x n_embd)")
     ap.add_argument("--batch", type=int, default=16, help="training sequences per step (default 16)")
     ap.add_argument("--seq", type=int, default=None, help="training sequence length (default n_ctx)")
-    ap.add_argument("--train-steps", type=int, default=5, help="optimizer steps per timed run (default 5)")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per figure; the best is reported")
+    ap.add_argument("--train-steps", type=int, default=10, help="timed optimizer steps (default 10)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed sampling runs per figure (default 5)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile training figure")
     ap.add_argument("--sample-seqs", type=int, default=64)
@@ -194,11 +197,11 @@ def main(argv=None) -> int:
 
     fpt = train_flops_per_token(cfg, seq)
     if "train" in only:
-        stage("train_eager", lambda: bench_train(cfg, a.batch, seq, a.train_steps, a.repeats, False))
+        stage("train_eager", lambda: bench_train(cfg, a.batch, seq, a.train_steps, False))
         if "tok_s" in out["train_eager"]:
             out["train_eager"]["approx_gflop_s"] = out["train_eager"]["tok_s"] * fpt / 1e9
     if "compile" in only and not a.no_compile:
-        stage("train_compiled", lambda: bench_train(cfg, a.batch, seq, a.train_steps, a.repeats, True))
+        stage("train_compiled", lambda: bench_train(cfg, a.batch, seq, a.train_steps, True))
         if "tok_s" in out["train_compiled"]:
             out["train_compiled"]["approx_gflop_s"] = out["train_compiled"]["tok_s"] * fpt / 1e9
     if "sample" in only:
@@ -209,7 +212,9 @@ def main(argv=None) -> int:
     if "latency" in only:
         def lat():
             r = bench_sample(cfg, 1, a.prompt_len, a.new_tokens, 1, a.repeats)
-            return {"ms_per_decode_token": r["ms_per_decode_step"], "prefill_ms": 1000 * r["prefill_s"],
+            med = statistics.median(b for _, b in r["runs_s"]) / (a.new_tokens - 1)
+            return {"ms_per_decode_token": r["ms_per_decode_step"], "ms_per_decode_token_median": 1000 * med,
+                    "prefill_ms": 1000 * r["prefill_s"],
                     "prompt_len": a.prompt_len, "new_tokens": a.new_tokens}
         stage("latency_batch1", lat)
     out["train_flops_per_token_approx"] = fpt
