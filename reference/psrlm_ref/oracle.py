@@ -481,6 +481,18 @@ def do_init(req: dict, ctx: Ctx) -> dict:
     return {"checkpoint": "checkpoint", "params": sum(p.numel() for p in model.parameters())}
 
 
+def _finite(x):
+    """JSON has no NaN or Infinity (JavaScript's JSON.parse rejects Python's spelling): write them as the
+    strings "NaN", "Infinity", "-Infinity" so a diverged value still reaches the caller readably."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return x
+
+
 KINDS = {"init": do_init, "forward": do_forward, "dpo": do_dpo, "adamw_step": do_adamw_step, "greedy": do_greedy,
          "encode": do_encode}
 
@@ -510,7 +522,7 @@ def main(argv: list[str]) -> int:
         status, result = 1, {"ok": False, "error": f"{type(e).__name__}: {e}"}
         traceback.print_exc()
     with open(result_path + ".tmp", "w") as f:
-        json.dump(result, f)
+        json.dump(_finite(result), f, allow_nan=False)
     os.replace(result_path + ".tmp", result_path)
     if status:
         print(f"psrlm_ref.oracle: {result['error']}", file=sys.stderr)

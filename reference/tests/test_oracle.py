@@ -220,6 +220,10 @@ class TestOracle(unittest.TestCase):
             self.assertEqual(res["results"][0], {"ids": [4, 3, 6]})
             self.assertRegex(res["results"][1]["error"], "cannot encode character 'x'")
 
+    def test_nonfinite_numbers_stay_valid_json(self):
+        self.assertEqual(oracle._finite({"a": [float("nan"), 1.5], "b": float("-inf")}),
+                         {"a": ["NaN", 1.5], "b": "-Infinity"})
+
     def test_init(self):
         with TempDir() as tmp:
             st, res, out = run(tmp, {"kind": "init", "seed": 4, "config": {"vocab_size": 13, "n_ctx": 12,
