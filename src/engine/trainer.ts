@@ -88,6 +88,63 @@ export function scoreSeqs(model: GPT, seqs: ScoredSeq[], budget: number): number
   return out;
 }
 
+/**
+ * SFT on one micro-batch: accumulates into the gradient buffer the gradient of
+ * -(sum of completion log-probs) / `denominator` and returns that sum's negation (the loss numerator).
+ */
+export function sftMicroBatch(model: GPT, seqs: ScoredSeq[], denominator: number): { nll: number; tokens: number } {
+  const batch = pack(seqs);
+  const logp = model.forward(batch);
+  const g = new Float32Array(logp.length);
+  let nll = 0;
+  for (let k = 0; k < g.length; k++) {
+    if (batch.targets[k]! >= 0) { g[k] = -1 / denominator; nll -= logp[k]!; }
+  }
+  model.backward(g);
+  return { nll, tokens: batch.tokens.length };
+}
+
+export interface DPOMicroStats {
+  /** Sum over the micro-batch's pairs of -log sigmoid(z). */
+  lossSum: number;
+  correct: number;
+  marginSum: number;
+  tokens: number;
+  /** Policy log-probs of each pair's chosen and rejected completions. */
+  policy: Array<[number, number]>;
+}
+
+/**
+ * DPO on one micro-batch of pairs: accumulates the gradient of (1/B) sum -log sigmoid(beta((pc - rc) -
+ * (pr - rr))) over these pairs (B = pairs in the whole optimizer step).
+ */
+export function dpoMicroBatch(
+  model: GPT, chosen: ScoredSeq[], rejected: ScoredSeq[], refC: number[], refR: number[], beta: number, B: number,
+): DPOMicroStats {
+  const batch = pack(chosen.flatMap((c, i) => [c, rejected[i]!]));
+  const logp = model.forward(batch);
+  const sums = sumBySeq(logp, batch);
+  const coef: number[] = [];
+  const st: DPOMicroStats = { lossSum: 0, correct: 0, marginSum: 0, tokens: batch.tokens.length, policy: [] };
+  chosen.forEach((_, j) => {
+    const pc = sums[2 * j]!, pr = sums[2 * j + 1]!;
+    st.policy.push([pc, pr]);
+    const z = beta * ((pc - refC[j]!) - (pr - refR[j]!));
+    // -log sigmoid(z), stably
+    st.lossSum += z >= 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
+    if (z > 0) st.correct++;
+    st.marginSum += z / beta;
+    const sig = 1 / (1 + Math.exp(z)); // sigmoid(-z) = -d(-log sigmoid z)/dz
+    coef.push((-beta * sig) / B, (beta * sig) / B);
+  });
+  const g = new Float32Array(logp.length);
+  batch.seqs.forEach(([off, len], s) => {
+    for (let t = 0; t < len; t++) if (batch.targets[off + t]! >= 0) g[off + t] = coef[s]!;
+  });
+  model.backward(g);
+  return st;
+}
+
 function resolve(opts: TrainOptions) {
   return {
     ...DEFAULT_ADAMW,
@@ -132,14 +189,9 @@ export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTEx
     const completionTokens = items.reduce((a, i) => a + seqs[i]!.ids.length - seqs[i]!.start, 0);
     let lossSum = 0, stepTokens = 0;
     for (const mb of microBatches(items, (i) => seqs[i]!.ids.length, r.budget)) {
-      const batch = pack(mb.map((i) => seqs[i]!));
-      const logp = model.forward(batch);
-      const g = new Float32Array(logp.length);
-      for (let k = 0; k < g.length; k++) {
-        if (batch.targets[k]! >= 0) { g[k] = -1 / completionTokens; lossSum -= logp[k]!; }
-      }
-      model.backward(g);
-      stepTokens += batch.tokens.length;
+      const m = sftMicroBatch(model, mb.map((i) => seqs[i]!), completionTokens);
+      lossSum += m.nll;
+      stepTokens += m.tokens;
     }
     const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
     const norm = opt.step(lr, r);
@@ -176,25 +228,10 @@ export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: Preferen
     const B = items.length;
     let lossSum = 0, correct = 0, marginSum = 0, stepTokens = 0;
     for (const mb of microBatches(items, (i) => chosen[i]!.ids.length + rejected[i]!.ids.length, r.budget)) {
-      const batch = pack(mb.flatMap((i) => [chosen[i]!, rejected[i]!]));
-      const logp = model.forward(batch);
-      const sums = sumBySeq(logp, batch);
-      const coef: number[] = [];
-      mb.forEach((i, j) => {
-        const z = opts.beta * ((sums[2 * j]! - refC[i]!) - (sums[2 * j + 1]! - refR[i]!));
-        // -log sigmoid(z), stably
-        lossSum += z >= 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
-        if (z > 0) correct++;
-        marginSum += z / opts.beta;
-        const sig = 1 / (1 + Math.exp(z)); // sigmoid(-z)
-        coef.push((-opts.beta * sig) / B, (opts.beta * sig) / B);
-      });
-      const g = new Float32Array(logp.length);
-      batch.seqs.forEach(([off, len], s) => {
-        for (let t = 0; t < len; t++) if (batch.targets[off + t]! >= 0) g[off + t] = coef[s]!;
-      });
-      model.backward(g);
-      stepTokens += batch.tokens.length;
+      const m = dpoMicroBatch(
+        model, mb.map((i) => chosen[i]!), mb.map((i) => rejected[i]!), mb.map((i) => refC[i]!), mb.map((i) => refR[i]!), opts.beta, B,
+      );
+      lossSum += m.lossSum; correct += m.correct; marginSum += m.marginSum; stepTokens += m.tokens;
     }
     const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
     const norm = opt.step(lr, r);
