@@ -18,6 +18,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     preset: { type: 'string', default: DEMO_PRESET },
     quick: { type: 'boolean', default: false },
+    'vs-torch': { type: 'boolean', default: false },
   },
 });
 const log = (s: string) => (values.json ? process.stderr : process.stdout).write(s + '\n');
@@ -130,10 +131,9 @@ const tPrefill = best(() => gen(prompts64, 1, 1), values.quick ? 1 : 3);
 const sampleTokS = (64 * 50) / tFull;
 const decodeTokS = (64 * 49) / (tFull - tPrefill);
 log(`sampling 64 x (100-token prompt + 50 new): ${Math.round(sampleTokS)} tokens/s including prefill, ${Math.round(decodeTokS)} decode tokens/s`);
-const prompts11 = prompts64.slice(0, 11);
-const tShared = best(() => gen(prompts11, 6, 50), values.quick ? 1 : 3);
-const prefixTokS = (66 * 50) / tShared;
-log(`sampling 11 prompts x 6 candidates sharing the prompt: ${Math.round(prefixTokS)} tokens/s including prefill`);
+const tShared = best(() => gen(prompts64, 6, 50), values.quick ? 1 : 3);
+const prefixTokS = (384 * 50) / tShared;
+log(`sampling 64 prompts x 6 candidates sharing the prompt: ${Math.round(prefixTokS)} tokens/s including prefill`);
 const tSingle = best(() => gen([prompts64[0]!], 1, 50), values.quick ? 1 : 3);
 const tSingle1 = best(() => gen([prompts64[0]!], 1, 1), values.quick ? 1 : 3);
 const latency = ((tSingle - tSingle1) / 49) * 1000;
@@ -144,6 +144,27 @@ const sampleProfile = [...engine.pool.profile.entries()].map(([k, v]) => [k, v.m
 engine.pool.profile = undefined;
 log('sampling breakdown: ' + sampleProfile.map(([k, ms]) => `${k} ${ms.toFixed(1)}ms`).join(', '));
 await engine.close();
+
+// PyTorch on the same config, same machine, same run (reference/psrlm_ref/bench.py, 2 threads)
+let torch: Record<string, any> | undefined;
+if (values['vs-torch']) {
+  const { pythonEnv } = (await import(new URL('../../scripts/python-env.mjs', import.meta.url).href)) as { pythonEnv: () => Promise<{ python: string }> };
+  const { python } = await pythonEnv();
+  const { spawnSync } = await import('node:child_process');
+  const args = ['-m', 'psrlm_ref.bench', '--n-layer', String(L), '--n-embd', String(C), '--n-head', String(cfg.n_head),
+    '--n-ctx', String(cfg.n_ctx), '--vocab', String(V), '--batch', String(B), '--seq', String(T), '--threads', '2',
+    '--repeats', values.quick ? '2' : '5', '--train-steps', values.quick ? '3' : '10',
+    '--sample-seqs', '64', '--prompt-len', '100', '--new-tokens', '50', '--candidates', '6'];
+  log(`running PyTorch: python ${args.join(' ')}`);
+  const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`the PyTorch benchmark failed (status ${r.status})`);
+  const lines = r.stdout.trim().split('\n');
+  torch = JSON.parse(lines[lines.length - 1]!);
+  const t = torch!;
+  log(`PyTorch eager training ${Math.round(t.train_eager.tok_s)} tok/s (compiled ${t.train_compiled?.tok_s ? Math.round(t.train_compiled.tok_s) : 'n/a'}), ` +
+    `sampling ${Math.round(t.sample.tok_s_incl_prefill)} tok/s, shared-prefix ${Math.round(t.sample_shared_prefix.tok_s_incl_prefill)} tok/s, ` +
+    `latency ${t.latency_batch1.ms_per_decode_token.toFixed(2)} ms/token`);
+}
 
 const result = {
   machine: { cpus: (await import('node:os')).cpus()[0]?.model, node: process.version },
@@ -165,6 +186,24 @@ const result = {
   decode_tokens_per_s: Math.round(decodeTokS),
   prefix_sample_tokens_per_s: Math.round(prefixTokS),
   single_latency_ms_per_token: +latency.toFixed(3),
+  ...(torch ? {
+    torch: {
+      version: torch.torch, loadavg_at_start: torch.loadavg_at_start,
+      train_eager_tokens_per_s: Math.round(torch.train_eager.tok_s),
+      train_compiled_tokens_per_s: torch.train_compiled?.tok_s ? Math.round(torch.train_compiled.tok_s) : null,
+      sample_tokens_per_s: Math.round(torch.sample.tok_s_incl_prefill),
+      decode_tokens_per_s: Math.round(torch.sample.tok_s_excl_prefill),
+      prefix_sample_tokens_per_s: Math.round(torch.sample_shared_prefix.tok_s_incl_prefill),
+      single_latency_ms_per_token: +torch.latency_batch1.ms_per_decode_token.toFixed(3),
+      train_gflops: +torch.train_eager.approx_gflop_s.toFixed(1),
+    },
+    train_ratio_vs_torch: +(trainTokS / torch.train_eager.tok_s).toFixed(3),
+    train_ratio_vs_torch_compiled: torch.train_compiled?.tok_s ? +(trainTokS / torch.train_compiled.tok_s).toFixed(3) : null,
+    sample_ratio_vs_torch: +(sampleTokS / torch.sample.tok_s_incl_prefill).toFixed(3),
+    decode_ratio_vs_torch: +(decodeTokS / torch.sample.tok_s_excl_prefill).toFixed(3),
+    prefix_sample_ratio_vs_torch: +(prefixTokS / torch.sample_shared_prefix.tok_s_incl_prefill).toFixed(3),
+    latency_ratio_torch_over_engine: +(torch.latency_batch1.ms_per_decode_token / latency).toFixed(3),
+  } : {}),
   train_breakdown_ms: Object.fromEntries(trainProfile.map(([k, ms]) => [k, +ms.toFixed(2)])),
   sample_breakdown_ms: Object.fromEntries(sampleProfile.map(([k, ms]) => [k, +ms.toFixed(2)])),
 };

@@ -22,11 +22,29 @@ function transposeHead(src: usize, ld: usize, kt: usize, len: i32, D: i32): void
   }
 }
 
-// scores[u] = scale * sum_d q[d] * kt[d * ldk + u] for u in [0, n), four at a time; returns the maximum.
-// Lanes past n read (finite) neighbours and are not stored.
+// scores[u] = scale * sum_d q[d] * kt[d * ldk + u] for u in [0, n), returns the running maximum. Sixteen
+// keys per pass (four independent accumulators hide the FMA latency that a single chain of D steps
+// would expose), then four at a time; lanes past n read finite neighbours and are not stored. Each
+// score is one FMA chain over d in order, whichever pass computes it.
 @inline function scoreRow(q: usize, kt: usize, ldk: usize, n: i32, D: i32, scale: f32, out: usize, mx: f32): f32 {
   const sv = f32x4.splat(scale);
-  for (let u = 0; u < n; u += 4) {
+  let u = 0;
+  for (; u + 16 <= n; u += 16) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let kp = kt + (<usize>u << 2);
+    for (let d = 0; d < D; d++) {
+      const x = v128.load32_splat(q + (<usize>d << 2));
+      a0 = fma(x, v128.load(kp), a0); a1 = fma(x, v128.load(kp, 16), a1);
+      a2 = fma(x, v128.load(kp, 32), a2); a3 = fma(x, v128.load(kp, 48), a3);
+      kp += ldk;
+    }
+    a0 = f32x4.mul(a0, sv); a1 = f32x4.mul(a1, sv); a2 = f32x4.mul(a2, sv); a3 = f32x4.mul(a3, sv);
+    const o = out + (<usize>u << 2);
+    v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+    const m = f32x4.max(f32x4.max(a0, a1), f32x4.max(a2, a3));
+    mx = max(mx, max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3))));
+  }
+  for (; u < n; u += 4) {
     let acc = f32x4.splat(0);
     let kp = kt + (<usize>u << 2);
     for (let d = 0; d < D; d++) {
