@@ -206,11 +206,14 @@ function draw(rng: Rng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | 'index
   if (steps < 2) throw new Error(`world config: a solution needs at least 2 steps, got ${steps}`);
   const [name, pronoun] = rng.pick(NAMES);
   const item = rng.pick(ITEMS);
+  // Stated numbers are distinct from each other and from every result, so each number above has one
+  // origin and "which quantity did this step use" has one answer.
   const used = new Set<number>();
+  const results = new Set<number>();
   const fresh = (lo: number, hi: number): number | null => {
     for (let t = 0; t < 20; t++) {
       const v = rng.int(lo, hi);
-      if (!used.has(v)) { used.add(v); return v; }
+      if (!used.has(v) && !results.has(v)) { used.add(v); return v; }
     }
     return null;
   };
@@ -220,7 +223,8 @@ function draw(rng: Rng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | 'index
   let left = steps - 1;
   const events: WorldEvent[] = [];
   const has = (op: Op) => cfg.ops.includes(op);
-  while (left > 0) {
+  for (let tries = 0; left > 0; tries++) {
+    if (tries > 200) return null;
     const kinds: WorldEvent['type'][] = [];
     if (has('+')) kinds.push('gain', 'gain');
     if (has('-')) kinds.push('lose', 'lose');
@@ -234,7 +238,7 @@ function draw(rng: Rng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | 'index
       const n = fresh(cfg.operand[0], cfg.operand[1]);
       if (n === null) return null;
       const z = type === 'gain' ? R + n : R - n;
-      if (z < 1 || z > cfg.maxValue) { used.delete(n); continue; }
+      if (z < 1 || z > cfg.maxValue || used.has(z)) { used.delete(n); continue; }
       e = { type, n, verb: rng.pick(type === 'gain' ? GAIN_VERBS : LOSE_VERBS) };
       R = z;
       left -= 1;
@@ -244,30 +248,46 @@ function draw(rng: Rng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | 'index
       const size = fresh(cfg.packSize[0], cfg.packSize[1]);
       if (size === null) { used.delete(count); return null; }
       const z = type === 'packGain' ? R + count * size : R - count * size;
-      if (z < 1 || z > cfg.maxValue) { used.delete(count); used.delete(size); continue; }
+      if (z < 1 || z > cfg.maxValue || used.has(z) || used.has(count * size)) { used.delete(count); used.delete(size); continue; }
+      results.add(count * size);
       e = { type, count, size, verb: rng.pick(type === 'packGain' ? GAIN_VERBS : LOSE_VERBS), unit: rng.pick(UNITS) };
       R = z;
       left -= 2;
     } else if (type === 'scale') {
       const k = rng.pick([2, 3] as const);
-      if (R * k > cfg.maxValue) continue;
+      if (R * k > cfg.maxValue || used.has(R * k)) continue;
       e = { type, k, verb: k === 2 ? 'doubles' : 'triples' };
       R *= k;
       left -= 1;
     } else {
       const k = rng.pick([2, 3] as const);
-      if (R % k !== 0 || R / k < 1) continue;
+      if (R % k !== 0 || R / k < 1 || used.has(R / k)) continue;
       e = { type: 'split', k, verb: k === 2 ? 'halves' : 'a third' };
       R /= k;
       left -= 1;
     }
     events.push(e);
+    results.add(R);
     if (events.length > 12) return null;
   }
+  return composeProblem(name, pronoun, item, start, events);
+}
+
+/**
+ * A problem from its parts (text, plan, canonical actions and answer are derived). The generator uses it;
+ * tests and hand-made examples can too. Throws when a running value leaves the positive integers.
+ */
+export function composeProblem(
+  name: string, pronoun: 'She' | 'He', item: string, start: number, events: WorldEvent[],
+): Omit<Problem, 'id' | 'split' | 'index'> {
   const text = [`${name} has ${start} ${item}.`, ...events.map((e) => sentence(e, pronoun)), 'How many now?'].join(' ');
   const plan = planOf(events);
   const actions = actionsOf(start, plan);
-  return { text, name, item, start, events, plan, actions, answer: R, steps: plan.length + 1 };
+  for (const a of actions) {
+    if (!Number.isInteger(a.z) || a.z < 0) throw new Error(`problem "${text}": step ${a.x}${a.op}${a.y} gives ${a.z}, not a whole number`);
+  }
+  const answer = actions.length ? actions[actions.length - 1].z : start;
+  return { text, name, item, start, events, plan, actions, answer, steps: plan.length + 1 };
 }
 
 /** The problem at (split, index) under `world`: a pure function of its arguments. */

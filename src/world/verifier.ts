@@ -109,10 +109,15 @@ export function checkStep(problem: Problem, earlier: readonly string[], step: st
   for (const n of [v.x, v.y]) if (!st.above.has(String(n))) return bad('foreign', `${n} is not above`);
   const sameSet = (v.x === ex && v.y === ey) || (v.x === ey && v.y === ex);
   if (!sameSet) {
-    const got = [v.x, v.y];
-    if (t.x === 'R' && !got.includes(ex)) return bad('stale', `last result is ${ex}`);
-    const missing = [ex, ey].find((e) => !got.includes(e));
-    return bad('skip', missing !== undefined ? `skips ${missing}` : `must use ${ex} and ${ey}`);
+    // Match as multisets: the running value may equal a stated number (R = 4 and "sells 4").
+    const left = [v.x, v.y];
+    const found = [ex, ey].map((e) => {
+      const i = left.indexOf(e);
+      if (i >= 0) left.splice(i, 1);
+      return i >= 0;
+    });
+    if (t.x === 'R' && !found[0]) return bad('stale', `last result is ${ex}`);
+    return bad('skip', `skips ${found[0] ? ey : ex}`);
   }
   if (v.op !== t.op) return bad('op', `${t.word} means ${t.op}`);
   if ((t.op === '-' || t.op === '/') && v.x !== ex) return bad('order', `${ex} comes first`);
