@@ -10,6 +10,8 @@ interface Command {
 
 const commands: Record<string, Command> = {
   demo: { summary: 'run the whole method on the synthetic math world', load: () => import('./demo.js') },
+  world: { summary: 'show problems of the synthetic math world with their solutions', load: () => import('./world.js') },
+  data: { summary: 'build the base, IFT and EFT data sets and their manifest', load: () => import('./data.js') },
 };
 
 function usage(): string {
