@@ -35,7 +35,8 @@ export interface DataConfig {
   };
   /** First train-split index of each pool. */
   pools: { base: number; ift: number; eft: number; loop: number };
-  /** Character budgets reported in the manifest (context 384 minus room). */
+  /** Character budgets: counted in the manifest; EFT pairs whose examples exceed budget.eft are not kept
+   *  (the judge must read the whole prompt; 384 = the small model's context). */
   budget: { base: number; ift: number; eft: number };
 }
 
@@ -47,7 +48,7 @@ export const DEFAULT_DATA: DataConfig = {
   ift: { problems: 20000 },
   eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY },
   pools: { base: 0, ift: 100_000, eft: 200_000, loop: 300_000 },
-  budget: { base: 320, ift: 256, eft: 320 },
+  budget: { base: 384, ift: 384, eft: 384 },
 };
 
 type Partial2<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
@@ -73,8 +74,10 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
 }
 
 /** EFT pairs from consecutive problems of a split starting at `from`, until `n` pairs. */
-export function collectPairs(cfg: DataConfig, split: Split, from: number, n: number, limit?: number): { pairs: EftPair[]; next: number } {
+export function collectPairs(cfg: DataConfig, split: Split, from: number, n: number, limit?: number): { pairs: EftPair[]; next: number; dropped: number } {
+  const t = loadTemplate(cfg.template);
   const pairs: EftPair[] = [];
+  let dropped = 0;
   let i = from;
   const stop = limit ?? Number.POSITIVE_INFINITY;
   while (pairs.length < n) {
@@ -82,11 +85,13 @@ export function collectPairs(cfg: DataConfig, split: Split, from: number, n: num
     const p = generateProblem(cfg.world, split, i);
     const rng = new Rng(seedOf(cfg.seed, 'eft', split, i));
     for (const pair of searchPairs(p, { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem }, rng)) {
+      const [r] = eftRecords(pair, 0, t);
+      if (r.prompt.length + r.completion.length > cfg.budget.eft) { dropped++; continue; }
       if (pairs.length < n) pairs.push(pair);
     }
     i++;
   }
-  return { pairs, next: i };
+  return { pairs, next: i, dropped };
 }
 
 export interface BuiltData {
@@ -96,6 +101,8 @@ export interface BuiltData {
   eftTest: EftRecord[];
   eftHarder: EftRecord[];
   pools: Record<string, [number, number]>;
+  /** EFT pairs left out for exceeding budget.eft, per file. */
+  dropped: Record<string, number>;
 }
 
 /** Builds every record in memory. */
@@ -129,6 +136,7 @@ export function buildRecords(cfg: DataConfig): BuiltData {
       'test (eft-test)': [0, te.next],
       'harder (eft-harder)': [0, ha.next],
     },
+    dropped: { 'eft-train': tr.dropped, 'eft-test': te.dropped, 'eft-harder': ha.dropped },
   };
 }
 
@@ -199,6 +207,7 @@ export function buildData(cfg: DataConfig, outDir: string): Manifest {
     },
     eft: { 'eft-train': eftInfo(d.eftTrain), 'eft-test': eftInfo(d.eftTest), 'eft-harder': eftInfo(d.eftHarder) },
     pools: d.pools,
+    eft_dropped_over_budget: d.dropped,
   };
   writeAtomic(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;

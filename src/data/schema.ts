@@ -80,6 +80,8 @@ export interface Manifest {
   eft: Record<string, { kinds: Record<string, number>; labels: Record<string, number>; layers: Record<string, number> }>;
   /** Index ranges of the train split that each pool used (so the loop can take fresh questions after them). */
   pools: Record<string, [number, number]>;
+  /** EFT pairs not kept because an example exceeded budget.eft characters. */
+  eft_dropped_over_budget: Record<string, number>;
 }
 
 function need(cond: boolean, what: string, rec: unknown): void {

@@ -2,8 +2,9 @@
 // final answer in \boxed{} (Fig. 4 of arXiv:2503.03746); the search stops sampling at a step boundary
 // (OPEN choice 5 in docs/paper-notes) and finishes when a step holds \boxed{} (OPEN choice 6).
 //
-// Layout (docs/world.md "Layout"): one step per line, `Step n: <body>\n`. A body is either one operation
-// `x<op>y=z` with plain decimal integers and no spaces (`38-12=26`), or the final answer `\boxed{z}`. Every
+// Layout (docs/world.md "Layout"): one step per line, `Step n: <body>\n`. A body is either a quote of the
+// problem's words and one operation, `<quote>: x<op>y=z` with plain decimal integers and no spaces
+// (`sells 12: 38-12=26`), or the final answer `\boxed{z}`. Every
 // step ends with "\n", the final one included, so a sampler can stop on "\n" and a step never runs into
 // the next. Numbers are written most-significant digit first, as in the problem text, so that a step's
 // operands are literal copies of strings above it (the cheapest check a character model can learn).
@@ -19,8 +20,14 @@ export function formatStep(n: number, body: string): string {
   return `${stepLabel(n)}${body}\n`;
 }
 
+/** The arithmetic part of a step: `38-12=26`. */
 export function formatOp(x: number, op: Op, y: number, z: number): string {
   return `${x}${op}${y}=${z}`;
+}
+
+/** An arithmetic step body: `sells 12: 38-12=26`. */
+export function formatAction(quote: string, x: number, op: Op, y: number, z: number): string {
+  return `${quote}: ${formatOp(x, op, y, z)}`;
 }
 
 export function formatBoxed(z: number): string {
@@ -77,18 +84,18 @@ export function splitSteps(text: string): { steps: string[]; final: boolean } {
   return k >= 0 ? { steps: steps.slice(0, k + 1), final: true } : { steps, final: false };
 }
 
-/** An arithmetic body `x<op>y=z`, or a boxed answer, read exactly; null when the body is neither. */
+/** An arithmetic body `<quote>: x<op>y=z`, or a boxed answer, read exactly; null when the body is neither. */
 export type StepValue =
-  | { type: 'op'; x: number; op: Op; y: number; z: number }
+  | { type: 'op'; quote: string; x: number; op: Op; y: number; z: number }
   | { type: 'answer'; z: number };
 
-const OP_RE = /^(\d{1,6})([+\-*/])(\d{1,6})=(\d{1,7})$/;
+const OP_RE = /^([a-z0-9][a-z0-9 ]{0,30}): (\d{1,6})([+\-*/])(\d{1,6})=(\d{1,7})$/;
 const BOX_RE = /^\\boxed\{(\d{1,7})\}$/;
 
 export function readBody(body: string): StepValue | null {
   const b = body.trim();
   let m = OP_RE.exec(b);
-  if (m) return { type: 'op', x: Number(m[1]), op: m[2] as Op, y: Number(m[3]), z: Number(m[4]) };
+  if (m) return { type: 'op', quote: m[1], x: Number(m[2]), op: m[3] as Op, y: Number(m[4]), z: Number(m[5]) };
   m = BOX_RE.exec(b);
   if (m) return { type: 'answer', z: Number(m[1]) };
   return null;

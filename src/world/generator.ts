@@ -36,6 +36,9 @@ export interface Template {
   y: 'R' | 'P' | number;
   /** Writes its result to R (the running value) or P (a pack product used by the next step). */
   out: 'R' | 'P';
+  /** How the step quotes the problem (see quoteOf): `buys 15`, `2 bags of 6`, `doubles`. */
+  form: 'apply' | 'pack' | 'word';
+  /** The words that fix the operation: `gives away`, `bags of`, `doubles`. */
   word: string;
   item: string;
   event: number;
@@ -43,6 +46,7 @@ export interface Template {
 
 /** A concrete canonical step: x op y = z. */
 export interface Action {
+  quote: string;
   x: number;
   op: Op;
   y: number;
@@ -102,13 +106,17 @@ const BASE_SPLIT: SplitConfig = {
   ops: ['+', '-', '*', '/'],
 };
 
-/** Defaults: train and test share a distribution; harder has longer solutions (7–8 steps). */
+/**
+ * Defaults: train and test share a distribution; harder has longer solutions (7 steps, one more than train
+ * ever has). 8-step problems fit a 512-character context, not 384 (docs/world.md "Layout"), so they are a
+ * config choice, not the default.
+ */
 export const DEFAULT_WORLD: WorldConfig = {
   seed: 20250305,
   splits: {
     train: { ...BASE_SPLIT },
     test: { ...BASE_SPLIT },
-    harder: { ...BASE_SPLIT, steps: [7, 8] },
+    harder: { ...BASE_SPLIT, steps: [7, 7] },
   },
 };
 
@@ -131,11 +139,6 @@ const GAIN_VERBS = ['buys', 'finds', 'wins', 'gets'];
 const LOSE_VERBS = ['sells', 'loses', 'gives away', 'uses'];
 const UNITS = ['bags', 'boxes', 'packs', 'rows'];
 
-/** The verb's first word: what an explanation quotes ("sells means -"). */
-export function verbWord(verb: string): string {
-  return verb.split(' ')[0];
-}
-
 function sentence(e: WorldEvent, pronoun: string): string {
   switch (e.type) {
     case 'gain':
@@ -151,6 +154,20 @@ function sentence(e: WorldEvent, pronoun: string): string {
   }
 }
 
+/**
+ * The words a step quotes before its arithmetic (docs/world.md "Layout"): the verb and the quantity it
+ * applies (`buys 15`, `sells 12` for a pack product of 12), the pack (`2 bags of 6`), or the word
+ * (`doubles`, `keeps a third`). Quoting makes every check local to the step: the operation must match the
+ * quoted verb, the operand must match the quoted number, and the quote must be the problem's next phrase.
+ */
+export function quoteOf(t: Template, x: number, y: number): string {
+  switch (t.form) {
+    case 'apply': return `${t.word} ${y}`;
+    case 'pack': return `${x} ${t.word} ${y}`;
+    case 'word': return t.word;
+  }
+}
+
 /** Builds the plan (action templates) of a list of events. */
 export function planOf(events: WorldEvent[]): Template[] {
   const plan: Template[] = [];
@@ -158,18 +175,18 @@ export function planOf(events: WorldEvent[]): Template[] {
     switch (e.type) {
       case 'gain':
       case 'lose':
-        plan.push({ x: 'R', op: e.type === 'gain' ? '+' : '-', y: e.n, out: 'R', word: verbWord(e.verb), item: String(e.n), event: i });
+        plan.push({ x: 'R', op: e.type === 'gain' ? '+' : '-', y: e.n, out: 'R', form: 'apply', word: e.verb, item: String(e.n), event: i });
         break;
       case 'packGain':
       case 'packLose':
-        plan.push({ x: e.count, op: '*', y: e.size, out: 'P', word: `${e.unit} of`, item: String(e.count), event: i });
-        plan.push({ x: 'R', op: e.type === 'packGain' ? '+' : '-', y: 'P', out: 'R', word: verbWord(e.verb), item: String(e.size), event: i });
+        plan.push({ x: e.count, op: '*', y: e.size, out: 'P', form: 'pack', word: `${e.unit} of`, item: String(e.count), event: i });
+        plan.push({ x: 'R', op: e.type === 'packGain' ? '+' : '-', y: 'P', out: 'R', form: 'apply', word: e.verb, item: String(e.size), event: i });
         break;
       case 'scale':
-        plan.push({ x: 'R', op: '*', y: e.k, out: 'R', word: e.verb, item: e.verb, event: i });
+        plan.push({ x: 'R', op: '*', y: e.k, out: 'R', form: 'word', word: e.verb, item: e.verb, event: i });
         break;
       case 'split':
-        plan.push({ x: 'R', op: '/', y: e.k, out: 'R', word: e.verb, item: e.verb, event: i });
+        plan.push({ x: 'R', op: '/', y: e.k, out: 'R', form: 'word', word: e.verb, item: e.verb, event: i });
         break;
     }
   });
@@ -194,7 +211,7 @@ export function actionsOf(start: number, plan: Template[]): Action[] {
   for (const t of plan) {
     const x = val(t.x), y = val(t.y);
     const z = applyOp(x, t.op, y);
-    out.push({ x, op: t.op, y, z, word: t.word });
+    out.push({ quote: quoteOf(t, x, y), x, op: t.op, y, z, word: t.word });
     if (t.out === 'R') R = z; else P = z;
   }
   return out;

@@ -9,8 +9,8 @@
 // right on the numbers the mistaken step uses (a model that copies a wrong operand still adds correctly),
 // so each candidate has one mistake and the verifier's first failing check names it.
 import type { Problem } from './generator.js';
-import { applyOp } from './generator.js';
-import { formatBoxed, formatOp } from './format.js';
+import { applyOp, quoteOf } from './generator.js';
+import { formatAction, formatBoxed } from './format.js';
 import { Rng } from './rng.js';
 import { nextStep, replay } from './verifier.js';
 
@@ -53,25 +53,6 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
   const st = replay(problem, earlier);
   if (st.done) return null;
   const t = problem.plan[st.next];
-  if (t === undefined) {
-    if (kind === 'answer') {
-      for (let i = 0; i < 10; i++) {
-        const z = slip(st.R, rng);
-        if (ok(z) && z !== st.R) return formatBoxed(z);
-      }
-      return null;
-    }
-    if (kind === 'late') {
-      const y = rng.pick([...st.above].map(Number).filter((n) => n !== st.R));
-      const op = rng.pick(['+', '-', '*'] as const);
-      const z = applyOp(st.R, op, y);
-      return ok(z) ? formatOp(st.R, op, y, z) : formatOp(st.R, '+', y, st.R + y);
-    }
-    return null;
-  }
-  if (ANSWER_KINDS.has(kind)) return null;
-  const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
-  const x = val(t.x), y = val(t.y), z = applyOp(x, t.op, y);
   const attempt = (f: () => string | null): string | null => {
     for (let i = 0; i < 20; i++) {
       const s = f();
@@ -79,42 +60,73 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
     }
     return null;
   };
+  // Templates a step could be mistaken for: any other phrase with a stated number or a word.
+  const others = problem.plan.filter((u) => u !== t && u.y !== 'P');
+  if (t === undefined) {
+    if (kind === 'answer') {
+      return attempt(() => {
+        const z = slip(st.R, rng);
+        return ok(z) && z !== st.R ? formatBoxed(z) : null;
+      });
+    }
+    if (kind === 'late') {
+      // One more step: a phrase of the problem applied again to the final value.
+      return attempt(() => {
+        const u = rng.pick(problem.plan.filter((v) => v.y !== 'P'));
+        const x = u.x === 'R' ? st.R : (u.x as number), y = u.y as number;
+        const z = applyOp(x, u.op, y);
+        return ok(z) ? formatAction(quoteOf(u, x, y), x, u.op, y, z) : null;
+      });
+    }
+    return null;
+  }
+  if (ANSWER_KINDS.has(kind)) return null;
+  const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
+  const x = val(t.x), y = val(t.y), z = applyOp(x, t.op, y);
+  const q = quoteOf(t, x, y);
   switch (kind) {
     case 'digit':
       return attempt(() => {
         const d = rng.chance(0.5) ? (z % 10) + (rng.chance(0.5) ? 1 : -1) : rng.int(0, 9);
         const z2 = z - (z % 10) + d;
-        return d >= 0 && d <= 9 && z2 !== z && ok(z2) ? formatOp(x, t.op, y, z2) : null;
+        return d >= 0 && d <= 9 && z2 !== z && ok(z2) ? formatAction(q, x, t.op, y, z2) : null;
       });
     case 'carry':
       return attempt(() => {
         const step = z >= 100 && rng.chance(0.3) ? 100 : 10;
         const z2 = z + (rng.chance(0.5) || z < step ? step : -step);
-        return ok(z2) && z2 !== z ? formatOp(x, t.op, y, z2) : null;
+        return ok(z2) && z2 !== z ? formatAction(q, x, t.op, y, z2) : null;
       });
     case 'foreign':
       return attempt(() => {
-        // Mistype the stated quantity more often than the running value (it is copied from further away).
-        const which = t.y !== 'R' && rng.chance(0.7) ? 'y' : 'x';
+        // Mistype the stated quantity more often than the running value (it is copied from further away);
+        // half the time the quote carries the same typo, half the time only the arithmetic does.
+        const which = t.form === 'word' ? 'x' : t.form === 'pack' ? rng.pick(['x', 'y'] as const) : rng.chance(0.7) ? 'y' : 'x';
         const n = slip(which === 'y' ? y : x, rng);
         if (n <= 0 || st.above.has(String(n))) return null;
         const [x2, y2] = which === 'y' ? [x, n] : [n, y];
         const z2 = applyOp(x2, t.op, y2);
-        return ok(z2) ? formatOp(x2, t.op, y2, z2) : null;
+        const typoInQuote = t.form !== 'word' && !(t.form === 'apply' && which === 'x') && rng.chance(0.5);
+        return ok(z2) ? formatAction(typoInQuote ? quoteOf(t, x2, y2) : q, x2, t.op, y2, z2) : null;
       });
-    case 'skip': {
-      // Another quantity stated in the problem in place of the next one: skipping ahead or reusing one.
-      const stated = problem.text.match(/\d+/g)!.map(Number);
-      const others = stated.filter((n) => n !== x && n !== y);
-      if (others.length === 0) return null;
+    case 'skip':
       return attempt(() => {
-        const n = rng.pick(others);
-        const replaceY = typeof t.y === 'number' || t.y === 'P' ? true : false;
-        const [x2, y2] = replaceY && (t.x === 'R' || rng.chance(0.5)) ? [x, n] : [n, y];
+        if (rng.chance(0.5) && others.length > 0) {
+          // Another phrase of the problem (skipping ahead or going back), done right.
+          const u = rng.pick(others);
+          const x2 = u.x === 'R' ? st.R : (u.x as number), y2 = u.y as number;
+          const z2 = applyOp(x2, u.op, y2);
+          const q2 = quoteOf(u, x2, y2);
+          return ok(z2) && q2 !== q ? formatAction(q2, x2, u.op, y2, z2) : null;
+        }
+        // The right phrase, but another stated number in the arithmetic.
+        const stated = problem.text.match(/\d+/g)!.map(Number).filter((n) => n !== x && n !== y);
+        if (stated.length === 0 || t.form === 'word') return null;
+        const n = rng.pick(stated);
+        const [x2, y2] = t.form === 'apply' || rng.chance(0.5) ? [x, n] : [n, y];
         const z2 = applyOp(x2, t.op, y2);
-        return ok(z2) ? formatOp(x2, t.op, y2, z2) : null;
+        return ok(z2) ? formatAction(q, x2, t.op, y2, z2) : null;
       });
-    }
     case 'stale': {
       if (t.x !== 'R') return null;
       const olds = [problem.start, ...problem.actions.slice(0, st.next).map((a) => a.z)].filter((v) => v !== x && v !== y);
@@ -122,7 +134,7 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
       return attempt(() => {
         const r = rng.pick(olds);
         const z2 = applyOp(r, t.op, y);
-        return ok(z2) ? formatOp(r, t.op, y, z2) : null;
+        return ok(z2) ? formatAction(q, r, t.op, y, z2) : null;
       });
     }
     case 'op': {
@@ -130,7 +142,7 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
       return attempt(() => {
         const op = rng.pick(alts[t.op]);
         const z2 = applyOp(x, op, y);
-        return ok(z2) ? formatOp(x, op, y, z2) : null;
+        return ok(z2) ? formatAction(q, x, op, y, z2) : null;
       });
     }
     case 'early':

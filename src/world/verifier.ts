@@ -6,12 +6,13 @@
 // A step is judged *locally*: the earlier steps are replayed as written (a wrong earlier result becomes
 // the running value), and the step must apply the next operation of the problem to the values now above,
 // with right arithmetic. When it does not, the verifier names the first failing check in a fixed order and
-// gives the short reason a judge should write (docs/world.md "Checks"): operands first (a number found
-// nowhere above, an old running value, a skipped quantity), then the operation against the words, then
-// operand order, then the last digit, then the other digits. Each reason is a cheap, local fact: most can
-// be confirmed by copying a number or a word, the last-digit check by one single-digit fact.
-import { applyOp, type Problem } from './generator.js';
-import { extractBoxed, numbersIn, parseStep, readBody, splitSteps, formatOp, formatBoxed } from './format.js';
+// gives the short reason a judge should write (docs/world.md "Checks"): a number found nowhere above, then
+// the quote (is it the problem's next phrase?), then the operands (the running value, the quoted number),
+// then the operation against the quoted words, then operand order, then the last digit, then the other
+// digits. Each reason is a cheap, local fact: most can be confirmed by copying a number or a phrase, the
+// last-digit check by one single-digit fact.
+import { applyOp, quoteOf, type Problem } from './generator.js';
+import { extractBoxed, numbersIn, parseStep, readBody, splitSteps, formatAction, formatBoxed } from './format.js';
 
 export type StepKind =
   | 'ok'
@@ -25,7 +26,7 @@ export type StepKind =
   | 'foreign'
   /** The running value (last result) is not used. */
   | 'stale'
-  /** A quantity the problem states next is not used (skipped, or another one used in its place). */
+  /** The step quotes another phrase than the problem's next one, or does not use the quoted quantity. */
   | 'skip'
   /** The operation contradicts the words. */
   | 'op'
@@ -105,8 +106,10 @@ export function checkStep(problem: Problem, earlier: readonly string[], step: st
   }
   const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
   const ex = val(t.x), ey = val(t.y);
-  if (v.type === 'answer') return bad('early', `${t.y === 'P' ? String(st.P) : t.item} is not used yet`);
-  for (const n of [v.x, v.y]) if (!st.above.has(String(n))) return bad('foreign', `${n} is not above`);
+  const quote = quoteOf(t, ex, ey);
+  if (v.type === 'answer') return bad('early', `next is ${quote}`);
+  for (const n of [...numbersIn(v.quote), String(v.x), String(v.y)]) if (!st.above.has(n)) return bad('foreign', `${n} is not above`);
+  if (v.quote !== quote) return bad('skip', `next is ${quote}`);
   const sameSet = (v.x === ex && v.y === ey) || (v.x === ey && v.y === ex);
   if (!sameSet) {
     // Match as multisets: the running value may equal a stated number (R = 4 and "sells 4").
@@ -129,7 +132,7 @@ export function checkStep(problem: Problem, earlier: readonly string[], step: st
   return ok;
 }
 
-/** The correct next step body after `earlier` (as written), e.g. `38-12=26` or `\boxed{26}`. */
+/** The correct next step body after `earlier` (as written), e.g. `sells 12: 38-12=26` or `\boxed{26}`. */
 export function nextStep(problem: Problem, earlier: readonly string[]): string {
   const st = replay(problem, earlier);
   if (st.done) throw new Error('nextStep: the solution has already given its answer');
@@ -137,7 +140,7 @@ export function nextStep(problem: Problem, earlier: readonly string[]): string {
   if (t === undefined) return formatBoxed(st.R);
   const x = t.x === 'R' ? st.R : t.x === 'P' ? st.P : t.x;
   const y = t.y === 'R' ? st.R : t.y === 'P' ? st.P : t.y;
-  return formatOp(x, t.op, y, applyOp(x, t.op, y));
+  return formatAction(quoteOf(t, x, y), x, t.op, y, applyOp(x, t.op, y));
 }
 
 export interface AnswerCheck {

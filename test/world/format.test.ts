@@ -10,7 +10,7 @@ test('steps render one per line, each ending in a newline', () => {
 });
 
 test('parseStep reads labels, bodies and finality', () => {
-  assert.deepEqual(parseStep('Step 12: 4*5=20\n'), { n: 12, body: '4*5=20', final: false });
+  assert.deepEqual(parseStep('Step 12: 4 bags of 5: 4*5=20\n'), { n: 12, body: '4 bags of 5: 4*5=20', final: false });
   assert.deepEqual(parseStep('\\boxed{7}'), { n: null, body: '\\boxed{7}', final: true });
   assert.equal(stepBody('Step 2: \\boxed{41}\n'), '\\boxed{41}');
   assert.ok(isFinalStep('Step 5: \\boxed{41}') && !isFinalStep('Step 5: 41+1=42'));
@@ -23,11 +23,12 @@ test('splitSteps splits at labels, stops at the first boxed step, ignores text b
   assert.deepEqual(splitSteps('nothing here'), { steps: [], final: false });
 });
 
-test('readBody accepts exactly x<op>y=z and \\boxed{z}', () => {
-  assert.deepEqual(readBody('38-12=26'), { type: 'op', x: 38, op: '-', y: 12, z: 26 });
-  assert.deepEqual(readBody(' 84/2=42 '), { type: 'op', x: 84, op: '/', y: 2, z: 42 });
+test('readBody accepts exactly <quote>: x<op>y=z and \\boxed{z}', () => {
+  assert.deepEqual(readBody('sells 12: 38-12=26'), { type: 'op', quote: 'sells 12', x: 38, op: '-', y: 12, z: 26 });
+  assert.deepEqual(readBody(' halves: 84/2=42 '), { type: 'op', quote: 'halves', x: 84, op: '/', y: 2, z: 42 });
+  assert.deepEqual(readBody('2 bags of 6: 2*6=12'), { type: 'op', quote: '2 bags of 6', x: 2, op: '*', y: 6, z: 12 });
   assert.deepEqual(readBody('\\boxed{52}'), { type: 'answer', z: 52 });
-  for (const bad of ['38 - 12 = 26', '38-12=', 'x+1=2', '\\boxed{}', '\\boxed{5', '38-12=26=26', '']) assert.equal(readBody(bad), null, bad);
+  for (const bad of ['38-12=26', 'sells: 38 - 12 = 26', 'sells: 38-12=', 'x: x+1=2', 'Sells: 3-1=2', '\\boxed{}', '\\boxed{5', 'a: 38-12=26=26', '']) assert.equal(readBody(bad), null, bad);
 });
 
 test('extractBoxed and numbersIn', () => {

@@ -42,7 +42,9 @@ test('difficulty knobs: step counts, number ranges, operations', () => {
     assert.equal(new Set(nums).size, nums.length, `numbers repeat in "${p.text}"`);
     for (const a of p.actions) assert.ok(!nums.includes(a.z), `${p.id}: result ${a.z} is also a stated number`);
   }
-  for (const p of generateProblems(world, 'harder', 200)) assert.ok(p.steps >= 7 && p.steps <= 8);
+  for (const p of generateProblems(world, 'harder', 200)) assert.equal(p.steps, 7);
+  const eight = worldConfig({ splits: { harder: { steps: [8, 8] } } });
+  for (const p of generateProblems(eight, 'harder', 50)) assert.equal(p.steps, 8);
   const addOnly = worldConfig({ splits: { train: { ops: ['+'], steps: [3, 3] } } });
   for (const p of generateProblems(addOnly, 'train', 100)) {
     assert.equal(p.steps, 3);

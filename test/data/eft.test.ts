@@ -1,0 +1,65 @@
+// EFT pairs: the label matches the verifier, both orders are present, labels balance, explanations are
+// the verifier's check of each candidate.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateProblem, worldConfig } from '../../src/world/generator.js';
+import { checkStep } from '../../src/world/verifier.js';
+import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
+import { Rng } from '../../src/world/rng.js';
+import { eftRecords, searchPairs } from '../../src/data/eft.js';
+import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
+import { validateEft, type EftRecord } from '../../src/data/schema.js';
+
+const world = worldConfig();
+const t = loadTemplate('compact');
+
+function build(n: number): EftRecord[] {
+  const out: EftRecord[] = [];
+  let pair = 0;
+  for (let i = 0; i < n; i++) {
+    const p = generateProblem(world, 'test', i);
+    for (const pr of searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 2 }, new Rng(i))) out.push(...eftRecords(pr, pair++, t));
+  }
+  return out;
+}
+
+test('labels match the verifier, both orders of every pair, balanced labels', () => {
+  const recs = build(300);
+  assert.ok(recs.length > 600, `${recs.length} records`);
+  const byPair = new Map<number, EftRecord[]>();
+  for (const r of recs) {
+    validateEft(r);
+    const p = generateProblem(world, r.split, r.index);
+    const a = checkStep(p, r.prefix, r.step_a), b = checkStep(p, r.prefix, r.step_b);
+    assert.ok(a.ok !== b.ok, `${r.id}: exactly one candidate is right`);
+    assert.equal(r.label, a.ok ? 'A' : 'B');
+    assert.equal(parseVerdict(r.completion), r.label);
+    assert.equal(r.check_a, a.reason);
+    assert.equal(r.check_b, b.reason);
+    assert.equal(r.kind, (a.ok ? b : a).kind);
+    for (const s of r.prefix) assert.ok(checkStep(p, r.prefix.slice(0, r.prefix.indexOf(s)), s).ok, 'prefix steps are right');
+    assert.equal(r.prompt, renderJudgePrompt(t, { problem: p.text, steps: r.prefix, stepA: r.step_a, stepB: r.step_b }));
+    byPair.set(r.pair, [...(byPair.get(r.pair) ?? []), r]);
+  }
+  for (const [k, rs] of byPair) {
+    assert.deepEqual(rs.map((r) => r.order).sort(), ['AB', 'BA'], `pair ${k}`);
+    assert.equal(rs[0].step_a, rs[1].step_b);
+    assert.equal(rs[0].step_b, rs[1].step_a);
+  }
+  const a = recs.filter((r) => r.label === 'A').length;
+  assert.equal(a * 2, recs.length);
+  const kinds = new Set(recs.map((r) => r.kind));
+  for (const k of ['digit', 'carry', 'foreign', 'skip', 'stale', 'op', 'early', 'answer', 'late']) assert.ok(kinds.has(k), `no ${k} pairs`);
+});
+
+test('the search is reproducible and keeps at most maxPairsPerProblem pairs', () => {
+  const p = generateProblem(world, 'train', 42);
+  const x = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new Rng(3));
+  const y = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new Rng(3));
+  assert.deepEqual(x, y);
+  assert.ok(x.length <= 1);
+  const all = searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0.5 }, maxPairsPerProblem: 99 }, new Rng(3));
+  assert.ok(all.length <= p.steps);
+  // With no right candidates, no layer can pair (the paper's tie rule): nothing to learn from.
+  assert.deepEqual(searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0 }, maxPairsPerProblem: 9 }, new Rng(3)), []);
+});
