@@ -125,6 +125,9 @@ export function checkStep(problem: Problem, earlier: readonly string[], step: st
   if (v.op !== t.op) return bad('op', `${t.word} means ${t.op}`);
   if ((t.op === '-' || t.op === '/') && v.x !== ex) return bad('order', `${ex} comes first`);
   const truth = applyOp(v.x, v.op, v.y);
+  // After a wrong earlier result the right operation may leave the whole numbers (5-12, 85/2): no written
+  // result can be right, and the reason states the value.
+  if (!Number.isInteger(truth) || truth < 0) return bad('carry', `${v.x}${v.op}${v.y} is ${truth}`);
   if (v.z !== truth) {
     if (v.z % 10 !== truth % 10) return bad('digit', `${v.x}${v.op}${v.y} ends in ${truth % 10}`);
     return bad('carry', `${v.x}${v.op}${v.y} is ${truth}`);

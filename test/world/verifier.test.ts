@@ -83,6 +83,8 @@ test('steps are judged locally: a wrong earlier result becomes the running value
   assert.equal(nextStep(P, [w1, S2]), 'sells 12: 39-12=27');
   assert.equal(nextStep(P, [S1, 'Step 2: 2 bags of 6: 2*6=13']), 'sells 13: 38-13=25');
   assert.equal(checkStep(P, ['what'], S2).kind, 'prefix');
+  // A wrong product larger than the running value: no whole-number result can be right.
+  assert.deepEqual(checkStep(P, [S1, '2 bags of 6: 2*6=42'], 'sells 42: 38-42=4'), { ok: false, kind: 'carry', reason: '38-42 is -4' });
 });
 
 test('checkSolution and checkAnswer on whole texts', () => {
