@@ -66,6 +66,9 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
     pools: { ...DEFAULT_DATA.pools, ...(partial.pools ?? {}) },
     budget: { ...DEFAULT_DATA.budget, ...(partial.budget ?? {}) },
   };
+  // The 384-character budget is the small model's context; the verbatim paper prompts alone are ~1,000
+  // characters and are meant for real models, so they get no EFT budget unless one is given.
+  if (cfg.template !== 'compact' && partial.budget?.eft === undefined) cfg.budget.eft = Number.MAX_SAFE_INTEGER;
   const p = cfg.pools;
   if (!(p.base + cfg.base.problems <= p.ift && p.ift + cfg.ift.problems <= p.eft && p.eft < p.loop)) {
     throw new Error(`data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, eft ${p.eft}, loop ${p.loop})`);
@@ -79,15 +82,20 @@ export function collectPairs(cfg: DataConfig, split: Split, from: number, n: num
   const pairs: EftPair[] = [];
   let dropped = 0;
   let i = from;
+  let lastKept = from;
   const stop = limit ?? Number.POSITIVE_INFINITY;
   while (pairs.length < n) {
     if (i >= stop) throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} EFT pairs`);
+    if (i - lastKept > 2000) {
+      throw new Error(`data build: no ${split} EFT pair fits budget.eft = ${cfg.budget.eft} characters in 2000 problems (${dropped} dropped); raise budget.eft or shorten the template`);
+    }
     const p = generateProblem(cfg.world, split, i);
     const rng = new Rng(seedOf(cfg.seed, 'eft', split, i));
     for (const pair of searchPairs(p, { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem }, rng)) {
       const [r] = eftRecords(pair, 0, t);
       if (r.prompt.length + r.completion.length > cfg.budget.eft) { dropped++; continue; }
       if (pairs.length < n) pairs.push(pair);
+      lastKept = i;
     }
     i++;
   }

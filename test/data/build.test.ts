@@ -52,6 +52,21 @@ test('a rebuild is byte-identical; another seed differs', () => {
   }
 });
 
+test('the paper template builds (no character budget by default); a budget nothing fits fails clearly', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-paper-'));
+  try {
+    const m = buildData(dataConfig({ template: 'paper', base: { problems: 5, practice: 5 }, ift: { problems: 5 }, eft: { trainPairs: 5, testPairs: 5, harderPairs: 5 } }), dir);
+    const r = readJsonl<EftRecord>(path.join(dir, 'eft-test.jsonl')).map(validateEft)[0];
+    assert.ok(r.prompt.startsWith('Please act as an impartial judge'));
+    assert.match(r.completion, /^Assistant A's step: .*\.\nAssistant B's step: .*\.\n\[\[[AB]\]\]$/);
+    assert.equal(m.template, 'paper');
+    assert.throws(() => buildData(dataConfig({ template: 'paper', budget: { eft: 384 }, base: { problems: 1, practice: 1 }, ift: { problems: 1 }, eft: { trainPairs: 1 } }), dir),
+      /no train EFT pair fits budget.eft = 384 characters/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('config errors are clear', () => {
   assert.throws(() => dataConfig({ ift: { problems: 200_000 } }), /pools overlap/);
   assert.throws(() => buildData(dataConfig({ template: 'nope', base: { problems: 1, practice: 1 } }), path.join(tmpdir(), 'x')), /unknown prompt template 'nope'/);
