@@ -57,6 +57,16 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
   return pairs.filter((_, i) => keep.has(i));
 }
 
+/**
+ * The verifier's judgment of any two candidate next steps (e.g. two of the model's own samples): the check
+ * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
+ * judge on the model's own candidates, which the paper never does (paper-notes §7).
+ */
+export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+  const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
+  return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: a.reason, checkB: b.reason };
+}
+
 /** The two judge examples of a pair: better step shown as A ('AB'), then as B ('BA'). */
 export function eftRecords(pair: EftPair, pairNo: number, t: PromptTemplate, idPrefix = 'eft'): EftRecord[] {
   const p = pair.problem;

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateProblem, worldConfig } from '../../src/world/generator.js';
-import { checkStep } from '../../src/world/verifier.js';
+import { checkStep, nextStep } from '../../src/world/verifier.js';
 import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
 import { Rng } from '../../src/world/rng.js';
-import { eftRecords, searchPairs } from '../../src/data/eft.js';
+import { eftRecords, goldJudgment, searchPairs } from '../../src/data/eft.js';
 import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
 import { validateEft, type EftRecord } from '../../src/data/schema.js';
 
@@ -62,4 +62,14 @@ test('the search is reproducible and keeps at most maxPairsPerProblem pairs', ()
   assert.ok(all.length <= p.steps);
   // With no right candidates, no layer can pair (the paper's tie rule): nothing to learn from.
   assert.deepEqual(searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0 }, maxPairsPerProblem: 9 }, new Rng(3)), []);
+});
+
+test('goldJudgment labels any two candidates, and none when both are right or both wrong', () => {
+  const p = generateProblem(world, 'test', 3);
+  const right = nextStep(p, []);
+  const wrong = right.replace(/=(\d+)$/, (_, z: string) => `=${Number(z) + 1}`);
+  assert.deepEqual(goldJudgment(p, [], wrong, right), { label: 'B', checkA: checkStep(p, [], wrong).reason, checkB: 'ok' });
+  assert.equal(goldJudgment(p, [], right, wrong).label, 'A');
+  assert.equal(goldJudgment(p, [], right, right).label, null);
+  assert.equal(goldJudgment(p, [], wrong, '\\boxed{1}').label, null);
 });
