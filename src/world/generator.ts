@@ -5,7 +5,8 @@
 // A problem is a running story: a person starts with some items, then a few events change the count, and
 // the question asks how many are left. Each event names its operation in words ("buys" adds, "sells"
 // subtracts, "bags of" multiplies, "doubles", "halves"), so a step whose operation contradicts the words is
-// detectable by reading one word. All explicit numbers in a problem are distinct, so "which quantity did
+// detectable by reading one word (each step quotes the phrase it handles: `sells 12: 38-12=26`). All
+// stated numbers in a problem are distinct from each other and from every result, so "which quantity did
 // this step use" has one answer, and an operand that appears nowhere above is a visible slip.
 //
 // Determinism: problem (split, index) is drawn from a stream seeded by (seed, split, index, attempt) only.

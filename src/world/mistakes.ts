@@ -2,10 +2,11 @@
 // paper's policy model in the MCTS that builds EFT data (§3.2 of arXiv:2503.03746): it proposes w
 // candidates per tree layer, some right, some wrong, and the verifier scores them.
 //
-// The mistakes are the kinds a small character-level model makes when it writes `x<op>y=z`: a slip in the
-// last digit of the result, a carry slip in another digit, a mistyped operand (a number found nowhere
-// above), an old running value, a skipped or repeated quantity, the operation the words do not say, an
-// answer given too early, a boxed number that is not the last result, a step too many. Arithmetic is done
+// The mistakes are the kinds a small character-level model makes when it writes `sells 12: 38-12=26`: a
+// slip in the last digit of the result, a carry slip in another digit, a mistyped operand (a number found
+// nowhere above), an old running value, another phrase than the next one or another stated number, the
+// operation the words do not say, an answer given too early, a boxed number that is not the last result,
+// a step too many. Arithmetic is done
 // right on the numbers the mistaken step uses (a model that copies a wrong operand still adds correctly),
 // so each candidate has one mistake and the verifier's first failing check names it.
 import type { Problem } from './generator.js';
