@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildData, dataConfig } from '../data/build.js';
 
-const USAGE = `usage: psrlm data build [--out runs/data] [--config FILE.json] [--seed N] [--template compact|paper]
+const USAGE = `usage: psrlm data build [--out runs/data] [--config FILE.json] [--seed N] [--template compact|compact-next|paper]
                         [--scale F]
 
 Writes base.jsonl (M0's corpus), ift.jsonl, eft-train.jsonl, eft-test.jsonl (the judge benchmark),

@@ -66,9 +66,10 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
     pools: { ...DEFAULT_DATA.pools, ...(partial.pools ?? {}) },
     budget: { ...DEFAULT_DATA.budget, ...(partial.budget ?? {}) },
   };
-  // The 384-character budget is the small model's context; the verbatim paper prompts alone are ~1,000
-  // characters and are meant for real models, so they get no EFT budget unless one is given.
-  if (cfg.template !== 'compact' && partial.budget?.eft === undefined) cfg.budget.eft = Number.MAX_SAFE_INTEGER;
+  // The 384-character budget is the small model's context (the compact* templates); the verbatim paper
+  // prompts alone are ~1,000 characters and are meant for real models, so they get no EFT budget unless
+  // one is given.
+  if (!cfg.template.startsWith('compact') && partial.budget?.eft === undefined) cfg.budget.eft = Number.MAX_SAFE_INTEGER;
   const p = cfg.pools;
   if (!(p.base + cfg.base.problems <= p.ift && p.ift + cfg.ift.problems <= p.eft && p.eft < p.loop)) {
     throw new Error(`data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, eft ${p.eft}, loop ${p.loop})`);

@@ -14,7 +14,8 @@
 import type { Problem } from '../world/generator.js';
 import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
 import { Rng } from '../world/rng.js';
-import { checkStep, nextStep, type StepKind } from '../world/verifier.js';
+import { checkStep, nextStep, replay, type StepKind } from '../world/verifier.js';
+import { quoteOf } from '../world/generator.js';
 import type { EftRecord } from './schema.js';
 import { renderJudgePrompt, renderJudgeTarget, type PromptTemplate } from './templates.js';
 
@@ -67,6 +68,21 @@ export function goldJudgment(problem: Problem, prefix: readonly string[], stepA:
   return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: a.reason, checkB: b.reason };
 }
 
+/**
+ * What the next step must do after `prefix`, as the `compact-next` template's scratch line: the quote and
+ * the running value it applies to (`sells 12 on 38`), the quote alone for a pack (`2 bags of 6`), or
+ * `answer 52`. Each is a copy (the phrase after the last quoted one; the last result), so a judge that
+ * writes it first can then check both candidates against a line right above them.
+ */
+export function nextHint(problem: Problem, prefix: readonly string[]): string {
+  const st = replay(problem, prefix);
+  const t = problem.plan[st.next];
+  if (st.done || t === undefined) return `answer ${st.R}`;
+  const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
+  const q = quoteOf(t, val(t.x), val(t.y));
+  return t.x === 'R' ? `${q} on ${st.R}` : q;
+}
+
 /** The two judge examples of a pair: better step shown as A ('AB'), then as B ('BA'). */
 export function eftRecords(pair: EftPair, pairNo: number, t: PromptTemplate, idPrefix = 'eft'): EftRecord[] {
   const p = pair.problem;
@@ -81,7 +97,7 @@ export function eftRecords(pair: EftPair, pairNo: number, t: PromptTemplate, idP
       pair: pairNo,
       order,
       prompt: renderJudgePrompt(t, { problem: p.text, steps: pair.prefix, stepA: a, stepB: b }),
-      completion: renderJudgeTarget(t, checkA, checkB, label),
+      completion: renderJudgeTarget(t, checkA, checkB, label, nextHint(p, pair.prefix)),
       eos: true,
       label,
       problem: p.text,

@@ -21,7 +21,8 @@ export interface PromptTemplate {
   context: string;
   /** Whether a candidate step appears with its `Step n: ` label ("step") or as its bare body ("body"). */
   candidate: 'step' | 'body';
-  /** The judge's output: {check_a}, {check_b} (each "ok" or a short reason), {verdict} (A or B). */
+  /** The judge's output: {check_a}, {check_b} (each "ok" or a short reason), {verdict} (A or B), and
+   *  optionally {next}: what the next step must do, as a scratch line (`sells 12 on 38`, `answer 52`). */
   judge_target: string;
   /** Step segmentation (paper Fig. 3), for building IFT with an outside model: {question}, {solution}. */
   segment_prompt: string;
@@ -33,7 +34,7 @@ const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candid
   step_prompt: ['problem'],
   judge_prompt: ['context', 'step_a', 'step_b'],
   context: ['problem', 'steps'],
-  judge_target: ['check_a', 'check_b', 'verdict'],
+  judge_target: ['check_a', 'check_b', 'verdict', 'next'],
   segment_prompt: ['question', 'solution'],
   score_prompt: ['prompt', 'response'],
 };
@@ -124,9 +125,10 @@ export function renderJudgePrompt(t: PromptTemplate, x: JudgeInput): string {
   });
 }
 
-/** The judge's target: a check line for A and for B, then the verdict. */
-export function renderJudgeTarget(t: PromptTemplate, checkA: string, checkB: string, verdict: 'A' | 'B'): string {
-  return fill(t.judge_target, { check_a: checkA, check_b: checkB, verdict });
+/** The judge's target: a check line for A and for B, then the verdict (and the `next` line where the
+ *  template has one). */
+export function renderJudgeTarget(t: PromptTemplate, checkA: string, checkB: string, verdict: 'A' | 'B', next = ''): string {
+  return fill(t.judge_target, { check_a: checkA, check_b: checkB, verdict, next });
 }
 
 /**

@@ -2,11 +2,11 @@
 // the verifier's check of each candidate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateProblem, worldConfig } from '../../src/world/generator.js';
+import { composeProblem, generateProblem, worldConfig } from '../../src/world/generator.js';
 import { checkStep, nextStep } from '../../src/world/verifier.js';
 import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
 import { Rng } from '../../src/world/rng.js';
-import { eftRecords, goldJudgment, searchPairs } from '../../src/data/eft.js';
+import { eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
 import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
 import { validateEft, type EftRecord } from '../../src/data/schema.js';
 
@@ -72,4 +72,18 @@ test('goldJudgment labels any two candidates, and none when both are right or bo
   assert.equal(goldJudgment(p, [], right, wrong).label, 'A');
   assert.equal(goldJudgment(p, [], right, right).label, null);
   assert.equal(goldJudgment(p, [], wrong, '\\boxed{1}').label, null);
+});
+
+test('nextHint names what the next step must do (the compact-next scratch line)', () => {
+  const p = { id: 'hand-1', split: 'test' as const, index: 0, ...composeProblem('Ann', 'She', 'pens', 23, [
+    { type: 'gain', n: 15, verb: 'buys' },
+    { type: 'packLose', count: 2, size: 6, verb: 'sells', unit: 'bags' },
+    { type: 'split', k: 2, verb: 'halves' },
+  ]) };
+  const steps = ['buys 15: 23+15=38', '2 bags of 6: 2*6=12', 'sells 12: 38-12=26', 'halves: 26/2=13'];
+  assert.deepEqual([0, 1, 2, 3, 4].map((k) => nextHint(p, steps.slice(0, k))), ['buys 15 on 23', '2 bags of 6', 'sells 12 on 38', 'halves on 26', 'answer 13']);
+  const t = loadTemplate('compact-next');
+  const [r] = eftRecords({ problem: { ...p, split: 'test' }, prefix: steps.slice(0, 2), best: steps[2], worst: 'sells 12: 38+12=50', kind: 'op', reason: 'sells means -' }, 0, t);
+  assert.equal(r.completion, 'Next: sells 12 on 38\nA: ok\nB: sells means -\n[[A]]');
+  validateEft(r);
 });

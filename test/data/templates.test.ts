@@ -18,6 +18,15 @@ test('compact templates render exactly as documented', () => {
   assert.ok(doc.includes(judge + renderJudgeTarget(t, 'ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
 });
 
+test('compact-next: the same prompt as compact, a Next: line before the checks', () => {
+  const c = loadTemplate('compact'), n = loadTemplate('compact-next');
+  const x = { problem, steps: ['buys 15: 23+15=38'], stepA: 'a: 1+1=2', stepB: 'b: 1+2=3' };
+  assert.equal(renderJudgePrompt(n, x), renderJudgePrompt(c, x));
+  assert.equal(renderStepPrompt(n, problem), renderStepPrompt(c, problem));
+  assert.equal(renderJudgeTarget(n, 'ok', 'sells means -', 'A', 'sells 12 on 38'), 'Next: sells 12 on 38\nA: ok\nB: sells means -\n[[A]]');
+  assert.equal(renderJudgeTarget(c, 'ok', 'sells means -', 'A', 'sells 12 on 38'), 'A: ok\nB: sells means -\n[[A]]');
+});
+
 test('paper templates are the verbatim figures, with the same slots', () => {
   const t = loadTemplate('paper');
   const step = renderStepPrompt(t, problem);
@@ -31,8 +40,8 @@ test('paper templates are the verbatim figures, with the same slots', () => {
 });
 
 test('loader: names, unknown names, unknown placeholders', () => {
-  assert.deepEqual(listTemplates(), ['compact', 'paper']);
-  assert.throws(() => loadTemplate('nope'), /unknown prompt template 'nope' \(have: compact, paper\)/);
+  assert.deepEqual(listTemplates(), ['compact', 'compact-next', 'paper']);
+  assert.throws(() => loadTemplate('nope'), /unknown prompt template 'nope' \(have: compact, compact-next, paper\)/);
   const t = { ...loadTemplate('compact'), judge_prompt: '{context}{step_c}' };
   assert.throws(() => validateTemplate(t, 'x.json'), /x.json: field 'judge_prompt' has unknown placeholder \{step_c\}/);
   assert.throws(() => validateTemplate({ ...t, candidate: 'both' }), /'candidate' must be/);
