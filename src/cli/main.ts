@@ -13,6 +13,8 @@ const commands: Record<string, Command> = {
   grade: { summary: 'grade JSONL {gold, pred} pairs as the Qwen2.5-Math toolkit does', load: () => import('./grade.js') },
   extract: { summary: 'extract the normalised answer from JSONL {text} model outputs', load: () => import('./extract.js') },
   eval: { summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks', load: () => import('./eval.js') },
+  world: { summary: 'show problems of the synthetic math world with their solutions', load: () => import('./world.js') },
+  data: { summary: 'build the base, IFT and EFT data sets and their manifest', load: () => import('./data.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,113 @@
+// EFT data: step-wise pairwise judgments built the way the paper builds them (§3.2 of arXiv:2503.03746).
+// A search walks each problem's solution layer by layer; at each layer a policy proposes w candidate next
+// steps (the paper: MCTS over a policy model; here: the program policy of src/world/mistakes.ts), a
+// process reward model scores them (here: the exact verifier, score 1 or 0), and the best and the worst
+// candidate of the layer form a pair. Layers whose candidates all score the same give no pair (the paper's
+// tie rule). The search continues from the best candidate, which is always a correct step here; when a
+// layer has no correct candidate it continues from the canonical step (the paper would roll back and
+// resample; the result is the same correct prefix).
+//
+// Each pair becomes two judge examples, one per order (A/B swapped), so labels are exactly balanced and
+// the judge is trained against position bias (paper-notes §10). The target is a check line per candidate
+// — `ok`, or the verifier's short reason ("37 is not above") — then the verdict `[[A]]` or `[[B]]`; the
+// paper's GPT-o1 filter (agree with the PRM, and agree with itself under a swap) holds by construction.
+import type { Problem } from '../world/generator.js';
+import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
+import { Rng } from '../world/rng.js';
+import { checkStep, nextStep, replay, type StepKind } from '../world/verifier.js';
+import { quoteOf } from '../world/generator.js';
+import type { EftRecord } from './schema.js';
+import { renderJudgePrompt, renderJudgeTarget, type PromptTemplate } from './templates.js';
+
+export interface EftPair {
+  problem: Problem;
+  /** Earlier steps (bodies), all correct. */
+  prefix: string[];
+  /** Better and worse candidate bodies. */
+  best: string;
+  worst: string;
+  /** The verifier's kind and reason for the worse one. */
+  kind: StepKind;
+  reason: string;
+}
+
+export interface SearchOptions {
+  policy: PolicyOptions;
+  /** At most this many pairs per problem (drawn at random among its layers), for problem diversity. */
+  maxPairsPerProblem: number;
+}
+
+/** Searches one problem and returns its pairs (at most maxPairsPerProblem, in layer order). */
+export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): EftPair[] {
+  const pairs: EftPair[] = [];
+  const prefix: string[] = [];
+  for (let layer = 1; layer <= problem.steps; layer++) {
+    const raw = proposeCandidates(problem, prefix, opts.policy, rng);
+    // Merge identical candidates, then shuffle so ties break at random (paper-notes OPEN choices 2, 8).
+    const cands = rng.shuffle([...new Set(raw)]);
+    const scored = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) }));
+    const best = scored.find((s) => s.check.ok);
+    const worst = scored.find((s) => !s.check.ok);
+    if (best && worst) {
+      pairs.push({ problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason });
+    }
+    prefix.push(best ? best.c : nextStep(problem, prefix));
+  }
+  if (pairs.length <= opts.maxPairsPerProblem) return pairs;
+  const keep = new Set(rng.shuffle(pairs.map((_, i) => i)).slice(0, opts.maxPairsPerProblem));
+  return pairs.filter((_, i) => keep.has(i));
+}
+
+/**
+ * The verifier's judgment of any two candidate next steps (e.g. two of the model's own samples): the check
+ * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
+ * judge on the model's own candidates, which the paper never does (paper-notes §7).
+ */
+export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+  const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
+  return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: a.reason, checkB: b.reason };
+}
+
+/**
+ * What the next step must do after `prefix`, as the `compact-next` template's scratch line: the quote and
+ * the running value it applies to (`sells 12 on 38`), the quote alone for a pack (`2 bags of 6`), or
+ * `answer 52`. Each is a copy (the phrase after the last quoted one; the last result), so a judge that
+ * writes it first can then check both candidates against a line right above them.
+ */
+export function nextHint(problem: Problem, prefix: readonly string[]): string {
+  const st = replay(problem, prefix);
+  const t = problem.plan[st.next];
+  if (st.done || t === undefined) return `answer ${st.R}`;
+  const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
+  const q = quoteOf(t, val(t.x), val(t.y));
+  return t.x === 'R' ? `${q} on ${st.R}` : q;
+}
+
+/** The two judge examples of a pair: better step shown as A ('AB'), then as B ('BA'). */
+export function eftRecords(pair: EftPair, pairNo: number, t: PromptTemplate, idPrefix = 'eft'): EftRecord[] {
+  const p = pair.problem;
+  return (['AB', 'BA'] as const).map((order) => {
+    const [a, b] = order === 'AB' ? [pair.best, pair.worst] : [pair.worst, pair.best];
+    const [checkA, checkB] = order === 'AB' ? ['ok', pair.reason] : [pair.reason, 'ok'];
+    const label = order === 'AB' ? 'A' : 'B';
+    return {
+      id: `${idPrefix}-${pairNo}-${order}`,
+      split: p.split,
+      index: p.index,
+      pair: pairNo,
+      order,
+      prompt: renderJudgePrompt(t, { problem: p.text, steps: pair.prefix, stepA: a, stepB: b }),
+      completion: renderJudgeTarget(t, checkA, checkB, label, nextHint(p, pair.prefix)),
+      eos: true,
+      label,
+      problem: p.text,
+      prefix: pair.prefix,
+      layer: pair.prefix.length + 1,
+      step_a: a,
+      step_b: b,
+      check_a: checkA,
+      check_b: checkB,
+      kind: pair.kind,
+    };
+  });
+}

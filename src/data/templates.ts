@@ -1,0 +1,141 @@
+// Prompt templates are data: JSON files in templates/ (the paper's verbatim prompts from §4 of
+// docs/paper-notes.md as `paper`, and `compact` variants with the same structure for the small model). A
+// run picks one by name; this module loads it and renders the step prompt (paper Fig. 4), the pairwise
+// judge prompt (Fig. 5) and the judge's target (explanation, then `[[A]]` or `[[B]]`).
+//
+// Rendering is plain substitution of `{name}` placeholders. A template that names a placeholder its field
+// does not have is an error at load time, so a typo in a data file cannot silently leak into prompts.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderSteps, stepBody, formatStep } from '../world/format.js';
+
+export interface PromptTemplate {
+  name: string;
+  description: string;
+  /** Instruction + problem; the solution (`Step 1: …`) follows directly. Placeholder: {problem}. */
+  step_prompt: string;
+  /** Pairwise judge prompt. Placeholders: {context}, {step_a}, {step_b}. */
+  judge_prompt: string;
+  /** How the problem and the earlier steps render inside the judge prompt: {problem}, {steps}. */
+  context: string;
+  /** Whether a candidate step appears with its `Step n: ` label ("step") or as its bare body ("body"). */
+  candidate: 'step' | 'body';
+  /** The judge's output: {check_a}, {check_b} (each "ok" or a short reason), {verdict} (A or B), and
+   *  optionally {next}: what the next step must do, as a scratch line (`sells 12 on 38`, `answer 52`). */
+  judge_target: string;
+  /** Step segmentation (paper Fig. 3), for building IFT with an outside model: {question}, {solution}. */
+  segment_prompt: string;
+  /** Solution scoring (the SRLM baseline's additive judge): {prompt}, {response}. */
+  score_prompt: string;
+}
+
+const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate'>, string[]> = {
+  step_prompt: ['problem'],
+  judge_prompt: ['context', 'step_a', 'step_b'],
+  context: ['problem', 'steps'],
+  judge_target: ['check_a', 'check_b', 'verdict', 'next'],
+  segment_prompt: ['question', 'solution'],
+  score_prompt: ['prompt', 'response'],
+};
+
+/** The templates/ folder of the package (next to dist/ and src/). */
+export function templatesDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const cand = path.join(dir, 'templates');
+    if (existsSync(path.join(cand, 'compact.json'))) return cand;
+    dir = path.dirname(dir);
+  }
+  throw new Error('templates/ folder not found above ' + fileURLToPath(import.meta.url));
+}
+
+export function listTemplates(dir = templatesDir()): string[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+}
+
+function placeholders(s: string): string[] {
+  return [...s.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
+}
+
+/** Checks a parsed template object; throws naming the first problem. */
+export function validateTemplate(t: unknown, source = 'template'): PromptTemplate {
+  if (typeof t !== 'object' || t === null) throw new Error(`${source}: not a JSON object`);
+  const o = t as Record<string, unknown>;
+  for (const k of ['name', 'description', ...Object.keys(FIELDS)]) {
+    if (typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string`);
+  }
+  if (o.candidate !== 'step' && o.candidate !== 'body') throw new Error(`${source}: field 'candidate' must be "step" or "body"`);
+  for (const [k, allowed] of Object.entries(FIELDS)) {
+    for (const p of placeholders(o[k] as string)) {
+      if (!allowed.includes(p)) throw new Error(`${source}: field '${k}' has unknown placeholder {${p}} (allowed: ${allowed.map((a) => `{${a}}`).join(', ')})`);
+    }
+  }
+  return o as unknown as PromptTemplate;
+}
+
+/** Loads templates/<name>.json. */
+export function loadTemplate(name: string, dir = templatesDir()): PromptTemplate {
+  const file = path.join(dir, `${name}.json`);
+  if (!existsSync(file)) throw new Error(`unknown prompt template '${name}' (have: ${listTemplates(dir).join(', ')})`);
+  const t = validateTemplate(JSON.parse(readFileSync(file, 'utf8')), file);
+  if (t.name !== name) throw new Error(`${file}: field 'name' is '${t.name}', expected '${name}'`);
+  return t;
+}
+
+/** Substitutes {name} placeholders; every placeholder in `s` must have a value. */
+export function fill(s: string, vars: Record<string, string>): string {
+  return s.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, k: string) => {
+    if (!(k in vars)) throw new Error(`template placeholder {${k}} has no value`);
+    return vars[k];
+  });
+}
+
+/** The step prompt for a problem text (the policy's input; IFT's prompt). */
+export function renderStepPrompt(t: PromptTemplate, problem: string): string {
+  return fill(t.step_prompt, { problem });
+}
+
+/** Problem and earlier steps as the judge sees them; `steps` are bodies or full step lines. */
+export function renderContext(t: PromptTemplate, problem: string, steps: readonly string[]): string {
+  return fill(t.context, { problem, steps: renderSteps(steps.map((s) => stepBody(s))) });
+}
+
+/** A candidate step as shown to the judge: its bare body, or `Step n: body` (n = its position). */
+export function renderCandidate(t: PromptTemplate, n: number, step: string): string {
+  const body = stepBody(step);
+  return t.candidate === 'body' ? body : formatStep(n, body).trimEnd();
+}
+
+export interface JudgeInput {
+  problem: string;
+  /** Earlier steps (bodies or full `Step n:` lines). */
+  steps: readonly string[];
+  stepA: string;
+  stepB: string;
+}
+
+/** The pairwise judge prompt (paper Fig. 5 or its compact variant). */
+export function renderJudgePrompt(t: PromptTemplate, x: JudgeInput): string {
+  const n = x.steps.length + 1;
+  return fill(t.judge_prompt, {
+    context: renderContext(t, x.problem, x.steps),
+    step_a: renderCandidate(t, n, x.stepA),
+    step_b: renderCandidate(t, n, x.stepB),
+  });
+}
+
+/** The judge's target: a check line for A and for B, then the verdict (and the `next` line where the
+ *  template has one). */
+export function renderJudgeTarget(t: PromptTemplate, checkA: string, checkB: string, verdict: 'A' | 'B', next = ''): string {
+  return fill(t.judge_target, { check_a: checkA, check_b: checkB, verdict, next });
+}
+
+/**
+ * The verdict of a judge output (paper-notes OPEN choice 7): `A` or `B` when the text holds `[[A]]` or
+ * `[[B]]` and not both; null otherwise (a parse failure: no win for either candidate).
+ */
+export function parseVerdict(text: string): 'A' | 'B' | null {
+  const a = text.includes('[[A]]'), b = text.includes('[[B]]');
+  return a === b ? null : a ? 'A' : 'B';
+}

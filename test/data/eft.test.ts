@@ -1,0 +1,89 @@
+// EFT pairs: the label matches the verifier, both orders are present, labels balance, explanations are
+// the verifier's check of each candidate.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { composeProblem, generateProblem, worldConfig } from '../../src/world/generator.js';
+import { checkStep, nextStep } from '../../src/world/verifier.js';
+import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
+import { Rng } from '../../src/world/rng.js';
+import { eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
+import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
+import { validateEft, type EftRecord } from '../../src/data/schema.js';
+
+const world = worldConfig();
+const t = loadTemplate('compact');
+
+function build(n: number): EftRecord[] {
+  const out: EftRecord[] = [];
+  let pair = 0;
+  for (let i = 0; i < n; i++) {
+    const p = generateProblem(world, 'test', i);
+    for (const pr of searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 2 }, new Rng(i))) out.push(...eftRecords(pr, pair++, t));
+  }
+  return out;
+}
+
+test('labels match the verifier, both orders of every pair, balanced labels', () => {
+  const recs = build(300);
+  assert.ok(recs.length > 600, `${recs.length} records`);
+  const byPair = new Map<number, EftRecord[]>();
+  for (const r of recs) {
+    validateEft(r);
+    const p = generateProblem(world, r.split, r.index);
+    const a = checkStep(p, r.prefix, r.step_a), b = checkStep(p, r.prefix, r.step_b);
+    assert.ok(a.ok !== b.ok, `${r.id}: exactly one candidate is right`);
+    assert.equal(r.label, a.ok ? 'A' : 'B');
+    assert.equal(parseVerdict(r.completion), r.label);
+    assert.equal(r.check_a, a.reason);
+    assert.equal(r.check_b, b.reason);
+    assert.equal(r.kind, (a.ok ? b : a).kind);
+    for (const s of r.prefix) assert.ok(checkStep(p, r.prefix.slice(0, r.prefix.indexOf(s)), s).ok, 'prefix steps are right');
+    assert.equal(r.prompt, renderJudgePrompt(t, { problem: p.text, steps: r.prefix, stepA: r.step_a, stepB: r.step_b }));
+    byPair.set(r.pair, [...(byPair.get(r.pair) ?? []), r]);
+  }
+  for (const [k, rs] of byPair) {
+    assert.deepEqual(rs.map((r) => r.order).sort(), ['AB', 'BA'], `pair ${k}`);
+    assert.equal(rs[0].step_a, rs[1].step_b);
+    assert.equal(rs[0].step_b, rs[1].step_a);
+  }
+  const a = recs.filter((r) => r.label === 'A').length;
+  assert.equal(a * 2, recs.length);
+  const kinds = new Set(recs.map((r) => r.kind));
+  for (const k of ['digit', 'carry', 'foreign', 'skip', 'stale', 'op', 'early', 'answer', 'late']) assert.ok(kinds.has(k), `no ${k} pairs`);
+});
+
+test('the search is reproducible and keeps at most maxPairsPerProblem pairs', () => {
+  const p = generateProblem(world, 'train', 42);
+  const x = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new Rng(3));
+  const y = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new Rng(3));
+  assert.deepEqual(x, y);
+  assert.ok(x.length <= 1);
+  const all = searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0.5 }, maxPairsPerProblem: 99 }, new Rng(3));
+  assert.ok(all.length <= p.steps);
+  // With no right candidates, no layer can pair (the paper's tie rule): nothing to learn from.
+  assert.deepEqual(searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0 }, maxPairsPerProblem: 9 }, new Rng(3)), []);
+});
+
+test('goldJudgment labels any two candidates, and none when both are right or both wrong', () => {
+  const p = generateProblem(world, 'test', 3);
+  const right = nextStep(p, []);
+  const wrong = right.replace(/=(\d+)$/, (_, z: string) => `=${Number(z) + 1}`);
+  assert.deepEqual(goldJudgment(p, [], wrong, right), { label: 'B', checkA: checkStep(p, [], wrong).reason, checkB: 'ok' });
+  assert.equal(goldJudgment(p, [], right, wrong).label, 'A');
+  assert.equal(goldJudgment(p, [], right, right).label, null);
+  assert.equal(goldJudgment(p, [], wrong, '\\boxed{1}').label, null);
+});
+
+test('nextHint names what the next step must do (the compact-next scratch line)', () => {
+  const p = { id: 'hand-1', split: 'test' as const, index: 0, ...composeProblem('Ann', 'She', 'pens', 23, [
+    { type: 'gain', n: 15, verb: 'buys' },
+    { type: 'packLose', count: 2, size: 6, verb: 'sells', unit: 'bags' },
+    { type: 'split', k: 2, verb: 'halves' },
+  ]) };
+  const steps = ['buys 15: 23+15=38', '2 bags of 6: 2*6=12', 'sells 12: 38-12=26', 'halves: 26/2=13'];
+  assert.deepEqual([0, 1, 2, 3, 4].map((k) => nextHint(p, steps.slice(0, k))), ['buys 15 on 23', '2 bags of 6', 'sells 12 on 38', 'halves on 26', 'answer 13']);
+  const t = loadTemplate('compact-next');
+  const [r] = eftRecords({ problem: { ...p, split: 'test' }, prefix: steps.slice(0, 2), best: steps[2], worst: 'sells 12: 38+12=50', kind: 'op', reason: 'sells means -' }, 0, t);
+  assert.equal(r.completion, 'Next: sells 12 on 38\nA: ok\nB: sells means -\n[[A]]');
+  validateEft(r);
+});
