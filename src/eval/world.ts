@@ -1,0 +1,81 @@
+// Measurements on the synthetic world, shared by pretraining, the loop and the demo (paper §4.2, Tables 1
+// and 6 in miniature): greedy solving accuracy on a split (final boxed answer checked exactly, plus how
+// often every step is right), and judge accuracy on held-out EFT examples in both orders with order
+// consistency. The world's verifier is used to measure only; nothing here feeds back into training.
+import type { Engine } from '../engine/types.js';
+import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
+import type { EftRecord } from '../data/schema.js';
+import { checkSolution, type Problem } from '../world/index.js';
+
+export interface SolveReport {
+  n: number;
+  /** Share with the right final answer. */
+  accuracy: number;
+  /** Share whose every step is right and that ends with the right answer. */
+  all_steps_right: number;
+  /** Share that reached a boxed answer at all. */
+  finished: number;
+  mean_steps: number;
+  mean_step_chars: number;
+}
+
+export async function solveReport(engine: Engine, problems: Problem[], t: PromptTemplate, maxTokens = 320): Promise<SolveReport> {
+  const outs = await engine.generate(problems.map((p) => renderStepPrompt(t, p.text)), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
+  let right = 0, all = 0, fin = 0, steps = 0, chars = 0;
+  outs.forEach((o, i) => {
+    const c = checkSolution(problems[i]!, o[0]!.text);
+    if (c.answer.ok) right++;
+    if (c.ok) all++;
+    if (c.final) fin++;
+    steps += c.steps.length;
+    chars += o[0]!.text.length / Math.max(1, c.steps.length);
+  });
+  const n = problems.length;
+  return { n, accuracy: right / n, all_steps_right: all / n, finished: fin / n, mean_steps: steps / n, mean_step_chars: chars / n };
+}
+
+export interface JudgeReport {
+  n: number;
+  accuracy: number;
+  /** Accuracy on examples whose correct step is shown first (AB) and second (BA). */
+  accuracy_ab: number;
+  accuracy_ba: number;
+  /** Pairs whose two orders got the same underlying choice. */
+  order_consistency: number;
+  /** Verdicts that named A (chance-level judges drift to one letter). */
+  first_position_rate: number;
+  parse_failures: number;
+}
+
+/** Greedy judgments of EFT records (each pair in both orders), scored against their labels. */
+export async function judgeReport(engine: Engine, records: EftRecord[], maxTokens = 80): Promise<JudgeReport> {
+  const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
+  const verdicts = outs.map((o) => parseVerdict(o[0]!.text));
+  let right = 0, ab = 0, abN = 0, ba = 0, baN = 0, firstPos = 0, fails = 0;
+  const byPair = new Map<string, { AB?: 'A' | 'B' | null; BA?: 'A' | 'B' | null }>();
+  records.forEach((r, i) => {
+    const v = verdicts[i]!;
+    if (v === null) fails++;
+    if (v === 'A') firstPos++;
+    const ok = v === r.label;
+    if (ok) right++;
+    // the correct step is first when the label is A
+    if (r.label === 'A') { abN++; if (ok) ab++; } else { baN++; if (ok) ba++; }
+    const key = `${r.split}:${r.pair}`;
+    const e = byPair.get(key) ?? {};
+    e[r.order] = v;
+    byPair.set(key, e);
+  });
+  let pairs = 0, consistent = 0;
+  for (const e of byPair.values()) {
+    if (e.AB === undefined || e.BA === undefined) continue;
+    pairs++;
+    // the same step chosen in both orders: A in one order is B in the other
+    if (e.AB !== null && e.BA !== null && e.AB !== e.BA) consistent++;
+  }
+  const n = records.length;
+  return {
+    n, accuracy: right / n, accuracy_ab: abN ? ab / abN : 0, accuracy_ba: baN ? ba / baN : 0,
+    order_consistency: pairs ? consistent / pairs : 0, first_position_rate: firstPos / n, parse_failures: fails,
+  };
+}

@@ -1,0 +1,177 @@
+// `psrlm pretrain`: builds the initial models of the method (paper §3.2, §4.1) with the embedded engine.
+//   M0 (base model)  = SFT on the base corpus (free-layout solutions + practice text), loss on every token;
+//   M1 (initial model) = M0 + SFT on IFT (step-format solutions) + EFT (step-wise pairwise judgments),
+//                        loss on completions only, the two mixed and shuffled together,
+// then measures both (greedy accuracy on test and harder-test, judge accuracy on held-out EFT in both
+// orders) and writes each as a checkpoint directory with a manifest (config, seed, data, versions, time,
+// figures) and a training curve. A finished stage is kept and reused when the same command runs again
+// (resume by stage); everything is seeded, so a rerun with the same config reproduces the same weights.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeJSONAtomic } from '../engine/atomic.js';
+import { EmbeddedEngine } from '../engine/embedded.js';
+import { PRESETS, type Preset } from '../engine/presets.js';
+import { Tokenizer } from '../engine/tokenizer.js';
+import type { SFTExample, StepInfo, TrainOptions } from '../engine/types.js';
+import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
+import { loadTemplate } from '../data/templates.js';
+import { judgeReport, solveReport, type JudgeReport, type SolveReport } from '../eval/world.js';
+import { generateProblems } from '../world/index.js';
+import { Progress } from '../run/progress.js';
+
+export interface StageConfig {
+  epochs: number;
+  lr: number;
+  batch_size: number;
+  warmup_frac: number;
+  min_lr_frac: number;
+  weight_decay: number;
+}
+
+export interface PretrainConfig {
+  seed: number;
+  model: Preset;
+  /** Multiplies the data sizes of the default data config (1 = the full build). */
+  data_scale: number;
+  data_seed: number;
+  m0: StageConfig;
+  m1: StageConfig;
+  /** Problems per split and EFT records used for the figures in the manifests. */
+  eval: { problems: number; judge: number };
+}
+
+export const DEFAULT_PRETRAIN: PretrainConfig = {
+  seed: 1,
+  model: PRESETS.small!,
+  data_scale: 1,
+  data_seed: 20250305,
+  m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
+  m1: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
+  eval: { problems: 200, judge: 500 },
+};
+
+export interface StageReport {
+  stage: 'm0' | 'm1';
+  steps: number;
+  tokens: number;
+  wall_s: number;
+  tokens_per_s: number;
+  final_loss: number;
+  test?: SolveReport;
+  harder?: SolveReport;
+  judge_test?: JudgeReport;
+}
+
+export interface PretrainHooks {
+  log?: (line: string) => void;
+  /** Progress bars (default: on stderr). */
+  progress?: boolean;
+}
+
+function scaled(cfg: PretrainConfig): DataConfig {
+  const base = dataConfig({ seed: cfg.data_seed });
+  const f = cfg.data_scale;
+  const n = (x: number) => Math.max(1, Math.round(x * f));
+  return dataConfig({
+    seed: cfg.data_seed,
+    base: { problems: n(base.base.problems), practice: n(base.base.practice) },
+    ift: { problems: n(base.ift.problems) },
+    eft: { trainPairs: n(base.eft.trainPairs), testPairs: n(base.eft.testPairs), harderPairs: n(base.eft.harderPairs) },
+  });
+}
+
+function stageDone(dir: string, key: string): boolean {
+  const m = path.join(dir, 'manifest.json');
+  if (!existsSync(m) || !existsSync(path.join(dir, 'model.safetensors'))) return false;
+  try {
+    return (JSON.parse(readFileSync(m, 'utf8')) as { config_key?: string }).config_key === key;
+  } catch {
+    return false;
+  }
+}
+
+async function runStage(
+  engine: EmbeddedEngine, stage: 'm0' | 'm1', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
+): Promise<{ history: StepInfo[]; tokens: number; wall_s: number; steps: number; final_loss: number }> {
+  const steps = Math.ceil(examples.length / sc.batch_size) * Math.ceil(sc.epochs);
+  const bar = new Progress(`pretrain ${stage.toUpperCase()}`, steps, { unit: 'steps', silent: hooks.progress === false });
+  let lastTokens = 0;
+  const opts: TrainOptions = {
+    epochs: sc.epochs, lr: sc.lr, batch_size: sc.batch_size, warmup_frac: sc.warmup_frac, min_lr_frac: sc.min_lr_frac,
+    weight_decay: sc.weight_decay, seed,
+    onStep: (s) => {
+      bar.tick(1, `loss ${s.loss.toFixed(3)} ${Math.round((s.tokens - lastTokens) / 1)}tok`);
+      lastTokens = s.tokens;
+    },
+  };
+  const r = await engine.trainSFT(examples, opts);
+  bar.finish(`loss ${r.final_loss.toFixed(3)}`);
+  return { history: r.history, tokens: r.tokens, wall_s: r.wall_s, steps: r.steps, final_loss: r.final_loss };
+}
+
+async function measure(engine: EmbeddedEngine, cfg: PretrainConfig, data: DataConfig, withJudge: boolean): Promise<Pick<StageReport, 'test' | 'harder' | 'judge_test'>> {
+  const t = loadTemplate(data.template);
+  const test = await solveReport(engine, generateProblems(data.world, 'test', cfg.eval.problems), t);
+  const harder = await solveReport(engine, generateProblems(data.world, 'harder', cfg.eval.problems), t);
+  if (!withJudge) return { test, harder };
+  const built = buildRecords({ ...data, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...data.eft, trainPairs: 0 } });
+  const judge_test = await judgeReport(engine, built.eftTest.slice(0, cfg.eval.judge));
+  return { test, harder, judge_test };
+}
+
+/** Builds M0 and M1 under `outDir` (outDir/m0, outDir/m1). Returns both stage reports. */
+export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: PretrainHooks = {}): Promise<StageReport[]> {
+  const log = hooks.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const data = scaled(cfg);
+  const key = JSON.stringify({ cfg, data });
+  log(`building data (scale ${cfg.data_scale}, seed ${cfg.data_seed})`);
+  const built = buildRecords(data);
+  const versions = { node: process.version, psrlm: '0.1.0' };
+  const reports: StageReport[] = [];
+  const m0Dir = path.join(outDir, 'm0'), m1Dir = path.join(outDir, 'm1');
+
+  // ---- M0: base corpus, loss on every token after the first (no BOS: the first token has no context)
+  let engine: EmbeddedEngine;
+  if (stageDone(m0Dir, key)) {
+    log(`M0 already built in ${m0Dir} (same config): reusing it`);
+    engine = EmbeddedEngine.load(m0Dir);
+    reports.push((JSON.parse(readFileSync(path.join(m0Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
+  } else {
+    engine = EmbeddedEngine.create(cfg.model, Tokenizer.ascii(), cfg.seed);
+    const ex: SFTExample[] = built.base.map((r) => ({ prompt: r.text.slice(0, 1), completion: r.text.slice(1), eos: true }));
+    log(`M0: ${ex.length} base documents, model ${JSON.stringify(cfg.model)} (${engine.model.layout.params.reduce((a, p) => a + p.size, 0)} parameters)`);
+    const st = await runStage(engine, 'm0', ex, cfg.m0, cfg.seed, hooks);
+    const figures = await measure(engine, cfg, data, false);
+    const report: StageReport = { stage: 'm0', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
+    writeJSONAtomic(path.join(m0Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
+    await engine.save(m0Dir, { kind: 'psrlm-initial-model', stage: 'M0', config_key: key, config: cfg, data: { config: data, counts: { base: built.base.length } }, versions, created: new Date().toISOString(), report });
+    reports.push(report);
+    log(`M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`);
+  }
+
+  // ---- M1: IFT + EFT, completion-only loss, mixed
+  if (stageDone(m1Dir, key)) {
+    log(`M1 already built in ${m1Dir} (same config): reusing it`);
+    reports.push((JSON.parse(readFileSync(path.join(m1Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
+  } else {
+    const ex: SFTExample[] = [
+      ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
+      ...built.eftTrain.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
+    ];
+    log(`M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples`);
+    const st = await runStage(engine, 'm1', ex, cfg.m1, cfg.seed + 1, hooks);
+    const figures = await measure(engine, cfg, data, true);
+    const report: StageReport = { stage: 'm1', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
+    writeJSONAtomic(path.join(m1Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
+    await engine.save(m1Dir, {
+      kind: 'psrlm-initial-model', stage: 'M1', config_key: key, config: cfg,
+      data: { config: data, counts: { ift: built.ift.length, eft_train: built.eftTrain.length, eft_test: built.eftTest.length } },
+      versions, created: new Date().toISOString(), report,
+    });
+    reports.push(report);
+    const j = report.judge_test!;
+    log(`M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% / ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order consistency ${(100 * j.order_consistency).toFixed(1)}%`);
+  }
+  await engine.close();
+  return reports;
+}
