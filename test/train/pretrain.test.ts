@@ -1,0 +1,53 @@
+// A short pretrain reproduces itself: the same config and seed give the same M0 and M1 weights, bit for
+// bit; a finished stage is reused by a rerun; manifests and curves are written.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readSafetensors } from '../../src/engine/safetensors.js';
+import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from '../../src/train/pretrain.js';
+
+const cfg: PretrainConfig = {
+  ...DEFAULT_PRETRAIN,
+  model: { n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 384 },
+  data_scale: 0.002,
+  m0: { ...DEFAULT_PRETRAIN.m0, batch_size: 8 },
+  m1: { ...DEFAULT_PRETRAIN.m1, batch_size: 8 },
+  eval: { problems: 4, judge: 4 },
+};
+
+function weights(dir: string): Map<string, Float32Array> {
+  return new Map([...readSafetensors(path.join(dir, 'model.safetensors')).tensors].map(([k, v]) => [k, v.data]));
+}
+
+test('a short pretrain with the same seed reproduces the same weights; finished stages are reused', { timeout: 120_000 }, async () => {
+  const a = mkdtempSync(path.join(tmpdir(), 'psrlm-pt-')), b = mkdtempSync(path.join(tmpdir(), 'psrlm-pt-'));
+  try {
+    const quiet = { log: () => {}, progress: false };
+    const ra = await pretrain(cfg, a, quiet);
+    await pretrain(cfg, b, quiet);
+    for (const stage of ['m0', 'm1']) {
+      assert.deepEqual(weights(path.join(a, stage)), weights(path.join(b, stage)), `${stage} differs between two runs`);
+      const man = JSON.parse(readFileSync(path.join(a, stage, 'manifest.json'), 'utf8'));
+      assert.equal(man.stage, stage.toUpperCase());
+      assert.deepEqual(man.config, cfg);
+      assert.ok(existsSync(path.join(a, stage, 'curve.json')));
+    }
+    assert.equal(ra.length, 2);
+    assert.ok(ra[1]!.judge_test!.n >= 2, 'the judge was measured on held-out EFT examples');
+    // rerun: both stages reused (same reports, no training)
+    const lines: string[] = [];
+    const again = await pretrain(cfg, a, { log: (l) => lines.push(l), progress: false });
+    assert.deepEqual(again, ra);
+    assert.ok(lines.some((l) => /M0 already built/.test(l)) && lines.some((l) => /M1 already built/.test(l)));
+    // a different seed gives different weights
+    const c = mkdtempSync(path.join(tmpdir(), 'psrlm-pt-'));
+    await pretrain({ ...cfg, seed: 2 }, c, quiet);
+    assert.notDeepEqual(weights(path.join(c, 'm0')), weights(path.join(a, 'm0')));
+    rmSync(c, { recursive: true, force: true });
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});
