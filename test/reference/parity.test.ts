@@ -8,12 +8,12 @@
 // - the DPO loss, per-pair log-probs and gradients on hand-made pairs, final and non-final (no EOS);
 // - greedy decoding of 64 tokens with the KV cache, token for token.
 import { test } from 'node:test';
+import { python } from './env.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { AdamW, scheduleLR } from '../../src/engine/optimizer.js';
 import { PRESETS, DEMO_PRESET } from '../../src/engine/presets.js';
@@ -22,23 +22,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import { dpoMicroBatch, encodePair, sftMicroBatch, type ScoredSeq } from '../../src/engine/trainer.js';
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'reference', 'requirements.txt'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('repository root not found');
-    dir = up;
-  }
-  return dir;
-}
-const ROOT = repoRoot();
 
-async function python(): Promise<string> {
-  const mod = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'python-env.mjs')).href)) as {
-    pythonEnv: () => Promise<{ python: string }>;
-  };
-  return (await mod.pythonEnv()).python;
-}
 
 /** Runs one oracle request in `dir`; returns result.json and a reader for its tensor files. */
 function oracle(py: string, dir: string, name: string, req: Record<string, unknown>) {

@@ -3,32 +3,15 @@
 // its own unittest suite (model vs engine.md, gradients vs finite differences, KV cache, checkpoint format,
 // losses, AdamW, the oracle), and calls the oracle once the way engine tests will: as a subprocess.
 import { test } from 'node:test';
+import { python, ROOT } from './env.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** The repository root: the nearest ancestor holding package.json (works from test/ and dist/test/). */
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) || !existsSync(path.join(dir, 'reference'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('repository root not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
-const ROOT = repoRoot();
 
-async function python(): Promise<string> {
-  const mod = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'python-env.mjs')).href)) as {
-    pythonEnv: () => Promise<{ python: string }>;
-  };
-  return (await mod.pythonEnv()).python;
-}
 
 test('the PyTorch reference passes its own tests', { timeout: 20 * 60_000 }, async () => {
   const py = await python();
