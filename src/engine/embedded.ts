@@ -1,16 +1,19 @@
 // The embedded engine: one small GPT in this process, implementing both narrow interfaces (`Engine`
 // for generation and scoring, `Trainer` for SFT/DPO and saving). Everything runs on the wasm kernels
 // over both cores; calls are serialised (one model, one heap) through a promise queue so concurrent
-// callers (the server, a pipeline stage) cannot interleave on the shared buffers.
+// callers (the server, a pipeline stage) cannot interleave on the shared buffers. `generateStream` and
+// `tokenLogprobs` are what the OpenAI-compatible server (src/serve) needs beyond the `Engine` interface:
+// token-id prompts, progress between decoding steps, and per-position log-probs.
 import { modelConfig, type ModelConfig } from './config.js';
 import { loadWeights, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { generateTokens, type GenerateStats } from './generate.js';
+import { generateSteps, generateTokens, type GenerateStats, type SampleState, type TokenRequest } from './generate.js';
 import { InferRunner } from './infer.js';
 import { Heap } from './memory.js';
 import { GPT } from './model.js';
 import { AdamW } from './optimizer.js';
 import { deriveSeed } from './rng.js';
 import { ThreadPool } from './threads.js';
+import { tokenLogprobs, type TokenLogprob } from './tokenlogp.js';
 import { Tokenizer, type TokenizerJSON } from './tokenizer.js';
 import { encodePair, scoreSeqs, trainDPO, trainSFT } from './trainer.js';
 import type {
@@ -64,7 +67,7 @@ export class EmbeddedEngine implements Engine, Trainer {
     return e;
   }
 
-  private serial<T>(fn: () => T): Promise<T> {
+  private serial<T>(fn: () => T | Promise<T>): Promise<T> {
     const next = this.queue.then(fn, fn);
     this.queue = next.catch(() => undefined);
     return next;
@@ -83,6 +86,49 @@ export class EmbeddedEngine implements Engine, Trainer {
   }
 
   generateSync(prompts: string[], opts: GenerateOptions): Completion[][] {
+    const req = this.tokenRequest(prompts, opts);
+    if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+    return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, req, this.stats);
+  }
+
+  /**
+   * Same results as `generate`, bit for bit, but prompts may be token ids, `onStep` sees the samples each
+   * model call advanced, and the event loop runs between model calls (at most every `yieldMs`), so a
+   * server can stream tokens and keep accepting requests while the engine works.
+   */
+  generateStream(
+    prompts: Array<string | number[]>, opts: GenerateOptions, onStep?: (samples: readonly SampleState[]) => void, yieldMs = 2,
+  ): Promise<Completion[][]> {
+    return this.serial(async () => {
+      const req = this.tokenRequest(prompts, opts);
+      if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+      const steps = generateSteps(this.runner, this.tokenizer.tokens, this.tokenizer.eos, req, this.stats);
+      try {
+        let last = performance.now();
+        for (;;) {
+          const r = steps.next();
+          if (r.done) return r.value;
+          if (onStep && r.value.length) onStep(r.value);
+          if (performance.now() - last >= yieldMs) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            last = performance.now();
+          }
+        }
+      } finally {
+        steps.return(undefined as never); // releases the KV segments if we stopped early (a throwing onStep)
+      }
+    });
+  }
+
+  /** Per-position log-probs of token sequences (src/engine/tokenlogp.ts), `top` alternatives each. */
+  tokenLogprobs(seqs: number[][], top: number): Promise<TokenLogprob[][]> {
+    return this.serial(() => {
+      if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+      return tokenLogprobs(this.runner, seqs, top, this.opts.max_rows ?? 512);
+    });
+  }
+
+  private tokenRequest(prompts: Array<string | number[]>, opts: GenerateOptions): TokenRequest {
     const n = opts.n ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new Error(`generate: n must be a positive integer, got ${n}`);
     if (!Number.isInteger(opts.max_tokens) || opts.max_tokens < 1) throw new Error(`generate: max_tokens must be a positive integer, got ${opts.max_tokens}`);
@@ -95,12 +141,19 @@ export class EmbeddedEngine implements Engine, Trainer {
     }
     const base = opts.seed ?? 0;
     const seeds = opts.seeds ?? prompts.map((_, i) => deriveSeed(base, i));
-    if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
-    return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, {
-      prompts: prompts.map((p) => this.tokenizer.encode(p)),
+    const top = opts.top_logprobs ?? 0;
+    if (!Number.isInteger(top) || top < 0) throw new Error(`generate: top_logprobs must be a non-negative integer, got ${top}`);
+    const V = this.tokenizer.vocabSize;
+    return {
+      prompts: prompts.map((p, i) => {
+        if (typeof p === 'string') return this.tokenizer.encode(p);
+        for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`generate: prompt ${i} has token id ${t}, outside the vocabulary (size ${V})`);
+        return p.slice();
+      }),
       n, temperature, top_p, max_tokens: opts.max_tokens, stop: opts.stop ?? [], include_stop: opts.include_stop ?? false,
       seeds, share_prefix: this.opts.share_prefix ?? true, max_rows: this.opts.max_rows ?? 512, ignore_eos: opts.ignore_eos ?? false,
-    }, this.stats);
+      top_logprobs: top,
+    };
   }
 
   logprob(requests: ScoreRequest[]): Promise<number[]> {

@@ -7,10 +7,14 @@
 // Each completion draws from its own stream, seeded from (prompt seed, sample index), and every row's
 // arithmetic is independent of the batch (infer.ts), so a completion is the same whether its prompt was
 // shared, batched with others, or run alone.
+//
+// `generateSteps` is the same loop as a generator that pauses after every model call and shows the samples
+// it advanced, so a caller (the server) can stream tokens and let its event loop run between steps;
+// `generateTokens` runs it to the end in one go.
 import type { Completion, FinishReason } from './types.js';
 import { Chain, Segment, type InferRunner, type InferRow } from './infer.js';
 import { deriveSeed, Rng } from './rng.js';
-import { sampleToken } from './sampler.js';
+import { sampleToken, topK } from './sampler.js';
 
 export interface TokenRequest {
   prompts: number[][];
@@ -27,6 +31,20 @@ export interface TokenRequest {
   /** Upper bound on rows per model call (memory). */
   max_rows: number;
   ignore_eos?: boolean;
+  /** Record the k likeliest tokens at every generated position (default 0). */
+  top_logprobs?: number;
+}
+
+/** A sample as `generateSteps` shows it between steps: the text and tokens so far, `finish` once done. */
+export interface SampleState {
+  readonly prompt: number;
+  readonly index: number;
+  readonly tokens: readonly number[];
+  readonly logprobs: readonly number[];
+  readonly text: string;
+  readonly finish?: FinishReason;
+  /** With top_logprobs: the likeliest [id, log-prob] pairs at each generated position. */
+  readonly top?: ReadonlyArray<Array<[number, number]>>;
 }
 
 export interface GenerateStats {
@@ -56,6 +74,7 @@ interface Sample {
   logprobs: number[];
   text: string;
   finish?: FinishReason;
+  top?: Array<Array<[number, number]>>;
 }
 
 function buildTree(prompts: number[][], ids: number[], offset: number, parent: Node | undefined, out: Node[]): void {
@@ -89,6 +108,17 @@ function buildTree(prompts: number[][], ids: number[], offset: number, parent: N
 export function generateTokens(
   runner: InferRunner, vocab: string[], eos: number, req: TokenRequest, stats?: GenerateStats,
 ): Completion[][] {
+  const steps = generateSteps(runner, vocab, eos, req, stats);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Yields after each model call the samples that call advanced (none during prefill); returns the results. */
+export function* generateSteps(
+  runner: InferRunner, vocab: string[], eos: number, req: TokenRequest, stats?: GenerateStats,
+): Generator<readonly SampleState[], Completion[][], void> {
   const model = runner.model;
   const nCtx = model.cfg.n_ctx;
   const V = model.cfg.vocab_size;
@@ -144,16 +174,18 @@ export function generateTokens(
         for (let t = 0; t < nd.tokens.length; t++) {
           rows.push({ token: nd.tokens[t]!, pos: nd.start + t, chain: nd.chain!, slot: t });
           if (t === nd.tokens.length - 1 && nd.terminals.length) { want.push(rows.length - 1); wantNodes.push(nd); }
-          if (rows.length >= req.max_rows) flush();
+          if (rows.length >= req.max_rows) { flush(); yield []; }
         }
       }
       flush();
+      yield [];
       level = level.flatMap((nd) => nd.children);
     }
     if (stats) stats.prompt_tokens += req.prompts.reduce((a, p) => a + p.length, 0) * (req.share_prefix ? 1 : req.n);
 
     // 2. one sample per (prompt, index), first token from the prompt's final logits
     const live: Sample[] = [];
+    const first: Sample[] = [];
     for (const nd of nodes) {
       for (const v of nd.terminals) {
         const [pi, sampleIdx] = vOwner[v]!;
@@ -167,13 +199,15 @@ export function generateTokens(
           chains.push(chain);
           const s: Sample = {
             prompt: pi, index: j, rng: new Rng(deriveSeed(req.seeds[pi]!, j)), chain, promptLen,
-            tokens: [], logprobs: [], text: '',
+            tokens: [], logprobs: [], text: '', top: req.top_logprobs ? [] : undefined,
           };
           advance(s, lp.row, lp.off);
           if (s.finish) finish(s); else live.push(s);
+          first.push(s);
         }
       }
     }
+    yield first;
 
     // 3. decode all live samples together
     function advance(s: Sample, row: Float32Array, off: number): void {
@@ -181,6 +215,7 @@ export function generateTokens(
       if (tok === eos && !req.ignore_eos) { s.finish = 'eos'; return; }
       s.tokens.push(tok);
       s.logprobs.push(row[off + tok]!);
+      s.top?.push(topK(row, off, V, req.top_logprobs!));
       const before = s.text.length;
       s.text += vocab[tok]!;
       for (const stop of req.stop) {
@@ -195,7 +230,9 @@ export function generateTokens(
       if (s.tokens.length >= req.max_tokens || s.promptLen + s.tokens.length >= nCtx) s.finish = 'length';
     }
     function finish(s: Sample): void {
-      results[s.prompt]![s.index] = { text: s.text, tokens: s.tokens, logprobs: s.logprobs, finish_reason: s.finish! };
+      const c: Completion = { text: s.text, tokens: s.tokens, logprobs: s.logprobs, finish_reason: s.finish! };
+      if (s.top) c.top_logprobs = s.top;
+      results[s.prompt]![s.index] = c;
     }
     let active = live;
     while (active.length) {
@@ -211,6 +248,7 @@ export function generateTokens(
           advance(s, out, i * V);
           if (s.finish) finish(s); else next.push(s);
         });
+        yield batch;
       }
       active = next;
     }
