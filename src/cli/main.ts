@@ -10,6 +10,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   demo: { summary: 'run the whole method on the synthetic math world', load: () => import('./demo.js') },
+  serve: { summary: 'serve a checkpoint over an OpenAI-compatible HTTP API', load: () => import('./serve.js') },
 };
 
 function usage(): string {
