@@ -14,9 +14,10 @@ import type { SampleState } from '../engine/generate.js';
 import type { TokenLogprob } from '../engine/tokenlogp.js';
 import type { Tokenizer } from '../engine/tokenizer.js';
 import type { Completion } from '../engine/types.js';
-import type { Batcher, BatchParams } from './batcher.js';
+import type { GenerateOptions } from '../engine/types.js';
+import type { Batcher } from './batcher.js';
 import { renderChat } from './chat.js';
-import { ApiError, encodePrompt, type ChatRequest, type CompletionRequest, type Limits } from './protocol.js';
+import { ApiError, encodePrompt, type ChatRequest, type CompletionRequest, type Limits, type Sampling } from './protocol.js';
 import {
   chatLogprobs, completionLogprobs, finishReason, generatedEntries, newId, now, piece, promptEntries, promptLogprobs, stopReason,
   usage, visibleText, type LpEntry, type VocabView,
@@ -58,9 +59,13 @@ function checkLength(ctx: EndpointContext, ids: number[], generating: boolean, w
 
 const drawSeed = (): number => randomBytes(4).readUInt32LE(0);
 
-function batchParams(ctx: EndpointContext, r: { n: number; temperature: number; top_p: number; max_tokens: number | undefined; stop: string[]; include_stop: boolean; ignore_eos: boolean }, top: number): BatchParams {
+/** The engine options of a request: every prompt gets the request's seed. */
+function engineOptions(ctx: EndpointContext, r: Sampling, top: number, seed: number, prompts: number): GenerateOptions & { seeds: number[] } {
   // without max_tokens: up to the end of the context (the engine stops there with finish_reason "length")
-  return { n: r.n, temperature: r.temperature, top_p: r.top_p, max_tokens: r.max_tokens ?? ctx.nCtx, stop: r.stop, include_stop: r.include_stop, ignore_eos: r.ignore_eos, top_logprobs: top };
+  return {
+    n: r.n, temperature: r.temperature, top_p: r.top_p, max_tokens: r.max_tokens ?? ctx.nCtx, stop: r.stop, include_stop: r.include_stop,
+    ignore_eos: r.ignore_eos, top_logprobs: top, seeds: new Array<number>(prompts).fill(seed),
+  };
 }
 
 /** Tracks what has been streamed of one choice and computes the next delta. */
@@ -94,7 +99,7 @@ export async function completions(ctx: EndpointContext, req: CompletionRequest, 
   });
   const seed = req.seed ?? drawSeed();
   const k = req.logprobs;
-  const params = batchParams(ctx, req, k ?? 0);
+  const params = engineOptions(ctx, req, k ?? 0, seed, ids.length);
   const scoreTop = Math.max(req.echo && k !== null ? k : -1, req.prompt_logprobs ?? -1);
   const skip = req.skip_special_tokens;
   const v = ctx.vocab;
@@ -108,7 +113,7 @@ export async function completions(ctx: EndpointContext, req: CompletionRequest, 
   if (!sink) {
     const [lps, gen] = await Promise.all([
       scoreTop >= 0 ? ctx.batcher.score(ids, scoreTop, signal) : undefined,
-      generating ? ctx.batcher.generate(ids, ids.map(() => seed), params, undefined, signal) : undefined,
+      generating ? ctx.batcher.generate(ids, params, undefined, signal) : undefined,
     ]);
     let completionTokens = 0;
     const choices = [];
@@ -149,7 +154,7 @@ export async function completions(ctx: EndpointContext, req: CompletionRequest, 
   const hold = Math.max(0, ...req.stop.map((s) => s.length - 1));
   const streams = ids.map((_, i) => Array.from({ length: n }, () => new ChoiceStream(ctx, skip, hold)));
   let completionTokens = 0;
-  await ctx.batcher.generate(ids, ids.map(() => seed), params, (i, s) => {
+  await ctx.batcher.generate(ids, params, (i, s) => {
     const st = streams[i]![s.index]!;
     if (st.done) return;
     const d = st.next(s, s.top);
@@ -180,7 +185,7 @@ export async function chat(ctx: EndpointContext, req: ChatRequest, signal: Abort
   checkLength(ctx, ids, true, where);
   const seed = req.seed ?? drawSeed();
   const top = req.logprobs ? req.top_logprobs : 0;
-  const params = batchParams(ctx, req, top);
+  const params = engineOptions(ctx, req, top, seed, 1);
   const skip = req.skip_special_tokens;
   const v = ctx.vocab;
   const prefix = req.echo ? rendered.continued : '';
@@ -192,7 +197,7 @@ export async function chat(ctx: EndpointContext, req: ChatRequest, signal: Abort
   const promptLp = scored ? { prompt_logprobs: promptLogprobs(v, ids, scored[0]! as TokenLogprob[]) } : {};
 
   if (!sink) {
-    const gen = (await ctx.batcher.generate([ids], [seed], params, undefined, signal))[0]!;
+    const gen = (await ctx.batcher.generate([ids], params, undefined, signal))[0]!;
     const choices = gen.map((c, j) => ({
       index: j,
       message: { role: 'assistant', content: prefix + visibleText(v, c.tokens, c.text, skip), refusal: null, tool_calls: [] },
@@ -210,7 +215,7 @@ export async function chat(ctx: EndpointContext, req: ChatRequest, signal: Abort
   const hold = Math.max(0, ...req.stop.map((s) => s.length - 1));
   const streams = Array.from({ length: req.n }, () => new ChoiceStream(ctx, skip, hold));
   let completionTokens = 0;
-  await ctx.batcher.generate([ids], [seed], params, (_i, s) => {
+  await ctx.batcher.generate([ids], params, (_i, s) => {
     const st = streams[s.index]!;
     if (st.done) return;
     const d = st.next(s, s.top);

@@ -1,10 +1,10 @@
 // `psrlm serve`: the embedded engine behind an OpenAI-compatible HTTP API, on node:http (no framework:
 // five routes do not need one). This file is the HTTP side: routing, the optional bearer key, bounded
 // body reading, JSON and server-sent-event responses, errors in OpenAI's shape, and graceful shutdown.
-// What the endpoints compute is in endpoints.ts; validation in protocol.ts; batching in batcher.ts.
+// What the endpoints compute is in endpoints.ts; validation in protocol.ts; continuous batching in batcher.ts.
 //
 // Robustness rules: every request ends in a response (a thrown error becomes a 4xx/5xx body, never a
-// crash); bodies are capped before they are parsed; requests that wait too long in the queue get 429;
+// crash); bodies are capped before they are parsed; when too many requests wait for the engine, 429;
 // close() stops accepting, answers 503 to new requests on open connections, lets running requests finish,
 // then closes the sockets.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -29,7 +29,7 @@ export interface ServeOptions {
   limits?: Partial<Limits>;
   /** Requests waiting for the engine before new ones get 429 (default 1024). */
   max_queue?: number;
-  /** Samples (prompts × n) in one engine call (default 512). */
+  /** Samples (prompts × n over all requests) decoding at once (default 512); more requests wait. */
   max_batch_samples?: number;
   /** Where to write a line per failed request and lifecycle events (default: nowhere). */
   log?: (line: string) => void;

@@ -1,36 +1,85 @@
-// Oracles for what the server added to the embedded engine: generateStream gives generate's results bit
-// for bit (token-id prompts included) and shows every sample's final state; top_logprobs agree with the
+// Oracles for what the server added to the embedded engine: serveContinuous gives every request the results
+// generate() gives it alone, bit for bit, whenever it joins (token-id prompts included), and shows every
+// sample's final state; bad and cancelled requests fail alone; top_logprobs agree with the
 // sampled token's log-prob and are sorted; tokenLogprobs' per-position terms add up, in order, to exactly
 // what logprob() returns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EmbeddedEngine } from '../../src/engine/embedded.js';
+import { EmbeddedEngine, type ContinuousWork } from '../../src/engine/embedded.js';
 import type { SampleState } from '../../src/engine/generate.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
+import type { Completion, GenerateOptions } from '../../src/engine/types.js';
 
 const CFG = { n_layer: 2, n_embd: 32, n_head: 4, n_ctx: 64 };
 
-test('generateStream equals generate bit for bit; its steps end in each completion; ids prompts equal text prompts', async () => {
+test('serveContinuous: requests joining mid-flight, each with its own parameters, equal generate() alone, bit for bit', async () => {
   const e = EmbeddedEngine.create(CFG, Tokenizer.ascii(), 3);
   try {
-    const prompts = ['Q: 1+1=', 'Q: 2+2=', 'Q: 1+1=', 'x'];
-    const opts = { n: 3, temperature: 0.9, top_p: 0.95, max_tokens: 12, stop: ['a', 'zz'], seeds: [5, 6, 5, 7] };
-    const want = await e.generate(prompts, opts);
+    const jobs: Array<{ prompts: Array<string | number[]>; opts: GenerateOptions }> = [
+      { prompts: ['Hello'], opts: { n: 4, temperature: 1.2, max_tokens: 30, seeds: [1], ignore_eos: true } },
+      { prompts: ['Q: 1+1=', 'Q: 2+2=', 'Q: 1+1='], opts: { n: 3, temperature: 0.9, top_p: 0.95, max_tokens: 12, stop: ['a', 'zz'], seeds: [5, 6, 5] } },
+      { prompts: [e.tokenize('Q: 1+1='), 'x'], opts: { n: 2, temperature: 0, max_tokens: 20, seeds: [5, 7], top_logprobs: 2, stop: ['e'], include_stop: true } },
+    ];
+    const at = [1, 3, 7]; // admitted before the 1st, 3rd and 7th model step
+    const results: Completion[][][] = [];
     const last = new Map<string, SampleState>();
-    const got = await e.generateStream(prompts.map((p, i) => (i % 2 ? e.tokenize(p) : p)), opts, (states) => {
-      for (const s of states) last.set(`${s.prompt}/${s.index}`, { ...s, tokens: [...s.tokens] });
+    const failures: string[] = [];
+    let scored: unknown;
+    let pulls = 0;
+    await e.serveContinuous(() => {
+      pulls++;
+      const out: ContinuousWork[] = [];
+      jobs.forEach((j, k) => {
+        if (at[k] !== pulls) return;
+        out.push({
+          kind: 'generate', prompts: j.prompts, opts: j.opts, done: (r) => { results[k] = r; }, fail: (err) => failures.push(String(err)),
+          onSample: (st) => last.set(`${k}/${st.prompt}/${st.index}`, { ...st, tokens: [...st.tokens] }),
+        });
+      });
+      // a bad request, a request cancelled midway and a scoring request, among the others
+      if (pulls === 2) out.push({ kind: 'generate', prompts: [[999]], opts: { max_tokens: 3 }, done: () => failures.push('bad done'), fail: (err) => failures.push(String(err)) });
+      if (pulls === 4) out.push({ kind: 'generate', prompts: ['gone'], opts: { max_tokens: 50, ignore_eos: true }, cancelled: () => pulls >= 6, done: () => failures.push('cancelled done'), fail: (err) => failures.push(String(err)) });
+      if (pulls === 5) out.push({ kind: 'score', seqs: [e.tokenize('abc')], top: 1, done: (r) => { scored = r; }, fail: (err) => failures.push(String(err)) });
+      return out;
     }, 0);
-    assert.deepEqual(got, want);
-    assert.deepEqual(want[0], want[2], 'same prompt and seed, same completions');
-    for (let i = 0; i < prompts.length; i++) {
-      for (let j = 0; j < 3; j++) {
-        const s = last.get(`${i}/${j}`)!;
-        assert.equal(s.text, want[i]![j]!.text);
-        assert.deepEqual(s.tokens, want[i]![j]!.tokens);
-        assert.equal(s.finish, want[i]![j]!.finish_reason);
-      }
+    assert.ok(pulls >= 30, `${pulls} pulls`);
+    assert.equal(failures.length, 2);
+    assert.match(failures[0]!, /token id 999, outside the vocabulary/);
+    assert.match(failures[1]!, /cancelled/);
+    assert.deepEqual(scored, await e.tokenLogprobs([e.tokenize('abc')], 1));
+    for (const [k, j] of jobs.entries()) {
+      const want = await e.generate(j.prompts.map((p) => (typeof p === 'string' ? p : e.detokenize(p))), j.opts);
+      assert.deepEqual(results[k], want, `job ${k}`);
+      want.forEach((cs, i) => cs.forEach((c, n) => {
+        const st = last.get(`${k}/${i}/${n}`)!;
+        assert.deepEqual([st.text, st.tokens, st.finish], [c.text, c.tokens, c.finish_reason]);
+      }));
     }
-    await assert.rejects(e.generateStream([[999]], { max_tokens: 2 }), /token id 999, outside the vocabulary/);
+    assert.deepEqual(results[1]![0], results[1]![2], 'same prompt and seed, same completions');
+  } finally {
+    await e.close();
+  }
+});
+
+test('serveContinuous: requests taken together are prefilled together, sharing their common prefix', async () => {
+  const e = EmbeddedEngine.create(CFG, Tokenizer.ascii(), 8);
+  try {
+    const head = 'Judge the two steps below. ';
+    const works = [
+      { prompts: [head + 'A1'], opts: { n: 2, temperature: 1, max_tokens: 9, seeds: [3] } },
+      { prompts: [head + 'B22', head + 'A1'], opts: { n: 1, temperature: 0.5, max_tokens: 5, seeds: [4, 3], stop: ['x'] } },
+    ];
+    const got: Completion[][][] = [];
+    const before = e.stats.prefill_tokens;
+    let first = true;
+    await e.serveContinuous(() => {
+      if (!first) return [];
+      first = false;
+      return works.map((w, k): ContinuousWork => ({ kind: 'generate', ...w, done: (r) => { got[k] = r; }, fail: (err) => { throw err; } }));
+    }, 0);
+    // the tree: the shared head once, then 'A1' (both requests' copies) and 'B22'
+    assert.equal(e.stats.prefill_tokens - before, head.length + 2 + 3);
+    for (const [k, w] of works.entries()) assert.deepEqual(got[k], await e.generate(w.prompts, w.opts));
   } finally {
     await e.close();
   }
