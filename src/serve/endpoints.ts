@@ -70,19 +70,23 @@ function engineOptions(ctx: EndpointContext, r: Sampling, top: number, seed: num
 
 /** Tracks what has been streamed of one choice and computes the next delta. */
 class ChoiceStream {
+  /** Characters of text sent. */
   chars = 0;
+  /** Tokens sent, and where the next one starts in the text. */
   tokens = 0;
+  tokenChars = 0;
   done = false;
   constructor(private readonly ctx: EndpointContext, private readonly skip: boolean, private readonly holdBack: number) {}
 
-  /** The text and token entries not yet sent that are safe to send now. */
+  /** The text and token entries not yet sent that are safe to send now; `offset`: the first entry's text offset. */
   next(s: SampleState, top: ReadonlyArray<Array<[number, number]>> | undefined): { text: string; entries: LpEntry[]; offset: number } {
     const visible = visibleText(this.ctx.vocab, s.tokens, s.text, this.skip);
     const safe = s.finish ? visible.length : Math.max(this.chars, visible.length - this.holdBack);
-    const offset = this.chars;
     const text = visible.slice(this.chars, safe);
     this.chars = Math.max(this.chars, safe);
     const entries = generatedEntries(s, top, this.tokens);
+    const offset = this.tokenChars;
+    for (const e of entries) this.tokenChars += piece(this.ctx.vocab, e.id, this.skip).length;
     this.tokens = s.tokens.length;
     return { text, entries, offset };
   }
@@ -141,11 +145,12 @@ export async function completions(ctx: EndpointContext, req: CompletionRequest, 
   // streaming
   const lps = scoreTop >= 0 ? await ctx.batcher.score(ids, scoreTop, signal) : undefined;
   sink.start();
-  if (req.echo) {
+  if (req.echo || req.prompt_logprobs !== null) {
+    // the prompt's part first: its text (echo), its log-probs (echo + logprobs), prompt_logprobs
     ids.forEach((e, i) => {
       for (let j = 0; j < n; j++) {
-        const logprobs = k !== null ? completionLogprobs(v, promptEntries(e, lps![i]!), 0, skip, req.return_token_ids) : null;
-        const choice: Record<string, unknown> = { index: i * n + j, text: echoText[i], logprobs, finish_reason: null, stop_reason: null };
+        const logprobs = req.echo && k !== null ? completionLogprobs(v, promptEntries(e, lps![i]!), 0, skip, req.return_token_ids) : null;
+        const choice: Record<string, unknown> = { index: i * n + j, text: req.echo ? echoText[i] : '', logprobs, finish_reason: null, stop_reason: null };
         if (req.prompt_logprobs !== null) choice.prompt_logprobs = promptLogprobs(v, e, lps![i]!.map((t) => ({ ...t, top: t.top.slice(0, req.prompt_logprobs!) })));
         sink.send({ ...base, choices: [choice], usage: null });
       }

@@ -79,8 +79,10 @@ export async function withRetries<T>(
     } catch (e) {
       if (!isRetryable(e)) throw e;
       if (n >= p.retries) {
-        const msg = `gave up after ${n + 1} attempts; last error: ${describe(e)}`;
-        throw e instanceof HttpError ? new HttpError(e.status, e.url, `${e.serverMessage} (${msg})`) : new Error(msg, { cause: e });
+        const attempts = `gave up after ${n + 1} attempt${n ? 's' : ''}`;
+        throw e instanceof HttpError
+          ? new HttpError(e.status, e.url, `${e.serverMessage} (${attempts})`)
+          : new Error(`${attempts}; last error: ${describe(e)}`, { cause: e });
       }
       const wait = backoffMs(n + 1, p, e instanceof HttpError ? e.retryAfterMs : undefined);
       onRetry?.(n + 1, e, wait);

@@ -107,13 +107,14 @@ test('streaming: completions and chat chunks add up to the non-streamed answer, 
   // stop strings taken from the unstopped text, so a multi-character stop certainly ends choice 0 midway
   const free = await client.completions.create({ model: 'tiny', prompt: 'Once upon a time', n: 2, max_tokens: 30, seed: 77, temperature: 1, ignore_eos: true } as never);
   const t0 = (free as OpenAI.Completion).choices[0]!.text;
-  const args = { model: 'tiny', prompt: 'Once upon a time', n: 2, max_tokens: 30, seed: 77, temperature: 1, stop: [t0.slice(6, 9), t0.slice(20, 22)] };
+  const args = { model: 'tiny', prompt: 'Once upon a time', n: 2, max_tokens: 30, seed: 77, temperature: 1, stop: [t0.slice(6, 9), t0.slice(20, 22)], logprobs: 1 };
   const full = await client.completions.create(args);
   assert.equal(full.choices[0]!.finish_reason, 'stop');
   assert.ok(full.choices[0]!.text.length <= 6);
   const stream = await client.completions.create({ ...args, stream: true, stream_options: { include_usage: true } });
   const texts = ['', ''];
   const finish: Array<string | null> = [null, null];
+  const lp = [0, 1].map(() => ({ tokens: [] as string[], token_logprobs: [] as number[], text_offset: [] as number[] }));
   let usage: unknown;
   let chunks = 0;
   for await (const ch of stream) {
@@ -123,11 +124,15 @@ test('streaming: completions and chat chunks add up to the non-streamed answer, 
       assert.equal(finish[c.index], null, 'nothing after finish_reason');
       texts[c.index] += c.text;
       if (c.finish_reason) finish[c.index] = c.finish_reason;
+      lp[c.index]!.tokens.push(...c.logprobs!.tokens!);
+      lp[c.index]!.token_logprobs.push(...c.logprobs!.token_logprobs!);
+      lp[c.index]!.text_offset.push(...c.logprobs!.text_offset!);
     }
   }
   assert.ok(chunks > 4);
   assert.deepEqual(texts, full.choices.map((c) => c.text));
   assert.deepEqual(finish, full.choices.map((c) => c.finish_reason));
+  assert.deepEqual(lp, full.choices.map((c) => ({ tokens: c.logprobs!.tokens, token_logprobs: c.logprobs!.token_logprobs, text_offset: c.logprobs!.text_offset })));
   assert.deepEqual(usage, full.usage);
 
   const chatArgs = { model: 'tiny', messages: [{ role: 'user' as const, content: 'Tell me a story' }], max_tokens: 20, seed: 3, temperature: 1 };

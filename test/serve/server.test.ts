@@ -116,6 +116,22 @@ test('random corruptions of a valid body never give a 5xx, and the server stays 
   assert.equal((await fetch(`${fx.server.url}/models`)).status, 200);
 });
 
+test('streaming: the prompt part (echo, prompt_logprobs) comes first, then the text, then [DONE]', async () => {
+  const body = { prompt: 'Hi there', max_tokens: 6, seed: 2, prompt_logprobs: 1, stream: true };
+  const plain = (await (await post(`${fx.server.url}/completions`, { ...body, stream: false })).json()) as { choices: Array<{ text: string; prompt_logprobs: unknown }> };
+  for (const echo of [false, true]) {
+    const r = await post(`${fx.server.url}/completions`, { ...body, echo });
+    assert.equal(r.headers.get('content-type'), 'text/event-stream');
+    const events = (await r.text()).split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: Array<{ text: string; prompt_logprobs?: unknown; finish_reason: string | null }> });
+    assert.deepEqual(chunks[0]!.choices[0]!.prompt_logprobs, plain.choices[0]!.prompt_logprobs);
+    assert.equal(chunks[0]!.choices[0]!.text, echo ? 'Hi there' : '');
+    assert.equal(chunks.map((c) => c.choices[0]!.text).join(''), (echo ? 'Hi there' : '') + plain.choices[0]!.text);
+    assert.ok(chunks.at(-1)!.choices[0]!.finish_reason);
+  }
+});
+
 test('request size limit: 413 before parsing', async () => {
   const s = await serve({ engine: fx.engine, model: 'tiny', limits: { max_body_bytes: 1000 } });
   try {
