@@ -1,16 +1,20 @@
 // The embedded engine: one small GPT in this process, implementing both narrow interfaces (`Engine`
 // for generation and scoring, `Trainer` for SFT/DPO and saving). Everything runs on the wasm kernels
 // over both cores; calls are serialised (one model, one heap) through a promise queue so concurrent
-// callers (the server, a pipeline stage) cannot interleave on the shared buffers.
+// callers (the server, a pipeline stage) cannot interleave on the shared buffers. `serveContinuous` and
+// `tokenLogprobs` are what the OpenAI-compatible server (src/serve) needs beyond the `Engine` interface:
+// continuous batching (requests join between decoding steps, token-id prompts, progress for streaming)
+// and per-position log-probs.
 import { modelConfig, type ModelConfig } from './config.js';
 import { loadWeights, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { generateTokens, type GenerateStats } from './generate.js';
+import { Decoder, generateTokens, type Admission, type Admit, type GenerateStats, type SampleState, type TokenRequest } from './generate.js';
 import { InferRunner } from './infer.js';
 import { Heap } from './memory.js';
 import { GPT } from './model.js';
 import { AdamW } from './optimizer.js';
 import { deriveSeed } from './rng.js';
 import { ThreadPool } from './threads.js';
+import { tokenLogprobs, type TokenLogprob } from './tokenlogp.js';
 import { Tokenizer, type TokenizerJSON } from './tokenizer.js';
 import { encodePair, scoreSeqs, trainDPO, trainSFT } from './trainer.js';
 import type {
@@ -26,6 +30,37 @@ export interface EmbeddedOptions {
   max_rows?: number;
   /** Token budget per training/scoring micro-batch. Default 8192. */
   micro_batch_tokens?: number;
+}
+
+/** A generation request for serveContinuous: its results go to `done`, or its error to `fail`. */
+export interface GenerateWork {
+  kind: 'generate';
+  prompts: Array<string | number[]>;
+  opts: GenerateOptions;
+  /** Sees each sample of this request every time it advances (streaming). */
+  onSample?: (s: SampleState) => void;
+  /** Polled between steps: true drops the request (its client went away). */
+  cancelled?: () => boolean;
+  done: (results: Completion[][]) => void;
+  fail: (e: unknown) => void;
+}
+
+/** A scoring request for serveContinuous (tokenLogprobs). */
+export interface ScoreWork {
+  kind: 'score';
+  seqs: number[][];
+  top: number;
+  done: (results: TokenLogprob[][]) => void;
+  fail: (e: unknown) => void;
+}
+
+export type ContinuousWork = GenerateWork | ScoreWork;
+
+interface Entry {
+  w: GenerateWork;
+  admit: Admit;
+  adm?: Admission;
+  finished: boolean;
 }
 
 export class EmbeddedEngine implements Engine, Trainer {
@@ -64,7 +99,7 @@ export class EmbeddedEngine implements Engine, Trainer {
     return e;
   }
 
-  private serial<T>(fn: () => T): Promise<T> {
+  private serial<T>(fn: () => T | Promise<T>): Promise<T> {
     const next = this.queue.then(fn, fn);
     this.queue = next.catch(() => undefined);
     return next;
@@ -83,6 +118,94 @@ export class EmbeddedEngine implements Engine, Trainer {
   }
 
   generateSync(prompts: string[], opts: GenerateOptions): Completion[][] {
+    const req = this.tokenRequest(prompts, opts);
+    if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+    return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, req, this.stats);
+  }
+
+  /**
+   * Continuous batching, for a server. Before every model call `pull()` hands over new work: generation
+   * requests (each with its own options; prompts may be token ids) are prefilled and join the samples
+   * already decoding; scoring requests run at once. The event loop runs between model calls (at most
+   * every `yieldMs`), so requests keep arriving while the engine works. Returns when pull() has nothing
+   * and nothing is decoding. Every result equals what generate() / tokenLogprobs() give for that request
+   * alone, bit for bit: rows are independent of what else is in the batch.
+   */
+  serveContinuous(pull: () => ContinuousWork[], yieldMs = 2): Promise<void> {
+    return this.serial(async () => {
+      if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+      const maxRows = this.opts.max_rows ?? 512;
+      const d = new Decoder(this.runner, this.tokenizer.tokens, this.tokenizer.eos, maxRows, this.stats);
+      const running = new Map<Admission, GenerateWork>();
+      try {
+        let last = performance.now();
+        for (;;) {
+          const works = pull();
+          const entries: Entry[] = [];
+          for (const w of works) {
+            if (w.kind === 'score') {
+              let r: TokenLogprob[][];
+              try { r = tokenLogprobs(this.runner, w.seqs, w.top, maxRows); } catch (e) { w.fail(e); continue; }
+              w.done(r);
+              continue;
+            }
+            // a callback that throws must not break the step the other requests share
+            const onSample = w.onSample && ((st: SampleState) => { try { w.onSample!(st); } catch { /* the caller's problem */ } });
+            let req: TokenRequest;
+            try {
+              req = this.tokenRequest(w.prompts, w.opts);
+              d.check(req);
+            } catch (e) {
+              w.fail(e);
+              continue;
+            }
+            const entry: Entry = { w, finished: false, admit: { req, onSample, done: () => undefined } };
+            entry.admit.done = (r) => {
+              entry.finished = true;
+              if (entry.adm) running.delete(entry.adm);
+              try { w.done(r); } catch { /* the caller's problem */ }
+            };
+            entries.push(entry);
+          }
+          // everything pulled together is prefilled together: one tree, shared prefixes across requests
+          if (entries.length) {
+            try {
+              const adms = d.admit(entries.map((en) => en.admit));
+              entries.forEach((en, i) => { en.adm = adms[i]; if (!en.finished) running.set(en.adm!, en.w); });
+            } catch (e) {
+              for (const en of entries) if (!en.finished) en.w.fail(e);
+            }
+          }
+          for (const [adm, w] of running) {
+            if (w.cancelled?.()) { adm.cancel(); running.delete(adm); w.fail(new Error('generation cancelled by its caller')); }
+          }
+          if (!d.active) {
+            if (!works.length) return;
+            continue;
+          }
+          d.step();
+          if (performance.now() - last >= yieldMs) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            last = performance.now();
+          }
+        }
+      } catch (e) {
+        for (const w of running.values()) w.fail(e); // the engine itself failed: every running request fails
+      } finally {
+        d.release();
+      }
+    });
+  }
+
+  /** Per-position log-probs of token sequences (src/engine/tokenlogp.ts), `top` alternatives each. */
+  tokenLogprobs(seqs: number[][], top: number): Promise<TokenLogprob[][]> {
+    return this.serial(() => {
+      if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+      return tokenLogprobs(this.runner, seqs, top, this.opts.max_rows ?? 512);
+    });
+  }
+
+  private tokenRequest(prompts: Array<string | number[]>, opts: GenerateOptions): TokenRequest {
     const n = opts.n ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new Error(`generate: n must be a positive integer, got ${n}`);
     if (!Number.isInteger(opts.max_tokens) || opts.max_tokens < 1) throw new Error(`generate: max_tokens must be a positive integer, got ${opts.max_tokens}`);
@@ -95,12 +218,19 @@ export class EmbeddedEngine implements Engine, Trainer {
     }
     const base = opts.seed ?? 0;
     const seeds = opts.seeds ?? prompts.map((_, i) => deriveSeed(base, i));
-    if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
-    return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, {
-      prompts: prompts.map((p) => this.tokenizer.encode(p)),
+    const top = opts.top_logprobs ?? 0;
+    if (!Number.isInteger(top) || top < 0) throw new Error(`generate: top_logprobs must be a non-negative integer, got ${top}`);
+    const V = this.tokenizer.vocabSize;
+    return {
+      prompts: prompts.map((p, i) => {
+        if (typeof p === 'string') return this.tokenizer.encode(p);
+        for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`generate: prompt ${i} has token id ${t}, outside the vocabulary (size ${V})`);
+        return p.slice();
+      }),
       n, temperature, top_p, max_tokens: opts.max_tokens, stop: opts.stop ?? [], include_stop: opts.include_stop ?? false,
       seeds, share_prefix: this.opts.share_prefix ?? true, max_rows: this.opts.max_rows ?? 512, ignore_eos: opts.ignore_eos ?? false,
-    }, this.stats);
+      top_logprobs: top,
+    };
   }
 
   logprob(requests: ScoreRequest[]): Promise<number[]> {

@@ -35,3 +35,27 @@ export function sampleToken(row: Float32Array, off: number, V: number, temperatu
   for (let i = 0; i < kept; i++) { acc += p[order[i]!]!; if (acc > target) return order[i]!; }
   return order[kept - 1]!;
 }
+
+/** The k likeliest entries of a row as [id, value] pairs, likeliest first, ties to the lower id. */
+export function topK(row: Float32Array, off: number, V: number, k: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  if (k <= 0) return out;
+  // insertion into a short sorted list: k is small (at most 20 in the server) and V is the vocabulary
+  for (let j = 0; j < V; j++) {
+    const v = row[off + j]!;
+    if (out.length === k && !(v > out[k - 1]![1])) continue;
+    let at = out.length;
+    while (at > 0 && v > out[at - 1]![1]) at--;
+    out.splice(at, 0, [j, v]);
+    if (out.length > k) out.pop();
+  }
+  return out;
+}
+
+/** 1 + the number of entries strictly likelier than entry `id` (vLLM's rank of a prompt token). */
+export function rankOf(row: Float32Array, off: number, V: number, id: number): number {
+  const v = row[off + id]!;
+  let r = 1;
+  for (let j = 0; j < V; j++) if (row[off + j]! > v) r++;
+  return r;
+}

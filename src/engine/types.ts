@@ -26,6 +26,8 @@ export interface GenerateOptions {
   seeds?: number[];
   /** Keep generating after an end-of-sequence token (vLLM's ignore_eos; for benchmarks). Default false. */
   ignore_eos?: boolean;
+  /** Also report, per generated token, the k likeliest tokens (OpenAI's logprobs / top_logprobs). Default 0. */
+  top_logprobs?: number;
 }
 
 export interface Completion {
@@ -36,6 +38,9 @@ export interface Completion {
    *  top-p truncation), i.e. the model's own log p(token | context). */
   logprobs: number[];
   finish_reason: FinishReason;
+  /** With opts.top_logprobs = k > 0: per generated token, the k likeliest [token id, log-prob] pairs under the
+   *  same distribution as `logprobs`, likeliest first (ties: lower id first). */
+  top_logprobs?: Array<Array<[number, number]>>;
 }
 
 export interface ScoreRequest {
