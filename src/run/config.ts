@@ -2,7 +2,7 @@
 // or a wrong type is an error that names the key, so a typo cannot silently fall back to a default.
 // Every OPEN choice of the paper (docs/paper-notes §3) is an option here, defaulting to the notes'
 // reading; the fully resolved config is written into the run's manifest.json.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -82,6 +82,7 @@ export function resolveConfig(raw: unknown, source = 'config'): RunConfig {
 
 /** Reads a YAML (or JSON) config file; the model path is resolved against the file's folder. */
 export function loadConfig(file: string): RunConfig {
+  if (!existsSync(file)) throw new Error(`config file ${file} not found`);
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'));

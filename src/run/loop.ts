@@ -32,7 +32,7 @@ import { stepDPO } from '../train/stepdpo.js';
 import { checkStep, generateProblem, generateProblems } from '../world/index.js';
 import { problemsOf, type RunConfig } from './config.js';
 import { Progress } from './progress.js';
-import { summarizeSearch } from './summary.js';
+import { summarizeSearch, type SearchSummary } from './summary.js';
 
 export const RUN_VERSION = 1;
 const STAGES = ['health', 'search', 'pairs', 'dpo', 'eval'] as const;
@@ -90,6 +90,7 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   const log = hooks.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const data = dataConfig({ seed: cfg.data_seed, template: cfg.template });
   const ctx: Ctx = { cfg, out, t: loadTemplate(cfg.template), data, log, progress: hooks.progress ?? true };
+  if (!existsSync(path.join(cfg.model, 'model.safetensors'))) throw new Error(`starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1`);
   mkdirSync(out, { recursive: true });
   const manifest = runManifest(cfg, data);
   const mFile = path.join(out, 'manifest.json');
@@ -101,7 +102,6 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   } else {
     writeFileAtomic(mFile, JSON.stringify(manifest, null, 2) + '\n');
   }
-  if (!existsSync(cfg.model)) throw new Error(`starting model ${cfg.model} not found: run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1`);
 
   const baseDir = path.join(out, 'baseline');
   if (!existsSync(path.join(baseDir, 'done', 'eval'))) {
@@ -114,7 +114,9 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   for (let t = 1; t <= cfg.iterations; t++) {
     model = await iteration(ctx, t, model);
   }
-  writeJSONAtomic(path.join(out, 'summary.json'), summary(ctx));
+  const sum = summary(ctx);
+  writeJSONAtomic(path.join(out, 'summary.json'), sum);
+  writeFileAtomic(path.join(out, 'report.md'), reportMarkdown(ctx, sum));
   log(`run finished: final model M${cfg.iterations + 1} in ${model}`);
   return model;
 }
@@ -238,18 +240,52 @@ async function evaluate(ctx: Ctx, engine: EmbeddedEngine) {
   return { test, harder, judge, steps_per_solution: test.mean_steps, step_length: test.mean_step_chars };
 }
 
-function summary(ctx: Ctx): Record<string, unknown> {
-  const rows: Array<Record<string, unknown>> = [];
+interface ModelRow {
+  model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number; steps_per_solution: number; step_length: number;
+  pairs_kept?: number; judge_health_of_parent?: string; chosen_step_verifier_agreement?: number;
+}
+
+function summary(ctx: Ctx): { models: ModelRow[] } {
+  const rows: ModelRow[] = [];
   const b = readJSON<Record<string, unknown>>(path.join(ctx.out, 'baseline', 'eval.json'));
   rows.push({ model: 'M1', ...pick(b) });
   for (let t = 1; t <= ctx.cfg.iterations; t++) {
     const d = path.join(ctx.out, `iter-${t}`);
     const ev = readJSON<Record<string, unknown>>(path.join(d, 'eval.json'));
     const h = readJSON<{ label: string }>(path.join(d, 'health.json'));
-    const s = readJSON<ReturnType<typeof summarizeSearch>>(path.join(d, 'search.json'));
-    rows.push({ model: `M${t + 1}`, ...pick(ev), pairs_kept: ev.pairs_kept, judge_health_of_parent: h.label, chosen_step_verifier_agreement: s.measure.chosen_ok });
+    const s = readJSON<SearchSummary>(path.join(d, 'search.json'));
+    rows.push({ model: `M${t + 1}`, ...pick(ev), pairs_kept: ev.pairs_kept as number, judge_health_of_parent: h.label, chosen_step_verifier_agreement: s.measure.chosen_ok });
   }
   return { models: rows };
+}
+
+/** report.md: the summary as tables (deterministic: wall times stay in timings.json). */
+function reportMarkdown(ctx: Ctx, sum: ReturnType<typeof summary>): string {
+  const f = (x: unknown, pct = true) => (typeof x === 'number' ? (pct ? `${(100 * x).toFixed(1)}%` : x.toFixed(2)) : String(x ?? '–'));
+  const rows = sum.models.map((m) => `| ${m.model} | ${f(m.test_accuracy)} | ${f(m.harder_accuracy)} | ${f(m.judge_accuracy)} | ${f(m.steps_per_solution, false)} | ${f(m.step_length, false)} | ${m.pairs_kept ?? '–'} | ${m.chosen_step_verifier_agreement === undefined ? '–' : f(m.chosen_step_verifier_agreement)} | ${m.judge_health_of_parent ?? '–'} |`);
+  const it: string[] = [];
+  for (let t = 1; t <= ctx.cfg.iterations; t++) {
+    const s = readJSON<SearchSummary>(path.join(ctx.out, `iter-${t}`, 'search.json'));
+    it.push(`| ${t} | ${s.questions} | ${Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.rounds} | ${s.rollbacks} | ${s.judge_prompts} | ${s.judge_prompts_saved} | ${s.pairs_found} | ${f(s.measure.mixed_chosen_ok)} vs ${f(s.measure.mixed_random_ok)} (${s.measure.mixed_rounds}) |`);
+  }
+  return [
+    `# PSRLM run: M1 → M${ctx.cfg.iterations + 1}`,
+    '',
+    `Seed ${ctx.cfg.seed}, start model \`${ctx.cfg.model}\`, template \`${ctx.cfg.template}\`; the resolved config is in manifest.json, wall times in timings.json.`,
+    '',
+    '| model | test acc | harder acc | judge acc (EFT) | steps/solution | step length | pairs it was trained on | verifier agrees with chosen steps | judge health of its parent |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '## Searches',
+    '',
+    '| iteration | questions | outcomes | rounds | rollbacks | judge prompts | saved by merging | pairs | on mixed rounds: pick right vs random (rounds) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...it,
+    '',
+    'The verifier columns are measurements only: nothing in the loop reads them.',
+    '',
+  ].join('\n');
 }
 
 function pick(ev: Record<string, unknown>) {
