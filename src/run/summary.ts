@@ -11,6 +11,9 @@ export interface SearchSummary {
   rollbacks: number;
   judge_prompts: number;
   judge_prompts_saved: number;
+  /** Verdicts that named the first-shown step, and verdicts that could not be parsed (no win for either). */
+  first_position_rate: number;
+  parse_failure_rate: number;
   pairs_found: number;
   /** Accepted steps per question, and per question that reached an answer. */
   mean_steps: number;
@@ -31,6 +34,7 @@ export interface SearchSummary {
 export function summarizeSearch(records: readonly SearchRecord[]): SearchSummary {
   const outcomes: Record<string, number> = {};
   let rounds = 0, rollbacks = 0, jp = 0, saved = 0, pairs = 0, steps = 0, fin = 0, finSteps = 0;
+  let verdicts = 0, firstPos = 0, fails = 0;
   let chosen = 0, chosenOk = 0, cand = 0, candOk = 0, mixed = 0, mixedAcc = 0, mixedOk = 0, mixedRand = 0;
   for (const r of records) {
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
@@ -38,6 +42,7 @@ export function summarizeSearch(records: readonly SearchRecord[]): SearchSummary
     steps += r.steps.length;
     if (r.outcome === 'final' || r.outcome === 'eos') { fin++; finSteps += r.steps.length; }
     for (const x of r.rounds) {
+      for (const [, , v] of x.judgments) { verdicts++; if (v === 'A') firstPos++; if (v === null) fails++; }
       const m = x.measure;
       if (!m) continue;
       const right = m.candidates_ok.filter(Boolean).length;
@@ -52,7 +57,8 @@ export function summarizeSearch(records: readonly SearchRecord[]): SearchSummary
   const div = (a: number, b: number) => (b ? a / b : 0);
   return {
     questions: records.length, outcomes: Object.fromEntries(Object.entries(outcomes).sort()), rounds, rollbacks,
-    judge_prompts: jp, judge_prompts_saved: saved, pairs_found: pairs,
+    judge_prompts: jp, judge_prompts_saved: saved,
+    first_position_rate: div(firstPos, verdicts), parse_failure_rate: div(fails, verdicts), pairs_found: pairs,
     mean_steps: div(steps, records.length), mean_steps_finished: div(finSteps, fin),
     measure: { chosen_ok: div(chosenOk, chosen), candidate_ok: div(candOk, cand), mixed_rounds: mixed, mixed_chosen_ok: div(mixedOk, mixedAcc), mixed_random_ok: div(mixedRand, mixedAcc) },
   };

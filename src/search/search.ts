@@ -172,14 +172,12 @@ export async function runSearch(
   while (next < pending.length || active.length) {
     while (active.length < Math.max(1, o.batch_problems) && next < pending.length) active.push(pending[next++]!);
     // 1. sample w candidates for every active problem (one call)
-    const prompts = active.map((s) => searchPrompt(t, s.item.problem.text, s.steps));
-    const sampling: State[] = [];
-    for (let i = 0; i < active.length; i++) {
+    const sampling: State[] = [], samplePrompts: string[] = [];
+    for (const s of active) {
+      const p = searchPrompt(t, s.item.problem.text, s.steps);
       // a prompt with no room for one step ends the problem (the model cannot continue it)
-      if (fits(prompts[i]!, 1)) sampling.push(active[i]!);
-      else await finish(active[i]!, 'context');
+      if (fits(p, 1)) { sampling.push(s); samplePrompts.push(p); } else await finish(s, 'context');
     }
-    const samplePrompts = sampling.map((s) => searchPrompt(t, s.item.problem.text, s.steps));
     const samples = samplePrompts.length
       ? await engine.generate(samplePrompts, {
         n: o.candidates, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_step_tokens, stop: ['\n'], include_stop: true,
