@@ -170,7 +170,9 @@ async function health(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine):
     })
     : null;
   const label = healthLabel(h);
-  writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, report: h });
+  const warnings = healthWarnings(h);
+  writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, warnings, report: h });
+  for (const w of warnings) ctx.log(`!!! iteration ${t}: judge ${w}`);
   const loud = label.startsWith('JUDGE');
   ctx.log(`${loud ? '!!! ' : ''}iteration ${t}: judge health on own candidates: ${label}${h ? ` (pick right ${pc(h.judge_pick)} vs random ${pc(h.random_pick)} vs majority ${pc(h.majority_pick)} on ${pc(h.mixed_share)} mixed prefixes)` : ''}${loud ? ' — the run goes on, but its preferences are no better than noise' : ''}`);
   mark(dir, 'health');
@@ -182,6 +184,19 @@ export function healthLabel(h: HealthReport | null): string {
   if (h.mixed_share === 0) return 'not measurable: no prefix had both right and wrong candidates';
   if (h.judge_pick <= h.random_pick) return 'JUDGE AT OR BELOW CHANCE on its own candidates';
   return h.judge_beats_majority ? 'above chance and above a majority vote' : 'above chance, not above a majority vote';
+}
+
+/** Collapse alarms (paper-notes §10: self-judges drift to one verdict): most verdicts unparsable, nearly
+ *  all parsed verdicts naming one position, or most pairs changing their winner when the order flips. */
+export function healthWarnings(h: HealthReport | null): string[] {
+  if (!h || h.judge_prompts === 0) return [];
+  const w: string[] = [];
+  if (h.parse_failure_rate > 0.5) w.push(`verdicts unparsable: ${pc(h.parse_failure_rate)} of judgments`);
+  const parsed = 1 - h.parse_failure_rate;
+  const first = parsed > 0 ? h.first_position_rate / parsed : 0;
+  if (parsed > 0 && (first > 0.9 || first < 0.1)) w.push(`collapsed to one position: ${pc(first)} of parsed verdicts name the first-shown step`);
+  if (h.order_flip_rate > 0.5) w.push(`order-dependent: ${pc(h.order_flip_rate)} of pairs change winner when the order is swapped`);
+  return w;
 }
 
 /** Reads the records of a partly written samples file, dropping a torn last line (a kill mid-append). */
