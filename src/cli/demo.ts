@@ -1,10 +1,52 @@
-// `psrlm demo`: runs PSRLM and the SRLM baseline on the synthetic math world from the shipped initial
-// checkpoints. Until the loop (issue "[3 of 5]") lands, it says so and exits non-zero.
-export async function run(_argv: string[]): Promise<number> {
-  console.error(
-    'psrlm demo: not available yet. The self-rewarding loop it runs is still being built ' +
-      '(see the issue "[3 of 5] The method end to end"). The engine can be exercised now with ' +
-      '`npm run bench:engine` and `npm test`.',
-  );
-  return 1;
+// `psrlm demo [--quick] [--seed N] [--json] [--out DIR]`: the self-rewarding loop (paper §3) on the
+// synthetic math world from the shipped initial model assets/models/m1, with configs/demo.yaml (--quick:
+// fewer questions and iterations, smaller evaluations). The run is resumable like `psrlm run`; it ends
+// with a table of M1..Mn (report.md in the run directory) or, with --json, the summary as one JSON line.
+// The SRLM baseline of the paper is not part of the demo yet.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { templatesDir } from '../data/templates.js';
+import { loadConfig, type RunConfig } from '../run/config.js';
+import { runLoop } from '../run/loop.js';
+
+const USAGE = 'usage: psrlm demo [--quick] [--seed N] [--json] [--out DIR]';
+
+export function quickConfig(c: RunConfig): RunConfig {
+  return {
+    ...c, iterations: 2, problem_scale: 0.025, health: { prefixes: 20 },
+    eval: { ...c.eval, problems: 50, judge: 100 },
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false }, seed: { type: 'string' }, json: { type: 'boolean', default: false },
+      out: { type: 'string' }, help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) { console.log(USAGE); return 0; }
+  const root = path.dirname(templatesDir());
+  const m1 = path.join(root, 'assets', 'models', 'm1');
+  if (!existsSync(path.join(m1, 'model.safetensors'))) {
+    console.error(`psrlm demo: no initial model at ${m1}. Build it first with \`psrlm pretrain --out ${path.join(root, 'assets', 'models')}\` (writes m0 and m1; tens of minutes on two cores), then run the demo again.`);
+    return 1;
+  }
+  let cfg = { ...loadConfig(path.join(root, 'configs', 'demo.yaml')), model: m1 };
+  if (values.seed !== undefined) {
+    const s = Number(values.seed);
+    if (!Number.isInteger(s) || s < 0) { console.error(`psrlm demo: --seed must be a non-negative integer, got '${values.seed}'`); return 2; }
+    cfg = { ...cfg, seed: s };
+  }
+  if (values.quick) cfg = quickConfig(cfg);
+  const out = values.out ?? path.join('runs', `demo-seed${cfg.seed}${values.quick ? '-quick' : ''}`);
+  await runLoop(cfg, out, { progress: !values.json });
+  if (values.json) {
+    console.log(JSON.stringify(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'))));
+  } else {
+    console.log(readFileSync(path.join(out, 'report.md'), 'utf8'));
+  }
+  return 0;
 }

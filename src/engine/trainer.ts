@@ -5,7 +5,8 @@
 // DPO (paper §3.4, sigmoid loss): loss = -log sigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))) averaged
 // over the pairs of a step. The reference is the model as it was when trainDPO was called (the current
 // iterate): its log-probs are computed once up front with the same forward, which is a frozen copy
-// without holding a second model. A completion gets an end-of-sequence token only when the pair is final.
+// without holding a second model. A completion gets an end-of-sequence token only when it is final (per side: in a step-wise
+// search the chosen step may end the solution while the rejected one does not).
 //
 // Examples are shuffled per epoch from (seed, epoch); micro-batches are cut by a token budget and keep a
 // pair's two sequences together.
@@ -209,8 +210,8 @@ export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: Preferen
   if (!(opts.beta > 0)) throw new Error(`trainDPO: beta must be positive, got ${opts.beta}`);
   const r = resolve(opts);
   const nCtx = model.cfg.n_ctx;
-  const chosen = pairs.map((p, i) => encodePair(tok, p.prompt, p.chosen, p.final ?? false, nCtx, `DPO pair ${i} (chosen)`));
-  const rejected = pairs.map((p, i) => encodePair(tok, p.prompt, p.rejected, p.final ?? false, nCtx, `DPO pair ${i} (rejected)`));
+  const chosen = pairs.map((p, i) => encodePair(tok, p.prompt, p.chosen, p.chosen_final ?? p.final ?? false, nCtx, `DPO pair ${i} (chosen)`));
+  const rejected = pairs.map((p, i) => encodePair(tok, p.prompt, p.rejected, p.rejected_final ?? p.final ?? false, nCtx, `DPO pair ${i} (rejected)`));
   // reference log-probs: given, or from the weights as they are now (the frozen current iterate)
   const missing = pairs.map((p, i) => (p.ref_chosen === undefined || p.ref_rejected === undefined ? i : -1)).filter((i) => i >= 0);
   const refC = pairs.map((p) => p.ref_chosen ?? 0), refR = pairs.map((p) => p.ref_rejected ?? 0);

@@ -76,6 +76,10 @@ export interface PreferencePair {
   rejected: string;
   /** True when chosen/rejected end the solution: only then is EOS appended (paper §3.4). Default false. */
   final?: boolean;
+  /** Per-side overrides of `final`: in step-wise search the chosen step may be the boxed answer while the
+   *  rejected one is not (or the reverse), so each side gets EOS only when it ends the solution itself. */
+  chosen_final?: boolean;
+  rejected_final?: boolean;
   /** Optional precomputed reference log-probs (summed over completion tokens, EOS included when final). */
   ref_chosen?: number;
   ref_rejected?: number;

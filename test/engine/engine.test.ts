@@ -9,6 +9,7 @@ import path from 'node:path';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import { encodePair, pack } from '../../src/engine/trainer.js';
+import type { PreferencePair } from '../../src/engine/types.js';
 
 const SMALL = { n_layer: 2, n_embd: 32, n_head: 4, n_ctx: 64 };
 
@@ -29,17 +30,20 @@ test('DPO loss equals the hand-computed value on a uniform model, EOS only on fi
     const V = tok.vocabSize;
     const lp = -Math.log(V);
     const beta = 0.5;
-    const pairs = [
+    const pairs: PreferencePair[] = [
       { prompt: 'Q:', chosen: 'abc', rejected: 'de', ref_chosen: -10, ref_rejected: -4 },
       { prompt: 'Q:', chosen: 'x', rejected: 'yz', final: true, ref_chosen: -3, ref_rejected: -9 },
+      // per-side flags override the pair's: only the chosen side ends the solution here
+      { prompt: 'Q:', chosen: 'pq', rejected: 'r', final: true, chosen_final: true, rejected_final: false, ref_chosen: -5, ref_rejected: -2 },
     ];
     const expected = pairs.map((p) => {
-      const extra = p.final ? 1 : 0; // the end-of-sequence token counts only for final steps
-      const z = beta * ((lp * (p.chosen.length + extra) - p.ref_chosen) - (lp * (p.rejected.length + extra) - p.ref_rejected));
+      // the end-of-sequence token counts only for final steps
+      const ec = (p.chosen_final ?? p.final) ? 1 : 0, er = (p.rejected_final ?? p.final) ? 1 : 0;
+      const z = beta * ((lp * (p.chosen.length + ec) - p.ref_chosen!) - (lp * (p.rejected.length + er) - p.ref_rejected!));
       return Math.log1p(Math.exp(-z));
     });
-    const r = await e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 2, beta, seed: 0 });
-    const want = (expected[0]! + expected[1]!) / 2;
+    const r = await e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0 });
+    const want = (expected[0]! + expected[1]! + expected[2]!) / 3;
     assert.ok(Math.abs(r.history[0]!.loss - want) < 1e-5, `loss ${r.history[0]!.loss}, hand-computed ${want}`);
     // and the token layout itself: no EOS after a non-final completion
     const nonFinal = encodePair(tok, 'Q:', 'abc', false, 64, 't');

@@ -1,0 +1,49 @@
+// The run config is strict: unknown keys and wrong types are rejected with the key's path; defaults follow
+// the paper-notes; the model path resolves against the config file's folder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, problemsOf, resolveConfig } from '../../src/run/config.js';
+
+test('defaults are the paper-notes readings', () => {
+  const c = resolveConfig({ model: 'm1' });
+  assert.deepEqual([c.search.candidates, c.search.temperature, c.search.top_p, c.search.both_orders, c.search.max_steps], [6, 0.5, 0.95, true, 20]);
+  assert.equal(c.search.identical, 'accept');
+  assert.deepEqual(c.problems, [400, 800, 1200]);
+  assert.equal(c.iterations, 3);
+  assert.equal(c.dpo.beta, 0.1);
+  assert.equal(problemsOf({ ...c, problem_scale: 0.05 }, 3), 60);
+});
+
+test('unknown keys, wrong types and missing keys are errors naming the key', () => {
+  assert.throws(() => resolveConfig({ model: 'm', serch: {} }), /serch/);
+  assert.throws(() => resolveConfig({ model: 'm', search: { candidate: 6 } }), /search.*candidate/s);
+  assert.throws(() => resolveConfig({ model: 'm', search: { candidates: 'six' } }), /search\.candidates/);
+  assert.throws(() => resolveConfig({ model: 'm', dpo: { beta: -1 } }), /dpo\.beta/);
+  assert.throws(() => resolveConfig({ model: 'm', search: { identical: 'skip' } }), /search\.identical/);
+  assert.throws(() => resolveConfig({}), /model/);
+  assert.throws(() => resolveConfig({ model: 'm', iterations: 4 }), /problems: gives 3 sizes for 4 iterations/);
+});
+
+test('YAML files load; the model path is relative to the file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-cfg-'));
+  try {
+    const f = path.join(dir, 'c.yaml');
+    writeFileSync(f, 'model: ../m1\nsearch:\n  candidates: 4\n');
+    const c = loadConfig(f);
+    assert.equal(c.model, path.resolve(dir, '../m1'));
+    assert.equal(c.search.candidates, 4);
+    writeFileSync(f, 'model: m1\nsearch: [1\n');
+    assert.throws(() => loadConfig(f), new RegExp(f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('configs/demo.yaml is a valid config', () => {
+  const c = loadConfig(path.join(process.cwd(), 'configs', 'demo.yaml'));
+  assert.equal(c.iterations, 3);
+  assert.equal(problemsOf(c, 1), 40);
+});
