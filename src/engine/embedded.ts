@@ -105,6 +105,10 @@ export class EmbeddedEngine implements Engine, Trainer {
     return next;
   }
 
+  unreadable(text: string): string | null {
+    return this.tokenizer.check(text);
+  }
+
   tokenize(text: string): number[] {
     return this.tokenizer.encode(text);
   }
@@ -120,7 +124,7 @@ export class EmbeddedEngine implements Engine, Trainer {
   generateSync(prompts: string[], opts: GenerateOptions): Completion[][] {
     const req = this.tokenRequest(prompts, opts);
     if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
-    return generateTokens(this.runner, this.tokenizer.tokens, this.tokenizer.eos, req, this.stats);
+    return generateTokens(this.runner, this.tokenizer.pieces, this.tokenizer.eos, req, this.stats);
   }
 
   /**
@@ -135,7 +139,7 @@ export class EmbeddedEngine implements Engine, Trainer {
     return this.serial(async () => {
       if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
       const maxRows = this.opts.max_rows ?? 512;
-      const d = new Decoder(this.runner, this.tokenizer.tokens, this.tokenizer.eos, maxRows, this.stats);
+      const d = new Decoder(this.runner, this.tokenizer.pieces, this.tokenizer.eos, maxRows, this.stats);
       const running = new Map<Admission, GenerateWork>();
       try {
         let last = performance.now();

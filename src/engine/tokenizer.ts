@@ -43,6 +43,21 @@ export class Tokenizer {
     return new Tokenizer({ type: 'psrlm-char', version: 1, tokens, special: { eos: 0, pad: 1 } });
   }
 
+  /** Each id's text as it appears in decoded output: special tokens render as nothing. */
+  get pieces(): string[] {
+    return this.tokens.map((t, i) => (i === this.eos || i === this.pad ? '' : t));
+  }
+
+  /** Whether `text` can be encoded; the reason when it cannot. */
+  check(text: string): string | null {
+    try {
+      this.encode(text);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
   get vocabSize(): number {
     return this.tokens.length;
   }

@@ -54,6 +54,9 @@ export interface ScoreRequest {
 export interface Engine {
   readonly name: string;
   tokenize(text: string): number[];
+  /** Engines that can only read some text (the embedded model: ASCII) say why a text cannot be read, or
+   *  null when it can. Engines without the method take any text. */
+  unreadable?(text: string): string | null;
   detokenize(ids: number[]): string;
   /** For each prompt, `n` completions. */
   generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]>;

@@ -76,13 +76,12 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
         // error and counted wrong, instead of failing the whole benchmark
         const chunk: Problem[] = [];
         for (const p of problems.slice(i, i + batch)) {
-          try {
-            engine.tokenize(buildPrompt(opts.prompt ?? 'qwen25-math-cot', p.question));
+          const why = engine.unreadable?.(buildPrompt(opts.prompt ?? 'qwen25-math-cot', p.question)) ?? null;
+          if (why === null) {
             chunk.push(p);
-          } catch (e) {
+          } else {
             const r: ProblemResult = {
-              bench, idx: p.idx, question: p.question, gold: p.gold, output: '', pred: '', correct: false, timeout: false,
-              error: (e as Error).message,
+              bench, idx: p.idx, question: p.question, gold: p.gold, output: '', pred: '', correct: false, timeout: false, error: why,
             };
             opts.onResult?.(r);
             benchResults.push(r);

@@ -147,7 +147,7 @@ export class RemoteEngine implements Engine {
   /** The explicit sampling fields every call carries. */
   private fixedFields(): Record<string, unknown> {
     const f: Record<string, unknown> = { frequency_penalty: 0, presence_penalty: 0 };
-    if (this.opts.dialect === 'vllm') Object.assign(f, { top_k: -1, min_p: 0, repetition_penalty: 1, skip_special_tokens: false, spaces_between_special_tokens: false });
+    if (this.opts.dialect === 'vllm') Object.assign(f, { top_k: -1, min_p: 0, repetition_penalty: 1, skip_special_tokens: true, spaces_between_special_tokens: false });
     return f;
   }
 

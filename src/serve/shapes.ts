@@ -25,16 +25,18 @@ export function piece(v: VocabView, id: number, skip: boolean): string {
 }
 
 /**
- * The text as sent. The engine's text is its tokens' strings (special ones included) cut at a stop
- * string; with skip_special_tokens the special tokens' strings are dropped from it.
+ * The text as sent. The engine's text is its tokens' strings cut at a stop string, with special tokens
+ * rendering as nothing (src/engine/tokenizer.ts `pieces`); skip_special_tokens: false puts the special
+ * tokens' strings back where they were sampled.
  */
 export function visibleText(v: VocabView, tokens: readonly number[], text: string, skip: boolean): string {
-  if (!skip || !tokens.some((t) => v.special.has(t))) return text;
+  if (skip || !tokens.some((t) => v.special.has(t))) return text;
   let out = '', pos = 0;
   for (const t of tokens) {
+    if (v.special.has(t)) { out += v.tokens[t]!; continue; }
     if (pos >= text.length) break;
     const s = v.tokens[t]!;
-    if (!v.special.has(t)) out += s.slice(0, text.length - pos);
+    out += s.slice(0, text.length - pos);
     pos += s.length;
   }
   return out;

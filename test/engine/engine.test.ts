@@ -174,3 +174,20 @@ test('bad input fails with a clear message', async () => {
     await e.close();
   }
 });
+
+test('sampled special tokens never appear in the text: text equals detokenize(tokens)', async () => {
+  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1);
+  try {
+    // zero weights: a uniform distribution, so <|eos|> and <|pad|> are drawn now and then
+    const f = (e as unknown as { heap: { f32(): Float32Array } }).heap.f32();
+    f.fill(0, e.model.params >> 2, (e.model.params >> 2) + e.model.layout.total);
+    const [out] = await e.generate(['x'], { n: 4, temperature: 1, max_tokens: 60, ignore_eos: true, seed: 3 });
+    const all = out!.flatMap((c) => c.tokens);
+    assert.ok(all.some((t) => t === e.tokenizer.eos || t === e.tokenizer.pad), 'the draw includes a special token');
+    for (const c of out!) assert.equal(c.text, e.detokenize(c.tokens));
+    assert.equal(e.unreadable('plain text'), null);
+    assert.match(e.unreadable('curly ’ quote')!, /U\+2019/);
+  } finally {
+    await e.close();
+  }
+});

@@ -150,8 +150,9 @@ test('concurrent requests decode together and still equal the embedded engine on
   const before = { ...fx.server.batcher.stats };
   const jobs = Array.from({ length: 12 }, (_, i) => ({ prompt: i % 3 === 0 ? 'Shared prefix: A' : `Shared prefix: ${'BCDEFGHIJKLM'[i]}`, seed: 100 + i, max_tokens: i % 2 ? 10 : 14 }));
   const answers = await Promise.all(jobs.map(async (j) => {
-    // skip_special_tokens: false keeps a sampled <|pad|> in the text, as the engine's own text has it
-    const r = await post(`${fx.server.url}/completions`, { model: 'tiny', prompt: j.prompt, n: 2, max_tokens: j.max_tokens, temperature: 1, seed: j.seed, logprobs: 0, skip_special_tokens: false });
+    // the default skip_special_tokens (true, as in vLLM) gives the engine's own text, where special
+    // tokens render as nothing
+    const r = await post(`${fx.server.url}/completions`, { model: 'tiny', prompt: j.prompt, n: 2, max_tokens: j.max_tokens, temperature: 1, seed: j.seed, logprobs: 0 });
     assert.equal(r.status, 200);
     return (await r.json()) as { choices: Array<{ text: string; logprobs: { token_logprobs: number[] } }> };
   }));
@@ -163,12 +164,13 @@ test('concurrent requests decode together and still equal the embedded engine on
     assert.deepEqual(answers[i]!.choices.map((c) => c.text), want.map((w) => w.text));
     assert.deepEqual(answers[i]!.choices.map((c) => c.logprobs.token_logprobs), want.map((w) => w.logprobs));
   }
-  // by default (skip_special_tokens: true, as in vLLM) special tokens' strings leave the text
-  const k = answers.findIndex((a) => a.choices.some((c) => c.text.includes('<|pad|>')));
+  // skip_special_tokens: false puts a sampled <|pad|> back into the text where it was drawn
+  const withSpecial = await Promise.all(jobs.map(async (j) => (await (await post(`${fx.server.url}/completions`, {
+    prompt: j.prompt, n: 2, max_tokens: j.max_tokens, temperature: 1, seed: j.seed, skip_special_tokens: false,
+  })).json()) as { choices: Array<{ text: string }> }));
+  const k = withSpecial.findIndex((a) => a.choices.some((c) => c.text.includes('<|pad|>')));
   assert.ok(k >= 0, 'one of these seeds samples the pad token');
-  const j = jobs[k]!;
-  const plain = (await (await post(`${fx.server.url}/completions`, { prompt: j.prompt, n: 2, max_tokens: j.max_tokens, temperature: 1, seed: j.seed })).json()) as { choices: Array<{ text: string }> };
-  assert.deepEqual(plain.choices.map((c) => c.text), answers[k]!.choices.map((c) => c.text.replaceAll('<|pad|>', '')));
+  assert.deepEqual(withSpecial[k]!.choices.map((c) => c.text.replaceAll('<|pad|>', '')), answers[k]!.choices.map((c) => c.text));
 });
 
 test('a full queue answers 429 with Retry-After; a client that goes away does not disturb the rest', async () => {
