@@ -176,33 +176,47 @@ function stepPlan(n: number, opts: TrainOptions, salt: string): number[][] {
   return steps;
 }
 
-export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTExample[], opts: TrainOptions): TrainResult {
-  checkOpts(opts, examples.length, 'trainSFT');
-  const r = resolve(opts);
-  const seqs = examples.map((e, i) => encodePair(tok, e.prompt, e.completion, e.eos ?? true, model.cfg.n_ctx, `SFT example ${i}`));
-  const plan = stepPlan(seqs.length, opts, 'sft');
+/**
+ * The optimizer loop shared by SFT and DPO: for each planned step, zero the gradient, let `accumulate`
+ * run the step's micro-batches (it returns the step's loss, tokens and extra figures), then one AdamW
+ * update at the scheduled learning rate.
+ */
+function runSteps(
+  model: GPT, opt: AdamW, plan: number[][], opts: TrainOptions, r: ReturnType<typeof resolve>,
+  accumulate: (items: number[]) => { loss: number; tokens: number; extra?: Partial<StepInfo> },
+): TrainResult {
   const t0 = performance.now();
   const history: StepInfo[] = [];
   let tokens = 0;
   const W = Math.round(r.warmup_frac * plan.length);
   plan.forEach((items, si) => {
     model.zeroGrad();
-    const completionTokens = items.reduce((a, i) => a + seqs[i]!.ids.length - seqs[i]!.start, 0);
-    let lossSum = 0, stepTokens = 0;
-    for (const mb of microBatches(items, (i) => seqs[i]!.ids.length, r.budget)) {
-      const m = sftMicroBatch(model, mb.map((i) => seqs[i]!), completionTokens);
-      lossSum += m.nll;
-      stepTokens += m.tokens;
-    }
+    const m = accumulate(items);
     const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
     const norm = opt.step(lr, r);
-    tokens += stepTokens;
-    const info: StepInfo = { step: si + 1, steps: plan.length, loss: lossSum / completionTokens, lr, tokens, grad_norm: norm };
+    tokens += m.tokens;
+    const info: StepInfo = { step: si + 1, steps: plan.length, loss: m.loss, lr, tokens, grad_norm: norm, ...m.extra };
     history.push(info);
     opts.onStep?.(info);
   });
   model.releaseActivations();
   return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: (performance.now() - t0) / 1000, history };
+}
+
+export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTExample[], opts: TrainOptions): TrainResult {
+  checkOpts(opts, examples.length, 'trainSFT');
+  const r = resolve(opts);
+  const seqs = examples.map((e, i) => encodePair(tok, e.prompt, e.completion, e.eos ?? true, model.cfg.n_ctx, `SFT example ${i}`));
+  return runSteps(model, opt, stepPlan(seqs.length, opts, 'sft'), opts, r, (items) => {
+    const completionTokens = items.reduce((a, i) => a + seqs[i]!.ids.length - seqs[i]!.start, 0);
+    let nll = 0, tokens = 0;
+    for (const mb of microBatches(items, (i) => seqs[i]!.ids.length, r.budget)) {
+      const m = sftMicroBatch(model, mb.map((i) => seqs[i]!), completionTokens);
+      nll += m.nll;
+      tokens += m.tokens;
+    }
+    return { loss: nll / completionTokens, tokens };
+  });
 }
 
 export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: PreferencePair[], opts: DPOOptions): TrainResult {
@@ -219,30 +233,15 @@ export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: Preferen
     const scored = scoreSeqs(model, missing.flatMap((i) => [chosen[i]!, rejected[i]!]), r.budget);
     missing.forEach((i, j) => { refC[i] = scored[2 * j]!; refR[i] = scored[2 * j + 1]!; });
   }
-  const plan = stepPlan(pairs.length, opts, 'dpo');
-  const t0 = performance.now();
-  const history: StepInfo[] = [];
-  let tokens = 0;
-  const W = Math.round(r.warmup_frac * plan.length);
-  plan.forEach((items, si) => {
-    model.zeroGrad();
+  return runSteps(model, opt, stepPlan(pairs.length, opts, 'dpo'), opts, r, (items) => {
     const B = items.length;
-    let lossSum = 0, correct = 0, marginSum = 0, stepTokens = 0;
+    let lossSum = 0, correct = 0, marginSum = 0, tokens = 0;
     for (const mb of microBatches(items, (i) => chosen[i]!.ids.length + rejected[i]!.ids.length, r.budget)) {
       const m = dpoMicroBatch(
         model, mb.map((i) => chosen[i]!), mb.map((i) => rejected[i]!), mb.map((i) => refC[i]!), mb.map((i) => refR[i]!), opts.beta, B,
       );
-      lossSum += m.lossSum; correct += m.correct; marginSum += m.marginSum; stepTokens += m.tokens;
+      lossSum += m.lossSum; correct += m.correct; marginSum += m.marginSum; tokens += m.tokens;
     }
-    const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
-    const norm = opt.step(lr, r);
-    tokens += stepTokens;
-    const info: StepInfo = {
-      step: si + 1, steps: plan.length, loss: lossSum / B, lr, tokens, grad_norm: norm, accuracy: correct / B, margin: marginSum / B,
-    };
-    history.push(info);
-    opts.onStep?.(info);
+    return { loss: lossSum / B, tokens, extra: { accuracy: correct / B, margin: marginSum / B } };
   });
-  model.releaseActivations();
-  return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: (performance.now() - t0) / 1000, history };
 }
