@@ -1,4 +1,4 @@
-// `psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--quiet]`:
+// `psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--template NAME] [--quiet]`:
 // builds the initial models M0 and M1 (src/train/pretrain.ts). The config file is JSON with any keys of
 // PretrainConfig (unknown keys are rejected); --seed, --scale and --preset override it.
 import { readFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { preset } from '../engine/presets.js';
 import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from '../train/pretrain.js';
 
-const HELP = `usage: psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--quiet]
+const HELP = `usage: psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--template NAME] [--quiet]
 
 Builds M0 (base corpus) and M1 (SFT on IFT + EFT) with the embedded engine and writes them to DIR/m0 and
 DIR/m1 (default DIR: assets/models) with manifests and training curves. A stage already built with the
@@ -21,6 +21,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       scale: { type: 'string' },
       preset: { type: 'string' },
+      template: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -38,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.seed !== undefined) cfg.seed = num(values.seed, 'seed');
   if (values.scale !== undefined) cfg.data_scale = num(values.scale, 'scale');
   if (values.preset !== undefined) cfg.model = preset(values.preset);
+  if (values.template !== undefined) cfg.template = values.template;
   await pretrain(cfg, values.out!, { progress: !values.quiet });
   return 0;
 }

@@ -34,6 +34,9 @@ export interface PretrainConfig {
   /** Multiplies the data sizes of the default data config (1 = the full build). */
   data_scale: number;
   data_seed: number;
+  /** Prompt template of the data (templates/<name>.json): 'compact', or 'compact-next' where the judge
+   *  first copies what the next step must do, then checks both candidates against it. */
+  template: string;
   m0: StageConfig;
   m1: StageConfig;
   /** Problems per split and EFT records used for the figures in the manifests. */
@@ -45,6 +48,7 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   model: PRESETS.small!,
   data_scale: 1,
   data_seed: 20250305,
+  template: 'compact',
   m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   m1: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   eval: { problems: 200, judge: 500 },
@@ -69,11 +73,12 @@ export interface PretrainHooks {
 }
 
 function scaled(cfg: PretrainConfig): DataConfig {
-  const base = dataConfig({ seed: cfg.data_seed });
+  const base = dataConfig({ seed: cfg.data_seed, template: cfg.template });
   const f = cfg.data_scale;
   const n = (x: number) => Math.max(1, Math.round(x * f));
   return dataConfig({
     seed: cfg.data_seed,
+    template: cfg.template,
     base: { problems: n(base.base.problems), practice: n(base.base.practice) },
     ift: { problems: n(base.ift.problems) },
     eft: { trainPairs: n(base.eft.trainPairs), testPairs: n(base.eft.testPairs), harderPairs: n(base.eft.harderPairs) },
