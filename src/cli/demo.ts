@@ -19,6 +19,31 @@ export function quickConfig(c: RunConfig): RunConfig {
   };
 }
 
+interface ModelRow { model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number }
+
+/**
+ * The demo's one-line JSON (the issue's contract): accuracy per model (M0 from the shipped M0's manifest),
+ * harder-test accuracy, judge accuracy, judge health before each iteration, wall time. The SRLM baseline
+ * is not built yet, so `srlm` is null rather than a made-up figure.
+ */
+export function demoSummary(runDir: string, m0Dir: string, wallS: number): Record<string, unknown> {
+  const { models } = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { models: ModelRow[] };
+  const psrlm: Record<string, number> = {}, harder: Record<string, number> = {}, judge: Record<string, number> = {};
+  const m0 = path.join(m0Dir, 'manifest.json');
+  if (existsSync(m0)) {
+    const r = (JSON.parse(readFileSync(m0, 'utf8')) as { report?: { test?: { accuracy: number }; harder?: { accuracy: number } } }).report;
+    if (r?.test) psrlm.M0 = r.test.accuracy;
+    if (r?.harder) harder.M0 = r.harder.accuracy;
+  }
+  for (const m of models) { psrlm[m.model] = m.test_accuracy; harder[m.model] = m.harder_accuracy; judge[m.model] = m.judge_accuracy; }
+  const health: Record<string, unknown> = {};
+  for (let t = 1; existsSync(path.join(runDir, `iter-${t}`, 'health.json')); t++) {
+    const h = JSON.parse(readFileSync(path.join(runDir, `iter-${t}`, 'health.json'), 'utf8')) as { model: string; label: string; warnings: string[]; report: Record<string, unknown> };
+    health[h.model] = { label: h.label, warnings: h.warnings, ...h.report };
+  }
+  return { psrlm, srlm: null, judge_accuracy: judge, judge_health: health, harder, wall_s: Math.round(wallS * 10) / 10 };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -42,9 +67,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.quick) cfg = quickConfig(cfg);
   const out = values.out ?? path.join('runs', `demo-seed${cfg.seed}${values.quick ? '-quick' : ''}`);
+  const t0 = performance.now();
   await runLoop(cfg, out, { progress: !values.json });
   if (values.json) {
-    console.log(JSON.stringify(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8'))));
+    console.log(JSON.stringify(demoSummary(out, path.join(root, 'assets', 'models', 'm0'), (performance.now() - t0) / 1000)));
   } else {
     console.log(readFileSync(path.join(out, 'report.md'), 'utf8'));
   }
