@@ -10,7 +10,7 @@ import { templatesDir } from '../data/templates.js';
 import { loadConfig, type RunConfig } from '../run/config.js';
 import { runLoop } from '../run/loop.js';
 
-const USAGE = 'usage: psrlm demo [--quick] [--seed N] [--json] [--out DIR]';
+const USAGE = 'usage: psrlm demo [--quick] [--seed N] [--json] [--out DIR] [--models DIR]';
 
 export function quickConfig(c: RunConfig): RunConfig {
   return {
@@ -49,14 +49,16 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       quick: { type: 'boolean', default: false }, seed: { type: 'string' }, json: { type: 'boolean', default: false },
-      out: { type: 'string' }, help: { type: 'boolean', default: false },
+      out: { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) { console.log(USAGE); return 0; }
   const root = path.dirname(templatesDir());
-  const m1 = path.join(root, 'assets', 'models', 'm1');
+  // --models: where M0 and M1 live (default: the shipped assets/models)
+  const models = values.models ?? path.join(root, 'assets', 'models');
+  const m1 = path.join(models, 'm1');
   if (!existsSync(path.join(m1, 'model.safetensors'))) {
-    console.error(`psrlm demo: no initial model at ${m1}. Build it first with \`psrlm pretrain --out ${path.join(root, 'assets', 'models')}\` (writes m0 and m1; tens of minutes on two cores), then run the demo again.`);
+    console.error(`psrlm demo: no initial model at ${m1}. Build it first with \`psrlm pretrain --out ${models}\` (writes m0 and m1; tens of minutes on two cores), then run the demo again.`);
     return 1;
   }
   let cfg = { ...loadConfig(path.join(root, 'configs', 'demo.yaml')), model: m1 };
@@ -70,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   await runLoop(cfg, out, { progress: !values.json });
   if (values.json) {
-    console.log(JSON.stringify(demoSummary(out, path.join(root, 'assets', 'models', 'm0'), (performance.now() - t0) / 1000)));
+    console.log(JSON.stringify(demoSummary(out, path.join(models, 'm0'), (performance.now() - t0) / 1000)));
   } else {
     console.log(readFileSync(path.join(out, 'report.md'), 'utf8'));
   }

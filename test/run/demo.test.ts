@@ -1,19 +1,43 @@
-// `psrlm demo` without the shipped initial model fails with a message that says how to build it.
+// `psrlm demo` without an initial model fails with a message that says how to build it; its --json line
+// has the issue's shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { templatesDir } from '../../src/data/templates.js';
-import { run } from '../../src/cli/demo.js';
+import { demoSummary, run } from '../../src/cli/demo.js';
 
-test('demo without assets/models/m1 says to run psrlm pretrain', { skip: existsSync(path.join(path.dirname(templatesDir()), 'assets', 'models', 'm1', 'model.safetensors')) }, async () => {
+test('demo without an initial model says to run psrlm pretrain', async () => {
+  const empty = mkdtempSync(path.join(tmpdir(), 'psrlm-models-'));
   const errs: string[] = [];
   const orig = console.error;
   console.error = (s: string) => { errs.push(s); };
   try {
-    assert.equal(await run([]), 1);
+    assert.equal(await run(['--models', empty]), 1);
   } finally {
     console.error = orig;
+    rmSync(empty, { recursive: true, force: true });
   }
-  assert.match(errs.join('\n'), /no initial model at .*assets\/models\/m1.*psrlm pretrain --out/s);
+  assert.match(errs.join('\n'), /no initial model at .*psrlm-models-.*m1.*psrlm pretrain --out/s);
+});
+
+test('demo --json summary: accuracies per model (M0 from its manifest), judge accuracy and health, srlm null until built', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-demo-'));
+  try {
+    writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ models: [
+      { model: 'M1', test_accuracy: 0.1, harder_accuracy: 0.02, judge_accuracy: 0.56 },
+      { model: 'M2', test_accuracy: 0.2, harder_accuracy: 0.03, judge_accuracy: 0.6 },
+    ] }));
+    mkdirSync(path.join(dir, 'iter-1'));
+    writeFileSync(path.join(dir, 'iter-1', 'health.json'), JSON.stringify({ model: 'M1', label: 'ok', warnings: [], report: { judge_pick: 0.7 } }));
+    mkdirSync(path.join(dir, 'm0'));
+    writeFileSync(path.join(dir, 'm0', 'manifest.json'), JSON.stringify({ report: { test: { accuracy: 0 }, harder: { accuracy: 0 } } }));
+    const s = demoSummary(dir, path.join(dir, 'm0'), 12.34);
+    assert.deepEqual(s, {
+      psrlm: { M0: 0, M1: 0.1, M2: 0.2 }, srlm: null, judge_accuracy: { M1: 0.56, M2: 0.6 },
+      judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } }, harder: { M0: 0, M1: 0.02, M2: 0.03 }, wall_s: 12.3,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -43,25 +43,3 @@ test('records are found across iteration directories; a missing run is a clear e
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-test('demo --json summary: accuracies per model (M0 from its manifest), judge accuracy and health, srlm null until built', async () => {
-  const { demoSummary } = await import('../../src/cli/demo.js');
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-demo-'));
-  try {
-    writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ models: [
-      { model: 'M1', test_accuracy: 0.1, harder_accuracy: 0.02, judge_accuracy: 0.56 },
-      { model: 'M2', test_accuracy: 0.2, harder_accuracy: 0.03, judge_accuracy: 0.6 },
-    ] }));
-    mkdirSync(path.join(dir, 'iter-1'));
-    writeFileSync(path.join(dir, 'iter-1', 'health.json'), JSON.stringify({ model: 'M1', label: 'ok', warnings: [], report: { judge_pick: 0.7 } }));
-    mkdirSync(path.join(dir, 'm0'));
-    writeFileSync(path.join(dir, 'm0', 'manifest.json'), JSON.stringify({ report: { test: { accuracy: 0 }, harder: { accuracy: 0 } } }));
-    const s = demoSummary(dir, path.join(dir, 'm0'), 12.34);
-    assert.deepEqual(s, {
-      psrlm: { M0: 0, M1: 0.1, M2: 0.2 }, srlm: null, judge_accuracy: { M1: 0.56, M2: 0.6 },
-      judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } }, harder: { M0: 0, M1: 0.02, M2: 0.03 }, wall_s: 12.3,
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
