@@ -13,8 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { SampleState } from '../engine/generate.js';
 import type { TokenLogprob } from '../engine/tokenlogp.js';
 import type { Tokenizer } from '../engine/tokenizer.js';
-import type { Completion } from '../engine/types.js';
-import type { GenerateOptions } from '../engine/types.js';
+import type { Completion, GenerateOptions } from '../engine/types.js';
 import type { Batcher } from './batcher.js';
 import { renderChat } from './chat.js';
 import { ApiError, encodePrompt, type ChatRequest, type CompletionRequest, type Limits, type Sampling } from './protocol.js';
@@ -166,7 +165,7 @@ export async function completions(ctx: EndpointContext, req: CompletionRequest, 
     const offset = (req.echo ? echoText[i]!.length : 0) + d.offset;
     const finished = s.finish !== undefined;
     if (!d.text && !d.entries.length && !finished) return;
-    const c: Completion = { text: s.text, tokens: s.tokens as number[], logprobs: s.logprobs as number[], finish_reason: s.finish ?? 'length' };
+    const c = snapshot(s);
     sink.send({
       ...base,
       choices: [{
@@ -226,7 +225,7 @@ export async function chat(ctx: EndpointContext, req: ChatRequest, signal: Abort
     const d = st.next(s, s.top);
     const finished = s.finish !== undefined;
     if (!d.text && !d.entries.length && !finished) return;
-    const c: Completion = { text: s.text, tokens: s.tokens as number[], logprobs: s.logprobs as number[], finish_reason: s.finish ?? 'length' };
+    const c = snapshot(s);
     sink.send({
       ...base,
       choices: [{
@@ -241,4 +240,9 @@ export async function chat(ctx: EndpointContext, req: ChatRequest, signal: Abort
   if (req.include_usage) sink.send({ ...base, choices: [], usage: usage(ids.length, completionTokens) });
   sink.end();
   return undefined;
+}
+
+/** A streamed sample as a Completion so far (finish reason 'length' until it has one). */
+function snapshot(s: SampleState): Completion {
+  return { text: s.text, tokens: s.tokens as number[], logprobs: s.logprobs as number[], finish_reason: s.finish ?? 'length' };
 }
