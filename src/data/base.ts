@@ -4,10 +4,12 @@
 //
 // - solution: a problem and a worked solution in free prose ("He buys 15, so 23+15=38. ... So he has 41
 //   pens."), never `Step n:` and never \boxed{}.
-// - practice: arithmetic drill text of the operations and number sizes the world uses, the last-digit
-//   facts behind the cheap checks ("the last digit of 38+15 is 3"), and the word-to-operation facts.
+// - practice: arithmetic drill text of the operations and number sizes the world uses, written (column)
+//   arithmetic ("150+63: 0+3=3 5+6=11 1+0+1=2 so 213"), the last-digit facts ("the last digit of 38+15
+//   is 3"), and the word-to-operation facts.
 import { applyOp, type Op, type Problem, type WorldEvent } from '../world/generator.js';
 import { Rng } from '../world/rng.js';
+import { columnDrill } from '../world/columns.js';
 import type { BaseRecord } from './schema.js';
 
 const CAP = (s: string) => s[0].toUpperCase() + s.slice(1);
@@ -73,7 +75,11 @@ function drill(rng: Rng): string {
   else if (op === '-') { x = rng.int(10, 999); y = rng.int(2, Math.min(x - 1, 99)); }
   else { x = rng.int(2, 900); y = rng.int(2, 99); }
   const z = applyOp(x, op, y);
-  return rng.chance(0.2) ? `the last digit of ${x}${op}${y} is ${z % 10}` : `${x}${op}${y}=${z}`;
+  const r = rng.next();
+  // Written (column) arithmetic, the method the judge checks with (src/world/columns.ts): a base model
+  // that knows arithmetic knows how to check a sum on paper, as a real one does.
+  if (r < 0.45) return columnDrill(x, op, y) ?? `${x}${op}${y}=${z}`;
+  return r < 0.55 ? `the last digit of ${x}${op}${y} is ${z % 10}` : `${x}${op}${y}=${z}`;
 }
 
 /** A practice document: a few lines of drills, sometimes with a word fact. */

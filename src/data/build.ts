@@ -13,7 +13,7 @@ import { generateProblem, worldConfig, type Split, type SplitConfig, type WorldC
 import { DEFAULT_POLICY, type PolicyOptions } from '../world/mistakes.js';
 import { Rng, seedOf } from '../world/rng.js';
 import { baseSolutionRecord, practiceRecord } from './base.js';
-import { eftRecords, searchPairs, type EftPair } from './eft.js';
+import { eftRecords, searchPairs, type EftPair, type ExplainMode } from './eft.js';
 import { iftRecord } from './ift.js';
 import { toJsonl, type BaseRecord, type EftRecord, type FileStats, type IftRecord, type Manifest } from './schema.js';
 import { loadTemplate } from './templates.js';
@@ -32,11 +32,13 @@ export interface DataConfig {
     harderPairs: number;
     maxPairsPerProblem: number;
     policy: PolicyOptions;
+    /** How the judge's check lines read (src/data/eft.ts `ExplainMode`). */
+    explain: ExplainMode;
   };
   /** First train-split index of each pool. */
   pools: { base: number; ift: number; eft: number; loop: number };
   /** Character budgets: counted in the manifest; EFT pairs whose examples exceed budget.eft are not kept
-   *  (the judge must read the whole prompt; 384 = the small model's context). */
+   *  (the judge must read the whole prompt; 512 = the small model's context). */
   budget: { base: number; ift: number; eft: number };
 }
 
@@ -46,9 +48,9 @@ export const DEFAULT_DATA: DataConfig = {
   world: worldConfig(),
   base: { problems: 20000, practice: 6000 },
   ift: { problems: 20000 },
-  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY },
+  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY, explain: 'columns' },
   pools: { base: 0, ift: 100_000, eft: 200_000, loop: 300_000 },
-  budget: { base: 384, ift: 384, eft: 384 },
+  budget: { base: 512, ift: 512, eft: 512 },
 };
 
 type Partial2<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
@@ -66,7 +68,7 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
     pools: { ...DEFAULT_DATA.pools, ...(partial.pools ?? {}) },
     budget: { ...DEFAULT_DATA.budget, ...(partial.budget ?? {}) },
   };
-  // The 384-character budget is the small model's context (the compact* templates); the verbatim paper
+  // The 512-character budget is the small model's context (the compact* templates); the verbatim paper
   // prompts alone are ~1,000 characters and are meant for real models, so they get no EFT budget unless
   // one is given.
   if (!cfg.template.startsWith('compact') && partial.budget?.eft === undefined) cfg.budget.eft = Number.MAX_SAFE_INTEGER;
@@ -92,7 +94,7 @@ export function collectPairs(cfg: DataConfig, split: Split, from: number, n: num
     }
     const p = generateProblem(cfg.world, split, i);
     const rng = new Rng(seedOf(cfg.seed, 'eft', split, i));
-    for (const pair of searchPairs(p, { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem }, rng)) {
+    for (const pair of searchPairs(p, { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem, explain: cfg.eft.explain }, rng)) {
       const [r] = eftRecords(pair, 0, t);
       if (r.prompt.length + r.completion.length > cfg.budget.eft) { dropped++; continue; }
       if (pairs.length < n) pairs.push(pair);

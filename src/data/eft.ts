@@ -9,12 +9,15 @@
 //
 // Each pair becomes two judge examples, one per order (A/B swapped), so labels are exactly balanced and
 // the judge is trained against position bias (paper-notes §10). The target is a check line per candidate
-// — `ok`, or the verifier's short reason ("37 is not above") — then the verdict `[[A]]` or `[[B]]`; the
+// — written arithmetic ending in `ok`/`no`, or the verifier's short reason ("37 is not above"), see
+// `checkLine` — then the verdict `[[A]]` or `[[B]]`; the
 // paper's GPT-o1 filter (agree with the PRM, and agree with itself under a swap) holds by construction.
 import type { Problem } from '../world/generator.js';
 import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
 import { Rng } from '../world/rng.js';
 import { checkStep, nextStep, replay, type StepKind } from '../world/verifier.js';
+import { columnCheck } from '../world/columns.js';
+import { parseStep, readBody } from '../world/format.js';
 import { quoteOf } from '../world/generator.js';
 import type { EftRecord } from './schema.js';
 import { renderJudgePrompt, renderJudgeTarget, type PromptTemplate } from './templates.js';
@@ -29,12 +32,38 @@ export interface EftPair {
   /** The verifier's kind and reason for the worse one. */
   kind: StepKind;
   reason: string;
+  /** The judge's check line of each (see `checkLine`). */
+  checkBest: string;
+  checkWorst: string;
+}
+
+/**
+ * How a judge's check line reads (docs/world.md "Checks" and "Why the judge checks by columns"):
+ * - `columns`: a step with the right phrase, operands and operation is checked by written arithmetic
+ *   (`8+33=31; 8+3=11 0+3+1=4 so 41 no`, src/world/columns.ts), a boxed step by putting the last result
+ *   next to the boxed number (`last 52 vs 50 no`); any other wrong step by the verifier's short reason.
+ *   Every verdict-deciding token then follows the facts it compares.
+ * - `reason`: `ok` for a right step, the verifier's reason for a wrong one (the first layout; its judge
+ *   must decide at the first token after `A: ` and stayed at chance, docs/world.md).
+ */
+export type ExplainMode = 'columns' | 'reason';
+
+/** The judge's check line for one candidate next step after `prefix` (all as bodies). */
+export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'columns'): string {
+  const c = checkStep(problem, prefix, step);
+  if (mode === 'reason') return c.reason;
+  if (c.kind !== 'ok' && c.kind !== 'digit' && c.kind !== 'carry' && c.kind !== 'answer') return c.reason;
+  const v = readBody(parseStep(step).body)!;
+  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z);
+  return `last ${replay(problem, prefix).R} vs ${v.z} ${c.ok ? 'ok' : 'no'}`;
 }
 
 export interface SearchOptions {
   policy: PolicyOptions;
   /** At most this many pairs per problem (drawn at random among its layers), for problem diversity. */
   maxPairsPerProblem: number;
+  /** How the check lines read (default `columns`). */
+  explain?: ExplainMode;
 }
 
 /** Searches one problem and returns its pairs (at most maxPairsPerProblem, in layer order). */
@@ -49,7 +78,11 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
     const best = scored.find((s) => s.check.ok);
     const worst = scored.find((s) => !s.check.ok);
     if (best && worst) {
-      pairs.push({ problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason });
+      const mode = opts.explain ?? 'columns';
+      pairs.push({
+        problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason,
+        checkBest: checkLine(problem, prefix, best.c, mode), checkWorst: checkLine(problem, prefix, worst.c, mode),
+      });
     }
     prefix.push(best ? best.c : nextStep(problem, prefix));
   }
@@ -63,9 +96,9 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
  * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
  * judge on the model's own candidates, which the paper never does (paper-notes §7).
  */
-export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'columns'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
   const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
-  return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: a.reason, checkB: b.reason };
+  return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: checkLine(problem, prefix, stepA, mode), checkB: checkLine(problem, prefix, stepB, mode) };
 }
 
 /**
@@ -88,7 +121,7 @@ export function eftRecords(pair: EftPair, pairNo: number, t: PromptTemplate, idP
   const p = pair.problem;
   return (['AB', 'BA'] as const).map((order) => {
     const [a, b] = order === 'AB' ? [pair.best, pair.worst] : [pair.worst, pair.best];
-    const [checkA, checkB] = order === 'AB' ? ['ok', pair.reason] : [pair.reason, 'ok'];
+    const [checkA, checkB] = order === 'AB' ? [pair.checkBest, pair.checkWorst] : [pair.checkWorst, pair.checkBest];
     const label = order === 'AB' ? 'A' : 'B';
     return {
       id: `${idPrefix}-${pairNo}-${order}`,

@@ -50,7 +50,7 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   data_seed: 20250305,
   template: 'compact',
   m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
-  m1: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
+  m1: { epochs: 2, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   eval: { problems: 200, judge: 500 },
 };
 

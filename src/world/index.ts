@@ -5,3 +5,4 @@ export * from './format.js';
 export * from './verifier.js';
 export * from './mistakes.js';
 export { Rng, seedOf, hashText } from './rng.js';
+export * from './columns.js';

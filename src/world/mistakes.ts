@@ -18,9 +18,15 @@ import { nextStep, replay } from './verifier.js';
 export type MistakeKind = 'digit' | 'carry' | 'foreign' | 'skip' | 'stale' | 'op' | 'early' | 'answer' | 'late';
 export const MISTAKE_KINDS: readonly MistakeKind[] = ['digit', 'carry', 'foreign', 'skip', 'stale', 'op', 'early', 'answer', 'late'];
 
-/** Relative frequency of each mistake; kinds that do not apply at a step are left out there. */
+/**
+ * Relative frequency of each mistake; kinds that do not apply at a step are left out there. The paper's
+ * EFT candidates are the policy model's own samples, so the mix follows what the small model was measured
+ * to get wrong in its own samples (docs/world.md "Why the judge checks by columns": all arithmetic, about
+ * 4 carry slips to 1 last-digit slip), with every structural kind kept at a lower weight so the judge
+ * still knows them.
+ */
 export const DEFAULT_MISTAKE_WEIGHTS: Record<MistakeKind, number> = {
-  digit: 3, carry: 2, foreign: 2, skip: 1.5, stale: 1, op: 1.5, early: 1, answer: 2, late: 1,
+  digit: 2.5, carry: 5, foreign: 0.6, skip: 0.6, stale: 0.4, op: 0.6, early: 0.5, answer: 1.5, late: 0.5,
 };
 
 const ANSWER_KINDS: ReadonlySet<MistakeKind> = new Set(['answer', 'late']);

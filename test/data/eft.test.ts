@@ -1,12 +1,12 @@
 // EFT pairs: the label matches the verifier, both orders are present, labels balance, explanations are
-// the verifier's check of each candidate.
+// the check of each candidate (written arithmetic for the arithmetic, the verifier's reason otherwise).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { composeProblem, generateProblem, worldConfig } from '../../src/world/generator.js';
 import { checkStep, nextStep } from '../../src/world/verifier.js';
 import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
 import { Rng } from '../../src/world/rng.js';
-import { eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
+import { checkLine, eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
 import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
 import { validateEft, type EftRecord } from '../../src/data/schema.js';
 
@@ -34,8 +34,12 @@ test('labels match the verifier, both orders of every pair, balanced labels', ()
     assert.ok(a.ok !== b.ok, `${r.id}: exactly one candidate is right`);
     assert.equal(r.label, a.ok ? 'A' : 'B');
     assert.equal(parseVerdict(r.completion), r.label);
-    assert.equal(r.check_a, a.reason);
-    assert.equal(r.check_b, b.reason);
+    assert.equal(r.check_a, checkLine(p, r.prefix, r.step_a));
+    assert.equal(r.check_b, checkLine(p, r.prefix, r.step_b));
+    // The check line of the right step ends in ok (or is ok); the wrong one's never does.
+    const [good, badLine] = a.ok ? [r.check_a, r.check_b] : [r.check_b, r.check_a];
+    assert.match(good, /(^| )ok$/);
+    assert.doesNotMatch(badLine, /(^| )ok$/);
     assert.equal(r.kind, (a.ok ? b : a).kind);
     for (const s of r.prefix) assert.ok(checkStep(p, r.prefix.slice(0, r.prefix.indexOf(s)), s).ok, 'prefix steps are right');
     assert.equal(r.prompt, renderJudgePrompt(t, { problem: p.text, steps: r.prefix, stepA: r.step_a, stepB: r.step_b }));
@@ -68,7 +72,8 @@ test('goldJudgment labels any two candidates, and none when both are right or bo
   const p = generateProblem(world, 'test', 3);
   const right = nextStep(p, []);
   const wrong = right.replace(/=(\d+)$/, (_, z: string) => `=${Number(z) + 1}`);
-  assert.deepEqual(goldJudgment(p, [], wrong, right), { label: 'B', checkA: checkStep(p, [], wrong).reason, checkB: 'ok' });
+  assert.deepEqual(goldJudgment(p, [], wrong, right), { label: 'B', checkA: checkLine(p, [], wrong), checkB: checkLine(p, [], right) });
+  assert.deepEqual(goldJudgment(p, [], wrong, right, 'reason'), { label: 'B', checkA: checkStep(p, [], wrong).reason, checkB: 'ok' });
   assert.equal(goldJudgment(p, [], right, wrong).label, 'A');
   assert.equal(goldJudgment(p, [], right, right).label, null);
   assert.equal(goldJudgment(p, [], wrong, '\\boxed{1}').label, null);
@@ -83,7 +88,29 @@ test('nextHint names what the next step must do (the compact-next scratch line)'
   const steps = ['buys 15: 23+15=38', '2 bags of 6: 2*6=12', 'sells 12: 38-12=26', 'halves: 26/2=13'];
   assert.deepEqual([0, 1, 2, 3, 4].map((k) => nextHint(p, steps.slice(0, k))), ['buys 15 on 23', '2 bags of 6', 'sells 12 on 38', 'halves on 26', 'answer 13']);
   const t = loadTemplate('compact-next');
-  const [r] = eftRecords({ problem: { ...p, split: 'test' }, prefix: steps.slice(0, 2), best: steps[2], worst: 'sells 12: 38+12=50', kind: 'op', reason: 'sells means -' }, 0, t);
+  const [r] = eftRecords({ problem: { ...p, split: 'test' }, prefix: steps.slice(0, 2), best: steps[2], worst: 'sells 12: 38+12=50', kind: 'op', reason: 'sells means -', checkBest: 'ok', checkWorst: 'sells means -' }, 0, t);
   assert.equal(r.completion, 'Next: sells 12 on 38\nA: ok\nB: sells means -\n[[A]]');
   validateEft(r);
+});
+
+test('check lines: written arithmetic for the arithmetic and the answer, the reason for the rest', () => {
+  const p = { id: 'hand-2', split: 'test' as const, index: 0, ...composeProblem('Ann', 'She', 'pens', 23, [
+    { type: 'gain', n: 15, verb: 'buys' },
+    { type: 'packLose', count: 2, size: 6, verb: 'sells', unit: 'bags' },
+    { type: 'split', k: 2, verb: 'halves' },
+  ]) };
+  const steps = ['buys 15: 23+15=38', '2 bags of 6: 2*6=12', 'sells 12: 38-12=26', 'halves: 26/2=13'];
+  // hand-computed columns, units first, each carry or borrow written down
+  assert.equal(checkLine(p, [], steps[0]), '23+15=38; 3+5=8 2+1=3 so 38 ok');
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=48'), '23+15=48; 3+5=8 2+1=3 so 38 no'); // carry kind
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=39'), '23+15=39; 3+5=8 2+1=3 so 38 no'); // digit kind
+  assert.equal(checkLine(p, steps.slice(0, 2), steps[2]), '38-12=26; 8-2=6 3-1=2 so 26 ok');
+  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12'), '26/2=12; 2*2=4 1*2=2 so 24 no');
+  assert.equal(checkLine(p, steps, '\\boxed{13}'), 'last 13 vs 13 ok');
+  assert.equal(checkLine(p, steps, '\\boxed{26}'), 'last 13 vs 26 no');
+  // structural mistakes keep the verifier's reason
+  assert.equal(checkLine(p, steps.slice(0, 2), 'sells 12: 38+12=50'), 'sells means -');
+  assert.equal(checkLine(p, steps.slice(0, 2), 'sells 12: 38-16=22'), '16 is not above');
+  assert.equal(checkLine(p, steps.slice(0, 2), 'sells 12: 38+12=50', 'reason'), 'sells means -');
+  assert.equal(checkLine(p, steps.slice(0, 2), steps[2], 'reason'), 'ok');
 });

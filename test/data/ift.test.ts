@@ -33,11 +33,17 @@ test('base documents: free layout, no Step n: and no boxed; practice arithmetic 
   }
   for (let i = 0; i < 200; i++) {
     const r = validateBase(practiceRecord(i, i));
-    for (const m of r.text.matchAll(/(\d+)([-+*/])(\d+)=(\d+)/g)) {
+    // whole equations (not the tail of a column such as `3*2+1=7`)
+    for (const m of r.text.matchAll(/(?<![-+*/\d])(\d+)([-+*/])(\d+)=(\d+)/g)) {
       const [x, y, z] = [Number(m[1]), Number(m[3]), Number(m[4])];
       const v = m[2] === '+' ? x + y : m[2] === '-' ? x - y : m[2] === '*' ? x * y : x / y;
       assert.equal(v, z, m[0]);
     }
-    assert.ok(r.text.length <= 320, `practice ${i} has ${r.text.length} chars`);
+    // column drills read off the true result: `150+63: 0+3=3 5+6=11 1+0+1=2 so 213`
+    for (const m of r.text.matchAll(/(\d+)([-+*/])(\d+): [^,.]* so (\d+)/g)) {
+      const [x, y, z] = [Number(m[1]), Number(m[3]), Number(m[4])];
+      assert.equal(m[2] === '+' ? x + y : m[2] === '-' ? x - y : m[2] === '*' ? x * y : y * (x / y), z, m[0]);
+    }
+    assert.ok(r.text.length <= 512, `practice ${i} has ${r.text.length} chars`);
   }
 });

@@ -1,0 +1,104 @@
+// Written (column) arithmetic: the judge's check of a step's result, and the base corpus's drills.
+//
+// Why this exists (docs/world.md "Why the judge checks by columns"): measured on the small model's own
+// samples (T 0.5), every wrong step it wrote was an arithmetic slip — 82% a carry or borrow slip in a
+// leading digit, 18% a wrong last digit — and none was structural. A step is written in one go, most
+// significant digit first (`8+33=41`), so the generator must resolve every carry before it writes the
+// first digit: mental arithmetic. The judge may write before it decides (its explanation, paper Fig. 5),
+// so it checks the way people check a sum on paper: it copies the candidate's arithmetic, adds column by
+// column from the units with each carry written down (`8+3=11 0+3+1=4`), reads the true result off the
+// columns (`so 41`), and only then compares it with the candidate's result, which sits a few characters
+// back on the same line (`ok` / `no`). Every token of that line is one single-digit fact, a copy, or a
+// comparison of two short strings side by side — never the whole computation at once — which is what
+// makes verifying a step cheaper than producing it in this world (measurements.md, "What follows" 2).
+//
+// Formats (one column per digit of the longer operand, units first, separated by spaces):
+//   +  `a+b=s` / `a+b+1=s` (a missing digit is 0):       150+63: `0+3=3 5+6=11 1+0+1=2` so 213
+//   -  `a-b=d`, `a-b-1=d`, with a borrow `1a-b=d`:      50-38: `10-8=2 5-3-1=1` so 12
+//   *  a multi-digit factor's digits times the one-digit factor, plus the carry: 38*2: `8*2=16 3*2+1=7`
+//      so 76; two one-digit factors: one column `9*7=63`
+//   /  checked by multiplying back (the result times the divisor must give the dividend):
+//      76/2=37: `7*2=14 3*2+1=7` so 74, and 74 is compared with 76.
+import type { Op } from './generator.js';
+
+const digits = (n: number): number[] => String(n).split('').reverse().map(Number);
+
+/** Column-by-column product of a (any digits) and a one-digit m: the columns and the value. */
+function mulColumns(a: number, m: number): { cols: string[]; value: number } {
+  const cols: string[] = [];
+  let carry = 0;
+  const ds = digits(a);
+  ds.forEach((d, i) => {
+    const s = d * m + carry;
+    cols.push(`${d}*${m}${carry ? `+${carry}` : ''}=${s}`);
+    carry = i === ds.length - 1 ? 0 : Math.floor(s / 10);
+  });
+  return { cols, value: a * m };
+}
+
+/**
+ * The columns that compute `x op y` and the value they read off (for '/', the product z*y, checked against
+ * x). Null when the column method does not apply: a negative difference, a divisor or both factors with
+ * more than one digit (the world never asks for those; they arise only after a wrong earlier result).
+ */
+export function columns(x: number, op: Op, y: number, z: number): { cols: string[]; value: number; target: number } | null {
+  if (op === '+') {
+    const a = digits(x), b = digits(y), n = Math.max(a.length, b.length);
+    const cols: string[] = [];
+    let carry = 0;
+    for (let i = 0; i < n; i++) {
+      const s = (a[i] ?? 0) + (b[i] ?? 0) + carry;
+      cols.push(`${a[i] ?? 0}+${b[i] ?? 0}${carry ? '+1' : ''}=${s}`);
+      carry = s >= 10 ? 1 : 0;
+    }
+    return { cols, value: x + y, target: z };
+  }
+  if (op === '-') {
+    if (x < y) return null;
+    const a = digits(x), b = digits(y);
+    const cols: string[] = [];
+    let borrow = 0;
+    for (let i = 0; i < a.length; i++) {
+      const ai = a[i]!, bi = b[i] ?? 0;
+      let d = ai - bi - borrow;
+      const lend = d < 0;
+      if (lend) d += 10;
+      cols.push(`${lend ? '1' : ''}${ai}-${bi}${borrow ? '-1' : ''}=${d}`);
+      borrow = lend ? 1 : 0;
+    }
+    return { cols, value: x - y, target: z };
+  }
+  if (op === '*') {
+    if (x < 10 && y < 10) return { cols: [`${x}*${y}=${x * y}`], value: x * y, target: z };
+    if (y < 10) return { ...mulColumns(x, y), target: z };
+    if (x < 10) return { ...mulColumns(y, x), target: z };
+    return null;
+  }
+  // '/': multiply back.
+  if (y >= 10 || z < 0 || !Number.isInteger(z)) return null;
+  if (z < 10) return { cols: [`${z}*${y}=${z * y}`], value: z * y, target: x };
+  return { ...mulColumns(z, y), target: x };
+}
+
+/**
+ * The judge's check of a step's arithmetic `x op y = z`: the candidate's equation copied, the columns, the
+ * value read off them, then `ok` or `no`. For '/', the value is z*y and is compared with x.
+ *   columnCheck(8, '+', 33, 31)  -> `8+33=31; 8+3=11 0+3+1=4 so 41 no`
+ *   columnCheck(76, '/', 2, 38)  -> `76/2=38; 8*2=16 3*2+1=7 so 76 ok`
+ */
+export function columnCheck(x: number, op: Op, y: number, z: number): string {
+  const eq = `${x}${op}${y}=${z}`;
+  const c = columns(x, op, y, z);
+  if (c === null) {
+    // Outside the world's arithmetic: say so in words (no written result can be right).
+    return op === '-' ? `${eq}; ${y} is more than ${x} no` : `${eq}; ${x}${op}${y} is ${x / y} no`;
+  }
+  return `${eq}; ${c.cols.join(' ')} so ${c.value} ${c.value === c.target ? 'ok' : 'no'}`;
+}
+
+/** A drill line for the base corpus: `150+63: 0+3=3 5+6=11 1+0+1=2 so 213` (the true result). */
+export function columnDrill(x: number, op: Op, y: number): string | null {
+  const z = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : x / y;
+  const c = columns(x, op, y, z);
+  return c === null ? null : `${x}${op}${y}: ${c.cols.join(' ')} so ${c.value}`;
+}

