@@ -5,6 +5,7 @@
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
 import type { EftRecord } from '../data/schema.js';
+import { parseScore, type ScoreRecord } from '../data/score.js';
 import { checkSolution, type Problem } from '../world/index.js';
 
 export interface SolveReport {
@@ -78,4 +79,29 @@ export async function judgeReport(engine: Engine, records: EftRecord[], maxToken
     n, accuracy: right / n, accuracy_ab: abN ? ab / abN : 0, accuracy_ba: baN ? ba / baN : 0,
     order_consistency: pairs ? consistent / pairs : 0, first_position_rate: firstPos / n, parse_failures: fails,
   };
+}
+
+export interface ScoreReport {
+  n: number;
+  /** Share whose verdict "fully right" (score 5) matches the truth: the outcome judge's accuracy. */
+  accuracy: number;
+  /** Share with exactly the rubric's score. */
+  exact: number;
+  mean_abs_error: number;
+  parse_failures: number;
+}
+
+/** Greedy 0–5 scores of held-out scored solutions (the SRLM judge), against the rubric. */
+export async function scoreReport(engine: Engine, records: ScoreRecord[], maxTokens = 320): Promise<ScoreReport> {
+  const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
+  let acc = 0, exact = 0, err = 0, fails = 0;
+  records.forEach((r, i) => {
+    const s = parseScore(outs[i]![0]!.text);
+    if (s === null) { fails++; err += 5; return; }
+    if ((s === 5) === (r.score === 5)) acc++;
+    if (s === r.score) exact++;
+    err += Math.abs(s - r.score);
+  });
+  const n = records.length;
+  return { n, accuracy: acc / n, exact: exact / n, mean_abs_error: err / n, parse_failures: fails };
 }

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SEARCH } from '../search/search.js';
 import { DEFAULT_STEPDPO } from '../train/stepdpo.js';
+import { DEFAULT_SRLM } from './srlm.js';
 
 const int = (min = 0) => z.number().int().min(min);
 const prob = z.number().gt(0).max(1);
@@ -36,7 +37,20 @@ export const DPOSchema = z.object({
   grad_clip: z.number().gt(0).default(DEFAULT_STEPDPO.grad_clip),
 }).strict();
 
+export const SrlmSchema = z.object({
+  samples: int(2).default(DEFAULT_SRLM.samples),
+  score_samples: int(1).default(DEFAULT_SRLM.score_samples),
+  temperature: z.number().min(0).default(DEFAULT_SRLM.temperature),
+  top_p: prob.default(DEFAULT_SRLM.top_p),
+  score_temperature: z.number().min(0).default(DEFAULT_SRLM.score_temperature),
+  max_tokens: int(1).default(DEFAULT_SRLM.max_tokens),
+  score_max_tokens: int(1).default(DEFAULT_SRLM.score_max_tokens),
+}).strict();
+
 export const RunConfigSchema = z.object({
+  /** psrlm: step-wise search with pairwise self-judging (the method); srlm: the outcome-based baseline
+   *  (whole solutions self-scored 0–5, src/run/srlm.ts), whose 'model' is the M1 built with scoring data. */
+  method: z.enum(['psrlm', 'srlm']).default('psrlm'),
   /** Run seed: every sample, tie-break and shuffle derives from (seed, iteration, problem, step, attempt). */
   seed: int().default(1),
   /** The starting model M1: an embedded checkpoint directory (relative paths: to the config file). */
@@ -55,6 +69,8 @@ export const RunConfigSchema = z.object({
   drop_unfinished_pairs: z.boolean().default(false),
   search: SearchSchema.default(SearchSchema.parse({})),
   dpo: DPOSchema.default(DPOSchema.parse({})),
+  /** The SRLM baseline's sampling and self-scoring (used when method = srlm). */
+  srlm: SrlmSchema.default(SrlmSchema.parse({})),
   /** Judge health on the model's own candidates before each search: held-out test prefixes. */
   health: z.object({ prefixes: int(0).default(100) }).strict().default({ prefixes: 100 }),
   /** Evaluation of each new model: problems per split (test, harder) and held-out EFT judge records. */

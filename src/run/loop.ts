@@ -7,7 +7,8 @@
 //   dpo     step-wise DPO from M_t with M_t as reference → M_{t+1}, saved to iter-t/model
 //   eval    the new model: greedy solving on test and harder, judge accuracy on held-out EFT, steps per
 //           solution and step length
-// plus `baseline/eval.json` for the starting model. No ground truth enters the loop: the world's verifier
+// plus `baseline/eval.json` for the starting model. With `method: srlm` the health, search and pairs stages
+// are the SRLM baseline's (src/run/srlm.ts: sample + self-score whole solutions, best vs worst). No ground truth enters the loop: the world's verifier
 // only measures (the chosen step's agreement with it, stored under `measure` in samples and search.json).
 //
 // Resume: each stage writes its outputs, then its completion marker (iter-t/done/<stage>) last; a stage
@@ -24,7 +25,7 @@ import { deriveSeed } from '../engine/rng.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import type { EftRecord } from '../data/schema.js';
 import { loadTemplate, renderStepPrompt, type PromptTemplate } from '../data/templates.js';
-import { judgeReport, solveReport } from '../eval/world.js';
+import { judgeReport, scoreReport, solveReport } from '../eval/world.js';
 import { heldOutPrefixes, judgeHealth, type HealthReport } from '../judge/health.js';
 import { collectPairs, toStepDPO, toTRL, type PairRecord } from '../search/pairs.js';
 import { runSearch, type SearchRecord } from '../search/search.js';
@@ -33,10 +34,14 @@ import { checkStep, generateProblem, generateProblems } from '../world/index.js'
 import { problemsOf, type RunConfig } from './config.js';
 import { Progress } from './progress.js';
 import { summarizeSearch, type SearchSummary } from './summary.js';
+import { srlmPairs, srlmSample, summarizeSrlm, type SrlmPairStats, type SrlmRecord, type SrlmSummary } from './srlm.js';
+import { scoreRecords } from '../data/score.js';
 
 export const RUN_VERSION = 1;
-const STAGES = ['health', 'search', 'pairs', 'dpo', 'eval'] as const;
+const STAGES = ['health', 'search', 'sample', 'pairs', 'dpo', 'eval'] as const;
 type Stage = (typeof STAGES)[number];
+/** The stages of an iteration: PSRLM's, or the SRLM baseline's (sampling and self-scoring in one). */
+const stagesOf = (cfg: RunConfig): readonly Stage[] => (cfg.method === 'srlm' ? ['sample', 'pairs', 'dpo', 'eval'] : ['health', 'search', 'pairs', 'dpo', 'eval']);
 
 export interface LoopHooks {
   log?: (line: string) => void;
@@ -126,15 +131,20 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
   const dir = path.join(ctx.out, `iter-${t}`);
   const modelOut = path.join(dir, 'model');
   const done = (s: Stage) => existsSync(path.join(dir, 'done', s));
-  if (STAGES.every(done)) { log(`iteration ${t}: done already`); return modelOut; }
+  if (stagesOf(cfg).every(done)) { log(`iteration ${t}: done already`); return modelOut; }
   mkdirSync(dir, { recursive: true });
   log(`iteration ${t}: M${t} -> M${t + 1}`);
 
   if (!done('dpo')) {
     await withEngine(modelIn, cfg, async (engine) => {
-      if (!done('health')) await timed(ctx, `iter-${t}`, 'health', () => health(ctx, t, dir, engine));
-      if (!done('search')) await timed(ctx, `iter-${t}`, 'search', () => search(ctx, t, dir, engine));
-      if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairs(ctx, dir); });
+      if (cfg.method === 'srlm') {
+        if (!done('sample')) await timed(ctx, `iter-${t}`, 'sample', () => sampleSrlm(ctx, t, dir, engine));
+        if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairsSrlm(ctx, dir); });
+      } else {
+        if (!done('health')) await timed(ctx, `iter-${t}`, 'health', () => health(ctx, t, dir, engine));
+        if (!done('search')) await timed(ctx, `iter-${t}`, 'search', () => search(ctx, t, dir, engine));
+        if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairs(ctx, dir); });
+      }
       await timed(ctx, `iter-${t}`, 'dpo', async () => {
         const ps = readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PairRecord);
         const bar = new Progress(`iter ${t} DPO`, Math.ceil(ps.length / cfg.dpo.batch_size) * Math.ceil(cfg.dpo.epochs), { unit: 'steps', silent: !ctx.progress });
@@ -234,6 +244,49 @@ async function search(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine):
   mark(dir, 'search');
 }
 
+/** SRLM: N solutions per question, each self-scored K times; appended per batch of questions (resume). */
+async function sampleSrlm(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine): Promise<void> {
+  const { cfg } = ctx;
+  const file = path.join(dir, 'samples.jsonl');
+  const [from, n] = questionRange(cfg, ctx.data, t);
+  const have = readLines<SrlmRecord>(file);
+  const seen = new Set(have.map((r) => r.index));
+  const todo = Array.from({ length: n }, (_, k) => from + k).filter((i) => !seen.has(i));
+  if (have.length) ctx.log(`iteration ${t}: sampling resumes, ${have.length} of ${n} questions already recorded`);
+  const bar = new Progress(`iter ${t} sample+score`, n, { unit: 'questions', silent: !ctx.progress });
+  bar.tick(have.length);
+  const batch = Math.max(1, cfg.search.batch_problems);
+  const fresh: SrlmRecord[] = [];
+  for (let k = 0; k < todo.length; k += batch) {
+    const items = todo.slice(k, k + batch).map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) }));
+    const recs = await srlmSample(engine, ctx.t, items, cfg.srlm, { seed: cfg.seed, iteration: t });
+    appendFileSync(file, jsonl(recs));
+    fresh.push(...recs);
+    bar.tick(recs.length);
+  }
+  bar.finish();
+  const all = [...have, ...fresh].sort((a, b) => a.index - b.index);
+  writeFileAtomic(file, jsonl(all));
+  const s = summarizeSrlm(all);
+  writeJSONAtomic(path.join(dir, 'sample.json'), s);
+  ctx.log(`iteration ${t}: sampled ${s.solutions} solutions of ${n} questions, mean self-score ${s.mean_score.toFixed(2)}; on ${s.measure.mixed_questions} mixed questions the top-scored solution is right ${pc(s.measure.best_ok)} vs random ${pc(s.measure.random_ok)} vs majority ${pc(s.measure.majority_ok)}`);
+  mark(dir, 'sample');
+}
+
+function pairsSrlm(ctx: Ctx, dir: string): void {
+  const records = readLines<SrlmRecord>(path.join(dir, 'samples.jsonl'));
+  const { pairs: ps, stats } = srlmPairs(ctx.t, records);
+  writeFileAtomic(path.join(dir, 'pairs.jsonl'), jsonl(ps));
+  writeFileAtomic(path.join(dir, 'pairs.trl.jsonl'), jsonl(ps.map(toTRL)));
+  writeJSONAtomic(path.join(dir, 'pairs.json'), { stats });
+  mark(dir, 'pairs');
+}
+
+/** JSON lines of a partly written file, dropping a torn last line (a kill mid-append). */
+function readLines<T>(file: string): T[] {
+  return readRecords(file) as unknown as T[];
+}
+
 function pairs(ctx: Ctx, dir: string): void {
   const records = readRecords(path.join(dir, 'samples.jsonl'));
   const { pairs: ps, stats } = collectPairs(records, { keep_unfinished: !ctx.cfg.drop_unfinished_pairs });
@@ -251,7 +304,11 @@ async function evaluate(ctx: Ctx, engine: EmbeddedEngine) {
   ctx.eftTest ??= buildRecords({ ...ctx.data, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...ctx.data.eft, trainPairs: 0, harderPairs: 0, testPairs: Math.ceil(cfg.eval.judge / 2) } }).eftTest;
   const test = await solveReport(engine, generateProblems(world, 'test', Math.max(1, cfg.eval.problems)), ctx.t, cfg.eval.max_tokens);
   const harder = await solveReport(engine, generateProblems(world, 'harder', Math.max(1, cfg.eval.problems)), ctx.t, cfg.eval.max_tokens);
-  const judge = await judgeReport(engine, ctx.eftTest.slice(0, Math.max(1, cfg.eval.judge)), cfg.search.judge_max_tokens);
+  // the judge of each method on its own held-out benchmark: pairwise step judgments (PSRLM) or 0–5 scores
+  // of whole solutions (SRLM: accuracy = telling fully right solutions from the rest)
+  const judge = cfg.method === 'srlm'
+    ? await scoreReport(engine, scoreRecords(world, ctx.t, ctx.data.seed, 'test', 0, Math.max(1, cfg.eval.judge), ctx.data.budget.eft).records, cfg.srlm.score_max_tokens)
+    : await judgeReport(engine, ctx.eftTest.slice(0, Math.max(1, cfg.eval.judge)), cfg.search.judge_max_tokens);
   return { test, harder, judge, steps_per_solution: test.mean_steps, step_length: test.mean_step_chars };
 }
 
@@ -267,6 +324,13 @@ function summary(ctx: Ctx): { models: ModelRow[] } {
   for (let t = 1; t <= ctx.cfg.iterations; t++) {
     const d = path.join(ctx.out, `iter-${t}`);
     const ev = readJSON<Record<string, unknown>>(path.join(d, 'eval.json'));
+    if (ctx.cfg.method === 'srlm') {
+      const s = readJSON<SrlmSummary>(path.join(d, 'sample.json'));
+      const m = s.measure;
+      const label = m.mixed_questions === 0 ? 'not measurable' : m.best_ok <= m.random_ok ? 'SCORER AT OR BELOW CHANCE' : m.best_ok > m.majority_ok ? 'above chance and above a majority vote' : 'above chance, not above a majority vote';
+      rows.push({ model: `M${t + 1}`, ...pick(ev), pairs_kept: ev.pairs_kept as number, judge_health_of_parent: `${label} (top-scored right ${pc(m.best_ok)} vs random ${pc(m.random_ok)} vs majority ${pc(m.majority_ok)})` });
+      continue;
+    }
     const h = readJSON<{ label: string }>(path.join(d, 'health.json'));
     const s = readJSON<SearchSummary>(path.join(d, 'search.json'));
     rows.push({ model: `M${t + 1}`, ...pick(ev), pairs_kept: ev.pairs_kept as number, judge_health_of_parent: h.label, chosen_step_verifier_agreement: s.measure.chosen_ok });
@@ -279,6 +343,7 @@ function reportMarkdown(ctx: Ctx, sum: ReturnType<typeof summary>): string {
   const f = (x: unknown, pct = true) => (typeof x === 'number' ? (pct ? `${(100 * x).toFixed(1)}%` : x.toFixed(2)) : String(x ?? '–'));
   const rows = sum.models.map((m) => `| ${m.model} | ${f(m.test_accuracy)} | ${f(m.harder_accuracy)} | ${f(m.judge_accuracy)} | ${f(m.steps_per_solution, false)} | ${f(m.step_length, false)} | ${m.pairs_kept ?? '–'} | ${m.chosen_step_verifier_agreement === undefined ? '–' : f(m.chosen_step_verifier_agreement)} | ${m.judge_health_of_parent ?? '–'} |`);
   const it: string[] = [];
+  if (ctx.cfg.method === 'srlm') return reportSrlm(ctx, rows, f);
   for (let t = 1; t <= ctx.cfg.iterations; t++) {
     const s = readJSON<SearchSummary>(path.join(ctx.out, `iter-${t}`, 'search.json'));
     it.push(`| ${t} | ${s.questions} | ${Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')} | ${s.rounds} | ${s.rollbacks} | ${s.judge_prompts} | ${s.judge_prompts_saved} | ${s.pairs_found} | ${f(s.measure.mixed_chosen_ok)} vs ${f(s.measure.mixed_random_ok)} (${s.measure.mixed_rounds}) |`);
@@ -296,6 +361,33 @@ function reportMarkdown(ctx: Ctx, sum: ReturnType<typeof summary>): string {
     '',
     '| iteration | questions | outcomes | rounds | rollbacks | judge prompts | saved by merging | pairs | on mixed rounds: pick right vs random (rounds) |',
     '|---|---|---|---|---|---|---|---|---|',
+    ...it,
+    '',
+    'The verifier columns are measurements only: nothing in the loop reads them.',
+    '',
+  ].join('\n');
+}
+
+function reportSrlm(ctx: Ctx, rows: string[], f: (x: unknown, pct?: boolean) => string): string {
+  const it: string[] = [];
+  for (let t = 1; t <= ctx.cfg.iterations; t++) {
+    const s = readJSON<SrlmSummary>(path.join(ctx.out, `iter-${t}`, 'sample.json'));
+    const p = readJSON<{ stats: SrlmPairStats }>(path.join(ctx.out, `iter-${t}`, 'pairs.json')).stats;
+    it.push(`| ${t} | ${s.questions} | ${s.solutions} | ${s.mean_score.toFixed(2)} | ${f(s.parse_failure_rate)} | ${p.kept} (${p.ties} ties dropped) | ${f(s.measure.best_ok)} vs ${f(s.measure.random_ok)} vs ${f(s.measure.majority_ok)} (${s.measure.mixed_questions}) |`);
+  }
+  return [
+    `# SRLM baseline run: M1 → M${ctx.cfg.iterations + 1}`,
+    '',
+    `Seed ${ctx.cfg.seed}, start model \`${ctx.cfg.model}\` (M1 with solution-scoring data), template \`${ctx.cfg.template}\`; the resolved config is in manifest.json, wall times in timings.json. The judge column is the scorer's accuracy at telling fully right solutions from the rest (held-out scored solutions).`,
+    '',
+    '| model | test acc | harder acc | scorer acc | steps/solution | step length | pairs it was trained on | – | scorer health of its parent |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '## Sampling and self-scoring',
+    '',
+    '| iteration | questions | solutions | mean self-score | unparsable scores | pairs | on mixed questions: top-scored right vs random vs majority (questions) |',
+    '|---|---|---|---|---|---|---|',
     ...it,
     '',
     'The verifier columns are measurements only: nothing in the loop reads them.',

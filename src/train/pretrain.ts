@@ -15,7 +15,8 @@ import { Tokenizer } from '../engine/tokenizer.js';
 import type { SFTExample, StepInfo, TrainOptions } from '../engine/types.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
-import { judgeReport, solveReport, type JudgeReport, type SolveReport } from '../eval/world.js';
+import { judgeReport, scoreReport, solveReport, type JudgeReport, type ScoreReport, type SolveReport } from '../eval/world.js';
+import { SCORE_POOL, scoreRecords } from '../data/score.js';
 import { generateProblems } from '../world/index.js';
 import { Progress } from '../run/progress.js';
 
@@ -39,6 +40,9 @@ export interface PretrainConfig {
   template: string;
   m0: StageConfig;
   m1: StageConfig;
+  /** The SRLM baseline's initial model (M1 with solution-scoring data instead of step-wise EFT, src/data/
+   *  score.ts), built from the same M0 into DIR/m1-srlm. `examples` is scaled by data_scale. */
+  srlm: { enabled: boolean; examples: number; p_mistake: number; stage: StageConfig };
   /** Problems per split and EFT records used for the figures in the manifests. */
   eval: { problems: number; judge: number };
 }
@@ -51,11 +55,12 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   template: 'compact',
   m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   m1: { epochs: 2, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
+  srlm: { enabled: true, examples: 20000, p_mistake: 0.2, stage: { epochs: 2, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 } },
   eval: { problems: 200, judge: 500 },
 };
 
 export interface StageReport {
-  stage: 'm0' | 'm1';
+  stage: 'm0' | 'm1' | 'm1-srlm';
   steps: number;
   tokens: number;
   wall_s: number;
@@ -64,6 +69,7 @@ export interface StageReport {
   test?: SolveReport;
   harder?: SolveReport;
   judge_test?: JudgeReport;
+  score_test?: ScoreReport;
 }
 
 export interface PretrainHooks {
@@ -96,7 +102,7 @@ function stageDone(dir: string, key: string): boolean {
 }
 
 async function runStage(
-  engine: EmbeddedEngine, stage: 'm0' | 'm1', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
+  engine: EmbeddedEngine, stage: 'm0' | 'm1' | 'm1-srlm', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
 ): Promise<{ history: StepInfo[]; tokens: number; wall_s: number; steps: number; final_loss: number }> {
   const steps = Math.ceil(examples.length / sc.batch_size) * Math.ceil(sc.epochs);
   const bar = new Progress(`pretrain ${stage.toUpperCase()}`, steps, { unit: 'steps', silent: hooks.progress === false });
@@ -128,7 +134,10 @@ async function measure(engine: EmbeddedEngine, cfg: PretrainConfig, data: DataCo
 export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: PretrainHooks = {}): Promise<StageReport[]> {
   const log = hooks.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const data = scaled(cfg);
-  const key = JSON.stringify({ cfg, data });
+  // Stage keys: M0 and M1 do not depend on the SRLM settings, so changing those rebuilds only m1-srlm.
+  const { srlm: srlmCfg, ...mainCfg } = cfg;
+  const key = JSON.stringify({ cfg: mainCfg, data });
+  const srlmKey = JSON.stringify({ key, srlm: srlmCfg });
   log(`building data (scale ${cfg.data_scale}, seed ${cfg.data_seed})`);
   const built = buildRecords(data);
   const versions = { node: process.version, psrlm: '0.1.0' };
@@ -178,5 +187,37 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     log(`M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% / ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order consistency ${(100 * j.order_consistency).toFixed(1)}%`);
   }
   await engine.close();
+
+  // ---- M1-srlm: the SRLM baseline's M1 = M0 + SFT on IFT + solution-scoring examples (same budget as M1)
+  const sDir = path.join(outDir, 'm1-srlm');
+  if (!srlmCfg.enabled) return reports;
+  if (stageDone(sDir, srlmKey)) {
+    log(`M1-srlm already built in ${sDir} (same config): reusing it`);
+    reports.push((JSON.parse(readFileSync(path.join(sDir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
+    return reports;
+  }
+  const t = loadTemplate(data.template);
+  const n = Math.max(1, Math.round(srlmCfg.examples * cfg.data_scale));
+  const score = scoreRecords(data.world, t, data.seed, 'train', SCORE_POOL, n, data.budget.eft, srlmCfg.p_mistake);
+  const scoreTest = scoreRecords(data.world, t, data.seed, 'test', 0, Math.max(1, cfg.eval.judge), data.budget.eft, srlmCfg.p_mistake);
+  const s = EmbeddedEngine.load(m0Dir);
+  const ex: SFTExample[] = [
+    ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
+    ...score.records.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
+  ];
+  log(`M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} over budget left out)`);
+  const st = await runStage(s, 'm1-srlm', ex, srlmCfg.stage, cfg.seed + 2, hooks);
+  const figures = await measure(s, cfg, data, false);
+  const score_test = await scoreReport(s, scoreTest.records);
+  const report: StageReport = { stage: 'm1-srlm', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures, score_test };
+  writeJSONAtomic(path.join(sDir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
+  await s.save(sDir, {
+    kind: 'psrlm-initial-model', stage: 'M1-srlm', config_key: srlmKey, config: cfg,
+    data: { config: data, counts: { ift: built.ift.length, score_train: score.records.length, score_test: scoreTest.records.length, score_dropped_over_budget: score.dropped } },
+    versions, created: new Date().toISOString(), report,
+  });
+  reports.push(report);
+  log(`M1-srlm: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, scoring accuracy ${(100 * score_test.accuracy).toFixed(1)}% (exact ${(100 * score_test.exact).toFixed(1)}%)`);
+  await s.close();
   return reports;
 }

@@ -10,10 +10,11 @@ import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from '../../src/train
 
 const cfg: PretrainConfig = {
   ...DEFAULT_PRETRAIN,
-  model: { n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 384 },
+  model: { n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 },
   data_scale: 0.002,
   m0: { ...DEFAULT_PRETRAIN.m0, batch_size: 8 },
   m1: { ...DEFAULT_PRETRAIN.m1, batch_size: 8 },
+  srlm: { ...DEFAULT_PRETRAIN.srlm, stage: { ...DEFAULT_PRETRAIN.srlm.stage, batch_size: 8 } },
   eval: { problems: 4, judge: 4 },
 };
 
@@ -27,20 +28,27 @@ test('a short pretrain with the same seed reproduces the same weights; finished 
     const quiet = { log: () => {}, progress: false };
     const ra = await pretrain(cfg, a, quiet);
     await pretrain(cfg, b, quiet);
-    for (const stage of ['m0', 'm1']) {
+    for (const stage of ['m0', 'm1', 'm1-srlm']) {
       assert.deepEqual(weights(path.join(a, stage)), weights(path.join(b, stage)), `${stage} differs between two runs`);
       const man = JSON.parse(readFileSync(path.join(a, stage, 'manifest.json'), 'utf8'));
-      assert.equal(man.stage, stage.toUpperCase());
+      assert.equal(man.stage, stage === 'm1-srlm' ? 'M1-srlm' : stage.toUpperCase());
       assert.deepEqual(man.config, cfg);
       assert.ok(existsSync(path.join(a, stage, 'curve.json')));
     }
-    assert.equal(ra.length, 2);
+    assert.equal(ra.length, 3);
     assert.ok(ra[1]!.judge_test!.n >= 2, 'the judge was measured on held-out EFT examples');
+    assert.ok(ra[2]!.score_test!.n >= 2, 'the SRLM scorer was measured on held-out scored solutions');
+    // M1 and M1-srlm both start from the same M0 but differ
+    assert.notDeepEqual(weights(path.join(a, 'm1')), weights(path.join(a, 'm1-srlm')));
     // rerun: both stages reused (same reports, no training)
     const lines: string[] = [];
     const again = await pretrain(cfg, a, { log: (l) => lines.push(l), progress: false });
     assert.deepEqual(again, ra);
-    assert.ok(lines.some((l) => /M0 already built/.test(l)) && lines.some((l) => /M1 already built/.test(l)));
+    assert.ok(lines.some((l) => /M0 already built/.test(l)) && lines.some((l) => /M1 already built/.test(l)) && lines.some((l) => /M1-srlm already built/.test(l)));
+    // changing only the SRLM settings rebuilds only M1-srlm
+    const lines2: string[] = [];
+    await pretrain({ ...cfg, srlm: { ...cfg.srlm, p_mistake: 0.3 } }, a, { log: (l) => lines2.push(l), progress: false });
+    assert.ok(lines2.some((l) => /M1 already built/.test(l)) && lines2.some((l) => /^M1-srlm: /.test(l)), lines2.join('\n'));
     // a different seed gives different weights
     const c = mkdtempSync(path.join(tmpdir(), 'psrlm-pt-'));
     await pretrain({ ...cfg, seed: 2 }, c, quiet);
