@@ -1,16 +1,17 @@
-// `psrlm demo [--quick] [--seed N] [--json] [--out DIR]`: the self-rewarding loop (paper §3) on the
-// synthetic math world from the shipped initial model assets/models/m1, with configs/demo.yaml (--quick:
-// fewer questions and iterations, smaller evaluations). The run is resumable like `psrlm run`; it ends
-// with a table of M1..Mn (report.md in the run directory) or, with --json, the summary as one JSON line.
-// The SRLM baseline of the paper is not part of the demo yet.
-import { existsSync, readFileSync } from 'node:fs';
+// `psrlm demo [--quick] [--from-scratch] [--seed N] [--json] [--out DIR]`: the self-rewarding loop (paper
+// §3) on the synthetic math world from the shipped initial models (assets/models: M0, M1, and M1-srlm for
+// the baseline), with configs/demo.yaml (--quick: fewer questions and iterations, smaller evaluations):
+// PSRLM into <out>/psrlm, then the SRLM baseline in the same harness into <out>/srlm. Both runs resume
+// like `psrlm run`; the demo ends with the paper-style table of both methods, or with --json the summary as
+// one JSON line (also written to <out>/demo.json). --from-scratch first rebuilds the initial models.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { templatesDir } from '../data/templates.js';
 import { loadConfig, type RunConfig } from '../run/config.js';
 import { runLoop } from '../run/loop.js';
 
-const USAGE = 'usage: psrlm demo [--quick] [--seed N] [--json] [--out DIR] [--models DIR]';
+const USAGE = 'usage: psrlm demo [--quick] [--from-scratch] [--seed N] [--json] [--out DIR] [--models DIR] [--no-srlm]';
 
 export function quickConfig(c: RunConfig): RunConfig {
   return {
@@ -21,27 +22,60 @@ export function quickConfig(c: RunConfig): RunConfig {
 
 interface ModelRow { model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number }
 
-/**
- * The demo's one-line JSON (the issue's contract): accuracy per model (M0 from the shipped M0's manifest),
- * harder-test accuracy, judge accuracy, judge health before each iteration, wall time. The SRLM baseline
- * is not built yet, so `srlm` is null rather than a made-up figure.
- */
-export function demoSummary(runDir: string, m0Dir: string, wallS: number): Record<string, unknown> {
-  const { models } = JSON.parse(readFileSync(path.join(runDir, 'summary.json'), 'utf8')) as { models: ModelRow[] };
-  const psrlm: Record<string, number> = {}, harder: Record<string, number> = {}, judge: Record<string, number> = {};
+function models(runDir: string): ModelRow[] {
+  const f = path.join(runDir, 'summary.json');
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { models: ModelRow[] }).models : [];
+}
+
+function m0Report(m0Dir: string): { test?: number; harder?: number } {
   const m0 = path.join(m0Dir, 'manifest.json');
-  if (existsSync(m0)) {
-    const r = (JSON.parse(readFileSync(m0, 'utf8')) as { report?: { test?: { accuracy: number }; harder?: { accuracy: number } } }).report;
-    if (r?.test) psrlm.M0 = r.test.accuracy;
-    if (r?.harder) harder.M0 = r.harder.accuracy;
-  }
-  for (const m of models) { psrlm[m.model] = m.test_accuracy; harder[m.model] = m.harder_accuracy; judge[m.model] = m.judge_accuracy; }
+  if (!existsSync(m0)) return {};
+  const r = (JSON.parse(readFileSync(m0, 'utf8')) as { report?: { test?: { accuracy: number }; harder?: { accuracy: number } } }).report;
+  return { test: r?.test?.accuracy, harder: r?.harder?.accuracy };
+}
+
+/**
+ * The demo's one-line JSON (the issue's contract): test accuracy per model for PSRLM and SRLM (M0 from the
+ * shipped M0's manifest: both start from it), harder-test accuracy of both, judge accuracy (PSRLM's
+ * pairwise judge on held-out EFT; SRLM's scorer under `srlm_scorer_accuracy`), judge health before each
+ * PSRLM iteration, wall time. `srlm` is null when the baseline was not run.
+ */
+export function demoSummary(psrlmDir: string, srlmDir: string | null, m0Dir: string, wallS: number): Record<string, unknown> {
+  const m0 = m0Report(m0Dir);
+  const series = (dir: string) => {
+    const acc: Record<string, number> = {}, harder: Record<string, number> = {}, judge: Record<string, number> = {};
+    if (m0.test !== undefined) acc.M0 = m0.test;
+    if (m0.harder !== undefined) harder.M0 = m0.harder;
+    for (const m of models(dir)) { acc[m.model] = m.test_accuracy; harder[m.model] = m.harder_accuracy; judge[m.model] = m.judge_accuracy; }
+    return { acc, harder, judge };
+  };
+  const p = series(psrlmDir);
+  const s = srlmDir && existsSync(path.join(srlmDir, 'summary.json')) ? series(srlmDir) : null;
   const health: Record<string, unknown> = {};
-  for (let t = 1; existsSync(path.join(runDir, `iter-${t}`, 'health.json')); t++) {
-    const h = JSON.parse(readFileSync(path.join(runDir, `iter-${t}`, 'health.json'), 'utf8')) as { model: string; label: string; warnings: string[]; report: Record<string, unknown> };
+  for (let t = 1; existsSync(path.join(psrlmDir, `iter-${t}`, 'health.json')); t++) {
+    const h = JSON.parse(readFileSync(path.join(psrlmDir, `iter-${t}`, 'health.json'), 'utf8')) as { model: string; label: string; warnings: string[]; report: Record<string, unknown> };
     health[h.model] = { label: h.label, warnings: h.warnings, ...h.report };
   }
-  return { psrlm, srlm: null, judge_accuracy: judge, judge_health: health, harder, wall_s: Math.round(wallS * 10) / 10 };
+  return {
+    psrlm: p.acc, srlm: s ? s.acc : null, judge_accuracy: p.judge, srlm_scorer_accuracy: s ? s.judge : null, judge_health: health,
+    harder: { psrlm: p.harder, srlm: s ? s.harder : null }, wall_s: Math.round(wallS * 10) / 10,
+  };
+}
+
+/** The paper-style table (paper Table 1 in miniature): accuracy per model for both methods. */
+export function demoTable(sum: Record<string, unknown>): string {
+  const p = sum.psrlm as Record<string, number>, s = (sum.srlm ?? {}) as Record<string, number>;
+  const h = sum.harder as { psrlm: Record<string, number>; srlm: Record<string, number> | null };
+  const j = sum.judge_accuracy as Record<string, number>, js = (sum.srlm_scorer_accuracy ?? {}) as Record<string, number>;
+  const f = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}`);
+  const names = [...new Set([...Object.keys(p), ...Object.keys(s)])];
+  return [
+    '| model | PSRLM test | SRLM test | PSRLM harder | SRLM harder | PSRLM judge acc | SRLM scorer acc |',
+    '|---|---|---|---|---|---|---|',
+    ...names.map((m) => `| ${m} | ${f(p[m])} | ${f(s[m])} | ${f(h.psrlm[m])} | ${f(h.srlm?.[m])} | ${f(j[m])} | ${f(js[m])} |`),
+    '',
+    `wall time ${sum.wall_s} s`,
+  ].join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -49,32 +83,48 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: {
       quick: { type: 'boolean', default: false }, seed: { type: 'string' }, json: { type: 'boolean', default: false },
-      out: { type: 'string' }, models: { type: 'string' }, help: { type: 'boolean', default: false },
+      out: { type: 'string' }, models: { type: 'string' }, 'from-scratch': { type: 'boolean', default: false },
+      'no-srlm': { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
     },
   });
   if (values.help) { console.log(USAGE); return 0; }
   const root = path.dirname(templatesDir());
-  // --models: where M0 and M1 live (default: the shipped assets/models)
-  const models = values.models ?? path.join(root, 'assets', 'models');
-  const m1 = path.join(models, 'm1');
-  if (!existsSync(path.join(m1, 'model.safetensors'))) {
-    console.error(`psrlm demo: no initial model at ${m1}. Build it first with \`psrlm pretrain --out ${models}\` (writes m0 and m1; tens of minutes on two cores), then run the demo again.`);
-    return 1;
+  let seed: number | undefined;
+  if (values.seed !== undefined) {
+    seed = Number(values.seed);
+    if (!Number.isInteger(seed) || seed < 0) { console.error(`psrlm demo: --seed must be a non-negative integer, got '${values.seed}'`); return 2; }
+  }
+  const out = values.out ?? path.join('runs', `demo-seed${seed ?? 1}${values.quick ? '-quick' : ''}${values['from-scratch'] ? '-scratch' : ''}`);
+  const t0 = performance.now();
+  // --models: where M0, M1 and M1-srlm live (default: the shipped assets/models); --from-scratch rebuilds
+  // them first with `psrlm pretrain` into <out>/models (resumable by stage, like the rest of the demo)
+  let modelsDir = values.models ?? path.join(root, 'assets', 'models');
+  if (values['from-scratch']) {
+    modelsDir = path.join(out, 'models');
+    const { DEFAULT_PRETRAIN, pretrain } = await import('../train/pretrain.js');
+    await pretrain(DEFAULT_PRETRAIN, modelsDir, { progress: !values.json });
+  }
+  const m1 = path.join(modelsDir, 'm1'), m1s = path.join(modelsDir, 'm1-srlm');
+  for (const [dir, what] of [[m1, 'm1'], ...(values['no-srlm'] ? [] : [[m1s, 'm1-srlm']])] as Array<[string, string]>) {
+    if (!existsSync(path.join(dir, 'model.safetensors'))) {
+      console.error(`psrlm demo: no initial model at ${dir} (${what}). Build it first with \`psrlm pretrain --out ${modelsDir}\` (writes m0, m1 and m1-srlm; tens of minutes on two cores), or run \`psrlm demo --from-scratch\`.`);
+      return 1;
+    }
   }
   let cfg = { ...loadConfig(path.join(root, 'configs', 'demo.yaml')), model: m1 };
-  if (values.seed !== undefined) {
-    const s = Number(values.seed);
-    if (!Number.isInteger(s) || s < 0) { console.error(`psrlm demo: --seed must be a non-negative integer, got '${values.seed}'`); return 2; }
-    cfg = { ...cfg, seed: s };
-  }
+  if (seed !== undefined) cfg = { ...cfg, seed };
   if (values.quick) cfg = quickConfig(cfg);
-  const out = values.out ?? path.join('runs', `demo-seed${cfg.seed}${values.quick ? '-quick' : ''}`);
-  const t0 = performance.now();
-  await runLoop(cfg, out, { progress: !values.json });
+  const psrlmDir = path.join(out, 'psrlm'), srlmDir = path.join(out, 'srlm');
+  await runLoop(cfg, psrlmDir, { progress: !values.json });
+  if (!values['no-srlm']) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
+  const sum = demoSummary(psrlmDir, values['no-srlm'] ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000);
+  writeFileSync(path.join(out, 'demo.json'), JSON.stringify(sum, null, 2) + '\n');
   if (values.json) {
-    console.log(JSON.stringify(demoSummary(out, path.join(models, 'm0'), (performance.now() - t0) / 1000)));
+    console.log(JSON.stringify(sum));
   } else {
-    console.log(readFileSync(path.join(out, 'report.md'), 'utf8'));
+    console.log(readFileSync(path.join(psrlmDir, 'report.md'), 'utf8'));
+    if (!values['no-srlm']) console.log(readFileSync(path.join(srlmDir, 'report.md'), 'utf8'));
+    console.log(demoTable(sum));
   }
   return 0;
 }
