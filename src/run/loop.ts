@@ -21,6 +21,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } fro
 import path from 'node:path';
 import { writeFileAtomic, writeJSONAtomic } from '../engine/atomic.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
+import type { GenerateStats } from '../engine/generate.js';
 import { deriveSeed } from '../engine/rng.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import type { EftRecord } from '../data/schema.js';
@@ -112,7 +113,7 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   if (!existsSync(path.join(baseDir, 'done', 'eval'))) {
     await withEngine(cfg.model, cfg, async (e) => timed(ctx, 'baseline', 'eval', async () => {
       writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...(await evaluate(ctx, e)) });
-    }));
+    }, e));
     mark(baseDir, 'eval');
   }
   let model = cfg.model;
@@ -138,11 +139,11 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
   if (!done('dpo')) {
     await withEngine(modelIn, cfg, async (engine) => {
       if (cfg.method === 'srlm') {
-        if (!done('sample')) await timed(ctx, `iter-${t}`, 'sample', () => sampleSrlm(ctx, t, dir, engine));
+        if (!done('sample')) await timed(ctx, `iter-${t}`, 'sample', () => sampleSrlm(ctx, t, dir, engine), engine);
         if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairsSrlm(ctx, dir); });
       } else {
-        if (!done('health')) await timed(ctx, `iter-${t}`, 'health', () => health(ctx, t, dir, engine));
-        if (!done('search')) await timed(ctx, `iter-${t}`, 'search', () => search(ctx, t, dir, engine));
+        if (!done('health')) await timed(ctx, `iter-${t}`, 'health', () => health(ctx, t, dir, engine), engine);
+        if (!done('search')) await timed(ctx, `iter-${t}`, 'search', () => search(ctx, t, dir, engine), engine);
         if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairs(ctx, dir); });
       }
       await timed(ctx, `iter-${t}`, 'dpo', async () => {
@@ -163,7 +164,7 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
       const ps = readJSON<{ stats: { kept: number } }>(path.join(dir, 'pairs.json'));
       writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
       log(`iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`);
-    }));
+    }, engine));
     mark(dir, 'eval');
   }
   return modelOut;
@@ -416,13 +417,24 @@ function mark(dir: string, stage: string): void {
 
 /** Wall time per stage, accumulated over resumed attempts, in timings.json (kept out of the artifacts
  *  that must match between runs). */
-async function timed<T>(ctx: Ctx, where: string, stage: string, fn: () => Promise<T>): Promise<T> {
+async function timed<T>(ctx: Ctx, where: string, stage: string, fn: () => Promise<T>, engine?: { stats?: GenerateStats }): Promise<T> {
   const t0 = performance.now();
+  const before = engine?.stats ? { ...engine.stats } : null;
   const r = await fn();
   const file = path.join(ctx.out, 'timings.json');
   const all = existsSync(file) ? readJSON<Record<string, Record<string, number>>>(file) : {};
   (all[where] ??= {})[stage] = Math.round(((all[where]![stage] ?? 0) + (performance.now() - t0) / 1000) * 100) / 100;
   writeJSONAtomic(file, all);
+  // Engine tokens per stage (prompt tokens asked for, tokens actually prefilled after prefix sharing,
+  // tokens decoded), summed over resumed attempts. Like wall time they depend on how a run was batched
+  // and resumed, so they live apart from the artifacts that must match, in engine_tokens.json.
+  if (before && engine?.stats) {
+    const tf = path.join(ctx.out, 'engine_tokens.json');
+    const tok = existsSync(tf) ? readJSON<Record<string, Record<string, Record<string, number>>>>(tf) : {};
+    const cur = ((tok[where] ??= {})[stage] ??= {});
+    for (const k of Object.keys(engine.stats) as Array<keyof GenerateStats>) cur[k] = (cur[k] ?? 0) + engine.stats[k] - before[k];
+    writeJSONAtomic(tf, tok);
+  }
   return r;
 }
 
