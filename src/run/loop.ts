@@ -260,7 +260,7 @@ async function sampleSrlm(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngi
   const fresh: SrlmRecord[] = [];
   for (let k = 0; k < todo.length; k += batch) {
     const items = todo.slice(k, k + batch).map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) }));
-    const recs = await srlmSample(engine, ctx.t, items, cfg.srlm, { seed: cfg.seed, iteration: t });
+    const recs = await srlmSample(engine, ctx.t, items, cfg.srlm, { seed: cfg.seed, iteration: t }, engine.config.n_ctx);
     appendFileSync(file, jsonl(recs));
     fresh.push(...recs);
     bar.tick(recs.length);

@@ -39,19 +39,30 @@ export interface SrlmRecord {
 }
 
 /** Samples and self-scores the solutions of a batch of questions; one record per question, in order. */
-export async function srlmSample(engine: Engine, t: PromptTemplate, items: ReadonlyArray<{ index: number; problem: Problem }>, o: SrlmOptions, coords: { seed: number; iteration: number }): Promise<SrlmRecord[]> {
+export async function srlmSample(
+  engine: Engine, t: PromptTemplate, items: ReadonlyArray<{ index: number; problem: Problem }>, o: SrlmOptions, coords: { seed: number; iteration: number },
+  contextTokens = Number.POSITIVE_INFINITY,
+): Promise<SrlmRecord[]> {
   if (items.length === 0) return [];
   const sols = await engine.generate(items.map((it) => renderStepPrompt(t, it.problem.text)), {
     n: o.samples, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_tokens,
     seeds: items.map((it) => deriveSeed(coords.seed, 'srlm-sample', coords.iteration, it.index)),
   });
   // every (question, solution) scored K times: one prompt per solution, n = K, seeded by its coordinates
-  const prompts: string[] = [], seeds: number[] = [];
+  // A scoring prompt that leaves under 16 tokens of the context is not asked (its scores are unparsable:
+  // null), as a too-long judge prompt in the search is not.
+  const prompts: string[] = [], seeds: number[] = [], fits: boolean[] = [];
   items.forEach((it, i) => sols[i]!.forEach((s, j) => {
-    prompts.push(renderScorePrompt(t, it.problem.text, s.text));
+    const p = renderScorePrompt(t, it.problem.text, s.text);
+    const fit = engine.tokenize(p).length + 16 <= contextTokens;
+    fits.push(fit);
+    if (!fit) return;
+    prompts.push(p);
     seeds.push(deriveSeed(coords.seed, 'srlm-score', coords.iteration, it.index, j));
   }));
-  const scored = await engine.generate(prompts, { n: o.score_samples, temperature: o.score_temperature, top_p: o.top_p, max_tokens: o.score_max_tokens, seeds });
+  const asked = prompts.length ? await engine.generate(prompts, { n: o.score_samples, temperature: o.score_temperature, top_p: o.top_p, max_tokens: o.score_max_tokens, seeds }) : [];
+  let q = 0;
+  const scored = fits.map((f) => (f ? asked[q++]! : Array.from({ length: o.score_samples }, () => ({ text: '' }))));
   let k = 0;
   return items.map((it, i) => ({
     index: it.index,

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { runLoop } from '../../src/run/loop.js';
-import { srlmPairs, summarizeSrlm, type SrlmRecord } from '../../src/run/srlm.js';
+import { srlmPairs, srlmSample, summarizeSrlm, type SrlmRecord } from '../../src/run/srlm.js';
+import { EmbeddedEngine } from '../../src/engine/embedded.js';
+import { generateProblem, worldConfig } from '../../src/world/index.js';
 import { tinySrlmM1 } from './tiny.js';
 
 const t = loadTemplate('compact');
@@ -80,6 +82,16 @@ test('a tiny SRLM run writes every artifact, and resumes from a torn samples fil
     writeFileSync(samples, first + '\n' + '{"index": 3, "probl');
     for (const d of ['iter-1/done', 'iter-1/model', 'iter-1/pairs.jsonl', 'iter-1/sample.json', 'summary.json', 'report.md']) rmSync(path.join(B, d), { recursive: true, force: true });
     await runLoop(cfg, B, quiet);
+    // a scoring prompt longer than the context is not asked: its scores are null, the run goes on
+    const e = EmbeddedEngine.load(m1, { threads: 1 });
+    try {
+      const items = [{ index: 9, problem: generateProblem(worldConfig(), 'train', 300_009) }];
+      const r = await srlmSample(e, t, items, { ...cfg.srlm }, { seed: 1, iteration: 1 }, 64);
+      assert.equal(r[0]!.solutions.length, 3);
+      for (const x of r[0]!.solutions) assert.deepEqual(x.scores, [null, null]);
+    } finally {
+      await e.close();
+    }
     const fa = files(A).filter(measuredOnly), fb = files(B).filter(measuredOnly);
     assert.deepEqual(fb, fa);
     for (const f of fa) assert.ok(readFileSync(path.join(A, f)).equals(readFileSync(path.join(B, f))), `${f} differs`);
