@@ -16,7 +16,7 @@ import type { Problem } from '../world/generator.js';
 import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
 import { Rng } from '../world/rng.js';
 import { checkStep, nextStep, replay, type StepKind } from '../world/verifier.js';
-import { columnCheck } from '../world/columns.js';
+import { columnCheck, digitCompare } from '../world/columns.js';
 import { parseStep, readBody } from '../world/format.js';
 import { quoteOf } from '../world/generator.js';
 import type { EftRecord } from './schema.js';
@@ -39,6 +39,10 @@ export interface EftPair {
 
 /**
  * How a judge's check line reads (docs/world.md "Checks" and "Why the judge checks by columns"):
+ * - `digits` (default): as `columns`, but the value read off the columns (or the last result, for a boxed
+ *   step) is put next to the number it must equal and compared digit by digit from the units
+ *   (`so 41 vs 31: 1|1= 4|3! no`, `last 52 vs 50: 2|0! no`): every deciding token follows the two digits
+ *   it compares. Both earlier layouts left the judge at chance (docs/world.md).
  * - `columns`: a step with the right phrase, operands and operation is checked by written arithmetic
  *   (`8+33=31; 8+3=11 0+3+1=4 so 41 no`, src/world/columns.ts), a boxed step by putting the last result
  *   next to the boxed number (`last 52 vs 50 no`); any other wrong step by the verifier's short reason.
@@ -46,16 +50,18 @@ export interface EftPair {
  * - `reason`: `ok` for a right step, the verifier's reason for a wrong one (the first layout; its judge
  *   must decide at the first token after `A: ` and stayed at chance, docs/world.md).
  */
-export type ExplainMode = 'columns' | 'reason';
+export type ExplainMode = 'digits' | 'columns' | 'reason';
 
 /** The judge's check line for one candidate next step after `prefix` (all as bodies). */
-export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'columns'): string {
+export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'digits'): string {
   const c = checkStep(problem, prefix, step);
   if (mode === 'reason') return c.reason;
   if (c.kind !== 'ok' && c.kind !== 'digit' && c.kind !== 'carry' && c.kind !== 'answer') return c.reason;
   const v = readBody(parseStep(step).body)!;
-  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z);
-  return `last ${replay(problem, prefix).R} vs ${v.z} ${c.ok ? 'ok' : 'no'}`;
+  const digitsMode = mode === 'digits';
+  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z, digitsMode ? 'digits' : 'whole');
+  const R = replay(problem, prefix).R;
+  return digitsMode ? `last ${R} vs ${v.z}: ${digitCompare(R, v.z)}` : `last ${R} vs ${v.z} ${c.ok ? 'ok' : 'no'}`;
 }
 
 export interface SearchOptions {
@@ -78,7 +84,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
     const best = scored.find((s) => s.check.ok);
     const worst = scored.find((s) => !s.check.ok);
     if (best && worst) {
-      const mode = opts.explain ?? 'columns';
+      const mode = opts.explain ?? 'digits';
       pairs.push({
         problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason,
         checkBest: checkLine(problem, prefix, best.c, mode), checkWorst: checkLine(problem, prefix, worst.c, mode),
@@ -96,7 +102,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
  * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
  * judge on the model's own candidates, which the paper never does (paper-notes §7).
  */
-export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'columns'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'digits'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
   const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
   return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: checkLine(problem, prefix, stepA, mode), checkB: checkLine(problem, prefix, stepB, mode) };
 }

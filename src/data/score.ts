@@ -36,7 +36,7 @@ export interface ScoreRecord {
 }
 
 /** The rubric's points for a written solution (bodies), and the check lines the judge writes first. */
-export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'columns'): { score: number; checks: string[] } {
+export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'digits'): { score: number; checks: string[] } {
   const checks: string[] = [];
   let firstError = -1;
   for (let i = 0; i < steps.length; i++) {
@@ -93,7 +93,7 @@ export function parseScore(text: string): number | null {
 }
 
 /** One scoring example for a problem: a policy solution, its rubric score and the target. */
-export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'columns'): ScoreRecord {
+export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'digits'): ScoreRecord {
   const rng = new Rng(seed);
   const steps = policySolution(problem, pMistake, rng);
   const response = renderSteps(steps);

@@ -130,14 +130,25 @@ async function measure(engine: EmbeddedEngine, cfg: PretrainConfig, data: DataCo
   return { test, harder, judge_test };
 }
 
+/**
+ * Stage keys: each stage's key holds exactly what it depends on, so changing the EFT data or the M1
+ * settings rebuilds M1 (and what follows) but reuses M0, and the SRLM settings touch only m1-srlm.
+ */
+export function stageKeys(cfg: PretrainConfig): { m0Key: string; key: string; srlmKey: string } {
+  const data = scaled(cfg);
+  const { srlm: srlmCfg, ...mainCfg } = cfg;
+  const m0Key = JSON.stringify({ model: cfg.model, seed: cfg.seed, data_scale: cfg.data_scale, m0: cfg.m0, eval: cfg.eval, data: { seed: data.seed, world: data.world, base: data.base, pools: data.pools.base, budget: data.budget.base } });
+  const key = JSON.stringify({ m0Key, cfg: mainCfg, data });
+  const srlmKey = JSON.stringify({ m0Key, ift: data.ift, template: data.template, eft: data.eft, srlm: srlmCfg });
+  return { m0Key, key, srlmKey };
+}
+
 /** Builds M0 and M1 under `outDir` (outDir/m0, outDir/m1). Returns both stage reports. */
 export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: PretrainHooks = {}): Promise<StageReport[]> {
   const log = hooks.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const data = scaled(cfg);
-  // Stage keys: M0 and M1 do not depend on the SRLM settings, so changing those rebuilds only m1-srlm.
-  const { srlm: srlmCfg, ...mainCfg } = cfg;
-  const key = JSON.stringify({ cfg: mainCfg, data });
-  const srlmKey = JSON.stringify({ key, srlm: srlmCfg });
+  const { m0Key, key, srlmKey } = stageKeys(cfg);
+  const srlmCfg = cfg.srlm;
   log(`building data (scale ${cfg.data_scale}, seed ${cfg.data_seed})`);
   const built = buildRecords(data);
   const versions = { node: process.version, psrlm: '0.1.0' };
@@ -146,7 +157,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
 
   // ---- M0: base corpus, loss on every token after the first (no BOS: the first token has no context)
   let engine: EmbeddedEngine;
-  if (stageDone(m0Dir, key)) {
+  if (stageDone(m0Dir, m0Key)) {
     log(`M0 already built in ${m0Dir} (same config): reusing it`);
     engine = EmbeddedEngine.load(m0Dir);
     reports.push((JSON.parse(readFileSync(path.join(m0Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
@@ -158,7 +169,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     const figures = await measure(engine, cfg, data, false);
     const report: StageReport = { stage: 'm0', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
     writeJSONAtomic(path.join(m0Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
-    await engine.save(m0Dir, { kind: 'psrlm-initial-model', stage: 'M0', config_key: key, config: cfg, data: { config: data, counts: { base: built.base.length } }, versions, created: new Date().toISOString(), report });
+    await engine.save(m0Dir, { kind: 'psrlm-initial-model', stage: 'M0', config_key: m0Key, config: cfg, data: { config: data, counts: { base: built.base.length } }, versions, created: new Date().toISOString(), report });
     reports.push(report);
     log(`M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`);
   }

@@ -81,19 +81,42 @@ export function columns(x: number, op: Op, y: number, z: number): { cols: string
 }
 
 /**
- * The judge's check of a step's arithmetic `x op y = z`: the candidate's equation copied, the columns, the
- * value read off them, then `ok` or `no`. For '/', the value is z*y and is compared with x.
- *   columnCheck(8, '+', 33, 31)  -> `8+33=31; 8+3=11 0+3+1=4 so 41 no`
- *   columnCheck(76, '/', 2, 38)  -> `76/2=38; 8*2=16 3*2+1=7 so 76 ok`
+ * Two numbers compared digit by digit from the units, each pair written side by side and marked `=` or
+ * `!`; the first `!` ends the comparison with `no`, all `=` end it with `ok` (a missing digit is 0):
+ *   digitCompare(41, 31) -> `1|1= 4|3! no`      digitCompare(26, 26) -> `6|6= 2|2= ok`
+ * Why digit by digit: the small model never learned to tell whether two multi-digit numbers are equal
+ * (`last 50 vs 50` got `no` as often as `ok`, teacher-forced: docs/world.md), while every single step here
+ * is a copy of one digit from a fixed place or the equality of the two digits right before the mark.
  */
-export function columnCheck(x: number, op: Op, y: number, z: number): string {
+export function digitCompare(v: number, t: number): string {
+  const a = digits(v), b = digits(t), n = Math.max(a.length, b.length);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const same = (a[i] ?? 0) === (b[i] ?? 0);
+    out.push(`${a[i] ?? 0}|${b[i] ?? 0}${same ? '=' : '!'}`);
+    if (!same) return `${out.join(' ')} no`;
+  }
+  return `${out.join(' ')} ok`;
+}
+
+/**
+ * The judge's check of a step's arithmetic `x op y = z`: the candidate's equation copied, the columns, the
+ * value read off them, then the verdict on the line. For '/', the value is z*y and is compared with x.
+ * `compare = 'digits'` (the default) puts the value next to its target and compares them digit by digit
+ * (`digitCompare`); `'whole'` writes `ok`/`no` right after the value (the first column layout).
+ *   columnCheck(8, '+', 33, 31)           -> `8+33=31; 8+3=11 0+3+1=4 so 41 vs 31: 1|1= 4|3! no`
+ *   columnCheck(8, '+', 33, 31, 'whole')  -> `8+33=31; 8+3=11 0+3+1=4 so 41 no`
+ *   columnCheck(76, '/', 2, 38)           -> `76/2=38; 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok`
+ */
+export function columnCheck(x: number, op: Op, y: number, z: number, compare: 'digits' | 'whole' = 'digits'): string {
   const eq = `${x}${op}${y}=${z}`;
   const c = columns(x, op, y, z);
   if (c === null) {
     // Outside the world's arithmetic: say so in words (no written result can be right).
     return op === '-' ? `${eq}; ${y} is more than ${x} no` : `${eq}; ${x}${op}${y} is ${x / y} no`;
   }
-  return `${eq}; ${c.cols.join(' ')} so ${c.value} ${c.value === c.target ? 'ok' : 'no'}`;
+  if (compare === 'whole') return `${eq}; ${c.cols.join(' ')} so ${c.value} ${c.value === c.target ? 'ok' : 'no'}`;
+  return `${eq}; ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
 }
 
 /** A drill line for the base corpus: `150+63: 0+3=3 5+6=11 1+0+1=2 so 213` (the true result). */

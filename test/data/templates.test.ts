@@ -15,7 +15,7 @@ test('compact templates render exactly as documented', () => {
   assert.equal(renderJudgeTarget(t, 'ok', 'sells means -', 'A'), 'A: ok\nB: sells means -\n[[A]]');
   // The same text appears in the docs, so the docs cannot drift from the data.
   const doc = readFileSync(path.join(templatesDir(), '..', 'docs', 'world.md'), 'utf8');
-  assert.ok(doc.includes(judge + renderJudgeTarget(t, '38-12=26; 8-2=6 3-1=2 so 26 ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
+  assert.ok(doc.includes(judge + renderJudgeTarget(t, '38-12=26; 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
 });
 
 test('compact-next: the same prompt as compact, a Next: line before the checks', () => {

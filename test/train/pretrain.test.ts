@@ -45,6 +45,13 @@ test('a short pretrain with the same seed reproduces the same weights; finished 
     const again = await pretrain(cfg, a, { log: (l) => lines.push(l), progress: false });
     assert.deepEqual(again, ra);
     assert.ok(lines.some((l) => /M0 already built/.test(l)) && lines.some((l) => /M1 already built/.test(l)) && lines.some((l) => /M1-srlm already built/.test(l)));
+    // changing only the M1 settings rebuilds M1 and reuses M0
+    const lines3: string[] = [];
+    const c2 = mkdtempSync(path.join(tmpdir(), 'psrlm-pt-'));
+    await pretrain(cfg, c2, quiet);
+    await pretrain({ ...cfg, m1: { ...cfg.m1, lr: 1e-3 }, srlm: { ...cfg.srlm, enabled: false } }, c2, { log: (l) => lines3.push(l), progress: false });
+    assert.ok(lines3.some((l) => /M0 already built/.test(l)) && lines3.some((l) => /^M1: /.test(l)), lines3.join('\n'));
+    rmSync(c2, { recursive: true, force: true });
     // changing only the SRLM settings rebuilds only M1-srlm
     const lines2: string[] = [];
     await pretrain({ ...cfg, srlm: { ...cfg.srlm, p_mistake: 0.3 } }, a, { log: (l) => lines2.push(l), progress: false });

@@ -3,19 +3,31 @@
 // the columns are re-added digit by digit here, independently of the implementation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { columnCheck, columnDrill, columns } from '../../src/world/columns.js';
+import { columnCheck, columnDrill, columns, digitCompare } from '../../src/world/columns.js';
 
-test('hand-computed column checks', () => {
-  assert.equal(columnCheck(8, '+', 33, 31), '8+33=31; 8+3=11 0+3+1=4 so 41 no');
-  assert.equal(columnCheck(150, '+', 63, 213), '150+63=213; 0+3=3 5+6=11 1+0+1=2 so 213 ok');
-  assert.equal(columnCheck(50, '-', 38, 12), '50-38=12; 10-8=2 5-3-1=1 so 12 ok');
-  assert.equal(columnCheck(105, '-', 98, 17), '105-98=17; 15-8=7 10-9-1=0 1-0-1=0 so 7 no');
-  assert.equal(columnCheck(38, '*', 2, 76), '38*2=76; 8*2=16 3*2+1=7 so 76 ok');
-  assert.equal(columnCheck(9, '*', 12, 108), '9*12=108; 2*9=18 1*9+1=10 so 108 ok');
-  assert.equal(columnCheck(2, '*', 6, 12), '2*6=12; 2*6=12 so 12 ok');
-  assert.equal(columnCheck(76, '/', 2, 37), '76/2=37; 7*2=14 3*2+1=7 so 74 no');
-  assert.equal(columnCheck(5, '-', 12, 3), '5-12=3; 12 is more than 5 no');
-  assert.equal(columnCheck(85, '/', 2, 42), '85/2=42; 2*2=4 4*2=8 so 84 no');
+test('hand-computed digit comparisons and column checks (default: compared digit by digit)', () => {
+  assert.equal(digitCompare(41, 31), '1|1= 4|3! no');
+  assert.equal(digitCompare(26, 26), '6|6= 2|2= ok');
+  assert.equal(digitCompare(7, 17), '7|7= 0|1! no'); // a missing digit is 0
+  assert.equal(digitCompare(103, 13), '3|3= 0|1! no');
+  assert.equal(digitCompare(50, 56), '0|6! no');
+  assert.equal(columnCheck(8, '+', 33, 31), '8+33=31; 8+3=11 0+3+1=4 so 41 vs 31: 1|1= 4|3! no');
+  assert.equal(columnCheck(76, '/', 2, 38), '76/2=38; 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok');
+  assert.equal(columnCheck(76, '/', 2, 37), '76/2=37; 7*2=14 3*2+1=7 so 74 vs 76: 4|6! no');
+});
+
+test('hand-computed column checks, whole-number layout', () => {
+  const columnCheckW = (x: number, op: '+' | '-' | '*' | '/', y: number, z: number) => (columns(x, op, y, z) === null ? columnCheck(x, op, y, z) : columnCheck(x, op, y, z, 'whole'));
+  assert.equal(columnCheckW(8, '+', 33, 31), '8+33=31; 8+3=11 0+3+1=4 so 41 no');
+  assert.equal(columnCheckW(150, '+', 63, 213), '150+63=213; 0+3=3 5+6=11 1+0+1=2 so 213 ok');
+  assert.equal(columnCheckW(50, '-', 38, 12), '50-38=12; 10-8=2 5-3-1=1 so 12 ok');
+  assert.equal(columnCheckW(105, '-', 98, 17), '105-98=17; 15-8=7 10-9-1=0 1-0-1=0 so 7 no');
+  assert.equal(columnCheckW(38, '*', 2, 76), '38*2=76; 8*2=16 3*2+1=7 so 76 ok');
+  assert.equal(columnCheckW(9, '*', 12, 108), '9*12=108; 2*9=18 1*9+1=10 so 108 ok');
+  assert.equal(columnCheckW(2, '*', 6, 12), '2*6=12; 2*6=12 so 12 ok');
+  assert.equal(columnCheckW(76, '/', 2, 37), '76/2=37; 7*2=14 3*2+1=7 so 74 no');
+  assert.equal(columnCheckW(5, '-', 12, 3), '5-12=3; 12 is more than 5 no');
+  assert.equal(columnCheckW(85, '/', 2, 42), '85/2=42; 2*2=4 4*2=8 so 84 no');
   assert.equal(columnDrill(150, '+', 63), '150+63: 0+3=3 5+6=11 1+0+1=2 so 213');
 });
 
