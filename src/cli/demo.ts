@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { templatesDir } from '../data/templates.js';
 import { loadConfig, type RunConfig } from '../run/config.js';
 import { runLoop } from '../run/loop.js';
+import { writeReport } from '../run/report.js';
 
 const USAGE = 'usage: psrlm demo [--quick] [--from-scratch] [--seed N] [--json] [--out DIR] [--models DIR] [--no-srlm]';
 
@@ -119,6 +120,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!values['no-srlm']) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
   const sum = demoSummary(psrlmDir, values['no-srlm'] ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000);
   writeFileSync(path.join(out, 'demo.json'), JSON.stringify(sum, null, 2) + '\n');
+  const html = writeReport(psrlmDir, { baseline: values['no-srlm'] ? undefined : srlmDir, m0: path.join(modelsDir, 'm0'), out: path.join(out, 'report.html') });
+  if (!values.json) console.log(`report: ${html}`);
   if (values.json) {
     console.log(JSON.stringify(sum));
   } else {

@@ -35,6 +35,7 @@ import { checkStep, generateProblem, generateProblems } from '../world/index.js'
 import { problemsOf, type RunConfig } from './config.js';
 import { Progress } from './progress.js';
 import { summarizeSearch, type SearchSummary } from './summary.js';
+import { writeReport } from './report.js';
 import { srlmPairs, srlmSample, summarizeSrlm, type SrlmPairStats, type SrlmRecord, type SrlmSummary } from './srlm.js';
 import { scoreRecords } from '../data/score.js';
 
@@ -123,6 +124,7 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   const sum = summary(ctx);
   writeJSONAtomic(path.join(out, 'summary.json'), sum);
   writeFileAtomic(path.join(out, 'report.md'), reportMarkdown(ctx, sum));
+  writeReport(out);
   log(`run finished: final model M${cfg.iterations + 1} in ${model}`);
   return model;
 }
