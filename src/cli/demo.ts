@@ -11,6 +11,11 @@ import { templatesDir } from '../data/templates.js';
 import { loadConfig, type RunConfig } from '../run/config.js';
 import { runLoop } from '../run/loop.js';
 import { writeReport } from '../run/report.js';
+import { EmbeddedEngine } from '../engine/embedded.js';
+import { dataConfig } from '../data/build.js';
+import { loadTemplate } from '../data/templates.js';
+import { ttsReport, ttsTable, type TtsReport } from '../eval/tts.js';
+import { generateProblems } from '../world/index.js';
 
 const USAGE = 'usage: psrlm demo [--quick] [--from-scratch] [--seed N] [--json] [--out DIR] [--models DIR] [--no-srlm]';
 
@@ -118,7 +123,20 @@ export async function run(argv: string[]): Promise<number> {
   const psrlmDir = path.join(out, 'psrlm'), srlmDir = path.join(out, 'srlm');
   await runLoop(cfg, psrlmDir, { progress: !values.json });
   if (!values['no-srlm']) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
-  const sum = demoSummary(psrlmDir, values['no-srlm'] ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000);
+  // test-time scaling with the final PSRLM model (paper Table 5), kept beside the runs (resumable: reused)
+  const ttsFile = path.join(out, 'tts.json');
+  if (!existsSync(ttsFile)) {
+    const final = path.join(psrlmDir, `iter-${cfg.iterations}`, 'model');
+    const e = EmbeddedEngine.load(final, { threads: cfg.threads });
+    try {
+      const problems = generateProblems(dataConfig({ seed: cfg.data_seed }).world, 'test', values.quick ? 20 : 100);
+      const r = await ttsReport(e, loadTemplate(cfg.template), problems, { width: cfg.search.candidates, seed: cfg.seed, context_tokens: e.config.n_ctx, search: cfg.search });
+      writeFileSync(ttsFile, JSON.stringify({ model: `M${cfg.iterations + 1}`, ...r }, null, 2) + '\n');
+    } finally {
+      await e.close();
+    }
+  }
+  const sum = { ...demoSummary(psrlmDir, values['no-srlm'] ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000), tts: JSON.parse(readFileSync(ttsFile, 'utf8')) };
   writeFileSync(path.join(out, 'demo.json'), JSON.stringify(sum, null, 2) + '\n');
   const html = writeReport(psrlmDir, { baseline: values['no-srlm'] ? undefined : srlmDir, m0: path.join(modelsDir, 'm0'), out: path.join(out, 'report.html') });
   if (!values.json) console.log(`report: ${html}`);
@@ -128,6 +146,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(readFileSync(path.join(psrlmDir, 'report.md'), 'utf8'));
     if (!values['no-srlm']) console.log(readFileSync(path.join(srlmDir, 'report.md'), 'utf8'));
     console.log(demoTable(sum));
+    console.log('\n' + ttsTable(sum.tts as TtsReport));
   }
   return 0;
 }

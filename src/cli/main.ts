@@ -18,6 +18,7 @@ const commands: Record<string, Command> = {
   judge: { summary: "measure a model's judge: held-out EFT and its own candidates", load: () => import('./judge.js') },
   run: { summary: 'run the self-rewarding loop of a config (resumable)', load: () => import('./run.js') },
   data: { summary: 'build the base, IFT and EFT data sets and their manifest', load: () => import('./data.js') },
+  tts: { summary: 'test-time scaling: greedy vs majority vote vs step-wise best-of-w with the model\'s own judge', load: () => import('./tts.js') },
   report: { summary: 'write a run\'s self-contained report.html (charts), optionally beside its SRLM baseline', load: () => import('./report.js') },
   explain: { summary: "show one question's step tree and verdicts from a run", load: () => import('./explain.js') },
   serve: { summary: 'serve a checkpoint over an OpenAI-compatible HTTP API', load: () => import('./serve.js') },
