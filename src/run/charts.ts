@@ -1,13 +1,14 @@
 // Inline SVG charts for the run report (report.html): a line chart (accuracy per model, one line per series)
-// and a grouped bar chart (judge health per iteration). Written by hand because the report must be one
-// self-contained file that opens offline: a charting library would either need a browser runtime and a
-// bundled script (Chart.js, Vega) or bring a DOM emulation to render server-side; the two chart kinds here
-// need ~150 lines of string building. Every chart has a <title> and a role/aria-label, labelled axes and a
-// legend; values are also printed as point labels, so nothing depends on hovering.
+// and a grouped bar chart (judge health per iteration), both as SVG strings built in TypeScript.
+// Written by hand because the report must be one self-contained file that opens offline with no script:
+// a charting library would either need a browser runtime and a bundled script (Chart.js, Vega) or bring a
+// DOM emulation to render server-side (D3 + jsdom), for two chart kinds that need ~200 lines of string
+// building. Every chart has a <title>, role="img" and an aria-label, labelled axes and a legend; values are
+// printed next to points and bars (and carried in data-value), so nothing depends on hovering.
 
 export interface Series {
   name: string;
-  /** One value per category (null: no value there, the line breaks). */
+  /** One value per category (null: no value there; a line breaks, a bar is left out). */
   values: Array<number | null>;
 }
 
@@ -19,6 +20,8 @@ export interface ChartOptions {
   yLabel: string;
   /** Upper end of the y axis (default: 1, for shares). */
   yMax?: number;
+  /** Dashed horizontal reference lines (e.g. 50%: no position bias). */
+  refs?: Array<{ value: number; label: string }>;
   /** Formats a value for point labels and ticks (default: percent). */
   format?: (v: number) => string;
   width?: number;
@@ -26,19 +29,37 @@ export interface ChartOptions {
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const isNum = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+// Rough advance width of the 11px sans-serif legend text: only used to space legend items, so a generous
+// estimate costs a little room and never overlaps.
+const textWidth = (s: string, px = 11) => s.length * px * 0.6;
 
-interface Frame { x0: number; x1: number; y0: number; y1: number; yMax: number; w: number; h: number }
+interface Frame { x0: number; x1: number; y0: number; y1: number; yMax: number; w: number; h: number; legendRows: number }
+
+function legendLayout(o: ChartOptions, w: number): Array<{ x: number; row: number }> {
+  const at: Array<{ x: number; row: number }> = [];
+  let x = 64, row = 0;
+  for (const s of o.series) {
+    const need = 16 + textWidth(s.name) + 18;
+    if (x + need > w - 8 && x > 64) { x = 64; row++; }
+    at.push({ x, row });
+    x += need;
+  }
+  return at;
+}
 
 function frame(o: ChartOptions): Frame {
-  const w = o.width ?? 640, h = o.height ?? 320;
-  return { x0: 64, x1: w - 16, y0: h - 72, y1: 36, yMax: o.yMax ?? 1, w, h };
+  const w = o.width ?? 560;
+  const legendRows = 1 + Math.max(0, ...legendLayout(o, w).map((l) => l.row));
+  const h = (o.height ?? 300) + 16 * (legendRows - 1);
+  return { x0: 64, x1: w - 16, y0: h - 40 - 16 * legendRows, y1: 40, yMax: o.yMax ?? 1, w, h, legendRows };
 }
 
 const yOf = (f: Frame, v: number) => f.y0 - (Math.max(0, Math.min(v, f.yMax)) / f.yMax) * (f.y0 - f.y1);
 
-/** Axes, grid, ticks, title, axis label and legend shared by both chart kinds. */
+/** Axes, grid, ticks, title, axis label, reference lines and legend shared by both chart kinds. */
 function chrome(o: ChartOptions, f: Frame, kind: string): string[] {
   const fmt = o.format ?? pct;
   const out: string[] = [];
@@ -52,18 +73,35 @@ function chrome(o: ChartOptions, f: Frame, kind: string): string[] {
   out.push(`<line x1="${f.x0}" x2="${f.x0}" y1="${f.y0}" y2="${f.y1}" stroke="#333"/>`);
   out.push(`<line x1="${f.x0}" x2="${f.x1}" y1="${f.y0}" y2="${f.y0}" stroke="#333"/>`);
   out.push(`<text transform="translate(14 ${(f.y0 + f.y1) / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${esc(o.yLabel)}</text>`);
-  // legend below the axis labels
-  let lx = f.x0;
+  for (const r of o.refs ?? []) {
+    const y = yOf(f, r.value);
+    out.push(`<g class="ref" data-value="${r.value}"><line x1="${f.x0}" x2="${f.x1}" y1="${y}" y2="${y}" stroke="#555" stroke-dasharray="5 4"/><text x="${f.x1 - 2}" y="${y - 4}" text-anchor="end" class="ref-label">${esc(r.label)}</text></g>`);
+  }
+  const legend = legendLayout(o, f.w);
   o.series.forEach((s, i) => {
-    const c = COLORS[i % COLORS.length]!;
-    out.push(`<g class="legend-item" data-kind="${kind}"><rect x="${lx}" y="${f.h - 22}" width="12" height="12" fill="${c}"/><text x="${lx + 16}" y="${f.h - 12}" class="legend">${esc(s.name)}</text></g>`);
-    lx += 24 + 7.5 * s.name.length;
+    const c = COLORS[i % COLORS.length]!, { x, row } = legend[i]!;
+    const y = f.h - 14 - 16 * (f.legendRows - 1 - row);
+    out.push(`<g class="legend-item" data-kind="${kind}"><rect x="${x}" y="${y - 10}" width="12" height="12" fill="${c}"/><text x="${x + 16}" y="${y}" class="legend">${esc(s.name)}</text></g>`);
   });
   return out;
 }
 
 function svg(o: ChartOptions, f: Frame, body: string[], kind: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-kind="${kind}" role="img" aria-label="${esc(o.title)}" width="${f.w}" height="${f.h}" viewBox="0 0 ${f.w} ${f.h}">${body.join('')}</svg>`;
+}
+
+/** Label heights for the points of one category: the top point's label above it, the others below
+ *  theirs, pushed down so that no two labels of the same category overlap. */
+function labelYs(ys: Array<number | null>): Array<number | null> {
+  const order = ys.map((y, k) => ({ y, k })).filter((p): p is { y: number; k: number } => p.y !== null).sort((a, b) => a.y - b.y);
+  const out: Array<number | null> = ys.map(() => null);
+  let last = -Infinity;
+  order.forEach((p, i) => {
+    const want = i === 0 ? p.y - 8 : Math.max(p.y + 15, last + 11);
+    out[p.k] = want;
+    last = want;
+  });
+  return out;
 }
 
 /** Lines over categories, one per series, with a labelled point per value. */
@@ -73,19 +111,21 @@ export function lineChart(o: ChartOptions): string {
   const xOf = (i: number) => (n === 1 ? (f.x0 + f.x1) / 2 : f.x0 + 24 + (i * (f.x1 - f.x0 - 48)) / (n - 1));
   const out = chrome(o, f, 'line');
   o.categories.forEach((c, i) => out.push(`<text x="${xOf(i)}" y="${f.y0 + 18}" text-anchor="middle" class="tick">${esc(c)}</text>`));
+  const labels = o.categories.map((_, i) => labelYs(o.series.map((s) => (isNum(s.values[i]) ? yOf(f, s.values[i]!) : null))));
   o.series.forEach((s, k) => {
     const col = COLORS[k % COLORS.length]!;
     let d = '', open = false;
     s.values.forEach((v, i) => {
-      if (v === null) { open = false; return; }
+      if (!isNum(v)) { open = false; return; }
       d += `${open ? 'L' : 'M'}${xOf(i).toFixed(1)},${yOf(f, v).toFixed(1)}`;
       open = true;
     });
     out.push(`<path d="${d}" fill="none" stroke="${col}" stroke-width="2" class="series" data-series="${esc(s.name)}"/>`);
     s.values.forEach((v, i) => {
-      if (v === null) return;
-      out.push(`<circle cx="${xOf(i)}" cy="${yOf(f, v)}" r="4" fill="${col}" class="point" data-series="${esc(s.name)}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></circle>`);
-      out.push(`<text x="${xOf(i)}" y="${yOf(f, v) - 8 - 10 * k}" text-anchor="middle" class="value" fill="${col}">${esc(fmt(v))}</text>`);
+      if (!isNum(v)) return;
+      const x = xOf(i).toFixed(1), y = yOf(f, v).toFixed(1);
+      out.push(`<circle cx="${x}" cy="${y}" r="4" fill="${col}" class="point" data-series="${esc(s.name)}" data-value="${v}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></circle>`);
+      out.push(`<text x="${x}" y="${labels[i]![k]!.toFixed(1)}" text-anchor="middle" class="value" fill="${col}">${esc(fmt(v))}</text>`);
     });
   });
   return svg(o, f, out, 'line');
@@ -101,16 +141,19 @@ export function barChart(o: ChartOptions): string {
   o.series.forEach((s, k) => {
     const col = COLORS[k % COLORS.length]!;
     s.values.forEach((v, i) => {
-      if (v === null) return;
+      if (!isNum(v)) return;
       const x = f.x0 + gw * i + (gw - bw * m) / 2 + bw * k, y = yOf(f, v);
-      out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(f.y0 - y).toFixed(1)}" fill="${col}" class="bar" data-series="${esc(s.name)}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></rect>`);
+      out.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(f.y0 - y).toFixed(1)}" fill="${col}" class="bar" data-series="${esc(s.name)}" data-value="${v}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></rect>`);
       out.push(`<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" class="value small">${esc(fmt(v))}</text>`);
     });
   });
   return svg(o, f, out, 'bar');
 }
 
-/** A placeholder panel saying why a chart has no data (never a made-up series). */
-export function emptyChart(title: string, why: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" data-kind="empty" role="img" aria-label="${esc(title)}" width="640" height="120" viewBox="0 0 640 120"><title>${esc(title)}</title><text x="320" y="24" text-anchor="middle" class="chart-title">${esc(title)}</text><text x="320" y="70" text-anchor="middle" class="note">${esc(why)}</text></svg>`;
+/** A panel saying why a chart has no data (never a made-up series); each line of `why` is one text line. */
+export function emptyChart(title: string, why: string | string[]): string {
+  const lines = typeof why === 'string' ? [why] : why;
+  const h = 80 + 18 * lines.length;
+  const text = lines.map((l, i) => `<text x="280" y="${62 + 18 * i}" text-anchor="middle" class="note">${esc(l)}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" data-kind="empty" role="img" aria-label="${esc(title)}" width="560" height="${h}" viewBox="0 0 560 ${h}"><title>${esc(title)}</title><text x="280" y="24" text-anchor="middle" class="chart-title">${esc(title)}</text>${text}</svg>`;
 }
