@@ -40,10 +40,10 @@ interface Frame { x0: number; x1: number; y0: number; y1: number; yMax: number; 
 
 function legendLayout(o: ChartOptions, w: number): Array<{ x: number; row: number }> {
   const at: Array<{ x: number; row: number }> = [];
-  let x = 64, row = 0;
+  let x = 16, row = 0;
   for (const s of o.series) {
     const need = 16 + textWidth(s.name) + 18;
-    if (x + need > w - 8 && x > 64) { x = 64; row++; }
+    if (x + need > w - 8 && x > 16) { x = 16; row++; }
     at.push({ x, row });
     x += need;
   }
@@ -73,10 +73,6 @@ function chrome(o: ChartOptions, f: Frame, kind: string): string[] {
   out.push(`<line x1="${f.x0}" x2="${f.x0}" y1="${f.y0}" y2="${f.y1}" stroke="#333"/>`);
   out.push(`<line x1="${f.x0}" x2="${f.x1}" y1="${f.y0}" y2="${f.y0}" stroke="#333"/>`);
   out.push(`<text transform="translate(14 ${(f.y0 + f.y1) / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${esc(o.yLabel)}</text>`);
-  for (const r of o.refs ?? []) {
-    const y = yOf(f, r.value);
-    out.push(`<g class="ref" data-value="${r.value}"><line x1="${f.x0}" x2="${f.x1}" y1="${y}" y2="${y}" stroke="#555" stroke-dasharray="5 4"/><text x="${f.x1 - 2}" y="${y - 4}" text-anchor="end" class="ref-label">${esc(r.label)}</text></g>`);
-  }
   const legend = legendLayout(o, f.w);
   o.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length]!, { x, row } = legend[i]!;
@@ -87,19 +83,28 @@ function chrome(o: ChartOptions, f: Frame, kind: string): string[] {
 }
 
 function svg(o: ChartOptions, f: Frame, body: string[], kind: string): string {
+  // reference lines go on top of the data, their labels with a halo so they read over a bar
+  for (const r of o.refs ?? []) {
+    const y = yOf(f, r.value);
+    body.push(`<g class="ref" data-value="${r.value}"><line x1="${f.x0}" x2="${f.x1}" y1="${y}" y2="${y}" stroke="#555" stroke-dasharray="5 4"/><text x="${f.x1 - 2}" y="${y - 4}" text-anchor="end" class="ref-label" paint-order="stroke" stroke="#fafafa" stroke-width="3">${esc(r.label)}</text></g>`);
+  }
   return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-kind="${kind}" role="img" aria-label="${esc(o.title)}" width="${f.w}" height="${f.h}" viewBox="0 0 ${f.w} ${f.h}">${body.join('')}</svg>`;
 }
 
-/** Label heights for the points of one category: the top point's label above it, the others below
- *  theirs, pushed down so that no two labels of the same category overlap. */
-function labelYs(ys: Array<number | null>): Array<number | null> {
-  const order = ys.map((y, k) => ({ y, k })).filter((p): p is { y: number; k: number } => p.y !== null).sort((a, b) => a.y - b.y);
+/** Label heights for the points of one category, so that no two labels of a category overlap and none
+ *  runs into the x-axis ticks: the lowest point's label goes below it when there is room above the axis,
+ *  the others above their points, pushed up as far as the label beneath needs. */
+function labelYs(ys: Array<number | null>, axisY: number): Array<number | null> {
+  const pts = ys.map((y, k) => ({ y, k })).filter((p): p is { y: number; k: number } => p.y !== null).sort((a, b) => b.y - a.y);
   const out: Array<number | null> = ys.map(() => null);
-  let last = -Infinity;
-  order.forEach((p, i) => {
-    const want = i === 0 ? p.y - 8 : Math.max(p.y + 15, last + 11);
-    out[p.k] = want;
-    last = want;
+  let floor = Infinity; // the highest label placed so far (smallest y): the next one goes at least 13px above (10px text)
+  pts.forEach((p, i) => {
+    if (i === 0 && pts.length > 1 && p.y + 16 <= axisY - 4 && p.y - pts[1]!.y < 24) {
+      out[p.k] = p.y + 16;
+      return;
+    }
+    out[p.k] = Math.min(p.y - 8, floor - 13);
+    floor = out[p.k]!;
   });
   return out;
 }
@@ -111,7 +116,7 @@ export function lineChart(o: ChartOptions): string {
   const xOf = (i: number) => (n === 1 ? (f.x0 + f.x1) / 2 : f.x0 + 24 + (i * (f.x1 - f.x0 - 48)) / (n - 1));
   const out = chrome(o, f, 'line');
   o.categories.forEach((c, i) => out.push(`<text x="${xOf(i)}" y="${f.y0 + 18}" text-anchor="middle" class="tick">${esc(c)}</text>`));
-  const labels = o.categories.map((_, i) => labelYs(o.series.map((s) => (isNum(s.values[i]) ? yOf(f, s.values[i]!) : null))));
+  const labels = o.categories.map((_, i) => labelYs(o.series.map((s) => (isNum(s.values[i]) ? yOf(f, s.values[i]!) : null)), f.y0));
   o.series.forEach((s, k) => {
     const col = COLORS[k % COLORS.length]!;
     let d = '', open = false;

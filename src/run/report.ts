@@ -1,142 +1,239 @@
 // report.html: a run's results as one self-contained page (inline SVG charts and CSS, no scripts, nothing
 // fetched), for what people would rather see than read (issue "[3 of 5]", Runs): accuracy per model on
-// test and harder-test, PSRLM against the SRLM baseline when a baseline run is given, the judge's health
-// before each iteration (its pick vs a random pick vs a majority vote on mixed prefixes, first-position
-// and order-flip rates, held-out judge accuracy), and the tables of report.md plus wall time and engine
-// tokens per stage. It reads only the files a run writes (summary.json, iter-t/*.json, timings.json,
-// engine_tokens.json) and works for PSRLM and SRLM runs alike.
+// test and harder-test (M0 first when its checkpoint is given), PSRLM against the SRLM baseline per
+// iteration when a baseline run is given (otherwise a panel saying it was not run), the judge's health
+// before each iteration (paper §3.3: the step judge is the model itself, so a judge no better than a
+// random or majority pick on its own mixed candidates makes the step-wise DPO pairs noise) with its
+// first-position and order-flip rates and held-out EFT accuracy, and the tables of report.md plus wall
+// time and engine tokens per stage. It reads only the files a run writes (summary.json, iter-t/*.json,
+// timings.json, engine_tokens.json) and works for PSRLM and SRLM runs alike; a missing figure shows as
+// '–' or a gap in a line, never as a made-up value.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../engine/atomic.js';
-import { barChart, emptyChart, lineChart } from './charts.js';
+import { barChart, emptyChart, esc, lineChart } from './charts.js';
+import type { SrlmPairStats, SrlmSummary } from './srlm.js';
+import type { SearchSummary } from './summary.js';
 
-interface ModelRow { model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number; steps_per_solution?: number; step_length?: number; pairs_kept?: number; judge_health_of_parent?: string }
+interface ModelRow {
+  model: string; test_accuracy?: number; harder_accuracy?: number; judge_accuracy?: number; steps_per_solution?: number;
+  step_length?: number; pairs_kept?: number; judge_health_of_parent?: string; chosen_step_verifier_agreement?: number;
+}
 
 export interface ReportOptions {
   /** A second run (the SRLM baseline) drawn beside this one. */
   baseline?: string;
-  /** The M0 checkpoint directory: its manifest's accuracies start both series. */
+  /** The M0 checkpoint directory: its manifest's accuracies start the accuracy series. */
   m0?: string;
   /** Output file (default <runDir>/report.html). */
   out?: string;
 }
 
-const readJSON = <T>(f: string): T | null => (existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as T) : null);
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const pct = (v: number | undefined | null) => (typeof v === 'number' ? `${(100 * v).toFixed(1)}%` : '–');
+function readJSON<T>(f: string): T | null {
+  if (!existsSync(f)) return null;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as T;
+  } catch (e) {
+    throw new Error(`${f} is not valid JSON (${(e as Error).message}): rerun the stage that writes it or remove the file`);
+  }
+}
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const pct = (v: unknown) => (num(v) === null ? '–' : `${(100 * (v as number)).toFixed(1)}%`);
+const fix = (v: unknown, d: number) => (num(v) === null ? '–' : (v as number).toFixed(d));
+const int = (v: unknown) => (num(v) === null ? '–' : String(v));
+const table = (head: string[], rows: string[][]) =>
+  `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
-interface Run { dir: string; method: string; models: ModelRow[]; iterations: number }
+interface Run { dir: string; method: 'psrlm' | 'srlm'; name: string; models: ModelRow[]; iterations: number }
 
 function loadRun(dir: string): Run {
-  const sum = readJSON<{ models: ModelRow[] }>(path.join(dir, 'summary.json'));
-  if (!sum) throw new Error(`${dir} holds no summary.json: is it a finished run directory (psrlm run / psrlm demo)?`);
+  const sum = readJSON<{ models?: ModelRow[] }>(path.join(dir, 'summary.json'));
+  if (!sum?.models?.length) throw new Error(`${dir} holds no summary.json with models: is it a finished run directory (psrlm run / psrlm demo)?`);
   const man = readJSON<{ config?: { method?: string } }>(path.join(dir, 'manifest.json'));
-  return { dir, method: man?.config?.method ?? 'psrlm', models: sum.models, iterations: sum.models.length - 1 };
+  const method = man?.config?.method === 'srlm' ? 'srlm' : 'psrlm';
+  return { dir, method, name: method === 'srlm' ? 'SRLM' : 'PSRLM', models: sum.models, iterations: sum.models.length - 1 };
 }
 
-function m0Accuracy(m0?: string): { test?: number; harder?: number } {
-  const r = m0 ? readJSON<{ report?: { test?: { accuracy: number }; harder?: { accuracy: number } } }>(path.join(m0, 'manifest.json'))?.report : undefined;
-  return { test: r?.test?.accuracy, harder: r?.harder?.accuracy };
+/** M0's accuracies from its checkpoint manifest; without them the page says why M0 is missing (the demo
+ *  passes its models directory whether or not it holds an evaluated M0, and a finished run must not fail
+ *  at its report for that). */
+function m0Accuracy(m0?: string): { acc: { test: number | null; harder: number | null } | null; note: string } {
+  if (!m0) return { acc: null, note: '' };
+  const f = path.join(m0, 'manifest.json');
+  const r = readJSON<{ report?: { test?: { accuracy?: number }; harder?: { accuracy?: number } } }>(f)?.report;
+  if (!r) return { acc: null, note: ` M0 is not shown: ${f} holds no evaluation report (psrlm pretrain writes it).` };
+  return { acc: { test: num(r.test?.accuracy), harder: num(r.harder?.accuracy) }, note: ' M0 is the pretrained base model before instruction tuning.' };
 }
 
-interface HealthRow { model: string; label: string; judge_pick: number; random_pick: number; majority_pick: number; first_position_rate: number; order_flip_rate: number; mixed_share: number }
+/** One bar group per iteration: how the judge (or SRLM's scorer) of M_t did on its own candidates. */
+interface Health { model: string; label: string; pick: number | null; random: number | null; majority: number | null; first: number | null; flip: number | null; mixed: number | null; judgeAcc: number | null }
 
-function healthRows(run: Run): HealthRow[] {
-  const rows: HealthRow[] = [];
+function healthRows(run: Run): Health[] {
+  const rows: Health[] = [];
   for (let t = 1; t <= run.iterations; t++) {
-    const h = readJSON<{ model: string; label: string; report: Omit<HealthRow, 'model' | 'label'> | null }>(path.join(run.dir, `iter-${t}`, 'health.json'));
-    if (h?.report) rows.push({ model: h.model, label: h.label, ...h.report });
+    const d = path.join(run.dir, `iter-${t}`), model = `M${t}`;
+    const judgeAcc = num(run.models.find((m) => m.model === model)?.judge_accuracy);
+    if (run.method === 'srlm') {
+      const s = readJSON<Partial<SrlmSummary>>(path.join(d, 'sample.json'));
+      const m = s?.measure;
+      if (m) rows.push({ model, label: `${m.mixed_questions} mixed questions`, pick: num(m.best_ok), random: num(m.random_ok), majority: num(m.majority_ok), first: null, flip: null, mixed: null, judgeAcc });
+      continue;
+    }
+    const h = readJSON<{ label?: string; report?: Record<string, unknown> | null }>(path.join(d, 'health.json'));
+    const r = h?.report;
+    if (r) rows.push({ model, label: h.label ?? '', pick: num(r.judge_pick), random: num(r.random_pick), majority: num(r.majority_pick), first: num(r.first_position_rate), flip: num(r.order_flip_rate), mixed: num(r.mixed_share), judgeAcc });
   }
   return rows;
 }
 
-function stageTable(run: Run): string {
-  const times = readJSON<Record<string, Record<string, number>>>(path.join(run.dir, 'timings.json')) ?? {};
-  const toks = readJSON<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
-  const rows: string[] = [];
-  for (const [where, stages] of Object.entries(times)) {
-    for (const [stage, s] of Object.entries(stages)) {
-      const k = toks[where]?.[stage];
-      rows.push(`<tr><td>${esc(where)}</td><td>${esc(stage)}</td><td>${s.toFixed(1)}</td><td>${k?.prompt_tokens ?? '–'}</td><td>${k?.prefill_tokens ?? '–'}</td><td>${k?.decode_tokens ?? '–'}</td></tr>`);
-    }
+function healthCharts(run: Run): string[] {
+  const h = healthRows(run);
+  if (!h.length) {
+    return [emptyChart(`${run.name}: judge health per iteration`, run.method === 'srlm'
+      ? ['No sample.json with a measure in this run.']
+      : ['No judge health was measured in this run (health.prefixes = 0).'])];
   }
-  return `<table><thead><tr><th>where</th><th>stage</th><th>wall s</th><th>prompt tokens</th><th>prefilled</th><th>decoded</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const cats = h.map((r) => r.model);
+  const srlm = run.method === 'srlm';
+  const charts = [barChart({
+    title: srlm ? 'SRLM scorer on its own solutions (mixed questions)' : 'Judge on its own candidates, before each iteration (mixed prefixes)',
+    categories: cats, yLabel: 'share right',
+    series: [
+      { name: srlm ? 'top-scored right' : 'judge pick right', values: h.map((r) => r.pick) },
+      { name: 'random pick right', values: h.map((r) => r.random) },
+      { name: 'majority vote right', values: h.map((r) => r.majority) },
+    ],
+  })];
+  charts.push(barChart({
+    title: srlm ? 'Held-out scorer accuracy' : 'Judge biases and held-out judge accuracy',
+    categories: cats, yLabel: 'share',
+    refs: srlm ? [] : [{ value: 0.5, label: '50%: no position bias' }],
+    series: srlm
+      ? [{ name: 'held-out scorer accuracy', values: h.map((r) => r.judgeAcc) }]
+      : [
+        { name: 'first-position wins', values: h.map((r) => r.first) },
+        { name: 'order flips', values: h.map((r) => r.flip) },
+        { name: 'held-out judge accuracy (EFT)', values: h.map((r) => r.judgeAcc) },
+      ],
+  }));
+  return charts;
 }
 
 function modelTable(run: Run): string {
-  const rows = run.models.map((m) => `<tr><td>${m.model}</td><td>${pct(m.test_accuracy)}</td><td>${pct(m.harder_accuracy)}</td><td>${pct(m.judge_accuracy)}</td><td>${m.steps_per_solution?.toFixed(2) ?? '–'}</td><td>${m.step_length?.toFixed(1) ?? '–'}</td><td>${m.pairs_kept ?? '–'}</td><td>${esc(m.judge_health_of_parent ?? '–')}</td></tr>`);
-  return `<table><thead><tr><th>model</th><th>test acc</th><th>harder acc</th><th>${run.method === 'srlm' ? 'scorer acc' : 'judge acc (EFT)'}</th><th>steps/solution</th><th>step length</th><th>pairs trained on</th><th>judge health of its parent</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const judge = run.method === 'srlm' ? 'scorer acc' : 'judge acc (EFT)';
+  return table(
+    ['model', 'test acc', 'harder acc', judge, 'steps/solution', 'step length', 'pairs it was trained on', 'verifier agrees with chosen steps', `${run.method === 'srlm' ? 'scorer' : 'judge'} health of its parent`],
+    run.models.map((m) => [esc(m.model), pct(m.test_accuracy), pct(m.harder_accuracy), pct(m.judge_accuracy), fix(m.steps_per_solution, 2), fix(m.step_length, 2), int(m.pairs_kept), pct(m.chosen_step_verifier_agreement), esc(m.judge_health_of_parent ?? '–')]),
+  );
+}
+
+/** The per-iteration table of report.md: searches (PSRLM) or sampling and self-scoring (SRLM). */
+function iterationTable(run: Run): string {
+  const rows: string[][] = [];
+  for (let t = 1; t <= run.iterations; t++) {
+    const d = path.join(run.dir, `iter-${t}`);
+    if (run.method === 'srlm') {
+      const s = readJSON<SrlmSummary>(path.join(d, 'sample.json'));
+      const p = readJSON<{ stats?: SrlmPairStats }>(path.join(d, 'pairs.json'))?.stats;
+      if (!s) continue;
+      rows.push([String(t), int(s.questions), int(s.solutions), fix(s.mean_score, 2), pct(s.parse_failure_rate), p ? `${p.kept} (${p.ties} ties dropped)` : '–',
+        `${pct(s.measure?.best_ok)} vs ${pct(s.measure?.random_ok)} vs ${pct(s.measure?.majority_ok)} (${int(s.measure?.mixed_questions)})`]);
+    } else {
+      const s = readJSON<SearchSummary>(path.join(d, 'search.json'));
+      if (!s) continue;
+      rows.push([String(t), int(s.questions), esc(Object.entries(s.outcomes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')), int(s.rounds), int(s.rollbacks), int(s.judge_prompts), int(s.judge_prompts_saved), int(s.pairs_found),
+        `${pct(s.measure?.mixed_chosen_ok)} vs ${pct(s.measure?.mixed_random_ok)} (${int(s.measure?.mixed_rounds)})`]);
+    }
+  }
+  if (!rows.length) return '<p>No iteration summaries in this run.</p>';
+  return run.method === 'srlm'
+    ? `<h3>Sampling and self-scoring</h3>${table(['iteration', 'questions', 'solutions', 'mean self-score', 'unparsable scores', 'pairs', 'on mixed questions: top-scored right vs random vs majority (questions)'], rows)}`
+    : `<h3>Searches</h3>${table(['iteration', 'questions', 'outcomes', 'rounds', 'rollbacks', 'judge prompts', 'saved by merging', 'pairs', 'on mixed rounds: pick right vs random (rounds)'], rows)}`;
+}
+
+/** Wall seconds (timings.json) and engine tokens (engine_tokens.json) per stage, with a total row. */
+function stageTable(run: Run): string {
+  const times = readJSON<Record<string, Record<string, number>>>(path.join(run.dir, 'timings.json')) ?? {};
+  const toks = readJSON<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
+  const keys = ['prompt_tokens', 'prefill_tokens', 'decode_tokens', 'calls'] as const;
+  const total = { s: 0, k: Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number> };
+  const rows: string[][] = [];
+  const wheres = [...new Set([...Object.keys(times), ...Object.keys(toks)])];
+  for (const where of wheres) {
+    for (const stage of [...new Set([...Object.keys(times[where] ?? {}), ...Object.keys(toks[where] ?? {})])]) {
+      const s = num(times[where]?.[stage]), k = toks[where]?.[stage];
+      total.s += s ?? 0;
+      for (const key of keys) total.k[key]! += num(k?.[key]) ?? 0;
+      rows.push([esc(where), esc(stage), fix(s, 1), ...keys.map((key) => int(k?.[key]))]);
+    }
+  }
+  if (!rows.length) return '<p>No timings.json or engine_tokens.json in this run.</p>';
+  rows.push(['<b>total</b>', '', `<b>${total.s.toFixed(1)}</b>`, ...keys.map((key) => `<b>${total.k[key]}</b>`)]);
+  return table(['where', 'stage', 'wall s', 'prompt tokens', 'prefilled', 'decoded', 'model calls'], rows);
+}
+
+function runSection(run: Run, heading: string): string {
+  const md = existsSync(path.join(run.dir, 'report.md')) ? readFileSync(path.join(run.dir, 'report.md'), 'utf8') : '';
+  return `<h2>${heading}: <code>${esc(run.dir)}</code></h2>
+<h3>Models</h3>${modelTable(run)}
+${iterationTable(run)}
+<h3>Wall time and engine tokens per stage</h3>${stageTable(run)}
+<p class="note">Wall times depend on the machine and on what else ran beside the run (2 shared cores); prompt tokens are what the pipeline asked for, prefilled what the engine computed after sharing prefixes.</p>
+${md ? `<details><summary>report.md as written</summary><pre>${esc(md)}</pre></details>` : ''}`;
 }
 
 /** The report's HTML for a run (and optionally its baseline). */
 export function renderReport(runDir: string, o: Omit<ReportOptions, 'out'> = {}): string {
   const run = loadRun(runDir);
   const base = o.baseline ? loadRun(o.baseline) : null;
-  const m0 = m0Accuracy(o.m0);
-  const withM0 = m0.test !== undefined;
-  const cats = [...(withM0 ? ['M0'] : []), ...run.models.map((m) => m.model)];
-  const lead = (v?: number) => (withM0 ? [v ?? null] : []);
-  const name = run.method === 'srlm' ? 'SRLM' : 'PSRLM';
+  const { acc: m0, note: m0Note } = m0Accuracy(o.m0);
+  const lead = (v: number | null) => (m0 ? [v] : []);
+  const cats = [...(m0 ? ['M0'] : []), ...run.models.map((m) => m.model)];
   const charts: string[] = [];
   charts.push(lineChart({
-    title: `${name}: greedy accuracy per model`, categories: cats, yLabel: 'accuracy',
+    title: `${run.name}: greedy accuracy per model`, categories: cats, yLabel: 'accuracy',
     series: [
-      { name: 'test', values: [...lead(m0.test), ...run.models.map((m) => m.test_accuracy)] },
-      { name: 'harder-test', values: [...lead(m0.harder), ...run.models.map((m) => m.harder_accuracy)] },
+      { name: 'test', values: [...lead(m0?.test ?? null), ...run.models.map((m) => num(m.test_accuracy))] },
+      { name: 'harder-test', values: [...lead(m0?.harder ?? null), ...run.models.map((m) => num(m.harder_accuracy))] },
     ],
   }));
+  const other = run.method === 'srlm' ? 'PSRLM' : 'SRLM';
   if (base) {
     const n = Math.max(run.models.length, base.models.length);
-    const c2 = [...(withM0 ? ['M0'] : []), ...Array.from({ length: n }, (_, i) => `M${i + 1}`)];
-    const vals = (r: Run) => [...lead(m0.test), ...Array.from({ length: n }, (_, i) => r.models[i]?.test_accuracy ?? null)];
+    const vals = (r: Run) => [...lead(m0?.test ?? null), ...Array.from({ length: n }, (_, i) => num(r.models[i]?.test_accuracy))];
+    const baseName = base.name === run.name ? `${base.name} (baseline)` : base.name;
     charts.push(lineChart({
-      title: `${name} vs ${base.method === 'srlm' ? 'SRLM' : 'PSRLM'}: test accuracy per iteration`, categories: c2, yLabel: 'test accuracy',
-      series: [{ name, values: vals(run) }, { name: base.method === 'srlm' ? 'SRLM' : 'baseline', values: vals(base) }],
+      title: `${run.name} vs ${baseName}: test accuracy per iteration`, yLabel: 'test accuracy',
+      categories: [...(m0 ? ['M0'] : []), ...Array.from({ length: n }, (_, i) => `M${i + 1}`)],
+      series: [{ name: run.name, values: vals(run) }, { name: baseName, values: vals(base) }],
     }));
   } else {
-    charts.push(emptyChart('PSRLM vs SRLM: test accuracy per iteration', 'The SRLM baseline was not run with this report (psrlm report <run> --baseline <srlm run>).'));
+    charts.push(emptyChart(`${run.name} vs ${other}: test accuracy per iteration`, [
+      `The ${other} baseline was not run with this report: nothing to compare.`,
+      `psrlm report <run> --baseline <${other.toLowerCase()} run dir>`,
+    ]));
   }
-  const h = healthRows(run);
-  if (h.length) {
-    charts.push(barChart({
-      title: 'Judge health on its own candidates, before each iteration (mixed prefixes)', categories: h.map((r) => r.model), yLabel: 'share',
-      series: [
-        { name: 'judge pick right', values: h.map((r) => r.judge_pick) },
-        { name: 'random pick right', values: h.map((r) => r.random_pick) },
-        { name: 'majority vote right', values: h.map((r) => r.majority_pick) },
-      ],
-    }));
-    charts.push(barChart({
-      title: 'Judge biases and held-out judge accuracy', categories: h.map((r) => r.model), yLabel: 'share',
-      series: [
-        { name: 'first-position wins', values: h.map((r) => r.first_position_rate) },
-        { name: 'order flips', values: h.map((r) => r.order_flip_rate) },
-        { name: 'held-out judge accuracy', values: h.map((r) => run.models.find((m) => m.model === r.model)?.judge_accuracy ?? null) },
-      ],
-    }));
-  } else {
-    charts.push(emptyChart('Judge health on its own candidates', run.method === 'srlm' ? 'SRLM runs score whole solutions; see the sampling table in report.md.' : 'No health was measured (health.prefixes = 0).'));
-  }
-  const labels = h.map((r) => `<li><b>${r.model}</b>: ${esc(r.label)} (mixed prefixes ${pct(r.mixed_share)})</li>`).join('');
-  const reportMd = existsSync(path.join(runDir, 'report.md')) ? readFileSync(path.join(runDir, 'report.md'), 'utf8') : '';
+  charts.push(...healthCharts(run));
+  const gate = healthRows(run).map((r) => `<li><b>${esc(r.model)}</b>: ${esc(r.label)}${r.mixed === null ? '' : ` (mixed prefixes ${pct(r.mixed)})`}</li>`).join('');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${name} run report</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${run.name} run report</title>
 <style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
-h1{font-size:22px}h2{font-size:17px;margin-top:28px}
-.charts{display:flex;flex-wrap:wrap;gap:12px}.chart{background:#fafafa;border:1px solid #e4e4e4}
-.chart-title{font-size:13px;font-weight:600}.tick,.legend,.axis-label{font-size:11px;fill:#444}.value{font-size:10px}.small{font-size:9px}.note{font-size:12px;fill:#777}
-table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#222}
+h1{font-size:22px}h2{font-size:17px;margin-top:32px}h3{font-size:15px;margin:18px 0 4px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:12px;align-items:start}
+.chart{width:100%;height:auto;background:#fafafa;border:1px solid #e4e4e4}
+.chart-title{font-size:13px;font-weight:600}.tick,.legend,.axis-label{font-size:11px;fill:#444}.value{font-size:10px}.small{font-size:9px}
+.note{font-size:12px;fill:#666;color:#666}.ref-label{font-size:10px;fill:#555}
+table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}th{background:#f3f3f3}
+td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}
+pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}summary{cursor:pointer;color:#555}
 </style></head><body>
-<h1>${name} run: ${esc(path.basename(path.resolve(runDir)))}</h1>
-<p>Greedy accuracy with the world's checker (measurement only: nothing in the loop reads it). ${base ? `Baseline: <code>${esc(base.dir)}</code>.` : ''}</p>
+<h1>${run.name} run: ${esc(path.basename(path.resolve(runDir)))}</h1>
+<p>Greedy accuracy with the world's checker (measurement only: nothing in the loop reads it).${esc(m0Note)}</p>
 <div class="charts">${charts.join('\n')}</div>
-${labels ? `<h2>Judge gate</h2><ul>${labels}</ul>` : ''}
-<h2>Models</h2>${modelTable(run)}
-${base ? `<h2>Baseline models</h2>${modelTable(base)}` : ''}
-<h2>Wall time and engine tokens per stage</h2>${stageTable(run)}
-<h2>report.md</h2><pre>${esc(reportMd)}</pre>
+${gate ? `<h2>${run.method === 'srlm' ? 'Scorer' : 'Judge'} gate before each iteration</h2><ul>${gate}</ul>` : ''}
+${runSection(run, run.name)}
+${base ? runSection(base, `Baseline (${base.name})`) : ''}
 </body></html>
 `;
 }
