@@ -156,19 +156,19 @@ function stageTable(run: Run): string {
   const times = readJSON<Record<string, Record<string, number>>>(path.join(run.dir, 'timings.json')) ?? {};
   const toks = readJSON<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
   const keys = ['prompt_tokens', 'prefill_tokens', 'decode_tokens', 'calls'] as const;
-  const total = { s: 0, k: Object.fromEntries(keys.map((k) => [k, 0])) as Record<string, number> };
+  const total = { s: 0, k: {} as Record<string, number> }; // a token column with no figure at all totals '–'
   const rows: string[][] = [];
   const wheres = [...new Set([...Object.keys(times), ...Object.keys(toks)])];
   for (const where of wheres) {
     for (const stage of [...new Set([...Object.keys(times[where] ?? {}), ...Object.keys(toks[where] ?? {})])]) {
       const s = num(times[where]?.[stage]), k = toks[where]?.[stage];
       total.s += s ?? 0;
-      for (const key of keys) total.k[key]! += num(k?.[key]) ?? 0;
+      for (const key of keys) if (num(k?.[key]) !== null) total.k[key] = (total.k[key] ?? 0) + k![key]!;
       rows.push([esc(where), esc(stage), fix(s, 1), ...keys.map((key) => int(k?.[key]))]);
     }
   }
   if (!rows.length) return '<p>No timings.json or engine_tokens.json in this run.</p>';
-  rows.push(['<b>total</b>', '', `<b>${total.s.toFixed(1)}</b>`, ...keys.map((key) => `<b>${total.k[key]}</b>`)]);
+  rows.push(['<b>total</b>', '', `<b>${total.s.toFixed(1)}</b>`, ...keys.map((key) => `<b>${int(total.k[key])}</b>`)]);
   return table(['where', 'stage', 'wall s', 'prompt tokens', 'prefilled', 'decoded', 'model calls'], rows);
 }
 

@@ -48,7 +48,7 @@ function fixtureRun(dir: string, method: 'psrlm' | 'srlm', acc: number[]): void 
   }
 }
 
-interface ChartInfo { kind: string | null; label: string | null; w: number; h: number; series: Array<string | null>; points: Record<string, number[]>; bars: Record<string, number[]>; legend: Array<string | null>; refs: number; overlaps: string[]; text: string }
+interface ChartInfo { kind: string | null; label: string | null; w: number; h: number; series: Array<string | null>; points: Record<string, number[]>; bars: Record<string, number[]>; legend: Array<string | null>; refs: number; refLegend: Array<string | null>; overlaps: string[]; text: string }
 
 test('report.html renders its charts in headless Chromium with no console errors', { timeout: 20_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it (Debian/Ubuntu: 'apt-get install -y chromium', which .ci/run does) or point PSRLM_CHROMIUM at a Chromium binary`);
@@ -89,7 +89,7 @@ test('report.html renders its charts in headless Chromium with no console errors
         return { kind: e.getAttribute('data-kind'), label: e.getAttribute('aria-label'), w: b.width, h: b.height,
           series: [...e.querySelectorAll('path.series')].map((x) => x.getAttribute('data-series')),
           points: byS('circle.point'), bars: byS('rect.bar'), legend: [...e.querySelectorAll('.legend')].map((x) => x.textContent),
-          refs: e.querySelectorAll('g.ref').length, overlaps, text: e.textContent ?? '' };
+          refs: e.querySelectorAll('line.ref').length, refLegend: [...e.querySelectorAll('.ref-item text')].map((x) => x.textContent), overlaps, text: e.textContent ?? '' };
       }));
     };
 
@@ -116,6 +116,7 @@ test('report.html renders its charts in headless Chromium with no console errors
     assert.deepEqual(charts[3]!.legend, ['first-position wins', 'order flips', 'held-out judge accuracy (EFT)']);
     assert.deepEqual(charts[3]!.bars, { 'first-position wins': [0.6, 0.7, 0.8], 'order flips': [0.1, 0.1, 0.1], 'held-out judge accuracy (EFT)': [0.85, 0.86, 0.87] });
     assert.equal(charts[3]!.refs, 1);
+    assert.deepEqual(charts[3]!.refLegend, ['50%: no position bias']);
     // the tables: models of both runs, searches, sampling, wall time and tokens per stage with totals
     const tables = await page.$$eval('table', (ts) => ts.map((t) => [...t.querySelectorAll('tr')].map((r) => [...r.querySelectorAll('th,td')].map((c) => c.textContent ?? ''))));
     assert.equal(tables.length, 6);
