@@ -48,7 +48,7 @@ function fixtureRun(dir: string, method: 'psrlm' | 'srlm', acc: number[]): void 
   }
 }
 
-interface ChartInfo { kind: string | null; label: string | null; w: number; h: number; series: Array<string | null>; points: Record<string, number[]>; bars: Record<string, number[]>; legend: Array<string | null>; refs: number; refLegend: Array<string | null>; overlaps: string[]; text: string }
+interface ChartInfo { kind: string | null; label: string | null; w: number; h: number; titleW: number; series: Array<string | null>; points: Record<string, number[]>; bars: Record<string, number[]>; legend: Array<string | null>; refs: number; refLegend: Array<string | null>; overlaps: string[]; text: string }
 
 test('report.html renders its charts in headless Chromium with no console errors', { timeout: 20_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it (Debian/Ubuntu: 'apt-get install -y chromium', which .ci/run does) or point PSRLM_CHROMIUM at a Chromium binary`);
@@ -86,7 +86,7 @@ test('report.html renders its charts in headless Chromium with no console errors
             if (a.left < c.right && c.left < a.right && a.top < c.bottom && c.top < a.bottom) overlaps.push(`${boxes[i]!.t} / ${boxes[k]!.t}`);
           }
         }
-        return { kind: e.getAttribute('data-kind'), label: e.getAttribute('aria-label'), w: b.width, h: b.height,
+        return { kind: e.getAttribute('data-kind'), label: e.getAttribute('aria-label'), w: b.width, h: b.height, titleW: e.querySelector('text.chart-title')?.getBoundingClientRect().width ?? 0,
           series: [...e.querySelectorAll('path.series')].map((x) => x.getAttribute('data-series')),
           points: byS('circle.point'), bars: byS('rect.bar'), legend: [...e.querySelectorAll('.legend')].map((x) => x.textContent),
           refs: e.querySelectorAll('line.ref').length, refLegend: [...e.querySelectorAll('.ref-item text')].map((x) => x.textContent), overlaps, text: e.textContent ?? '' };
@@ -99,6 +99,7 @@ test('report.html renders its charts in headless Chromium with no console errors
     assert.deepEqual(charts.map((c) => c.kind), ['line', 'line', 'bar', 'bar']);
     for (const c of charts) {
       assert.ok(c.w > 300 && c.h > 150, `${c.label}: laid out at ${c.w}x${c.h}`);
+      assert.ok(c.titleW > 100, `${c.label}: its title is ${c.titleW}px wide: no font renders (Debian: apt-get install fonts-dejavu-core)`);
       assert.deepEqual(c.overlaps, [], `${c.label}: value labels overlap`);
     }
     // accuracy per model: M0..M4, test and harder-test
