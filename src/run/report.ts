@@ -225,7 +225,7 @@ h1{font-size:22px}h2{font-size:17px;margin-top:32px}h3{font-size:15px;margin:18p
 .chart-title{font-size:13px;font-weight:600}.tick,.legend,.axis-label{font-size:11px;fill:#444}.value{font-size:10px}.small{font-size:9px}
 .note{font-size:12px;fill:#666;color:#666}.ref-label{font-size:10px;fill:#555}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}th{background:#f3f3f3}
-td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}
+td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}td:not(:last-child){white-space:nowrap}
 pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}summary{cursor:pointer;color:#555}
 </style></head><body>
 <h1>${run.name} run: ${esc(path.basename(path.resolve(runDir)))}</h1>
