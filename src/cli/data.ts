@@ -1,4 +1,5 @@
 // `psrlm data build`: writes base / IFT / EFT JSONL and a manifest (docs/world.md "Schemas").
+// `psrlm data segment`: IFT from real worked solutions (src/data/segment-run.ts, docs/data.md).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildData, dataConfig } from '../data/build.js';
@@ -9,7 +10,51 @@ const USAGE = `usage: psrlm data build [--out runs/data] [--config FILE.json] [-
 Writes base.jsonl (M0's corpus), ift.jsonl, eft-train.jsonl, eft-test.jsonl (the judge benchmark),
 eft-harder.jsonl and manifest.json into --out. --config is a JSON object merged over the defaults
 (keys: seed, template, world, base, ift, eft, pools, budget; see docs/world.md). --scale multiplies the
-base, IFT and EFT-train sizes (e.g. 0.1 for a quick build).`;
+base, IFT and EFT-train sizes (e.g. 0.1 for a quick build).
+
+usage: psrlm data segment --input <jsonl> (--segmenter gsm8k | --engine <spec>) --out <jsonl>
+                          [--template paper] [--batch 16] [--max-tokens 1024] [--limit N]
+
+Splits worked solutions into "Step n:" steps (GSM8K by its own lines, or a model with the paper's Fig. 3
+prompt), validates each (numbering, text unchanged but for markers and whitespace, a final \boxed{} equal
+to the gold by the grader) and writes IFT records to --out, rejected items with their reason to
+<out>.rejected.jsonl and counts to <out>.manifest.json. Reruns resume.`;
+
+async function segment(rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      input: { type: 'string' }, out: { type: 'string' }, segmenter: { type: 'string' }, engine: { type: 'string' },
+      template: { type: 'string', default: 'paper' }, batch: { type: 'string', default: '16' }, 'max-tokens': { type: 'string', default: '1024' },
+      limit: { type: 'string' },
+    },
+  });
+  if (!values.input || !values.out || (!values.segmenter && !values.engine)) { console.error(USAGE); return 2; }
+  if (values.segmenter !== undefined && values.segmenter !== 'gsm8k') { console.error(`psrlm data segment: --segmenter knows only 'gsm8k', got '${values.segmenter}'`); return 2; }
+  const { runSegment } = await import('../data/segment-run.js');
+  let engine;
+  if (values.engine) {
+    const { openEngine } = await import('../engine/registry.js');
+    let spec = values.engine;
+    // every remote call goes through the call cache
+    if (spec.startsWith('openai:') && !/[?&]cache=/.test(spec)) spec += `${spec.includes('?') ? '&' : '?'}cache=${values.out}.calls.jsonl`;
+    engine = await openEngine(spec);
+  }
+  try {
+    const r = await runSegment({
+      input: values.input, out: values.out, segmenter: values.segmenter as 'gsm8k' | undefined, engine, template: values.template!,
+      batch: Number(values.batch), max_tokens: Number(values['max-tokens']), limit: values.limit === undefined ? undefined : Number(values.limit),
+      log: (l) => process.stderr.write(l + '\n'),
+    });
+    console.log(`kept ${r.kept}, rejected ${JSON.stringify(r.rejected)} (${r.skipped} were already done); manifest ${values.out}.manifest.json`);
+  } catch (e) {
+    console.error(`psrlm data segment: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await engine?.close();
+  }
+  return 0;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -17,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return sub === undefined ? 2 : 0;
   }
+  if (sub === 'segment') return segment(rest);
   if (sub !== 'build') {
     console.error(`psrlm data: unknown subcommand '${sub}'.\n\n${USAGE}`);
     return 2;
