@@ -111,18 +111,23 @@ export async function run(argv: string[]): Promise<number> {
     await pretrain(DEFAULT_PRETRAIN, modelsDir, { progress: !values.json });
   }
   const m1 = path.join(modelsDir, 'm1'), m1s = path.join(modelsDir, 'm1-srlm');
-  for (const [dir, what] of [[m1, 'm1'], ...(values['no-srlm'] ? [] : [[m1s, 'm1-srlm']])] as Array<[string, string]>) {
-    if (!existsSync(path.join(dir, 'model.safetensors'))) {
-      console.error(`psrlm demo: no initial model at ${dir} (${what}). Build it first with \`psrlm pretrain --out ${modelsDir}\` (writes m0, m1 and m1-srlm; tens of minutes on two cores), or run \`psrlm demo --from-scratch\`.`);
-      return 1;
-    }
+  if (!existsSync(path.join(m1, 'model.safetensors'))) {
+    console.error(`psrlm demo: no initial model at ${m1} (m1). Build it first with \`psrlm pretrain --out ${modelsDir}\` (writes m0, m1 and m1-srlm; tens of minutes on two cores), or run \`psrlm demo --from-scratch\`.`);
+    return 1;
+  }
+  let noSrlm = values['no-srlm'];
+  if (!noSrlm && !existsSync(path.join(m1s, 'model.safetensors'))) {
+    // the baseline needs its own M1 (built with solution-scoring data); without it the demo runs PSRLM
+    // alone and says so, and `srlm` is null in the summary
+    console.error(`psrlm demo: !!! no SRLM initial model at ${m1s}: the SRLM baseline is skipped. Build it with \`psrlm pretrain --out ${modelsDir}\` (reuses m0 and m1).`);
+    noSrlm = true;
   }
   let cfg = { ...loadConfig(path.join(root, 'configs', 'demo.yaml')), model: m1 };
   if (seed !== undefined) cfg = { ...cfg, seed };
   if (values.quick) cfg = quickConfig(cfg);
   const psrlmDir = path.join(out, 'psrlm'), srlmDir = path.join(out, 'srlm');
   await runLoop(cfg, psrlmDir, { progress: !values.json });
-  if (!values['no-srlm']) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
+  if (!noSrlm) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
   // test-time scaling with the final PSRLM model (paper Table 5), kept beside the runs (resumable: reused)
   const ttsFile = path.join(out, 'tts.json');
   if (!existsSync(ttsFile)) {
@@ -136,15 +141,15 @@ export async function run(argv: string[]): Promise<number> {
       await e.close();
     }
   }
-  const sum = { ...demoSummary(psrlmDir, values['no-srlm'] ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000), tts: JSON.parse(readFileSync(ttsFile, 'utf8')) };
+  const sum = { ...demoSummary(psrlmDir, noSrlm ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000), tts: JSON.parse(readFileSync(ttsFile, 'utf8')) };
   writeFileSync(path.join(out, 'demo.json'), JSON.stringify(sum, null, 2) + '\n');
-  const html = writeReport(psrlmDir, { baseline: values['no-srlm'] ? undefined : srlmDir, m0: path.join(modelsDir, 'm0'), out: path.join(out, 'report.html') });
+  const html = writeReport(psrlmDir, { baseline: noSrlm ? undefined : srlmDir, m0: path.join(modelsDir, 'm0'), out: path.join(out, 'report.html') });
   if (!values.json) console.log(`report: ${html}`);
   if (values.json) {
     console.log(JSON.stringify(sum));
   } else {
     console.log(readFileSync(path.join(psrlmDir, 'report.md'), 'utf8'));
-    if (!values['no-srlm']) console.log(readFileSync(path.join(srlmDir, 'report.md'), 'utf8'));
+    if (!noSrlm) console.log(readFileSync(path.join(srlmDir, 'report.md'), 'utf8'));
     console.log(demoTable(sum));
     console.log('\n' + ttsTable(sum.tts as TtsReport));
   }
