@@ -206,7 +206,15 @@ test('on a tiny model: shape, determinism, greedy = the loop\'s greedy, best-of-
     const j = JSON.parse(lines[lines.length - 1]!) as TtsReport;
     assert.deepEqual([j.n, j.width, j.k, j.split], [1, 2, 2, 'test']);
     assert.deepEqual(Object.keys(j.questions[0]!.ok), ['greedy', 'majority', 'best_of_w']);
-    assert.equal(await main(['tts', '--model', path.join(dir, 'm1'), '--split', 'train']).catch(() => -1), 2);
+    const errs: string[] = [], cerr = console.error;
+    console.error = (...x: unknown[]) => { errs.push(x.join(' ')); };
+    try {
+      assert.equal(await main(['tts', '--model', path.join(dir, 'm1'), '--split', 'train']), 2);
+      assert.equal(await main(['tts', '--model', path.join(dir, 'm1'), '--width', '1']), 2);
+    } finally {
+      console.error = cerr;
+    }
+    assert.match(errs.join('\n'), /--split must be test or harder, got 'train'[\s\S]*--width must be an integer >= 2, got '1'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
