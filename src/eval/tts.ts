@@ -37,7 +37,8 @@ export interface TtsOptions {
   search?: Partial<SearchOptions>;
   /** The engine's context (the search ends a question whose prompts no longer fit). */
   context_tokens?: number;
-  /** Progress: called as methods finish questions (search: per finished question). Not part of the report. */
+  /** Progress: called with done = 0 when a method starts and as it finishes questions (the search: one by
+   *  one). Not part of the report. */
   onProgress?: (method: TtsMethod, done: number, total: number) => void;
 }
 
@@ -152,11 +153,13 @@ export async function ttsReport(engine: Engine, t: PromptTemplate, problems: rea
   const n = problems.length;
   const progress = (m: TtsMethod, done: number) => o.onProgress?.(m, done, n);
 
+  progress('greedy', 0);
   const g = await measure(e, () => e.generate(prompts, {
     n: 1, temperature: 0, max_tokens: o.max_tokens, seeds: problems.map((p) => deriveSeed(o.seed, 'tts-greedy', p.split, p.index)),
   }));
   progress('greedy', n);
 
+  progress('majority', 0);
   const m = await measure(e, () => e.generate(prompts, {
     n: k, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_tokens,
     seeds: problems.map((p) => deriveSeed(o.seed, 'tts-majority', p.split, p.index)),
@@ -166,6 +169,7 @@ export async function ttsReport(engine: Engine, t: PromptTemplate, problems: rea
 
   const so: SearchOptions = { ...DEFAULT_SEARCH, ...o.search, candidates: o.width, temperature: o.temperature, top_p: o.top_p, context_tokens: o.context_tokens ?? o.search?.context_tokens };
   let searched = 0;
+  progress('best_of_w', 0);
   // the search's seeds derive from (seed, 'search', iteration, index, step, attempt); the split goes into
   // the base seed so that test and harder questions with the same index draw differently
   const coords = { seed: deriveSeed(o.seed, 'tts-search', problems[0]?.split ?? ''), iteration: 0 };
