@@ -141,7 +141,9 @@ export async function run(argv: string[]): Promise<number> {
       await e.close();
     }
   }
-  const sum = { ...demoSummary(psrlmDir, noSrlm ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000), tts: JSON.parse(readFileSync(ttsFile, 'utf8')) };
+  // the per-question answers stay in tts.json; the summary keeps the table's figures
+  const { questions: _q, ...tts } = JSON.parse(readFileSync(ttsFile, 'utf8')) as Record<string, unknown>;
+  const sum = { ...demoSummary(psrlmDir, noSrlm ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000), tts };
   writeFileSync(path.join(out, 'demo.json'), JSON.stringify(sum, null, 2) + '\n');
   const html = writeReport(psrlmDir, { baseline: noSrlm ? undefined : srlmDir, m0: path.join(modelsDir, 'm0'), out: path.join(out, 'report.html') });
   if (!values.json) console.log(`report: ${html}`);
@@ -151,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(readFileSync(path.join(psrlmDir, 'report.md'), 'utf8'));
     if (!noSrlm) console.log(readFileSync(path.join(srlmDir, 'report.md'), 'utf8'));
     console.log(demoTable(sum));
-    console.log('\n' + ttsTable(sum.tts as TtsReport));
+    console.log('\n' + ttsTable(JSON.parse(readFileSync(ttsFile, 'utf8')) as TtsReport));
   }
   return 0;
 }
