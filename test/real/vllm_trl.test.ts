@@ -21,6 +21,7 @@ import { RemoteEngine } from '../../src/serve/remote.js';
 import { servedName, startServer } from '../../src/serve/launch.js';
 import { TrlTrainer } from '../../src/train/trl.js';
 import { loadHFTokenizer } from '../../src/engine/hftokenizer.js';
+import type { GenerateOptions } from '../../src/engine/types.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -139,7 +140,7 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
     const eng = await RemoteEngine.open(spec);
     assert.equal(eng.contextTokens, 1024, "max_model_len read from vLLM's model card");
     const prompt = 'Solve step by step.\nProblem: 3+4*2\n';
-    const o = { n: 3, temperature: 0.7, top_p: 0.95, max_tokens: 16, stop: ['\n'], include_stop: true, seed: 11 } as const;
+    const o: GenerateOptions = { n: 3, temperature: 0.7, top_p: 0.95, max_tokens: 16, stop: ['\n'], include_stop: true, seed: 11 };
     const a = await eng.generate([prompt, prompt + 'Step 1: '], o);
     const b = await eng.generate([prompt, prompt + 'Step 1: '], o);
     assert.deepEqual(a, b, 'seeded sampling is reproducible');
