@@ -84,13 +84,15 @@ export class HFByteTokenizer implements TextTokenizer {
     return out;
   }
 
-  /** Special tokens decode to nothing (as psrlm's tokenizer and vLLM's skip_special_tokens do). */
+  /** Special tokens decode to nothing (as psrlm's tokenizer and vLLM's skip_special_tokens do), and so do ids
+   *  past the vocabulary: real models pad their embedding (Qwen2.5: 151,936 rows for 151,665 tokens), a
+   *  server can sample a padding row, and it renders as nothing there too. */
   decode(ids: number[]): string {
     const bytes: number[] = [];
     for (const id of ids) {
-      if (this.special.has(id)) continue;
+      if (this.special.has(id) || id >= this.tokens.length) continue;
       const b = this.idByte[id];
-      if (b === undefined || b < 0) throw new Error(`tokenizer: id ${id} is not a byte token (vocabulary size ${this.tokens.length})`);
+      if (b === undefined || b < 0) throw new Error(`tokenizer: id ${id} is neither a byte token nor special (vocabulary size ${this.tokens.length})`);
       bytes.push(b);
     }
     return Buffer.from(bytes).toString('utf8');

@@ -56,7 +56,8 @@ def build(out: str, layers: int = 2, hidden: int = 128, heads: int = 2, ctx: int
         raise SystemExit(f"tiny: head size must be 64 (vLLM's CPU attention rejects small heads); got hidden {hidden} / heads {heads}")
     tok = build_tokenizer()
     cfg = Qwen2Config(
-        vocab_size=320, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+        vocab_size=len(tok), hidden_size=hidden,  # vocab exactly the tokenizer: no padding rows to sample
+        intermediate_size=2 * hidden, num_hidden_layers=layers,
         num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=ctx,
         tie_word_embeddings=True, rope_theta=10000.0, rms_norm_eps=1e-6,
         bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
