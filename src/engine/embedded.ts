@@ -276,6 +276,10 @@ export class EmbeddedEngine implements Engine, Trainer {
     return this.heap.readF32(this.model.params, this.model.layout.total);
   }
 
+  get contextTokens(): number {
+    return this.config.n_ctx;
+  }
+
   get config(): ModelConfig {
     return this.model.cfg;
   }

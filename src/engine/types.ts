@@ -53,6 +53,8 @@ export interface ScoreRequest {
 /** Generation and scoring: what search, judging and evaluation need. */
 export interface Engine {
   readonly name: string;
+  /** The model's context in tokens, when known (a search ends a problem whose prompts no longer fit). */
+  readonly contextTokens?: number;
   tokenize(text: string): number[];
   /** Engines that can only read some text (the embedded model: ASCII) say why a text cannot be read, or
    *  null when it can. Engines without the method take any text. */

@@ -47,6 +47,43 @@ export const SrlmSchema = z.object({
   score_max_tokens: int(1).default(DEFAULT_SRLM.score_max_tokens),
 }).strict();
 
+/** Where generation and judging run (src/run/backend.ts). `embedded`: the in-process engine. `server`: a
+ *  server started per iteration from `command` ({checkpoint}, {port}, {name} filled in), stopped after. `lora`:
+ *  each iteration's adapter loaded into the running server at `url` under a fresh name. */
+export const EngineSchema = z.object({
+  kind: z.enum(['embedded', 'server', 'lora']).default('embedded'),
+  command: z.array(z.string().min(1)).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  host: z.string().default('127.0.0.1'),
+  port: int(0).max(65535).default(0),
+  startup_timeout: z.number().gt(0).default(900),
+  url: z.string().url().optional(),
+  /** Remote-engine options (docs/serving.md), e.g. "concurrency=32&timeout=600". */
+  options: z.string().default(''),
+  /** Tokenizer for scoring and the contract (default: the served checkpoint's own files). */
+  tokenizer: z.string().optional(),
+}).strict();
+
+/** Who trains: `embedded` (in process) or `trl` (trainer/psrlm_trl as a subprocess, under the user's launcher). */
+export const TrainerSchema = z.object({
+  kind: z.enum(['embedded', 'trl']).default('embedded'),
+  /** Command prefix running Python modules: [python3], or [accelerate, launch, --config_file, X.yaml, ...]. */
+  launcher: z.array(z.string().min(1)).min(1).default(['python3']),
+  per_device_batch_size: int(1).default(8),
+  dtype: z.enum(['float32', 'bfloat16', 'float16']).default('float32'),
+  lora: z.object({
+    r: int(1).default(16), alpha: z.number().gt(0).default(32), dropout: z.number().min(0).max(1).default(0),
+    target_modules: z.union([z.string(), z.array(z.string())]).default('all-linear'), merge: z.boolean().default(true),
+  }).strict().nullable().default(null),
+  precompute_ref: z.boolean().default(false),
+  max_length: int(1).nullable().default(null),
+  gradient_checkpointing: z.boolean().default(false),
+  contract_records: int(0).default(16),
+  env: z.record(z.string(), z.string()).default({}),
+  adam_beta1: z.number().min(0).lt(1).default(0.9),
+  adam_beta2: z.number().min(0).lt(1).default(0.95),
+}).strict();
+
 export const RunConfigSchema = z.object({
   /** psrlm: step-wise search with pairwise self-judging (the method); srlm: the outcome-based baseline
    *  (whole solutions self-scored 0–5, src/run/srlm.ts), whose 'model' is the M1 built with scoring data. */
@@ -78,7 +115,20 @@ export const RunConfigSchema = z.object({
     .default({ problems: 200, judge: 500, max_tokens: 320 }),
   /** Engine threads (1 or 2). Results do not depend on it. */
   threads: int(1).max(2).default(2),
+  engine: EngineSchema.default(EngineSchema.parse({})),
+  trainer: TrainerSchema.default(TrainerSchema.parse({})),
 }).strict().superRefine((c, ctx) => {
+  const served = c.engine.kind !== 'embedded';
+  if (served !== (c.trainer.kind === 'trl')) {
+    ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: `engine.kind ${c.engine.kind} needs trainer.kind ${served ? 'trl' : 'embedded'} (checkpoints are ${served ? 'Hugging Face' : 'psrlm'} format)` });
+  }
+  if (c.engine.kind === 'server' && c.engine.command.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['engine', 'command'], message: 'engine.kind server needs the server command (a list with {checkpoint}, {port}, {name})' });
+  }
+  if (c.engine.kind === 'lora' && !c.engine.url) ctx.addIssue({ code: 'custom', path: ['engine', 'url'], message: 'engine.kind lora needs the running server\'s url' });
+  if (c.engine.kind === 'lora' && (!c.trainer.lora || c.trainer.lora.merge)) {
+    ctx.addIssue({ code: 'custom', path: ['trainer', 'lora'], message: 'engine.kind lora needs trainer.lora with merge: false (the server loads adapters)' });
+  }
   if (c.problems.length < c.iterations) {
     ctx.addIssue({ code: 'custom', path: ['problems'], message: `gives ${c.problems.length} sizes for ${c.iterations} iterations` });
   }
@@ -106,7 +156,14 @@ export function loadConfig(file: string): RunConfig {
     throw new Error(`${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const c = resolveConfig(raw, file);
-  return { ...c, model: path.resolve(path.dirname(file), c.model) };
+  const dir = path.dirname(file);
+  // a command's program given as a relative path (./x, .venv-rl/bin/python) is relative to the config file
+  const prog = (cmd: string[]) => cmd.map((a, i) => (i === 0 && a.includes('/') && !path.isAbsolute(a) ? path.resolve(dir, a) : a));
+  return {
+    ...c, model: path.resolve(dir, c.model),
+    engine: { ...c.engine, command: prog(c.engine.command), tokenizer: c.engine.tokenizer && path.resolve(dir, c.engine.tokenizer) },
+    trainer: { ...c.trainer, launcher: prog(c.trainer.launcher) },
+  };
 }
 
 /** Questions of iteration t (1-based): the paper's sizes times the scale. */

@@ -20,7 +20,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJSONAtomic } from '../engine/atomic.js';
-import { EmbeddedEngine } from '../engine/embedded.js';
+import type { Engine } from '../engine/types.js';
 import type { GenerateStats } from '../engine/generate.js';
 import { deriveSeed } from '../engine/rng.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
@@ -30,8 +30,8 @@ import { judgeReport, scoreReport, solveReport } from '../eval/world.js';
 import { heldOutPrefixes, judgeHealth, type HealthReport } from '../judge/health.js';
 import { collectPairs, toStepDPO, toTRL, type PairRecord } from '../search/pairs.js';
 import { runSearch, type SearchRecord } from '../search/search.js';
-import { stepDPO } from '../train/stepdpo.js';
 import { checkStep, generateProblem, generateProblems } from '../world/index.js';
+import { openBackend, type Backend } from './backend.js';
 import { problemsOf, type RunConfig } from './config.js';
 import { Progress } from './progress.js';
 import { summarizeSearch, type SearchSummary } from './summary.js';
@@ -58,6 +58,7 @@ interface Ctx {
   data: DataConfig;
   log: (line: string) => void;
   progress: boolean;
+  backend: Backend;
   eftTest?: EftRecord[];
 }
 
@@ -96,9 +97,22 @@ export function runManifest(cfg: RunConfig, data: DataConfig): Record<string, un
 export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}): Promise<string> {
   const log = hooks.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const data = dataConfig({ seed: cfg.data_seed, template: cfg.template });
-  const ctx: Ctx = { cfg, out, t: loadTemplate(cfg.template), data, log, progress: hooks.progress ?? true };
-  if (!existsSync(path.join(cfg.model, 'model.safetensors'))) throw new Error(`starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1`);
+  if (!['model.safetensors', 'model.safetensors.index.json', 'adapter_model.safetensors'].some((f) => existsSync(path.join(cfg.model, f)))) {
+    throw new Error(`starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1` +
+      (cfg.engine.kind === 'embedded' ? '' : ', or at a Hugging Face checkpoint directory'));
+  }
   mkdirSync(out, { recursive: true });
+  const backend = openBackend(cfg, out, log);
+  const ctx: Ctx = { cfg, out, t: loadTemplate(cfg.template), data, log, progress: hooks.progress ?? true, backend };
+  try {
+    return await loop(ctx);
+  } finally {
+    await backend.close();
+  }
+}
+
+async function loop(ctx: Ctx): Promise<string> {
+  const { cfg, out, data, log } = ctx;
   const manifest = runManifest(cfg, data);
   const mFile = path.join(out, 'manifest.json');
   if (existsSync(mFile)) {
@@ -112,7 +126,7 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
 
   const baseDir = path.join(out, 'baseline');
   if (!existsSync(path.join(baseDir, 'done', 'eval'))) {
-    await withEngine(cfg.model, cfg, async (e) => timed(ctx, 'baseline', 'eval', async () => {
+    await ctx.backend.withEngine(cfg.model, 'M1', async (e) => timed(ctx, 'baseline', 'eval', async () => {
       writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...(await evaluate(ctx, e)) });
     }, e));
     mark(baseDir, 'eval');
@@ -139,29 +153,32 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
   log(`iteration ${t}: M${t} -> M${t + 1}`);
 
   if (!done('dpo')) {
-    await withEngine(modelIn, cfg, async (engine) => {
-      if (cfg.method === 'srlm') {
-        if (!done('sample')) await timed(ctx, `iter-${t}`, 'sample', () => sampleSrlm(ctx, t, dir, engine), engine);
-        if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairsSrlm(ctx, dir); });
-      } else {
+    const pre: Stage[] = cfg.method === 'srlm' ? ['sample', 'pairs'] : ['health', 'search', 'pairs'];
+    if (!pre.every(done)) {
+      await ctx.backend.withEngine(modelIn, `M${t}`, async (engine) => {
+        if (cfg.method === 'srlm') {
+          if (!done('sample')) await timed(ctx, `iter-${t}`, 'sample', () => sampleSrlm(ctx, t, dir, engine), engine);
+          if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairsSrlm(ctx, dir); });
+          return;
+        }
         if (!done('health')) await timed(ctx, `iter-${t}`, 'health', () => health(ctx, t, dir, engine), engine);
         if (!done('search')) await timed(ctx, `iter-${t}`, 'search', () => search(ctx, t, dir, engine), engine);
         if (!done('pairs')) await timed(ctx, `iter-${t}`, 'pairs', async () => { pairs(ctx, dir); });
-      }
-      await timed(ctx, `iter-${t}`, 'dpo', async () => {
-        const ps = readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PairRecord);
-        const bar = new Progress(`iter ${t} DPO`, Math.ceil(ps.length / cfg.dpo.batch_size) * Math.ceil(cfg.dpo.epochs), { unit: 'steps', silent: !ctx.progress });
-        const rep = await stepDPO(engine, ps, cfg.dpo, deriveSeed(cfg.seed, 'dpo', t), (s) => bar.tick(1, `loss ${s.loss.toFixed(3)} acc ${(s.accuracy ?? 0).toFixed(2)}`));
-        bar.finish();
-        writeJSONAtomic(path.join(dir, 'dpo.json'), rep);
-        await engine.save(modelOut, { kind: 'psrlm-iterate', stage: `M${t + 1}`, parent: `M${t}`, run_manifest: readJSON(path.join(ctx.out, 'manifest.json')), dpo: { pairs: rep.pairs, steps: rep.steps, final_loss: rep.final_loss } });
-        log(`iteration ${t}: DPO on ${rep.pairs} pairs, ${rep.steps} steps, final loss ${rep.final_loss.toFixed(4)}`);
       });
-      mark(dir, 'dpo');
+    }
+    await timed(ctx, `iter-${t}`, 'dpo', async () => {
+      const ps = readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PairRecord);
+      const bar = new Progress(`iter ${t} DPO`, Math.ceil(ps.length / cfg.dpo.batch_size) * Math.ceil(cfg.dpo.epochs), { unit: 'steps', silent: !ctx.progress });
+      const meta = { kind: 'psrlm-iterate', stage: `M${t + 1}`, parent: `M${t}`, run_manifest: readJSON(path.join(ctx.out, 'manifest.json')) };
+      const rep = await ctx.backend.dpo(modelIn, modelOut, ps, cfg.dpo, deriveSeed(cfg.seed, 'dpo', t), (s) => bar.tick(1, `loss ${s.loss.toFixed(3)} acc ${(s.accuracy ?? 0).toFixed(2)}`), meta);
+      bar.finish();
+      writeJSONAtomic(path.join(dir, 'dpo.json'), rep);
+      log(`iteration ${t}: DPO on ${rep.pairs} pairs, ${rep.steps} steps, final loss ${rep.final_loss.toFixed(4)}`);
     });
+    mark(dir, 'dpo');
   }
   if (!done('eval')) {
-    await withEngine(modelOut, cfg, (engine) => timed(ctx, `iter-${t}`, 'eval', async () => {
+    await ctx.backend.withEngine(modelOut, `M${t + 1}`, (engine) => timed(ctx, `iter-${t}`, 'eval', async () => {
       const ev = await evaluate(ctx, engine);
       const ps = readJSON<{ stats: { kept: number } }>(path.join(dir, 'pairs.json'));
       writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
@@ -172,7 +189,7 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
   return modelOut;
 }
 
-async function health(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine): Promise<void> {
+async function health(ctx: Ctx, t: number, dir: string, engine: Engine): Promise<void> {
   const { cfg } = ctx;
   const problems = generateProblems(ctx.data.world, 'test', cfg.health.prefixes);
   const seed = deriveSeed(cfg.seed, 'health', t);
@@ -221,7 +238,7 @@ export function readRecords(file: string): SearchRecord[] {
   return text.slice(0, end).split('\n').filter(Boolean).map((l) => JSON.parse(l) as SearchRecord);
 }
 
-async function search(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine): Promise<void> {
+async function search(ctx: Ctx, t: number, dir: string, engine: Engine): Promise<void> {
   const { cfg } = ctx;
   const file = path.join(dir, 'samples.jsonl');
   const [from, n] = questionRange(cfg, ctx.data, t);
@@ -232,7 +249,7 @@ async function search(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine):
   if (have.length) ctx.log(`iteration ${t}: search resumes, ${have.length} of ${n} questions already recorded`);
   const bar = new Progress(`iter ${t} search`, n, { unit: 'questions', silent: !ctx.progress });
   bar.tick(have.length);
-  const fresh = await runSearch(engine, ctx.t, items, { ...cfg.search, context_tokens: engine.config.n_ctx }, { seed: cfg.seed, iteration: t }, {
+  const fresh = await runSearch(engine, ctx.t, items, { ...cfg.search, context_tokens: engine.contextTokens }, { seed: cfg.seed, iteration: t }, {
     // measurement only: the verifier's opinion of each candidate is stored, never read by the search
     measure: (p, prefix, step) => checkStep(p, prefix, step).ok,
     onRecord: (r) => { appendFileSync(file, JSON.stringify(r) + '\n'); bar.tick(1); },
@@ -248,7 +265,7 @@ async function search(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine):
 }
 
 /** SRLM: N solutions per question, each self-scored K times; appended per batch of questions (resume). */
-async function sampleSrlm(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngine): Promise<void> {
+async function sampleSrlm(ctx: Ctx, t: number, dir: string, engine: Engine): Promise<void> {
   const { cfg } = ctx;
   const file = path.join(dir, 'samples.jsonl');
   const [from, n] = questionRange(cfg, ctx.data, t);
@@ -262,7 +279,7 @@ async function sampleSrlm(ctx: Ctx, t: number, dir: string, engine: EmbeddedEngi
   const fresh: SrlmRecord[] = [];
   for (let k = 0; k < todo.length; k += batch) {
     const items = todo.slice(k, k + batch).map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) }));
-    const recs = await srlmSample(engine, ctx.t, items, cfg.srlm, { seed: cfg.seed, iteration: t }, engine.config.n_ctx);
+    const recs = await srlmSample(engine, ctx.t, items, cfg.srlm, { seed: cfg.seed, iteration: t }, engine.contextTokens);
     appendFileSync(file, jsonl(recs));
     fresh.push(...recs);
     bar.tick(recs.length);
@@ -301,7 +318,7 @@ function pairs(ctx: Ctx, dir: string): void {
   mark(dir, 'pairs');
 }
 
-async function evaluate(ctx: Ctx, engine: EmbeddedEngine) {
+async function evaluate(ctx: Ctx, engine: Engine) {
   const { cfg } = ctx;
   const world = ctx.data.world;
   ctx.eftTest ??= buildRecords({ ...ctx.data, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...ctx.data.eft, trainPairs: 0, harderPairs: 0, testPairs: Math.ceil(cfg.eval.judge / 2) } }).eftTest;
@@ -403,15 +420,6 @@ function pick(ev: Record<string, unknown>) {
   return { test_accuracy: e.test.accuracy, harder_accuracy: e.harder.accuracy, judge_accuracy: e.judge.accuracy, steps_per_solution: e.steps_per_solution, step_length: e.step_length };
 }
 
-async function withEngine<T>(dir: string, cfg: RunConfig, fn: (e: EmbeddedEngine) => Promise<T>): Promise<T> {
-  const e = EmbeddedEngine.load(dir, { threads: cfg.threads });
-  try {
-    return await fn(e);
-  } finally {
-    await e.close();
-  }
-}
-
 function mark(dir: string, stage: string): void {
   mkdirSync(path.join(dir, 'done'), { recursive: true });
   writeFileAtomic(path.join(dir, 'done', stage), '');
@@ -419,8 +427,10 @@ function mark(dir: string, stage: string): void {
 
 /** Wall time per stage, accumulated over resumed attempts, in timings.json (kept out of the artifacts
  *  that must match between runs). */
-async function timed<T>(ctx: Ctx, where: string, stage: string, fn: () => Promise<T>, engine?: { stats?: GenerateStats }): Promise<T> {
+async function timed<T>(ctx: Ctx, where: string, stage: string, fn: () => Promise<T>, eng?: Engine): Promise<T> {
   const t0 = performance.now();
+  // the embedded engine counts its tokens (GenerateStats); other engines do not
+  const engine = eng as { stats?: GenerateStats } | undefined;
   const before = engine?.stats ? { ...engine.stats } : null;
   const r = await fn();
   const file = path.join(ctx.out, 'timings.json');

@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deriveSeed } from '../engine/rng.js';
+import { isHFTokenizerFile, loadHFTokenizer, type TextTokenizer } from '../engine/hftokenizer.js';
 import { Tokenizer, type TokenizerJSON } from '../engine/tokenizer.js';
 import type { Completion, Engine, FinishReason, GenerateOptions, ScoreRequest } from '../engine/types.js';
 import { CallCache, callKey } from './cache.js';
@@ -43,13 +44,14 @@ interface Choice {
 const TRAIN_MSG = 'a remote engine cannot train: training through an OpenAI-compatible server is out of scope. ' +
   'Train with the embedded engine (spec embedded:<checkpoint dir>), then serve the new checkpoint (psrlm serve) or load it into your server.';
 
-function loadTokenizer(p: string): Tokenizer {
+function loadTokenizer(p: string): TextTokenizer {
   const file = existsSync(p) && statSync(p).isDirectory() ? path.join(p, 'tokenizer.json') : p;
+  if (existsSync(file) && isHFTokenizerFile(file)) return loadHFTokenizer(file);
   let json: TokenizerJSON;
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as TokenizerJSON;
   } catch (e) {
-    throw new Error(`remote engine: cannot read the tokenizer '${file}' (${(e as Error).message}); pass tokenizer=<psrlm checkpoint dir or tokenizer.json>`);
+    throw new Error(`remote engine: cannot read the tokenizer '${file}' (${(e as Error).message}); pass tokenizer=<checkpoint dir or tokenizer.json> (psrlm or Hugging Face byte-level format)`);
   }
   return new Tokenizer(json);
 }
@@ -65,9 +67,11 @@ export class RemoteEngine implements Engine {
   private closed = false;
 
   private constructor(
-    readonly opts: RemoteOptions, readonly model: string, private readonly tokenizer: Tokenizer | undefined,
+    readonly opts: RemoteOptions, readonly model: string, private readonly tokenizer: TextTokenizer | undefined,
     /** The server is psrlm serve (it accepts max_tokens 0 for scoring). */
     readonly psrlm: boolean,
+    /** The model's context in tokens, when the server lists it (vLLM's and psrlm serve's max_model_len). */
+    readonly contextTokens?: number,
   ) {
     this.pool = new EndpointPool(opts.endpoints);
     this.sem = new Semaphore(opts.concurrency);
@@ -83,7 +87,7 @@ export class RemoteEngine implements Engine {
     const quick = { ...o.retry, retries: Math.min(o.retry.retries, 2) };
     const get = (url: string) => withRetries(() => requestJSON(url, undefined, { headers, timeoutMs: Math.min(o.timeoutMs, 30_000) }), quick);
     const errors: string[] = [];
-    let listing: { data?: Array<{ id?: unknown; owned_by?: unknown }> } | undefined;
+    let listing: { data?: Array<{ id?: unknown; owned_by?: unknown; max_model_len?: unknown }> } | undefined;
     let base = '';
     for (const url of o.endpoints) {
       try {
@@ -104,16 +108,18 @@ export class RemoteEngine implements Engine {
     } else if (ids.length && !ids.includes(model)) {
       throw new Error(`remote engine: ${base} does not serve the model '${model}'; it serves ${ids.join(', ')}`);
     }
-    const psrlm = cards.find((m) => m.id === model)?.owned_by === 'psrlm';
-    let tokenizer = o.tokenizer ? loadTokenizer(o.tokenizer) : undefined;
+    const card = cards.find((m) => m.id === model);
+    const psrlm = card?.owned_by === 'psrlm';
+    let tokenizer: TextTokenizer | undefined = o.tokenizer ? loadTokenizer(o.tokenizer) : undefined;
     if (!tokenizer && psrlm) tokenizer = new Tokenizer((await get(`${base}/psrlm/tokenizer`)) as TokenizerJSON);
-    return new RemoteEngine(o, model, tokenizer, psrlm);
+    const ctx = typeof card?.max_model_len === 'number' ? card.max_model_len : undefined;
+    return new RemoteEngine(o, model, tokenizer, psrlm, ctx);
   }
 
-  private needTokenizer(what: string): Tokenizer {
+  private needTokenizer(what: string): TextTokenizer {
     if (!this.tokenizer) {
       throw new Error(`remote engine ${this.name}: ${what} needs the model's tokenizer, and none is known. psrlm serve endpoints send theirs; ` +
-        'for other servers pass tokenizer=<psrlm checkpoint dir or tokenizer.json> in the engine spec (other tokenizer formats are not supported).');
+        'for other servers pass tokenizer=<checkpoint dir or tokenizer.json> in the engine spec (psrlm\'s format, or a merge-free byte-level Hugging Face tokenizer).');
     }
     return this.tokenizer;
   }

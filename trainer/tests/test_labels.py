@@ -1,0 +1,118 @@
+"""The bridge's tensors, read from TRL's own collators: no EOS after a non-final step, EOS after a final one,
+loss only on completions, and the token-boundary contract catching drift (python -m unittest discover trainer/tests)."""
+import json
+import os
+import tempfile
+import unittest
+
+import torch
+
+from psrlm_trl import tiny
+from psrlm_trl.data import ContractError, Encoder, check_contract
+from psrlm_trl.train import build_trainer, load_config
+
+PAIRS = [
+    {"prompt": "Solve step by step.\nProblem: 2+3*4\n", "chosen": "Step 1: 3*4 = 12\n", "rejected": "Step 1: 2+3 = 5\n",
+     "chosen_final": False, "rejected_final": False},
+    {"prompt": "Solve step by step.\nProblem: 2+3*4\nStep 1: 3*4 = 12\n", "chosen": "Step 2: 2+12 = \\boxed{14}\n",
+     "rejected": "Step 2: 2+12 = 15\n", "chosen_final": True, "rejected_final": False},
+    {"prompt": "Solve step by step.\nProblem: 7-1\n", "chosen": "Step 1: 7-1 = \\boxed{6}\n", "rejected": "Step 1: 7-1 = \\boxed{5}\n",
+     "chosen_final": True, "rejected_final": True},
+]
+
+
+class BridgeTensors(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="psrlm-trl-test-")
+        cls.model = os.path.join(cls.dir, "m0")
+        tiny.build(cls.model, layers=1, hidden=64, heads=1, ctx=256)
+
+    def config(self, task, rows, **kw):
+        data = os.path.join(self.dir, f"{task}.jsonl")
+        with open(data, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+        cfg = {"task": task, "model": self.model, "output": os.path.join(self.dir, "out"), "data": data, "lr": 1e-3,
+               "epochs": 1, "batch_size": len(rows), "per_device_batch_size": len(rows), "seed": 1, **kw}
+        path = os.path.join(self.dir, f"{task}.config.json")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        return load_config(path)
+
+    def batch(self, trainer):
+        return next(iter(trainer.get_train_dataloader()))
+
+    def test_dpo_eos_only_after_final_steps(self):
+        trainer, _ = build_trainer(self.config("dpo", PAIRS), os.path.join(self.dir, "tmp"))
+        eos = trainer.processing_class.eos_token_id
+        b = self.batch(trainer)
+        ids, mask = b["input_ids"], b["completion_mask"]
+        n = len(PAIRS)
+        self.assertEqual(ids.shape[0], 2 * n)  # chosen rows, then rejected rows
+        seen = set()
+        for row in range(2 * n):
+            # the collator orders by the sampler: find the pair by its completion text
+            comp = ids[row][mask[row] == 1].tolist()
+            text = trainer.processing_class.decode([t for t in comp if t != eos])
+            side = "chosen" if row < n else "rejected"
+            pair = next(p for p in PAIRS if p[side] == text)
+            final = pair[f"{side}_final"]
+            seen.add((PAIRS.index(pair), side))
+            self.assertEqual(comp[-1] == eos, final, f"{side} of pair {PAIRS.index(pair)}: last label token {comp[-1]}, final={final}")
+            self.assertEqual(comp.count(eos), 1 if final else 0, "EOS appears only as the last token of a final step")
+            # nothing after the completion is trained on (padding is masked)
+            last = int(mask[row].nonzero().max())
+            self.assertTrue(bool((mask[row][last + 1:] == 0).all()))
+        self.assertEqual(len(seen), 2 * n)
+
+    def test_dpo_prompt_tokens_are_not_trained(self):
+        trainer, data = build_trainer(self.config("dpo", PAIRS[:1]), os.path.join(self.dir, "tmp"))
+        b = self.batch(trainer)
+        p = len(data[0]["prompt_ids"])
+        self.assertTrue(bool((b["completion_mask"][:, :p] == 0).all()))
+        self.assertTrue(bool((b["completion_mask"][:, p] == 1).all()))
+
+    def test_sft_labels(self):
+        rows = [{"prompt": "Q: 1+1\n", "completion": "Step 1: 1+1 = \\boxed{2}\n", "eos": True},
+                {"prompt": "Judge.\nA: x\nB: y\n", "completion": "[[A]]", "eos": False}]
+        trainer, data = build_trainer(self.config("sft", rows), os.path.join(self.dir, "tmp"))
+        eos = trainer.processing_class.eos_token_id
+        b = self.batch(trainer)
+        for row in range(2):
+            labels = b["labels"][row]
+            ids = b["input_ids"][row]
+            trained = ids[labels != -100].tolist()
+            text = trainer.processing_class.decode([t for t in trained if t != eos])
+            r = next(r for r in rows if r["completion"] == text)
+            self.assertEqual(trained[-1] == eos, r["eos"])
+            self.assertEqual(int((labels != -100).sum()), len(Encoder(trainer.processing_class).enc(r["completion"])) + (1 if r["eos"] else 0))
+
+    def test_contract_detects_drift(self):
+        from transformers import AutoTokenizer
+
+        enc = Encoder(AutoTokenizer.from_pretrained(self.model))
+        good = [{**p, **enc.pair(p, "x")} for p in PAIRS]
+        path = os.path.join(self.dir, "contract.json")
+        with open(path, "w") as f:
+            json.dump({"kind": "dpo", "records": good}, f)
+        self.assertEqual(check_contract(enc, path), len(PAIRS))
+        # the TypeScript side put the boundary one token later (a merge across prompt and step)
+        bad = [dict(r) for r in good]
+        bad[1]["prompt_ids"] = bad[1]["prompt_ids"] + bad[1]["chosen_ids"][:1]
+        bad[1]["chosen_ids"] = bad[1]["chosen_ids"][1:]
+        with open(path, "w") as f:
+            json.dump({"kind": "dpo", "records": bad}, f)
+        with self.assertRaises(ContractError) as cm:
+            check_contract(enc, path)
+        self.assertIn("record 2, field prompt_ids", str(cm.exception))
+        # EOS after a non-final step on one side only
+        bad = [dict(r) for r in good]
+        bad[0]["chosen_ids"] = bad[0]["chosen_ids"] + [enc.eos]
+        with open(path, "w") as f:
+            json.dump({"kind": "dpo", "records": bad}, f)
+        with self.assertRaisesRegex(ContractError, "field chosen_ids"):
+            check_contract(enc, path)
+
+
+if __name__ == "__main__":
+    unittest.main()
