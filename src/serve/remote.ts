@@ -157,7 +157,13 @@ export class RemoteEngine implements Engine {
     return f;
   }
 
-  private complete(prompt: string, n: number, seed: number, o: GenerateOptions): Promise<Completion[]> {
+  private async complete(prompt: string, n: number, seed: number, o: GenerateOptions): Promise<Completion[]> {
+    // greedy decoding is deterministic, and vLLM refuses n > 1 with temperature 0 ("n must be 1 when using
+    // greedy sampling"): ask once and hand back n copies, as the embedded engine would produce
+    if ((o.temperature ?? 1) === 0 && n > 1) {
+      const [one] = await this.complete(prompt, 1, seed, o);
+      return Array.from({ length: n }, () => ({ ...one!, tokens: one!.tokens.slice(), logprobs: one!.logprobs.slice() }));
+    }
     const stop = o.stop ?? [];
     const includeStop = o.include_stop ?? false;
     const top = o.top_logprobs ?? 0;
