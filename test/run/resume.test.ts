@@ -5,24 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tinyM1 } from './tiny.js';
+import { files, measuredOnly } from './artifacts.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-/** Wall times and engine token counts depend on how a run was batched and resumed: left out of the match. */
-// report.html shows those wall times and token counts too, so it is left out with them
-const measuredOnly = (f: string) => f !== 'timings.json' && f !== 'engine_tokens.json' && f !== 'report.html';
-
-function files(dir: string, rel = ''): string[] {
-  return readdirSync(path.join(dir, rel)).flatMap((f) => {
-    const r = path.join(rel, f);
-    return statSync(path.join(dir, r)).isDirectory() ? files(dir, r) : [r];
-  }).sort();
-}
 
 function runCli(cfg: string, out: string): void {
   const r = spawnSync(process.execPath, [CLI, 'run', cfg, '--out', out, '--quiet'], { encoding: 'utf8' });

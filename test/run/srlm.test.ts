@@ -4,7 +4,7 @@
 // the same artifacts as an uninterrupted run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
@@ -14,6 +14,7 @@ import { srlmPairs, srlmSample, summarizeSrlm, type SrlmRecord } from '../../src
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { generateProblem, worldConfig } from '../../src/world/index.js';
 import { tinySrlmM1 } from './tiny.js';
+import { files, measuredOnly } from './artifacts.js';
 
 const t = loadTemplate('compact');
 const sol = (text: string, scores: Array<number | null>, ok: boolean) => {
@@ -43,16 +44,6 @@ test('pairs: best vs worst by mean score, ties and unscorable questions dropped'
   assert.equal(s.parse_failure_rate, 3 / 21);
 });
 
-/** Wall times and engine token counts depend on how a run was batched and resumed: left out of the match. */
-// report.html shows those wall times and token counts too, so it is left out with them
-const measuredOnly = (f: string) => f !== 'timings.json' && f !== 'engine_tokens.json' && f !== 'report.html';
-
-function files(dir: string, rel = ''): string[] {
-  return readdirSync(path.join(dir, rel)).flatMap((f) => {
-    const r = path.join(rel, f);
-    return statSync(path.join(dir, r)).isDirectory() ? files(dir, r) : [r];
-  }).sort();
-}
 
 test('a tiny SRLM run writes every artifact, and resumes from a torn samples file to the same artifacts', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-srlm-'));
