@@ -65,7 +65,7 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
   const cfgFile = path.join(dir, 'run.yaml');
   writeFileSync(cfgFile, stringify({
     seed: 3, model: m1, template: 'compact', iterations: 1, problems: [4],
-    search: { candidates: 4, max_step_tokens: 24, judge_max_tokens: 40, max_steps: 2, max_rollbacks: 2, batch_problems: 4 },
+    search: { candidates: 4, max_step_tokens: 24, judge_max_tokens: 176, max_steps: 2, max_rollbacks: 2, batch_problems: 4 },
     dpo: { beta: 0.1, lr: 1e-3, epochs: 1, batch_size: 4 },
     health: { prefixes: 2 }, eval: { problems: 2, judge: 4, max_tokens: 48 },
     engine: { kind: 'server', command: vllmCommand(py), env: VLLM_ENV, startup_timeout: 600, options: 'concurrency=32' },
