@@ -49,7 +49,7 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
   assert.equal(mk.status, 0, mk.stderr);
 
   // ---- M1 = SFT of M0 on IFT + EFT with TRL (completion-only loss), token contract checked first
-  const built = buildRecords(dataConfig({ base: { problems: 0, practice: 0 }, ift: { problems: 160 }, eft: { trainPairs: 160, testPairs: 0, harderPairs: 0 } }));
+  const built = buildRecords(dataConfig({ base: { problems: 0, practice: 0 }, ift: { problems: 160 }, eft: { trainPairs: 160, testPairs: 0, harderPairs: 0, explain: 'reason' } }));
   const examples = [...built.ift, ...built.eftTrain].map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos }));
   const sft = new TrlTrainer(m0, path.join(dir, 'sft'), { launcher: [py], per_device_batch_size: 16, dtype: 'float32', lora: null, precompute_ref: false, max_length: null, gradient_checkpointing: false, contract_records: 16, env: { OMP_NUM_THREADS: '2' }, adam_beta1: 0.9, adam_beta2: 0.95 });
   const sftRes = await timed('SFT (TRL)', () => sft.trainSFT(examples, { epochs: 2, lr: 4e-3, batch_size: 16, warmup_frac: 0.05, min_lr_frac: 0.1, weight_decay: 0, grad_clip: 1, seed: 7 }));
