@@ -22,6 +22,7 @@ to the gold by the grader) and writes IFT records to --out, rejected items with 
 
 usage: psrlm data eft --input <jsonl> --engine <policy spec> --verifier rollouts|prm=<spec> --annotator <spec>
                       --out <dir> [--limit N] [--width 6] [--rollouts 4] [--test-share 0.1] [--template paper]
+                      [--max-layers 12] [--max-step-tokens 256] [--rollout-max-tokens 1024] [--annotator-max-tokens 1024]
 
 Step-wise pairwise judgments by verified step search (docs/data.md): per layer w sampled steps, scored by
 Math-Shepherd rollouts (k completions graded against the gold) or a PRM's P("+"); best vs worst; the
@@ -35,6 +36,7 @@ async function eft(rest: string[]): Promise<number> {
       input: { type: 'string' }, out: { type: 'string' }, engine: { type: 'string' }, verifier: { type: 'string', default: 'rollouts' },
       annotator: { type: 'string' }, limit: { type: 'string' }, width: { type: 'string', default: '6' }, rollouts: { type: 'string', default: '4' },
       'test-share': { type: 'string', default: '0.1' }, template: { type: 'string', default: 'paper' }, seed: { type: 'string', default: '0' },
+      'max-layers': { type: 'string' }, 'max-step-tokens': { type: 'string' }, 'rollout-max-tokens': { type: 'string' }, 'annotator-max-tokens': { type: 'string' },
     },
   });
   if (!values.input || !values.out || !values.engine || !values.annotator) { console.error(USAGE); return 2; }
@@ -61,7 +63,19 @@ async function eft(rest: string[]): Promise<number> {
       return { id: s.id, question: s.question, gold: s.gold };
     });
     if (values.limit !== undefined) problems = problems.slice(0, Number(values.limit));
-    const o = { ...DEFAULT_REAL_EFT, width: Number(values.width), rollouts: Number(values.rollouts), verifier: vm[1] as 'rollouts' | 'prm', seed: Number(values.seed) };
+    // every count must be a positive integer: a typo must not silently become NaN and search nothing
+    const count = (name: string, v: string | undefined, dflt: number) => {
+      if (v === undefined) return dflt;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${v}'`);
+      return n;
+    };
+    const o = {
+      ...DEFAULT_REAL_EFT, width: count('width', values.width, 6), rollouts: count('rollouts', values.rollouts, 4), verifier: vm[1] as 'rollouts' | 'prm', seed: Number(values.seed),
+      max_layers: count('max-layers', values['max-layers'], DEFAULT_REAL_EFT.max_layers), max_step_tokens: count('max-step-tokens', values['max-step-tokens'], DEFAULT_REAL_EFT.max_step_tokens),
+      rollout_max_tokens: count('rollout-max-tokens', values['rollout-max-tokens'], DEFAULT_REAL_EFT.rollout_max_tokens),
+      annotator_max_tokens: count('annotator-max-tokens', values['annotator-max-tokens'], DEFAULT_REAL_EFT.annotator_max_tokens),
+    };
     const t0 = performance.now();
     const recs = await buildRealEft(problems, t, { policy, verifier, annotator }, o, path.join(values.out, 'records.jsonl'), (l) => process.stderr.write(l + '\n'));
     // held-out split by a hash of the problem id, so a problem's pairs never straddle train and test

@@ -6,7 +6,9 @@
 // Serving is cached per checkpoint: the baseline evaluation of M1 and iteration 1's search share one server
 // start, as do M2's evaluation and iteration 2's search. Before training the server is stopped (on GPUs the
 // trainer needs the memory).
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { writeJSONAtomic } from '../engine/atomic.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { openEngine } from '../engine/registry.js';
 import type { Engine } from '../engine/types.js';
@@ -92,6 +94,20 @@ class ServedBackend implements Backend {
 
   async dpo(modelIn: string, modelOut: string, pairs: PairRecord[], c: StepDPOConfig, seed: number, onStep: (s: StepInfo) => void, meta: Record<string, unknown>) {
     await this.close(); // free the accelerator for training
+    if (pairs.length === 0) {
+      // as the embedded backend does: no pairs means no update, so M_{t+1} is M_t (the run goes on,
+      // labelled, rather than dying between iterations); the copy's manifest says so
+      this.log(`WARNING: no preference pairs for ${path.basename(modelIn)}: the search found none (see search.json); M_{t+1} is a copy of M_t`);
+      const tmp = `${modelOut}.tmp-${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      cpSync(modelIn, tmp, { recursive: true });
+      const mf = path.join(tmp, 'manifest.json');
+      const m = existsSync(mf) ? (JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>) : {};
+      writeJSONAtomic(mf, { ...m, task: 'copy', parent: path.resolve(modelIn), reference: 'none: no pairs, no training', pipeline: { ...meta, dpo: { pairs: 0, steps: 0, final_loss: 0 } } });
+      rmSync(modelOut, { recursive: true, force: true });
+      renameSync(tmp, modelOut);
+      return { pairs: 0, steps: 0, tokens: 0, final_loss: 0, final_accuracy: null, history: [] };
+    }
     const tr = this.cfg.trainer;
     const trainer = new TrlTrainer(modelIn, path.join(path.dirname(modelOut), 'trl'), {
       launcher: tr.launcher, per_device_batch_size: tr.per_device_batch_size, dtype: tr.dtype, lora: tr.lora, precompute_ref: tr.precompute_ref,
@@ -99,7 +115,6 @@ class ServedBackend implements Backend {
       adam_beta1: tr.adam_beta1, adam_beta2: tr.adam_beta2,
     }, this.log);
     const rep = await stepDPO(trainer, pairs, c, seed, onStep);
-    if (rep.pairs === 0) throw new Error(`no pairs to train ${path.basename(modelIn)} on: the search found none (see search.json); nothing to save`);
     await trainer.save(modelOut, { ...meta, dpo: { pairs: rep.pairs, steps: rep.steps, final_loss: rep.final_loss } });
     return { ...rep, contract: trainer.last?.contract };
   }

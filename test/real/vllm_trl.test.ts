@@ -137,6 +137,28 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
     assert.equal(e.status, 0, e.stderr.slice(-2000));
     assert.equal(readFileSync(evalOut, 'utf8').trim().split('\n').length, 4);
 
+    // the real-data builders (issue 8) through vLLM: EFT by verified step search with the rollout verifier
+    // (policy, verifier and annotator all M2) on two world problems, and model segmentation of two GSM8K items
+    const problems = path.join(dir, 'world.jsonl');
+    const w = spawnSync(process.execPath, [CLI, 'world', 'sample', '--n', '2', '--split', 'test', '--json'], { encoding: 'utf8' });
+    writeFileSync(problems, w.stdout);
+    const eftOut = path.join(dir, 'real-eft');
+    const ef = await timed('psrlm data eft through vLLM (2 problems, rollouts)', async () => spawnSync(process.execPath, [CLI, 'data', 'eft', '--input', problems, '--engine', spec, '--annotator', spec,
+      '--out', eftOut, '--template', 'compact', '--width', '4', '--rollouts', '2', '--max-layers', '4', '--max-step-tokens', '48', '--rollout-max-tokens', '192', '--annotator-max-tokens', '176'], { encoding: 'utf8' }));
+    assert.equal(ef.status, 0, ef.stderr.slice(-2000));
+    const ec = readJSON<{ counts: { problems: number; layers: number; pairs_found: number; kept: number; dropped: Record<string, number>; engine_calls: number } }>(path.join(eftOut, 'manifest.json')).counts;
+    assert.equal(ec.problems, 2);
+    assert.ok(ec.layers >= 2 && ec.engine_calls >= 4 * ec.layers);
+    assert.equal(ec.kept + Object.values(ec.dropped).reduce((a, b) => a + b, 0), ec.pairs_found);
+    assert.ok(existsSync(path.join(eftOut, 'calls-policy.jsonl')), 'calls went through the call cache');
+    stage['real EFT counts'] = ec.pairs_found;
+    const gsm = path.join(dir, 'gsm.jsonl');
+    writeFileSync(gsm, readFileSync(path.join(ROOT, 'data', 'train', 'gsm8k_train.jsonl'), 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    const sg = await timed('psrlm data segment through vLLM (2 items)', async () => spawnSync(process.execPath, [CLI, 'data', 'segment', '--input', gsm, '--engine', spec, '--out', path.join(dir, 'ift.jsonl'), '--template', 'compact', '--max-tokens', '64'], { encoding: 'utf8' }));
+    assert.equal(sg.status, 0, sg.stderr.slice(-2000));
+    const sm = readJSON<{ items: number; kept: number; rejected: Record<string, number> }>(path.join(dir, 'ift.jsonl.manifest.json'));
+    assert.equal(sm.kept + Object.values(sm.rejected).reduce((a, b) => a + b, 0), 2);
+
     const eng = await RemoteEngine.open(spec);
     assert.equal(eng.contextTokens, 1024, "max_model_len read from vLLM's model card");
     const prompt = 'Solve step by step.\nProblem: 3+4*2\n';
