@@ -9,12 +9,14 @@
 //   [.venv-rl/bin/python, -m, vllm.entrypoints.openai.api_server, --model, "{checkpoint}", --port, "{port}",
 //    --served-model-name, "{name}", --max-model-len, "1024"]
 // The server runs in its own process group, so stopping it (SIGTERM, then SIGKILL after a grace period) also
-// stops the worker processes it spawned (vLLM's engine core); a crash of the pipeline kills the group too.
+// stops the worker processes it spawned (vLLM's engine core); a crash of the pipeline kills the group too,
+// and so does `kill -9` of the pipeline: a watchdog leads the group (src/serve/tether.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface ServerTemplate {
   command: string[];
@@ -84,7 +86,9 @@ export async function startServer(t: ServerTemplate, checkpoint: string, name: s
   const base = `http://${t.host}:${port}`;
   log(`starting server for ${checkpoint} as '${name}' on ${base} (log ${logFile})`);
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(cmd!, args, { env: { ...process.env, ...t.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // the tether (src/serve/tether.ts) leads the group and stops it if this process dies without cleaning up
+  const tether = fileURLToPath(new URL('./tether.js', import.meta.url));
+  const child = spawn(process.execPath, [tether, String(process.pid), cmd!, ...args], { env: { ...process.env, ...t.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   killAllOnExit();
