@@ -3,13 +3,25 @@
 // contract (src/train/trl.ts, trainer/psrlm_trl/data.py) compares the two sides' ids before training, and the
 // remote engine needs ids to score (prompt_logprobs) and to append EOS.
 //
-// Written by hand because only a narrow kind is needed and no small, well-kept npm package covers it: byte-level
-// BPE **without merges** (every UTF-8 byte is one token, written as GPT-2's byte-to-unicode character), which
-// is what trainer/psrlm_trl/tiny.py builds and what transformers' Qwen2Tokenizer reconstructs. With no merges,
-// encoding is NFC-normalise → UTF-8 bytes → one id per byte, whatever the pre-tokenizer's split. A tokenizer
-// with merges (a real Qwen2.5 tokenizer) is refused with a message saying what to do instead.
+// Encoding and decoding are done by @huggingface/tokenizers (tokenizers.js), Hugging Face's own JavaScript port
+// of its Rust `tokenizers`, with no dependencies: it reads tokenizer.json as written (normalisers,
+// pre-tokenizers including Qwen2's Split regex, byte-level BPE with merges in either merge format), so real
+// models' tokenizers (Qwen2.5's) encode here exactly as in Python. test/engine/hftokenizer-bpe.test.ts holds
+// it to Python's ids (fixtures made by scripts/make-bpe-fixture.py), for a Qwen2-style BPE with merges and for
+// the merge-free byte-level tokenizer of the tiny test model (trainer/psrlm_trl/tiny.py).
+//
+// This module pins down what the library leaves open, as the pipeline needs it:
+// - encode adds no special tokens (the library's default adds them: BOS, templates); the pipeline adds EOS
+//   itself, only where a solution ends (trainer/psrlm_trl/data.py encodes with add_special_tokens=False).
+// - decode renders special tokens and ids past the vocabulary as nothing (real models pad their embedding:
+//   Qwen2.5 has 151,936 rows for 151,665 tokens, and a server can sample a padding row), and never "cleans up"
+//   spaces (the text is exactly what the tokens spell, as the servers' incremental detokenisers give it).
+// - EOS is tokenizer_config.json's eos_token, looked up among the added tokens, then the vocabulary.
+// - What the library would silently get wrong is refused with the reason: a Split pre-tokenizer behaviour
+//   other than Isolated / Removed, a byte-level tokenizer whose vocabulary misses a byte.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
 
 /** What the pipeline needs from any tokenizer (the psrlm-char Tokenizer has the same shape). */
 export interface TextTokenizer {
@@ -19,96 +31,138 @@ export interface TextTokenizer {
   decode(ids: number[]): string;
 }
 
-/** GPT-2's byte-to-unicode table: byte b appears in byte-level vocabularies as BYTE_CHARS[b]. */
-export const BYTE_CHARS: string[] = (() => {
-  const keep = new Set<number>();
-  for (let b = 0x21; b <= 0x7e; b++) keep.add(b);
-  for (let b = 0xa1; b <= 0xac; b++) keep.add(b);
-  for (let b = 0xae; b <= 0xff; b++) keep.add(b);
-  const out: string[] = [];
-  let extra = 0;
-  for (let b = 0; b < 256; b++) out.push(keep.has(b) ? String.fromCharCode(b) : String.fromCharCode(256 + extra++));
-  return out;
-})();
+interface Component { type?: string; [k: string]: unknown }
 
 interface HFJson {
-  model?: { type?: string; vocab?: Record<string, number>; merges?: unknown[] };
-  normalizer?: { type?: string; normalizers?: Array<{ type?: string }> } | null;
-  pre_tokenizer?: { type?: string; pretokenizers?: Array<{ type?: string }> } | null;
+  model?: { type?: string; vocab?: unknown; merges?: unknown[] } | null;
+  normalizer?: Component | null;
+  pre_tokenizer?: Component | null;
+  post_processor?: Component | null;
+  decoder?: Component | null;
   added_tokens?: Array<{ id: number; content: string; special?: boolean }>;
 }
 
-const types = (x: { type?: string; normalizers?: Array<{ type?: string }>; pretokenizers?: Array<{ type?: string }> } | null | undefined): string[] =>
-  !x ? [] : [x.type ?? '', ...(x.normalizers ?? x.pretokenizers ?? []).map((y) => y.type ?? '')];
+/** tokenizer_config.json, the fields read here (the rest goes to the library as is). */
+export interface HFConfig {
+  eos_token?: string | { content?: string } | null;
+  [k: string]: unknown;
+}
 
-export class HFByteTokenizer implements TextTokenizer {
+/** Every component in a (possibly nested Sequence) normaliser / pre-tokenizer / decoder tree. */
+function components(x: Component | null | undefined): Component[] {
+  if (!x || typeof x !== 'object') return [];
+  const kids = [x.normalizers, x.pretokenizers, x.decoders, x.processors].find(Array.isArray) as Component[] | undefined;
+  return [x, ...(kids ?? []).flatMap(components)];
+}
+
+/** GPT-2's byte-to-unicode table: byte b appears in byte-level vocabularies as BYTE_CHARS[b]. */
+export const BYTE_CHARS: string[] = (() => {
+  const keep = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const out: string[] = [];
+  let extra = 0;
+  for (let b = 0; b < 256; b++) out.push(keep(b) ? String.fromCharCode(b) : String.fromCharCode(256 + extra++));
+  return out;
+})();
+
+const FIX = 'give the model\'s own tokenizer.json and tokenizer_config.json (its Hugging Face checkpoint directory)';
+
+export class HFTokenizer implements TextTokenizer {
   readonly tokens: string[];
   readonly eos: number;
-  private readonly byteId: number[];
-  private readonly idByte: Int16Array;
-  private readonly special: Set<number>;
-  private readonly nfc: boolean;
+  private readonly tok: Tokenizer;
+  /** Ids that decode to something: in the vocabulary and not special. */
+  private readonly shown: Uint8Array;
 
-  constructor(json: HFJson, eosToken: string, source = 'tokenizer.json') {
-    const m = json.model;
-    if (m?.type !== 'BPE' || !m.vocab) throw new Error(`${source}: model type ${m?.type ?? 'none'}; only byte-level BPE tokenizers are supported here`);
-    if ((m.merges ?? []).length > 0) {
-      throw new Error(`${source}: a BPE tokenizer with ${m.merges!.length} merges; the TypeScript side encodes only merge-free byte-level ` +
-        'tokenizers (the tiny test model). For a real model, use the trainer\'s own tokenisation (trainer.contract: server) or a psrlm tokenizer.');
+  constructor(json: HFJson, config: HFConfig, readonly source = 'tokenizer.json') {
+    if (!json || typeof json !== 'object' || !json.model || typeof json.model !== 'object') {
+      throw new Error(`${source}: not a Hugging Face tokenizer.json (no "model" object); ${FIX}`);
     }
-    if (!types(json.pre_tokenizer).includes('ByteLevel')) throw new Error(`${source}: no ByteLevel pre-tokenizer; only byte-level BPE tokenizers are supported here`);
-    const size = Math.max(...Object.values(m.vocab), ...(json.added_tokens ?? []).map((t) => t.id)) + 1;
+    for (const c of components(json.pre_tokenizer)) {
+      const b = typeof c.behavior === 'string' ? c.behavior : 'Isolated';
+      if (c.type === 'Split' && !/^(isolated|removed)$/i.test(b)) {
+        throw new Error(`${source}: a Split pre-tokenizer with behavior ${b}, which @huggingface/tokenizers does not reproduce ` +
+          '(only Isolated and Removed); encoding here would drift from Python\'s, so it is refused');
+      }
+    }
+    const full = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json, added_tokens: json.added_tokens ?? [] };
+    try {
+      this.tok = new Tokenizer(full, config ?? {});
+    } catch (e) {
+      throw new Error(`${source}: @huggingface/tokenizers cannot read this tokenizer (${(e as Error).message}); ${FIX}`);
+    }
+
+    const vocab = this.tok.get_vocab(true);
+    let size = 0;
+    for (const [t, id] of vocab) if (typeof t === 'string' && Number.isInteger(id)) size = Math.max(size, id + 1);
+    if (size === 0) throw new Error(`${source}: the vocabulary is empty; ${FIX}`);
     this.tokens = new Array<string>(size).fill('');
-    for (const [t, id] of Object.entries(m.vocab)) this.tokens[id] = t;
-    this.special = new Set<number>();
-    for (const t of json.added_tokens ?? []) { this.tokens[t.id] = t.content; if (t.special) this.special.add(t.id); }
-    this.byteId = BYTE_CHARS.map((c, b) => {
-      const id = m.vocab![c];
-      if (id === undefined) throw new Error(`${source}: byte ${b} (${JSON.stringify(c)}) is not in the vocabulary`);
-      return id;
-    });
-    this.idByte = new Int16Array(size).fill(-1);
-    this.byteId.forEach((id, b) => { this.idByte[id] = b; });
-    const eos = (json.added_tokens ?? []).find((t) => t.content === eosToken)?.id ?? m.vocab[eosToken];
-    if (eos === undefined) throw new Error(`${source}: the eos token ${JSON.stringify(eosToken)} is not in the vocabulary`);
+    this.shown = new Uint8Array(size);
+    for (const [t, id] of vocab) if (typeof t === 'string' && Number.isInteger(id)) { this.tokens[id] = t; this.shown[id] = 1; }
+    for (const t of json.added_tokens ?? []) if (t.special) this.shown[t.id] = 0;
+
+    if ([json.pre_tokenizer, json.decoder].some((c) => components(c).some((x) => x.type === 'ByteLevel'))) {
+      // a byte with no token of its own would be dropped without a word by the library
+      const missing = BYTE_CHARS.map((c, b) => (this.tok.token_to_id(c) === undefined ? b : -1)).filter((b) => b >= 0);
+      if (missing.length) {
+        throw new Error(`${source}: byte-level, but ${missing.length} byte(s) have no token (first: byte ${missing[0]}, ` +
+          `${JSON.stringify(BYTE_CHARS[missing[0]!])}), so text containing them could not be encoded; ${FIX}`);
+      }
+    }
+
+    const eosToken = typeof config?.eos_token === 'string' ? config.eos_token : config?.eos_token?.content;
+    if (!eosToken) {
+      throw new Error(`${source}: tokenizer_config.json has no eos_token (the pipeline needs it to end final steps); ` +
+        'add e.g. "eos_token": "<|endoftext|>" as the model\'s own tokenizer_config.json has it');
+    }
+    const eos = (json.added_tokens ?? []).find((t) => t.content === eosToken)?.id ?? this.tok.token_to_id(eosToken);
+    if (eos === undefined) throw new Error(`${source}: the eos token ${JSON.stringify(eosToken)} (tokenizer_config.json) is not in the vocabulary`);
     this.eos = eos;
-    const norm = types(json.normalizer).filter((t) => t && t !== 'Sequence');
-    if (norm.some((t) => t !== 'NFC')) throw new Error(`${source}: normalizer ${norm.join(', ')} is not supported (NFC or none)`);
-    this.nfc = norm.includes('NFC');
   }
 
+  /** Token ids of `text`, no special tokens added (no BOS, no EOS, no template). */
   encode(text: string): number[] {
-    const bytes = Buffer.from(this.nfc ? text.normalize('NFC') : text, 'utf8');
-    const out = new Array<number>(bytes.length);
-    for (let i = 0; i < bytes.length; i++) out[i] = this.byteId[bytes[i]!]!;
-    return out;
+    const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
+    for (const id of ids) {
+      if (id === undefined || id === null) throw new Error(`${this.source}: a piece of ${JSON.stringify(text.slice(0, 80))} has no token and the vocabulary no unk token`);
+    }
+    return ids;
   }
 
   /** Special tokens decode to nothing (as psrlm's tokenizer and vLLM's skip_special_tokens do), and so do ids
    *  past the vocabulary: real models pad their embedding (Qwen2.5: 151,936 rows for 151,665 tokens), a
    *  server can sample a padding row, and it renders as nothing there too. */
   decode(ids: number[]): string {
-    const bytes: number[] = [];
+    const keep: number[] = [];
     for (const id of ids) {
-      if (this.special.has(id) || id >= this.tokens.length) continue;
-      const b = this.idByte[id];
-      if (b === undefined || b < 0) throw new Error(`tokenizer: id ${id} is neither a byte token nor special (vocabulary size ${this.tokens.length})`);
-      bytes.push(b);
+      if (!Number.isInteger(id) || id < 0) throw new Error(`tokenizer: ${String(id)} is not a token id`);
+      if (id < this.shown.length && this.shown[id]) keep.push(id);
     }
-    return Buffer.from(bytes).toString('utf8');
+    return this.decodeAll(keep);
+  }
+
+  private decodeAll(ids: number[]): string {
+    // the library refuses an empty list
+    return ids.length === 0 ? '' : this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 }
 
 /** A Hugging Face tokenizer directory (or its tokenizer.json): the eos token comes from tokenizer_config.json. */
-export function loadHFTokenizer(p: string): HFByteTokenizer {
+export function loadHFTokenizer(p: string): HFTokenizer {
   const dir = p.endsWith('.json') ? path.dirname(p) : p;
   const file = p.endsWith('.json') ? p : path.join(dir, 'tokenizer.json');
   const cfgFile = path.join(dir, 'tokenizer_config.json');
-  if (!existsSync(file)) throw new Error(`no tokenizer.json at ${file}`);
-  const cfg = existsSync(cfgFile) ? (JSON.parse(readFileSync(cfgFile, 'utf8')) as { eos_token?: unknown }) : {};
-  const eos = typeof cfg.eos_token === 'string' ? cfg.eos_token : (cfg.eos_token as { content?: string } | undefined)?.content;
-  if (!eos) throw new Error(`${cfgFile}: no eos_token (the pipeline needs it to end final steps)`);
-  return new HFByteTokenizer(JSON.parse(readFileSync(file, 'utf8')) as HFJson, eos, file);
+  if (!existsSync(file)) throw new Error(`no tokenizer.json at ${file}; ${FIX}`);
+  if (!existsSync(cfgFile)) throw new Error(`no tokenizer_config.json next to ${file} (its eos_token says which token ends a solution); copy the model's own`);
+  const read = (f: string): unknown => {
+    try {
+      return JSON.parse(readFileSync(f, 'utf8'));
+    } catch (e) {
+      throw new Error(`${f}: not JSON (${(e as Error).message})`);
+    }
+  };
+  const cfg = read(cfgFile);
+  if (!cfg || typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error(`${cfgFile}: not a JSON object`);
+  return new HFTokenizer(read(file) as HFJson, cfg as HFConfig, file);
 }
 
 /** True when the file is a Hugging Face tokenizer.json (rather than psrlm's own format). */

@@ -51,7 +51,7 @@ function loadTokenizer(p: string): TextTokenizer {
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as TokenizerJSON;
   } catch (e) {
-    throw new Error(`remote engine: cannot read the tokenizer '${file}' (${(e as Error).message}); pass tokenizer=<checkpoint dir or tokenizer.json> (psrlm or Hugging Face byte-level format)`);
+    throw new Error(`remote engine: cannot read the tokenizer '${file}' (${(e as Error).message}); pass tokenizer=<checkpoint dir or tokenizer.json> (psrlm's format, or a Hugging Face tokenizer.json with its tokenizer_config.json)`);
   }
   return new Tokenizer(json);
 }
@@ -119,7 +119,7 @@ export class RemoteEngine implements Engine {
   private needTokenizer(what: string): TextTokenizer {
     if (!this.tokenizer) {
       throw new Error(`remote engine ${this.name}: ${what} needs the model's tokenizer, and none is known. psrlm serve endpoints send theirs; ` +
-        'for other servers pass tokenizer=<checkpoint dir or tokenizer.json> in the engine spec (psrlm\'s format, or a merge-free byte-level Hugging Face tokenizer).');
+        'for other servers pass tokenizer=<checkpoint dir or tokenizer.json> in the engine spec (psrlm\'s format, or a Hugging Face tokenizer.json with its tokenizer_config.json).');
     }
     return this.tokenizer;
   }

@@ -10,8 +10,9 @@
 // - Token-boundary contract: before training, the first `contract_records` records are tokenised here with
 //   the checkpoint's own tokenizer files (src/engine/hftokenizer.ts) and the Python side compares ids,
 //   boundaries and masks; any drift stops training with exit status 3 and the message is surfaced here.
-//   When this side cannot read the tokenizer (BPE with merges), the check is skipped, said loudly, and
-//   recorded in the result.
+//   This side reads real BPE tokenizers with merges (Qwen2.5's) through @huggingface/tokenizers; only when
+//   it cannot read one (a component that library lacks) is the check skipped, said loudly, and recorded in
+//   the result.
 // - The checkpoint is written by Python to OUT.tmp-ID and renamed into place; `save(dir)` renames it again
 //   into the caller's directory, so a checkpoint directory is whole or absent.
 import { spawn } from 'node:child_process';

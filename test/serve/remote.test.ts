@@ -130,7 +130,7 @@ test('against a plain server: every sampling parameter is sent, and missing feat
       assert.ok(k in sent, `the call states ${k}`);
     }
     assert.deepEqual([sent.temperature, sent.top_p, sent.seed, sent.repetition_penalty, sent.top_k], [1, 1, deriveSeed(0, 0), 1, -1]);
-    assert.throws(() => vllm.tokenize('x'), /needs the model's tokenizer.*tokenizer=<checkpoint dir or tokenizer.json>.*psrlm's format, or a merge-free byte-level Hugging Face tokenizer/);
+    assert.throws(() => vllm.tokenize('x'), /needs the model's tokenizer.*tokenizer=<checkpoint dir or tokenizer.json>.*psrlm's format, or a Hugging Face tokenizer\.json with its tokenizer_config\.json/);
     await assert.rejects(vllm.logprob([{ prompt: 'a', completion: 'b' }]), /scoring=prompt_logprobs.*needs the model's tokenizer/);
     await assert.rejects(vllm.generate(['x'], { max_tokens: 3, n: 2 }), /returned 1 choices for n=2.*use n=split/);
     await vllm.close();

@@ -8,8 +8,9 @@ Head size is 64 because vLLM's CPU attention rejects small head sizes (16 fails)
 kind, byte-level BPE, with no merges: every UTF-8 byte is one token (ids 0-255 in byte order, each written
 as GPT-2's byte-to-unicode character), then `<|endoftext|>` (EOS, 256) and `<|pad|>` (257). Byte-level because
 transformers loads any Qwen2 checkpoint's tokenizer through Qwen2Tokenizer, which rebuilds the byte-level
-pre-tokenizer and decoder whatever tokenizer.json says; no merges so that the TypeScript side can encode
-with the same file exactly (src/engine/hftokenizer.ts), which the token-boundary contract then checks.
+pre-tokenizer and decoder whatever tokenizer.json says; no merges so that the vocabulary (and so the
+embedding) stays tiny and any text encodes. The TypeScript side encodes with the same file
+(src/engine/hftokenizer.ts, which reads BPE with merges too), and the token-boundary contract checks it.
 """
 from __future__ import annotations
 
