@@ -1,6 +1,8 @@
 // `psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--template NAME] [--quiet]`:
 // builds the initial models M0 and M1 (src/train/pretrain.ts). The config file is JSON with any keys of
-// PretrainConfig (unknown keys are rejected); --seed, --scale and --preset override it.
+// PretrainConfig (unknown keys are rejected); --seed, --scale and --preset override it. Killed (even with
+// kill -9) and run again, it resumes: finished stages are reused, a stage killed part-way continues from
+// its last training snapshot, and the result is what an uninterrupted run writes.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { preset } from '../engine/presets.js';
@@ -10,7 +12,9 @@ const HELP = `usage: psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] 
 
 Builds M0 (base corpus) and M1 (SFT on IFT + EFT) with the embedded engine and writes them to DIR/m0 and
 DIR/m1 (default DIR: assets/models) with manifests and training curves. A stage already built with the
-same config is reused.`;
+same config is reused. While a stage trains, a snapshot (weights, optimizer state, progress) goes to
+DIR/<stage>.partial every snapshot_every steps (config key, default 100; 0: none), so the same command
+after a kill resumes the stage where it was and ends with the same weights as an uninterrupted run.`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -256,7 +256,8 @@ export class EmbeddedEngine implements Engine, Trainer {
     return { ...opts, micro_batch_tokens: opts.micro_batch_tokens ?? this.opts.micro_batch_tokens };
   }
 
-  /** Each training call starts a fresh optimizer, as a new trainer run would. */
+  /** Each training call starts a fresh optimizer, as a new trainer run would (a call resumed from a
+   *  snapshot, TrainOptions.snapshot, gets the moments and step count of the call it continues). */
   private withOptimizer<T>(fn: (opt: AdamW) => T): T {
     const opt = new AdamW(this.model);
     try {

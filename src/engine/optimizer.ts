@@ -1,7 +1,7 @@
 // AdamW with global-norm gradient clipping and a linear-warmup + cosine schedule (docs/engine.md,
 // "Optimiser"), over the model's flat parameter buffer. The layout puts every decayed matrix first, so
-// an update is two kernel calls. Adam's moments live in the wasm heap beside the weights; their state
-// (step count included) is saved with training checkpoints so an interrupted run resumes exactly.
+// an update is two kernel calls. Adam's moments live in the wasm heap beside the weights; they and the
+// step count go into training snapshots (src/engine/snapshot.ts) so an interrupted run resumes exactly.
 import type { GPT } from './model.js';
 
 export interface AdamWConfig {

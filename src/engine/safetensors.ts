@@ -10,7 +10,11 @@ export interface TensorEntry {
   data: Float32Array;
 }
 
-export function encodeSafetensors(tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): Buffer {
+/**
+ * The file as parts: the 8-byte length and padded JSON header, then each tensor's bytes as a view of its
+ * data (no copy: a caller can hand views of the wasm heap straight to the file writer).
+ */
+export function safetensorsParts(tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -26,16 +30,14 @@ export function encodeSafetensors(tensors: Map<string, TensorEntry>, metadata: R
   // pad the header with spaces so the data starts 8-byte aligned (allowed by the format)
   while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
   const hbytes = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + hbytes.length + offset);
-  out.writeBigUInt64LE(BigInt(hbytes.length), 0);
-  hbytes.copy(out, 8);
-  let pos = 8 + hbytes.length;
-  for (const name of names) {
-    const d = tensors.get(name)!.data;
-    Buffer.from(d.buffer, d.byteOffset, d.byteLength).copy(out, pos);
-    pos += d.byteLength;
-  }
-  return out;
+  const head = Buffer.alloc(8 + hbytes.length);
+  head.writeBigUInt64LE(BigInt(hbytes.length), 0);
+  hbytes.copy(head, 8);
+  return [head, ...names.map((name) => { const d = tensors.get(name)!.data; return new Uint8Array(d.buffer, d.byteOffset, d.byteLength); })];
+}
+
+export function encodeSafetensors(tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): Buffer {
+  return Buffer.concat(safetensorsParts(tensors, metadata));
 }
 
 export function decodeSafetensors(buf: Buffer, what = 'safetensors'): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
@@ -67,7 +69,7 @@ export function decodeSafetensors(buf: Buffer, what = 'safetensors'): { tensors:
 }
 
 export function writeSafetensors(path: string, tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  writeFileAtomic(path, safetensorsParts(tensors, metadata));
 }
 
 export function readSafetensors(path: string): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {

@@ -10,9 +10,14 @@
 //
 // Examples are shuffled per epoch from (seed, epoch); micro-batches are cut by a token budget and keep a
 // pair's two sequences together.
+//
+// With opts.snapshot, the loop writes a snapshot every few steps and after the last, and a call that finds
+// a snapshot of the same job restores it and runs only the remaining steps of the same plan (src/engine/
+// snapshot.ts says why that is exact).
 import type { GPT, PackedBatch } from './model.js';
 import { AdamW, DEFAULT_ADAMW, scheduleLR } from './optimizer.js';
 import { deriveSeed, Rng } from './rng.js';
+import { jobKey, restoreSnapshot, validateSnapshotOptions, writeSnapshot } from './snapshot.js';
 import type { Tokenizer } from './tokenizer.js';
 import type { DPOOptions, PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult } from './types.js';
 
@@ -159,6 +164,7 @@ function resolve(opts: TrainOptions) {
 
 function checkOpts(opts: TrainOptions, n: number, what: string): void {
   if (n === 0) throw new Error(`${what}: no training examples`);
+  if (opts.snapshot) validateSnapshotOptions(opts.snapshot, what);
   if (!(opts.epochs > 0)) throw new Error(`${what}: epochs must be positive, got ${opts.epochs}`);
   if (!(opts.lr > 0)) throw new Error(`${what}: lr must be positive, got ${opts.lr}`);
   if (!Number.isInteger(opts.batch_size) || opts.batch_size < 1) throw new Error(`${what}: batch_size must be a positive integer, got ${opts.batch_size}`);
@@ -179,35 +185,52 @@ function stepPlan(n: number, opts: TrainOptions, salt: string): number[][] {
 /**
  * The optimizer loop shared by SFT and DPO: for each planned step, zero the gradient, let `accumulate`
  * run the step's micro-batches (it returns the step's loss, tokens and extra figures), then one AdamW
- * update at the scheduled learning rate.
+ * update at the scheduled learning rate. With snapshots, `key` names the job (jobKey): a snapshot of it
+ * is restored first and its steps are skipped; one is written every `every` steps and after the last
+ * (so a caller killed while evaluating or saving the result does not train again).
  */
 function runSteps(
-  model: GPT, opt: AdamW, plan: number[][], opts: TrainOptions, r: ReturnType<typeof resolve>,
+  model: GPT, opt: AdamW, plan: number[][], opts: TrainOptions, r: ReturnType<typeof resolve>, key: () => string,
   accumulate: (items: number[]) => { loss: number; tokens: number; extra?: Partial<StepInfo> },
 ): TrainResult {
   const t0 = performance.now();
-  const history: StepInfo[] = [];
-  let tokens = 0;
+  let history: StepInfo[] = [];
+  let tokens = 0, first = 0, before = 0;
+  const snap = opts.snapshot;
+  const jk = snap ? key() : '';
+  if (snap) {
+    const st = restoreSnapshot(snap.dir, jk, plan.length, model, opt, snap.log ?? ((l) => process.stderr.write(l + '\n')));
+    if (st) {
+      ({ history, tokens, step: first, wall_s: before } = st);
+      snap.onResume?.(first, plan.length);
+    }
+  }
+  const wall = () => before + (performance.now() - t0) / 1000;
   const W = Math.round(r.warmup_frac * plan.length);
-  plan.forEach((items, si) => {
+  for (let si = first; si < plan.length; si++) {
     model.zeroGrad();
-    const m = accumulate(items);
+    const m = accumulate(plan[si]!);
     const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
     const norm = opt.step(lr, r);
     tokens += m.tokens;
     const info: StepInfo = { step: si + 1, steps: plan.length, loss: m.loss, lr, tokens, grad_norm: norm, ...m.extra };
     history.push(info);
+    // before onStep: a caller that sees step k (and stops there) finds its snapshot already on disk
+    if (snap && ((si + 1) % snap.every === 0 || si + 1 === plan.length)) {
+      writeSnapshot(snap.dir, model, opt, { key: jk, step: si + 1, steps: plan.length, t: opt.t, tokens, wall_s: wall(), history });
+    }
     opts.onStep?.(info);
-  });
+  }
   model.releaseActivations();
-  return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: (performance.now() - t0) / 1000, history };
+  return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: wall(), history };
 }
 
 export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTExample[], opts: TrainOptions): TrainResult {
   checkOpts(opts, examples.length, 'trainSFT');
   const r = resolve(opts);
   const seqs = examples.map((e, i) => encodePair(tok, e.prompt, e.completion, e.eos ?? true, model.cfg.n_ctx, `SFT example ${i}`));
-  return runSteps(model, opt, stepPlan(seqs.length, opts, 'sft'), opts, r, (items) => {
+  const key = () => jobKey('sft', model, opts, r, seqs);
+  return runSteps(model, opt, stepPlan(seqs.length, opts, 'sft'), opts, r, key, (items) => {
     const completionTokens = items.reduce((a, i) => a + seqs[i]!.ids.length - seqs[i]!.start, 0);
     let nll = 0, tokens = 0;
     for (const mb of microBatches(items, (i) => seqs[i]!.ids.length, r.budget)) {
@@ -233,7 +256,10 @@ export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: Preferen
     const scored = scoreSeqs(model, missing.flatMap((i) => [chosen[i]!, rejected[i]!]), r.budget);
     missing.forEach((i, j) => { refC[i] = scored[2 * j]!; refR[i] = scored[2 * j + 1]!; });
   }
-  return runSteps(model, opt, stepPlan(pairs.length, opts, 'dpo'), opts, r, (items) => {
+  // the reference log-probs come from the starting weights, which the key also covers; they are in the
+  // key themselves because given ones (pair.ref_*) need not come from those weights
+  const key = () => jobKey('dpo', model, opts, r, chosen.flatMap((c, i) => [c, rejected[i]!]), [...refC, ...refR]);
+  return runSteps(model, opt, stepPlan(pairs.length, opts, 'dpo'), opts, r, key, (items) => {
     const B = items.length;
     let lossSum = 0, correct = 0, marginSum = 0, tokens = 0;
     for (const mb of microBatches(items, (i) => chosen[i]!.ids.length + rejected[i]!.ids.length, r.budget)) {

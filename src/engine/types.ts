@@ -106,6 +106,27 @@ export interface TrainOptions {
   seed: number;
   /** Called after every optimizer step. */
   onStep?: (info: StepInfo) => void;
+  /** Mid-run snapshots so a killed training call resumes where it was (embedded engine only; other
+   *  trainers ignore it). See SnapshotOptions. */
+  snapshot?: SnapshotOptions;
+}
+
+/**
+ * Every `every` optimizer steps, and after the last one, the trainer writes `dir`/snapshot.safetensors
+ * atomically: weights, AdamW moments and step count, steps done, tokens, wall time and history so far,
+ * and a key of the job (starting weights, encoded data, options that shape the step plan). A later call
+ * with the same job finds it, restores it and runs only the remaining steps, giving the same result bit
+ * for bit as a call never interrupted. A snapshot of any other job is logged and ignored (training starts
+ * over and replaces it at its first snapshot). The caller removes `dir` once it has saved the result.
+ */
+export interface SnapshotOptions {
+  dir: string;
+  /** Optimizer steps between snapshots (a positive integer). */
+  every: number;
+  /** Where "ignoring a snapshot" lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** Called once, before training resumes from a snapshot, with the steps already done. */
+  onResume?: (step: number, steps: number) => void;
 }
 
 export interface DPOOptions extends TrainOptions {

@@ -33,6 +33,8 @@ function formatRate(r: number): string {
 
 export class Progress {
   private done = 0;
+  /** Units counted as done before this process started (a resumed job): shown, but not in the rate. */
+  private base = 0;
   private readonly t0 = performance.now();
   private lastDraw = 0;
   private lastLog: number;
@@ -56,6 +58,12 @@ export class Progress {
     else if (!this.tty && now - this.lastLog > (this.opts.logEvery ?? 10) * 1000) { this.line(now); this.lastLog = now; }
   }
 
+  /** The job resumes with `n` units already done (e.g. restored from a snapshot): the count starts there
+   *  while the rate and ETA measure only the work done from now on. */
+  resume(n: number): void {
+    this.done = this.base = n;
+  }
+
   status(extra: string): void {
     this.extra = extra;
   }
@@ -74,7 +82,7 @@ export class Progress {
 
   private summary(now: number): string {
     const el = (now - this.t0) / 1000;
-    const rate = el > 0 ? this.done / el : 0;
+    const rate = el > 0 ? (this.done - this.base) / el : 0;
     const eta = rate > 0 && this.total > 0 ? (this.total - this.done) / rate : NaN;
     const unit = this.opts.unit ? ` ${this.opts.unit}` : '';
     const count = this.total > 0 ? `${this.done}/${this.total}` : `${this.done}`;

@@ -6,7 +6,11 @@
 // orders) and writes each as a checkpoint directory with a manifest (config, seed, data, versions, time,
 // figures) and a training curve. A finished stage is kept and reused when the same command runs again
 // (resume by stage); everything is seeded, so a rerun with the same config reproduces the same weights.
-import { existsSync, readFileSync } from 'node:fs';
+// Within a stage, training snapshots go to DIR/<stage>.partial every `snapshot_every` steps (and after
+// the last step, so a kill during the stage's evaluation does not train again): a stage killed part-way
+// resumes at its last snapshot and ends with the weights an uninterrupted run has, byte for byte
+// (src/engine/snapshot.ts). The partial directory is removed once the stage's checkpoint is saved.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeJSONAtomic } from '../engine/atomic.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
@@ -45,6 +49,9 @@ export interface PretrainConfig {
   srlm: { enabled: boolean; examples: number; p_mistake: number; stage: StageConfig };
   /** Problems per split and EFT records used for the figures in the manifests. */
   eval: { problems: number; judge: number };
+  /** Optimizer steps between training snapshots (DIR/<stage>.partial); 0 turns them off. Not part of
+   *  any stage key: it does not change the weights. */
+  snapshot_every: number;
 }
 
 export const DEFAULT_PRETRAIN: PretrainConfig = {
@@ -57,6 +64,9 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   m1: { epochs: 2, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   srlm: { enabled: true, examples: 20000, p_mistake: 0.2, stage: { epochs: 2, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 } },
   eval: { problems: 200, judge: 500 },
+  // ~100 s of M1 training on two cores between snapshots; a snapshot of the small model (weights and
+  // both Adam moments, 10 MB) takes tens of milliseconds (docs/engine.md, "Training snapshots")
+  snapshot_every: 100,
 };
 
 export interface StageReport {
@@ -101,10 +111,17 @@ function stageDone(dir: string, key: string): boolean {
   }
 }
 
+/** Where a stage's training snapshots live until its checkpoint is saved. */
+export function partialDir(outDir: string, stage: 'm0' | 'm1' | 'm1-srlm'): string {
+  return path.join(outDir, `${stage}.partial`);
+}
+
 async function runStage(
   engine: EmbeddedEngine, stage: 'm0' | 'm1' | 'm1-srlm', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
+  snapshot: { dir: string; every: number } | undefined, log: (line: string) => void,
 ): Promise<{ history: StepInfo[]; tokens: number; wall_s: number; steps: number; final_loss: number }> {
   const steps = Math.ceil(examples.length / sc.batch_size) * Math.ceil(sc.epochs);
+  const name = stage === 'm1-srlm' ? 'M1-srlm' : stage.toUpperCase();
   const bar = new Progress(`pretrain ${stage.toUpperCase()}`, steps, { unit: 'steps', silent: hooks.progress === false });
   let lastTokens = 0;
   const opts: TrainOptions = {
@@ -113,6 +130,13 @@ async function runStage(
     onStep: (s) => {
       bar.tick(1, `loss ${s.loss.toFixed(3)} ${Math.round((s.tokens - lastTokens) / 1)}tok`);
       lastTokens = s.tokens;
+    },
+    snapshot: snapshot && {
+      ...snapshot, log,
+      onResume: (k, n) => {
+        log(`resuming ${name} from step ${k} of ${n} (snapshot in ${snapshot.dir})`);
+        bar.resume(k);
+      },
     },
   };
   const r = await engine.trainSFT(examples, opts);
@@ -136,7 +160,7 @@ async function measure(engine: EmbeddedEngine, cfg: PretrainConfig, data: DataCo
  */
 export function stageKeys(cfg: PretrainConfig): { m0Key: string; key: string; srlmKey: string } {
   const data = scaled(cfg);
-  const { srlm: srlmCfg, ...mainCfg } = cfg;
+  const { srlm: srlmCfg, snapshot_every: _every, ...mainCfg } = cfg;
   const m0Key = JSON.stringify({ model: cfg.model, seed: cfg.seed, data_scale: cfg.data_scale, m0: cfg.m0, eval: cfg.eval, data: { seed: data.seed, world: data.world, base: data.base, pools: data.pools.base, budget: data.budget.base } });
   const key = JSON.stringify({ m0Key, cfg: mainCfg, data });
   const srlmKey = JSON.stringify({ m0Key, ift: data.ift, template: data.template, eft: data.eft, srlm: srlmCfg });
@@ -154,22 +178,30 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   const versions = { node: process.version, psrlm: '0.1.0' };
   const reports: StageReport[] = [];
   const m0Dir = path.join(outDir, 'm0'), m1Dir = path.join(outDir, 'm1');
+  if (!(Number.isInteger(cfg.snapshot_every) && cfg.snapshot_every >= 0)) {
+    throw new Error(`pretrain: snapshot_every must be a non-negative integer (0: no snapshots), got ${cfg.snapshot_every}`);
+  }
+  const snap = (stage: 'm0' | 'm1' | 'm1-srlm') => (cfg.snapshot_every > 0 ? { dir: partialDir(outDir, stage), every: cfg.snapshot_every } : undefined);
+  // once a stage's checkpoint is saved its snapshots are of no use (and 10s of MB each)
+  const done = (stage: 'm0' | 'm1' | 'm1-srlm') => rmSync(partialDir(outDir, stage), { recursive: true, force: true });
 
   // ---- M0: base corpus, loss on every token after the first (no BOS: the first token has no context)
   let engine: EmbeddedEngine;
   if (stageDone(m0Dir, m0Key)) {
     log(`M0 already built in ${m0Dir} (same config): reusing it`);
+    done('m0'); // a kill between saving the stage and removing its snapshots leaves them behind
     engine = EmbeddedEngine.load(m0Dir);
     reports.push((JSON.parse(readFileSync(path.join(m0Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
   } else {
     engine = EmbeddedEngine.create(cfg.model, Tokenizer.ascii(), cfg.seed);
     const ex: SFTExample[] = built.base.map((r) => ({ prompt: r.text.slice(0, 1), completion: r.text.slice(1), eos: true }));
     log(`M0: ${ex.length} base documents, model ${JSON.stringify(cfg.model)} (${engine.model.layout.params.reduce((a, p) => a + p.size, 0)} parameters)`);
-    const st = await runStage(engine, 'm0', ex, cfg.m0, cfg.seed, hooks);
+    const st = await runStage(engine, 'm0', ex, cfg.m0, cfg.seed, hooks, snap('m0'), log);
     const figures = await measure(engine, cfg, data, false);
     const report: StageReport = { stage: 'm0', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
     writeJSONAtomic(path.join(m0Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
     await engine.save(m0Dir, { kind: 'psrlm-initial-model', stage: 'M0', config_key: m0Key, config: cfg, data: { config: data, counts: { base: built.base.length } }, versions, created: new Date().toISOString(), report });
+    done('m0');
     reports.push(report);
     log(`M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`);
   }
@@ -177,6 +209,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   // ---- M1: IFT + EFT, completion-only loss, mixed
   if (stageDone(m1Dir, key)) {
     log(`M1 already built in ${m1Dir} (same config): reusing it`);
+    done('m1'); // a kill between saving the stage and removing its snapshots leaves them behind
     reports.push((JSON.parse(readFileSync(path.join(m1Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
   } else {
     const ex: SFTExample[] = [
@@ -184,7 +217,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
       ...built.eftTrain.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
     ];
     log(`M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples`);
-    const st = await runStage(engine, 'm1', ex, cfg.m1, cfg.seed + 1, hooks);
+    const st = await runStage(engine, 'm1', ex, cfg.m1, cfg.seed + 1, hooks, snap('m1'), log);
     const figures = await measure(engine, cfg, data, true);
     const report: StageReport = { stage: 'm1', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
     writeJSONAtomic(path.join(m1Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
@@ -193,6 +226,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
       data: { config: data, counts: { ift: built.ift.length, eft_train: built.eftTrain.length, eft_test: built.eftTest.length } },
       versions, created: new Date().toISOString(), report,
     });
+    done('m1');
     reports.push(report);
     const j = report.judge_test!;
     log(`M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% / ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order consistency ${(100 * j.order_consistency).toFixed(1)}%`);
@@ -204,6 +238,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   if (!srlmCfg.enabled) return reports;
   if (stageDone(sDir, srlmKey)) {
     log(`M1-srlm already built in ${sDir} (same config): reusing it`);
+    done('m1-srlm'); // a kill between saving the stage and removing its snapshots leaves them behind
     reports.push((JSON.parse(readFileSync(path.join(sDir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
     return reports;
   }
@@ -217,7 +252,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     ...score.records.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
   ];
   log(`M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} over budget left out)`);
-  const st = await runStage(s, 'm1-srlm', ex, srlmCfg.stage, cfg.seed + 2, hooks);
+  const st = await runStage(s, 'm1-srlm', ex, srlmCfg.stage, cfg.seed + 2, hooks, snap('m1-srlm'), log);
   const figures = await measure(s, cfg, data, false);
   const score_test = await scoreReport(s, scoreTest.records);
   const report: StageReport = { stage: 'm1-srlm', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures, score_test };
@@ -227,6 +262,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     data: { config: data, counts: { ift: built.ift.length, score_train: score.records.length, score_test: scoreTest.records.length, score_dropped_over_budget: score.dropped } },
     versions, created: new Date().toISOString(), report,
   });
+  done('m1-srlm');
   reports.push(report);
   log(`M1-srlm: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, scoring accuracy ${(100 * score_test.accuracy).toFixed(1)}% (exact ${(100 * score_test.exact).toFixed(1)}%)`);
   await s.close();

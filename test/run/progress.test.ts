@@ -1,5 +1,6 @@
 // Progress output: plain lines off a terminal (with counts, rate and the final duration), redrawn
-// single lines with a bar on a terminal, and durations formatted for people.
+// single lines with a bar on a terminal, durations formatted for people, and a resumed job counted from
+// where it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDuration, Progress } from '../../src/run/progress.js';
@@ -33,4 +34,13 @@ test('durations read naturally', () => {
   assert.equal(formatDuration(75), '1m15s');
   assert.equal(formatDuration(3 * 3600 + 120), '3h02m');
   assert.equal(formatDuration(NaN), '?');
+});
+
+test('a resumed job counts from where it was', () => {
+  const { out, stream } = fakeStream(false);
+  const p = new Progress('pretrain M1', 2500, { stream, unit: 'steps', logEvery: 1e9 });
+  p.resume(2000);
+  p.tick();
+  p.finish();
+  assert.match(out[0]!, /^pretrain M1: 2001\/2500 [\d.k]+ steps\/s ETA /);
 });
