@@ -10,6 +10,7 @@
 //    fetch + JSON.parse against RemoteEngine.generate (no cache; with a cache, miss and hit), interleaved
 //    call by call; the median paired difference is the remote engine's own cost per request.
 // The last line with --json is one JSON object.
+import { closedLoop, type Level } from './load.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -71,32 +72,8 @@ const url = await new Promise<string>((resolve, reject) => {
   child.on('exit', (code) => reject(new Error(`psrlm serve exited with ${code}`)));
 });
 
-interface Level { concurrency: number; requests: number; requests_per_s: number; tokens_per_s: number; p50_ms: number; p95_ms: number }
-let counter = 0;
 async function level(c: number): Promise<Level> {
-  const lat: number[] = [];
-  let tokens = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const t0 = performance.now();
-  const worker = async () => {
-    while (performance.now() < end) {
-      const i = counter++;
-      const s = performance.now();
-      const r = await fetch(`${url}/completions`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ model: values.preset, prompt: prompt(i), max_tokens: MAX_TOKENS, temperature: 1, seed: i, ignore_eos: true }),
-      });
-      const j = (await r.json()) as { usage: { completion_tokens: number } };
-      if (!r.ok) throw new Error(`HTTP ${r.status}: ${JSON.stringify(j)}`);
-      lat.push(performance.now() - s);
-      tokens += j.usage.completion_tokens;
-    }
-  };
-  await Promise.all(Array.from({ length: c }, worker));
-  const wall = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! * 10) / 10;
-  return { concurrency: c, requests: lat.length, requests_per_s: Math.round((lat.length / wall) * 10) / 10, tokens_per_s: Math.round(tokens / wall), p50_ms: q(0.5), p95_ms: q(0.95) };
+  return closedLoop(url, (i) => ({ model: values.preset, prompt: prompt(i), max_tokens: MAX_TOKENS, temperature: 1, seed: i, ignore_eos: true }), c, SECONDS);
 }
 
 const levels: Level[] = [];

@@ -11,6 +11,7 @@
 // after a warm-up; requests/s, completion tokens/s, latency p50/p95. Plain fetch, so neither side pays for
 // the remote engine client. Server start-up (to a healthy /v1/models) is timed too. The last line with
 // --json is one JSON object.
+import { closedLoop, type Level } from './load.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -48,32 +49,8 @@ await made.save(embedded);
 await made.close();
 log(`${cpus().length} CPUs (${cpus()[0]?.model}), load average ${loadavg()[0]!.toFixed(2)}; request: one prompt (${prompt(0).length} chars), max_tokens ${MAX_TOKENS}, ignore_eos, temperature 1; ${SECONDS} s per level`);
 
-interface Level { concurrency: number; requests: number; requests_per_s: number; tokens_per_s: number; p50_ms: number; p95_ms: number }
-let counter = 0;
 async function level(url: string, model: string, c: number, seconds: number): Promise<Level> {
-  const lat: number[] = [];
-  let tokens = 0;
-  const end = performance.now() + seconds * 1000;
-  const t0 = performance.now();
-  const worker = async () => {
-    while (performance.now() < end) {
-      const i = counter++;
-      const s = performance.now();
-      const r = await fetch(`${url}/completions`, {
-        method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ model, prompt: prompt(i), max_tokens: MAX_TOKENS, temperature: 1, top_p: 1, seed: i, ignore_eos: true }),
-      });
-      const j = (await r.json()) as { usage: { completion_tokens: number } };
-      if (!r.ok) throw new Error(`HTTP ${r.status}: ${JSON.stringify(j)}`);
-      lat.push(performance.now() - s);
-      tokens += j.usage.completion_tokens;
-    }
-  };
-  await Promise.all(Array.from({ length: c }, worker));
-  const wall = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => Math.round(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! * 10) / 10;
-  return { concurrency: c, requests: lat.length, requests_per_s: Math.round((lat.length / wall) * 10) / 10, tokens_per_s: Math.round(tokens / wall), p50_ms: q(0.5), p95_ms: q(0.95) };
+  return closedLoop(url, (i) => ({ model, prompt: prompt(i), max_tokens: MAX_TOKENS, temperature: 1, top_p: 1, seed: i, ignore_eos: true }), c, seconds);
 }
 
 async function measure(name: string, url: string, model: string): Promise<Level[]> {
