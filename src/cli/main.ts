@@ -15,6 +15,7 @@ const commands: Record<string, Command> = {
   eval: { summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks', load: () => import('./eval.js') },
   world: { summary: 'show problems of the synthetic math world with their solutions', load: () => import('./world.js') },
   pretrain: { summary: 'build the initial models M0 and M1 with the embedded engine', load: () => import('./pretrain.js') },
+  sft: { summary: 'M1 = SFT of a base model on IFT + EFT records, on the embedded engine or TRL', load: () => import('./sft.js') },
   judge: { summary: "measure a model's judge: held-out EFT and its own candidates", load: () => import('./judge.js') },
   run: { summary: 'run the self-rewarding loop of a config (resumable)', load: () => import('./run.js') },
   data: { summary: 'build the base, IFT and EFT data sets and their manifest', load: () => import('./data.js') },

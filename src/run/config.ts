@@ -135,6 +135,7 @@ export const RunConfigSchema = z.object({
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type TrainerConfig = z.infer<typeof TrainerSchema>;
 
 /** Validates a parsed config object; throws one message listing every problem by key path. */
 export function resolveConfig(raw: unknown, source = 'config'): RunConfig {

@@ -19,7 +19,6 @@ import { stringify } from 'yaml';
 import { buildRecords, dataConfig } from '../../src/data/build.js';
 import { RemoteEngine } from '../../src/serve/remote.js';
 import { servedName, startServer } from '../../src/serve/launch.js';
-import { TrlTrainer } from '../../src/train/trl.js';
 import { loadHFTokenizer } from '../../src/engine/hftokenizer.js';
 import type { GenerateOptions } from '../../src/engine/types.js';
 
@@ -48,20 +47,7 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
   const mk = spawnSync(py, ['-m', 'psrlm_trl.tiny', m0, '--layers', '2', '--hidden', '128', '--heads', '2', '--ctx', '1024'], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') } });
   assert.equal(mk.status, 0, mk.stderr);
 
-  // ---- M1 = SFT of M0 on IFT + EFT with TRL (completion-only loss), token contract checked first
-  const built = buildRecords(dataConfig({ base: { problems: 0, practice: 0 }, ift: { problems: 160 }, eft: { trainPairs: 160, testPairs: 0, harderPairs: 0, explain: 'reason' } }));
-  const examples = [...built.ift, ...built.eftTrain].map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos }));
-  const sft = new TrlTrainer(m0, path.join(dir, 'sft'), { launcher: [py], per_device_batch_size: 16, dtype: 'float32', lora: null, precompute_ref: false, max_length: null, gradient_checkpointing: false, contract_records: 16, env: { OMP_NUM_THREADS: '2' }, adam_beta1: 0.9, adam_beta2: 0.95 });
-  const sftRes = await timed('SFT (TRL)', () => sft.trainSFT(examples, { epochs: 2, lr: 4e-3, batch_size: 16, warmup_frac: 0.05, min_lr_frac: 0.1, weight_decay: 0, grad_clip: 1, seed: 7 }));
-  assert.equal(sft.last?.contract.checked, 16, 'the token-boundary contract was checked on 16 records');
-  assert.ok(sftRes.steps >= 2 * Math.floor(examples.length / 16) && sftRes.history.length === sftRes.steps);
-  assert.ok(sftRes.final_loss < sftRes.history[0]!.loss, `SFT loss fell (${sftRes.history[0]!.loss} -> ${sftRes.final_loss})`);
-  await sft.save(m1, { stage: 'M1' });
-  const m1Manifest = readJSON<{ task: string; training_args: Record<string, unknown>; contract: { checked: number } }>(path.join(m1, 'manifest.json'));
-  assert.equal(m1Manifest.task, 'sft');
-  assert.equal(m1Manifest.training_args.adam_beta2, 0.95, 'optimizer settings are stated, not transformers defaults');
-
-  // ---- psrlm run with vLLM + TRL, killed during DPO, then resumed
+  // ---- the run config: vLLM serves, TRL trains (its trainer section also trains M1 below)
   const cfgFile = path.join(dir, 'run.yaml');
   writeFileSync(cfgFile, stringify({
     seed: 3, model: m1, template: 'compact', iterations: 1, problems: [4],
@@ -71,6 +57,31 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
     engine: { kind: 'server', command: vllmCommand(py), env: VLLM_ENV, startup_timeout: 600, options: 'concurrency=32' },
     trainer: { kind: 'trl', launcher: [py], per_device_batch_size: 4, contract_records: 8, env: { OMP_NUM_THREADS: '2' } },
   }));
+
+  // ---- M1 = SFT of M0 on IFT + EFT with TRL (completion-only loss) through `psrlm sft`, under the run
+  // config's trainer section; the token-boundary contract is checked first
+  const built = buildRecords(dataConfig({ base: { problems: 0, practice: 0 }, ift: { problems: 160 }, eft: { trainPairs: 160, testPairs: 0, harderPairs: 0, explain: 'reason' } }));
+  const iftFile = path.join(dir, 'm1-ift.jsonl'), eftFile = path.join(dir, 'm1-eft-train.jsonl');
+  writeFileSync(iftFile, built.ift.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeFileSync(eftFile, built.eftTrain.map((r) => JSON.stringify(r) + '\n').join(''));
+  const sftArgs = [CLI, 'sft', '--config', cfgFile, '--model', m0, '--data', iftFile, '--data', eftFile, '--out', m1,
+    '--epochs', '2', '--lr', '4e-3', '--batch-size', '16', '--warmup-frac', '0.05', '--min-lr-frac', '0.1', '--seed', '7', '--quiet'];
+  const sftRun = await timed('SFT (TRL, psrlm sft)', async () => spawnSync(process.execPath, sftArgs, { encoding: 'utf8' }));
+  assert.equal(sftRun.status, 0, `psrlm sft failed:\n${sftRun.stderr.slice(-3000)}`);
+  const m1Manifest = readJSON<{ task: string; training_args: Record<string, unknown>; contract: { checked: number }; pipeline: { kind: string; sft: { key: string; data: Array<{ records: number }>; result: { steps: number; first_loss: number; final_loss: number } } } }>(path.join(m1, 'manifest.json'));
+  assert.equal(m1Manifest.task, 'sft');
+  assert.equal(m1Manifest.contract.checked, 8, 'the token-boundary contract was checked on 8 records (trainer.contract_records)');
+  assert.equal(m1Manifest.training_args.adam_beta2, 0.95, 'optimizer settings are stated, not transformers defaults');
+  assert.equal(m1Manifest.pipeline.kind, 'psrlm-sft');
+  assert.deepEqual(m1Manifest.pipeline.sft.data.map((d) => d.records), [built.ift.length, built.eftTrain.length]);
+  assert.ok(m1Manifest.pipeline.sft.result.steps >= 2 * Math.floor((built.ift.length + built.eftTrain.length) / 16));
+  const res = m1Manifest.pipeline.sft.result;
+  assert.ok(res.final_loss < res.first_loss, `SFT loss fell (${res.first_loss} -> ${res.final_loss})`);
+  const sftAgain = spawnSync(process.execPath, sftArgs, { encoding: 'utf8' });
+  assert.equal(sftAgain.status, 0, sftAgain.stderr);
+  assert.match(sftAgain.stderr, /reusing it/, 'the same psrlm sft again reuses the finished M1');
+
+  // ---- psrlm run with vLLM + TRL, killed during DPO, then resumed
   const out = path.join(dir, 'run');
   const interrupted = await timed('run until DPO (vLLM M1 start, baseline eval, health, search)', () => new Promise<boolean>((resolve) => {
     const child = spawn(process.execPath, [CLI, 'run', cfgFile, '--out', out, '--quiet'], { stdio: 'ignore', detached: true });
