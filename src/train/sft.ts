@@ -80,7 +80,9 @@ export function readSftRecords(files: readonly string[]): { examples: SFTExample
 
 /** What the result depends on: the starting model, the data (by digest), the trainer and the settings. */
 export function sftKey(job: SftJob, files: readonly DataFileInfo[]): string {
-  const modelId = existsSync(path.join(job.model, 'manifest.json')) ? readFileSync(path.join(job.model, 'manifest.json'), 'utf8') : path.resolve(job.model);
+  // a psrlm or bridge checkpoint names itself in its manifest; a downloaded base model by its config
+  const id = ['manifest.json', 'config.json'].map((f) => path.join(job.model, f)).find((f) => existsSync(f));
+  const modelId = { path: path.resolve(job.model), id: id ? readFileSync(id, 'utf8') : null };
   const { env: _env, ...trainer } = job.trainer;
   const h = createHash('sha256').update(JSON.stringify({ model: modelId, data: files.map((f) => f.sha256), trainer, settings: job.settings }));
   return h.digest('hex');
@@ -110,6 +112,7 @@ export async function sftCheckpoint(
     }
     throw new Error(`${job.out} already holds a different checkpoint (its manifest has another job key); choose another --out or remove it`);
   }
+  if (existsSync(job.out)) throw new Error(`${job.out} exists but holds no manifest.json (not a finished checkpoint); choose another --out or remove it`);
   const s = job.settings;
   const opts: TrainOptions = {
     epochs: s.epochs, lr: s.lr, batch_size: s.batch_size, warmup_frac: s.warmup_frac, min_lr_frac: s.min_lr_frac,
