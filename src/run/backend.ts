@@ -76,7 +76,7 @@ class ServedBackend implements Backend {
       const ec = this.cfg.engine;
       const name = servedName(`psrlm-${label}`, checkpoint);
       const s = ec.kind === 'lora'
-        ? await loadAdapter(ec.url!, checkpoint, name, ec.options)
+        ? await loadAdapter(ec.url!, checkpoint, name, ec.options, {}, this.log)
         : await startServer({ command: ec.command, env: ec.env, port: ec.port, host: ec.host, startup_timeout_s: ec.startup_timeout, options: ec.options },
           checkpoint, name, path.join(this.out, `server-${label}.log`), this.log);
       const tok = encodeURIComponent(path.resolve(ec.tokenizer ?? checkpoint));

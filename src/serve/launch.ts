@@ -17,6 +17,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, withRetries } from './retry.js';
 
 export interface ServerTemplate {
   command: string[];
@@ -126,13 +127,28 @@ export async function startServer(t: ServerTemplate, checkpoint: string, name: s
 
 /** Loads a LoRA adapter into a running vLLM server (started with --enable-lora and
  *  VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) under a fresh name; unloads it on stop. */
-export async function loadAdapter(url: string, adapter: string, name: string, options: string, headers: Record<string, string> = {}): Promise<Served> {
+export async function loadAdapter(url: string, adapter: string, name: string, options: string, headers: Record<string, string> = {}, log: (s: string) => void = () => {}): Promise<Served> {
   const root = url.replace(/\/+$/, '').replace(/\/v1$/, '');
-  const post = async (route: string, body: unknown) => {
-    const r = await fetch(`${root}/v1/${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    if (!r.ok) throw new Error(`${root}/v1/${route} answered ${r.status}: ${(await r.text()).slice(0, 300)}. The server needs --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`);
-  };
-  await post('load_lora_adapter', { lora_name: name, lora_path: path.resolve(adapter) });
+  // a dropped connection is retried (seen here: a load after ~5 s of quiet failed with "fetch failed" and
+  // never reached vLLM, a pooled keep-alive socket the server had closed); an HTTP answer is not
+  const post = (route: string, body: unknown) => withRetries(async (n) => {
+    const r = await fetch(`${root}/v1/${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(300_000) });
+    return { ok: r.ok, status: r.status, text: await r.text(), retried: n > 0 };
+  }, { retries: 3, base_ms: 200, max_ms: 2000 }, (n, e) => log(`${root}/v1/${route}: retry ${n} after ${describe(e)}`));
+  const fail = (route: string, r: { status: number; text: string }, hint: string) => new Error(`${root}/v1/${route} answered ${r.status}: ${r.text.slice(0, 300)}. ${hint}`);
+  const r = await post('load_lora_adapter', { lora_name: name, lora_path: path.resolve(adapter) });
+  if (!r.ok) {
+    // vLLM refuses a name it holds (400 "has already been loaded"): a run killed before it unloaded, now
+    // resumed. The name is a digest of this checkpoint's path and manifest (servedName), so the server holds
+    // these very weights under it; serving them again cannot answer from another model's prefix cache.
+    if (r.status === 400 && /already been loaded/.test(r.text)) log(`adapter '${name}' is still loaded in ${root} (an earlier run did not unload it): using it`);
+    else throw fail('load_lora_adapter', r, `Check that ${path.resolve(adapter)} holds a PEFT adapter of the served base, and that the server runs with --enable-lora, --max-lora-rank at least the adapter's r, and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True in its environment`);
+  } else log(`loaded the adapter ${path.resolve(adapter)} into ${root} as '${name}'`);
   const opts = [`model=${encodeURIComponent(name)}`, options].filter(Boolean).join('&');
-  return { spec: `openai:${root}/v1?${opts}`, name, url: `${root}/v1`, stop: () => post('unload_lora_adapter', { lora_name: name }) };
+  const stop = async () => {
+    const u = await post('unload_lora_adapter', { lora_name: name });
+    // a 404 after a retry: the first attempt unloaded it and its answer was lost
+    if (!u.ok && !(u.status === 404 && u.retried)) throw fail('unload_lora_adapter', u, `The adapter '${name}' was not unloaded (a 404: the server no longer holds it, e.g. it was restarted)`);
+  };
+  return { spec: `openai:${root}/v1?${opts}`, name, url: `${root}/v1`, stop };
 }

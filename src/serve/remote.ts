@@ -87,7 +87,7 @@ export class RemoteEngine implements Engine {
     const quick = { ...o.retry, retries: Math.min(o.retry.retries, 2) };
     const get = (url: string) => withRetries(() => requestJSON(url, undefined, { headers, timeoutMs: Math.min(o.timeoutMs, 30_000) }), quick);
     const errors: string[] = [];
-    let listing: { data?: Array<{ id?: unknown; owned_by?: unknown; max_model_len?: unknown }> } | undefined;
+    let listing: { data?: Array<{ id?: unknown; owned_by?: unknown; max_model_len?: unknown; parent?: unknown }> } | undefined;
     let base = '';
     for (const url of o.endpoints) {
       try {
@@ -112,7 +112,11 @@ export class RemoteEngine implements Engine {
     const psrlm = card?.owned_by === 'psrlm';
     let tokenizer: TextTokenizer | undefined = o.tokenizer ? loadTokenizer(o.tokenizer) : undefined;
     if (!tokenizer && psrlm) tokenizer = new Tokenizer((await get(`${base}/psrlm/tokenizer`)) as TokenizerJSON);
-    const ctx = typeof card?.max_model_len === 'number' ? card.max_model_len : undefined;
+    // vLLM lists a LoRA adapter with max_model_len null and its base model as `parent`: the base's context
+    // is the adapter's (without it the search would not know when a prompt no longer fits)
+    const parentCard = typeof card?.parent === 'string' ? cards.find((m) => m.id === card.parent) : undefined;
+    const len = typeof card?.max_model_len === 'number' ? card.max_model_len : parentCard?.max_model_len;
+    const ctx = typeof len === 'number' ? len : undefined;
     return new RemoteEngine(o, model, tokenizer, psrlm, ctx);
   }
 

@@ -82,11 +82,13 @@ class Encoder:
 
     def pair(self, row: dict[str, Any], where: str) -> dict[str, Any]:
         prompt = _text(row, "prompt", where)
-        chosen = _text(row, "chosen", where)
-        rejected = _text(row, "rejected", where)
         final = _flag(row, "final", where, False)
         cf = _flag(row, "chosen_final", where, final)
         rf = _flag(row, "rejected_final", where, final)
+        # a final side may be empty: the model ended the sequence at once (the search's candidate "" with
+        # finish eos), which trains as the EOS token alone; an empty non-final side would be no tokens at all
+        chosen = _text(row, "chosen", where, allow_empty=cf)
+        rejected = _text(row, "rejected", where, allow_empty=rf)
         out = {
             "prompt_ids": self.enc(prompt),
             "chosen_ids": self.enc(chosen) + ([self.eos] if cf else []),

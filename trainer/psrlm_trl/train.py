@@ -14,6 +14,8 @@ multi-node come from accelerate, not from here.
   given in the data (`ref_chosen`/`ref_rejected`). Our tokenisation replaces TRL's dataset preparation,
   which would append EOS to every step (data.py says why that is wrong).
 - Full parameters or LoRA (peft); a LoRA run saves the merged model (`lora.merge`, default) or the adapter.
+  A `model` that is itself an adapter (M_t of a run whose iterates are adapters) continues that adapter on
+  its base, with a frozen copy of it as the DPO reference.
 
 Output: a Hugging Face checkpoint (safetensors, tokenizer, manifest.json with versions, settings, data
 digest and the trainer's log), written to OUTPUT.tmp-PID and renamed into place, so OUTPUT is whole or absent.
@@ -58,7 +60,25 @@ def load_config(path: str) -> dict[str, Any]:
         raise DataError(f"{path}: task must be 'sft' or 'dpo', got {cfg['task']!r}")
     if cfg["dtype"] not in ("float32", "bfloat16", "float16"):
         raise DataError(f"{path}: dtype must be float32, bfloat16 or float16")
-    return cfg
+    return _adapter_checkpoint(cfg, path)
+
+
+def _adapter_checkpoint(cfg: dict[str, Any], path: str) -> dict[str, Any]:
+    """A `model` that is a LoRA adapter (M_t saved with `lora.merge: false`, as the `lora` engine serves it) is
+    continued on its base: model = the adapter's base, adapter = M_t. Loading it as a plain model would put a
+    second, fresh adapter on top, train that, and save an adapter that is wrong without the first."""
+    if cfg["adapter"] or not os.path.exists(os.path.join(cfg["model"], "adapter_config.json")):
+        return cfg
+    try:
+        with open(os.path.join(cfg["model"], "adapter_config.json"), encoding="utf-8") as f:
+            base = json.load(f).get("base_model_name_or_path") or ""
+    except (OSError, json.JSONDecodeError) as e:
+        raise DataError(f"{path}: cannot read {cfg['model']}/adapter_config.json: {e}") from e
+    if not os.path.isdir(base):
+        raise DataError(
+            f"{path}: {cfg['model']} is a LoRA adapter whose base model '{base}' (base_model_name_or_path in its "
+            "adapter_config.json) is not a directory here; put the base checkpoint there or fix that path")
+    return {**cfg, "model": base, "adapter": cfg["model"]}
 
 
 def _is_main() -> bool:
@@ -159,7 +179,9 @@ def _load_model(cfg: dict[str, Any]):
 def _tokenizer(cfg: dict[str, Any]):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(cfg["model"])
+    # an adapter checkpoint carries its tokenizer (the pipeline's side of the contract reads that one)
+    src = cfg["adapter"] if cfg["adapter"] and os.path.exists(os.path.join(cfg["adapter"], "tokenizer_config.json")) else cfg["model"]
+    tok = AutoTokenizer.from_pretrained(src)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -259,6 +281,10 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
             model.save_pretrained(tmp, safe_serialization=True)
     else:
         trainer.save_model(tmp)  # all ranks: ZeRO-3 gathers the shards here
+        if trainer.accelerator.is_main_process:
+            # DPO on a continued adapter keeps TRL's frozen "ref" copy beside it, and PEFT saves every adapter
+            # (that one in ref/): the iterate is the trained "default" adapter alone
+            shutil.rmtree(os.path.join(tmp, "ref"), ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     seq_tokens = sum(len(d.get("input_ids", [])) or len(d["prompt_ids"]) * 2 + len(d["chosen_ids"]) + len(d["rejected_ids"]) for d in data)
     summary = {
@@ -272,8 +298,11 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
             if os.path.exists(os.path.join(tmp, junk)):
                 os.remove(os.path.join(tmp, junk))
         manifest = {
-            "kind": "psrlm-trl", "task": cfg["task"], "parent": os.path.abspath(cfg["model"]),
-            "adapter_parent": cfg["adapter"] or None,
+            # parent: the checkpoint trained from (M_t: the adapter when one was continued); base_model: what
+            # an adapter applies to (null for a full or merged checkpoint)
+            "kind": "psrlm-trl", "task": cfg["task"], "parent": os.path.abspath(cfg["adapter"] or cfg["model"]),
+            "adapter_parent": os.path.abspath(cfg["adapter"]) if cfg["adapter"] else None,
+            "base_model": os.path.abspath(cfg["model"]) if (cfg["adapter"] or cfg["lora"]) and not merged else None,
             "reference": ("given with the pairs" if "ref_chosen_logps" in data[0] else
                           "the current iterate, precomputed" if cfg["precompute_ref"] else "the current iterate, frozen copy")
             if cfg["task"] == "dpo" else None,

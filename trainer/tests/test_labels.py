@@ -8,7 +8,7 @@ import unittest
 import torch
 
 from psrlm_trl import tiny
-from psrlm_trl.data import ContractError, Encoder, check_contract
+from psrlm_trl.data import ContractError, DataError, Encoder, check_contract
 from psrlm_trl.train import build_trainer, load_config
 
 PAIRS = [
@@ -86,6 +86,49 @@ class BridgeTensors(unittest.TestCase):
             r = next(r for r in rows if r["completion"] == text)
             self.assertEqual(trained[-1] == eos, r["eos"])
             self.assertEqual(int((labels != -100).sum()), len(Encoder(trainer.processing_class).enc(r["completion"])) + (1 if r["eos"] else 0))
+
+    def test_dpo_empty_final_side_is_eos_alone(self):
+        # the search's candidate "" with finish eos (the model ended at once) is a final step: EOS alone
+        enc = Encoder(self._tok())
+        p = {"prompt": "Solve step by step.\nProblem: 7-1\nStep 1: 7-1 = 6\n", "chosen": "", "rejected": "Step 2: 6\n",
+             "chosen_final": True, "rejected_final": False}
+        self.assertEqual(enc.pair(p, "x")["chosen_ids"], [enc.eos])
+        with self.assertRaisesRegex(DataError, "field 'rejected' must be a non-empty string"):
+            enc.pair({**p, "chosen": "Step 2: 6\n", "rejected": ""}, "x")
+
+    def test_dpo_continues_an_adapter_checkpoint_with_a_frozen_copy_as_reference(self):
+        # M_t saved as a LoRA adapter (lora.merge: false): the bridge continues that adapter on its base
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM
+
+        adapter = os.path.join(self.dir, "adapter")
+        m = get_peft_model(AutoModelForCausalLM.from_pretrained(self.model),
+                           LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM", init_lora_weights=False))
+        m.save_pretrained(adapter)
+        self._tok().save_pretrained(adapter)
+        cfg = self.config("dpo", PAIRS, model=adapter, lora={"r": 4, "merge": False})
+        self.assertEqual((cfg["model"], cfg["adapter"]), (os.path.abspath(self.model), adapter))
+        trainer, _ = build_trainer(cfg, os.path.join(self.dir, "tmp"))
+        peft_model = trainer.accelerator.unwrap_model(trainer.model)
+        self.assertEqual(sorted(peft_model.peft_config), ["default", "ref"])
+        params = dict(peft_model.named_parameters())
+        trained = {n for n, q in params.items() if q.requires_grad}
+        self.assertTrue(trained and all(".default." in n for n in trained), "only the continued adapter trains")
+        for n, q in params.items():
+            if ".default." in n:  # the reference starts as an exact copy of M_t's adapter (not the bare base)
+                self.assertTrue(torch.equal(q, params[n.replace(".default.", ".ref.")]), n)
+        # an adapter whose base is not here says so
+        with open(os.path.join(adapter, "adapter_config.json")) as f:
+            ac = json.load(f)
+        with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+            json.dump({**ac, "base_model_name_or_path": os.path.join(self.dir, "nowhere")}, f)
+        with self.assertRaisesRegex(DataError, "base model .* is not a directory here"):
+            self.config("dpo", PAIRS, model=adapter)
+
+    def _tok(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model)
 
     def test_contract_detects_drift(self):
         from transformers import AutoTokenizer
