@@ -22,7 +22,7 @@ const cfg: PretrainConfig = {
   data_scale: 0.002,
   m0: { ...DEFAULT_PRETRAIN.m0, batch_size: 8 },
   m1: { ...DEFAULT_PRETRAIN.m1, batch_size: 1, epochs: 3 },
-  srlm: { ...DEFAULT_PRETRAIN.srlm, stage: { ...DEFAULT_PRETRAIN.srlm.stage, batch_size: 8 } },
+  srlm: { ...DEFAULT_PRETRAIN.srlm, stage: { ...DEFAULT_PRETRAIN.srlm.stage, batch_size: 8, epochs: 2 } },
   eval: { problems: 2, judge: 2 },
   snapshot_every: 10,
 };

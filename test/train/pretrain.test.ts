@@ -13,8 +13,8 @@ const cfg: PretrainConfig = {
   model: { n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 },
   data_scale: 0.002,
   m0: { ...DEFAULT_PRETRAIN.m0, batch_size: 8 },
-  m1: { ...DEFAULT_PRETRAIN.m1, batch_size: 8 },
-  srlm: { ...DEFAULT_PRETRAIN.srlm, stage: { ...DEFAULT_PRETRAIN.srlm.stage, batch_size: 8 } },
+  m1: { ...DEFAULT_PRETRAIN.m1, batch_size: 8, epochs: 2 },
+  srlm: { ...DEFAULT_PRETRAIN.srlm, stage: { ...DEFAULT_PRETRAIN.srlm.stage, batch_size: 8, epochs: 2 } },
   eval: { problems: 4, judge: 4 },
 };
 
