@@ -108,12 +108,8 @@ class ServedBackend implements Backend {
       renameSync(tmp, modelOut);
       return { pairs: 0, steps: 0, tokens: 0, final_loss: 0, final_accuracy: null, history: [] };
     }
-    const tr = this.cfg.trainer;
-    const trainer = new TrlTrainer(modelIn, path.join(path.dirname(modelOut), 'trl'), {
-      launcher: tr.launcher, per_device_batch_size: tr.per_device_batch_size, dtype: tr.dtype, lora: tr.lora, precompute_ref: tr.precompute_ref,
-      max_length: tr.max_length, gradient_checkpointing: tr.gradient_checkpointing, contract_records: tr.contract_records, env: tr.env,
-      adam_beta1: tr.adam_beta1, adam_beta2: tr.adam_beta2,
-    }, this.log);
+    const { kind: _kind, ...trl } = this.cfg.trainer; // the trainer section is TRL's options plus its kind
+    const trainer = new TrlTrainer(modelIn, path.join(path.dirname(modelOut), 'trl'), trl, this.log);
     const rep = await stepDPO(trainer, pairs, c, seed, onStep);
     await trainer.save(modelOut, { ...meta, dpo: { pairs: rep.pairs, steps: rep.steps, final_loss: rep.final_loss } });
     return { ...rep, contract: trainer.last?.contract };

@@ -16,18 +16,11 @@ import path from 'node:path';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import type { SFTExample, StepInfo, TrainOptions, TrainResult } from '../engine/types.js';
 import type { TrainerConfig } from '../run/config.js';
+import type { StageConfig } from './pretrain.js';
 import { TrlTrainer } from './trl.js';
 
-/** Optimisation settings of the SFT (paper defaults). */
-export interface SftSettings {
-  epochs: number;
-  lr: number;
-  batch_size: number;
-  warmup_frac: number;
-  min_lr_frac: number;
-  weight_decay: number;
-  seed: number;
-}
+/** Optimisation settings of the SFT: a pretrain stage's settings plus the seed. */
+export type SftSettings = StageConfig & { seed: number };
 
 /** The paper's M1 recipe (paper-notes C); warmup and decay as the paper's DPO (cosine, warmup 0.1). */
 export const PAPER_SFT: SftSettings = { epochs: 3, lr: 1e-6, batch_size: 32, warmup_frac: 0.1, min_lr_frac: 0, weight_decay: 0, seed: 1 };
@@ -148,12 +141,8 @@ export async function sftCheckpoint(
       await engine.close();
     }
   } else {
-    const t = job.trainer;
-    const trainer = new TrlTrainer(job.model, `${job.out}.trl`, {
-      launcher: t.launcher, per_device_batch_size: t.per_device_batch_size, dtype: t.dtype, lora: t.lora, precompute_ref: t.precompute_ref,
-      max_length: t.max_length, gradient_checkpointing: t.gradient_checkpointing, contract_records: t.contract_records, env: t.env,
-      adam_beta1: t.adam_beta1, adam_beta2: t.adam_beta2,
-    }, log);
+    const { kind: _kind, ...trl } = job.trainer; // the trainer section is TRL's options plus its kind
+    const trainer = new TrlTrainer(job.model, `${job.out}.trl`, trl, log);
     r = await trainer.trainSFT(examples, opts);
     // the bridge's manifest (versions, settings) keeps its keys; the job goes under `pipeline`, written
     // before the checkpoint is renamed into place
