@@ -107,19 +107,16 @@ export async function sftCheckpoint(
   }
   if (existsSync(job.out)) throw new Error(`${job.out} exists but holds no manifest.json (not a finished checkpoint); choose another --out or remove it`);
   const s = job.settings;
-  const opts: TrainOptions = {
-    epochs: s.epochs, lr: s.lr, batch_size: s.batch_size, warmup_frac: s.warmup_frac, min_lr_frac: s.min_lr_frac,
-    weight_decay: s.weight_decay, seed: s.seed, onStep: hooks.onStep,
-  };
+  const opts: TrainOptions = { ...s, onStep: hooks.onStep };
   const eos = examples.filter((e) => e.eos).length;
   log(`SFT of ${job.model} on ${examples.length} records (${files.map((f) => `${path.basename(f.file)}: ${f.records}`).join(', ')}; ${examples.length - eos} without EOS), trainer ${job.trainer.kind}`);
-  const meta = (r: TrainResult, extra: Record<string, unknown> = {}) => ({
+  const meta = (r: TrainResult) => ({
     kind: 'psrlm-sft', parent: path.resolve(job.model),
     sft: {
       key, data: files, trainer: { ...job.trainer, env: Object.keys(job.trainer.env) }, settings: s,
       result: { steps: r.steps, tokens: r.tokens, first_loss: r.history[0]?.loss ?? null, final_loss: r.final_loss, wall_s: r.wall_s },
     },
-    created: new Date().toISOString(), ...extra,
+    created: new Date().toISOString(),
   });
   mkdirSync(path.dirname(path.resolve(job.out)), { recursive: true });
   let r: TrainResult;
