@@ -13,9 +13,11 @@ import { generateProblem, worldConfig, type Split, type SplitConfig, type WorldC
 import { DEFAULT_POLICY, type PolicyOptions } from '../world/mistakes.js';
 import { Rng, seedOf } from '../world/rng.js';
 import { baseSolutionRecord, practiceRecord } from './base.js';
-import { eftRecords, searchPairs, type EftPair, type ExplainMode } from './eft.js';
+import { EXPLAIN_MODES, eftRecords, searchPairs, type EftPair, type ExplainMode } from './eft.js';
 import { iftRecord } from './ift.js';
-import { toJsonl, type BaseRecord, type EftRecord, type FileStats, type IftRecord, type Manifest } from './schema.js';
+import { SCORE_POOL } from './score.js';
+import { collectSingles } from './single.js';
+import { toJsonl, type BaseRecord, type EftRecord, type FileStats, type IftRecord, type Manifest, type SingleRecord } from './schema.js';
 import { loadTemplate } from './templates.js';
 
 export interface DataConfig {
@@ -34,6 +36,9 @@ export interface DataConfig {
     policy: PolicyOptions;
     /** How the judge's check lines read (src/data/eft.ts `ExplainMode`). */
     explain: ExplainMode;
+    /** Single-candidate checks for M1's SFT data (src/data/single.ts), from the EFT pool after the pairs'
+     *  problems; 0 for templates without check_prompt (the paper's) unless given. */
+    singles: number;
   };
   /** First train-split index of each pool. */
   pools: { base: number; ift: number; eft: number; loop: number };
@@ -48,7 +53,7 @@ export const DEFAULT_DATA: DataConfig = {
   world: worldConfig(),
   base: { problems: 20000, practice: 6000 },
   ift: { problems: 20000 },
-  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY, explain: 'digits' },
+  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY, explain: 'drill', singles: 6000 },
   pools: { base: 0, ift: 100_000, eft: 200_000, loop: 300_000 },
   budget: { base: 512, ift: 512, eft: 512 },
 };
@@ -72,6 +77,10 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
   // prompts alone are ~1,000 characters and are meant for real models, so they get no EFT budget unless
   // one is given.
   if (!cfg.template.startsWith('compact') && partial.budget?.eft === undefined) cfg.budget.eft = Number.MAX_SAFE_INTEGER;
+  // Single-candidate checks are world data for the small model; the paper's templates have no check prompt.
+  if (!cfg.template.startsWith('compact') && partial.eft?.singles === undefined) cfg.eft.singles = 0;
+  if (!EXPLAIN_MODES.includes(cfg.eft.explain)) throw new Error(`data config: eft.explain must be one of ${EXPLAIN_MODES.join(', ')}, got ${JSON.stringify(cfg.eft.explain)}`);
+  if (!(Number.isInteger(cfg.eft.singles) && cfg.eft.singles >= 0)) throw new Error(`data config: eft.singles must be a non-negative integer, got ${JSON.stringify(cfg.eft.singles)}`);
   const p = cfg.pools;
   if (!(p.base + cfg.base.problems <= p.ift && p.ift + cfg.ift.problems <= p.eft && p.eft < p.loop)) {
     throw new Error(`data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, eft ${p.eft}, loop ${p.loop})`);
@@ -111,6 +120,8 @@ export interface BuiltData {
   eftTrain: EftRecord[];
   eftTest: EftRecord[];
   eftHarder: EftRecord[];
+  /** Single-candidate checks for M1's SFT data (train split). */
+  eftSingle: SingleRecord[];
   pools: Record<string, [number, number]>;
   /** EFT pairs left out for exceeding budget.eft, per file. */
   dropped: Record<string, number>;
@@ -132,6 +143,7 @@ export function buildRecords(cfg: DataConfig): BuiltData {
   const tr = collectPairs(cfg, 'train', cfg.pools.eft, cfg.eft.trainPairs, cfg.pools.loop);
   const te = collectPairs(cfg, 'test', 0, cfg.eft.testPairs);
   const ha = collectPairs(cfg, 'harder', 0, cfg.eft.harderPairs);
+  const si = collectSingles(cfg.world, t, cfg.seed, 'train', tr.next, cfg.eft.singles, cfg.budget.eft, { policy: cfg.eft.policy, explain: cfg.eft.explain }, Math.min(SCORE_POOL, cfg.pools.loop));
   const recs = (pairs: EftPair[], prefix: string) => pairs.flatMap((p, k) => eftRecords(p, k, t, prefix));
   return {
     base: baseMixed,
@@ -139,23 +151,25 @@ export function buildRecords(cfg: DataConfig): BuiltData {
     eftTrain: recs(tr.pairs, 'eft-train'),
     eftTest: recs(te.pairs, 'eft-test'),
     eftHarder: recs(ha.pairs, 'eft-harder'),
+    eftSingle: si.records,
     pools: {
       base: [cfg.pools.base, cfg.pools.base + cfg.base.problems],
       ift: [cfg.pools.ift, cfg.pools.ift + cfg.ift.problems],
       eft: [cfg.pools.eft, tr.next],
+      'eft singles': [tr.next, si.next],
       loop: [cfg.pools.loop, Number.MAX_SAFE_INTEGER],
       'test (eft-test)': [0, te.next],
       'harder (eft-harder)': [0, ha.next],
     },
-    dropped: { 'eft-train': tr.dropped, 'eft-test': te.dropped, 'eft-harder': ha.dropped },
+    dropped: { 'eft-train': tr.dropped, 'eft-test': te.dropped, 'eft-harder': ha.dropped, 'eft-single': si.dropped },
   };
 }
 
-function lengthOf(r: BaseRecord | IftRecord | EftRecord): number {
+function lengthOf(r: BaseRecord | IftRecord | EftRecord | SingleRecord): number {
   return 'text' in r ? r.text.length : r.prompt.length + r.completion.length;
 }
 
-function stats(file: string, records: readonly (BaseRecord | IftRecord | EftRecord)[], body: string, budget: number): FileStats {
+function stats(file: string, records: readonly (BaseRecord | IftRecord | EftRecord | SingleRecord)[], body: string, budget: number): FileStats {
   const lens = records.map(lengthOf).sort((a, b) => a - b);
   const q = (f: number) => (lens.length ? lens[Math.min(lens.length - 1, Math.floor(f * lens.length))] : 0);
   const mean = lens.length ? lens.reduce((s, x) => s + x, 0) / lens.length : 0;
@@ -179,12 +193,13 @@ function writeAtomic(file: string, body: string): void {
   renameSync(tmp, file);
 }
 
-/** Builds everything and writes base.jsonl, ift.jsonl, eft-train.jsonl, eft-test.jsonl, eft-harder.jsonl and manifest.json (last). */
+/** Builds everything and writes base.jsonl, ift.jsonl, eft-train.jsonl, eft-test.jsonl, eft-harder.jsonl,
+ *  eft-single.jsonl and manifest.json (last). */
 export function buildData(cfg: DataConfig, outDir: string): Manifest {
   const d = buildRecords(cfg);
   mkdirSync(outDir, { recursive: true });
   const files: Record<string, FileStats> = {};
-  const put = (name: string, records: readonly (BaseRecord | IftRecord | EftRecord)[], budget: number) => {
+  const put = (name: string, records: readonly (BaseRecord | IftRecord | EftRecord | SingleRecord)[], budget: number) => {
     const body = toJsonl(records);
     writeAtomic(path.join(outDir, name), body);
     files[name] = stats(name, records, body, budget);
@@ -194,6 +209,7 @@ export function buildData(cfg: DataConfig, outDir: string): Manifest {
   put('eft-train.jsonl', d.eftTrain, cfg.budget.eft);
   put('eft-test.jsonl', d.eftTest, cfg.budget.eft);
   put('eft-harder.jsonl', d.eftHarder, cfg.budget.eft);
+  put('eft-single.jsonl', d.eftSingle, cfg.budget.eft);
   const eftInfo = (rs: EftRecord[]) => ({ kinds: histogram(rs.filter((r) => r.order === 'AB').map((r) => r.kind)), labels: histogram(rs.map((r) => r.label)), layers: histogram(rs.map((r) => r.layer)) });
   const manifest: Manifest = {
     format: 'psrlm-data',
@@ -211,6 +227,8 @@ export function buildData(cfg: DataConfig, outDir: string): Manifest {
       eft_train: d.eftTrain.length,
       eft_test: d.eftTest.length,
       eft_harder: d.eftHarder.length,
+      eft_single: d.eftSingle.length,
+      eft_single_wrong: d.eftSingle.filter((r) => !r.ok).length,
     },
     steps: {
       ift: histogram(d.ift.map((r) => r.steps)),

@@ -38,37 +38,40 @@ export interface EftPair {
 }
 
 /**
- * How a judge's check line reads (docs/world.md "Checks" and "Why the judge checks by columns"):
- * - `digits` (default): as `columns`, but the value read off the columns (or the last result, for a boxed
- *   step) is put next to the number it must equal and compared digit by digit from the units
- *   (`so 41 vs 31: 1|1= 4|3! no`, `last 52 vs 50: 2|0! no`): every deciding token follows the two digits
- *   it compares. Both earlier layouts left the judge at chance (docs/world.md).
- * - `columns`: a step with the right phrase, operands and operation is checked by written arithmetic
- *   (`8+33=31; 8+3=11 0+3+1=4 so 41 no`, src/world/columns.ts), a boxed step by putting the last result
- *   next to the boxed number (`last 52 vs 50 no`); any other wrong step by the verifier's short reason.
- *   Every verdict-deciding token then follows the facts it compares.
+ * How a judge's check line reads (docs/world.md "Checks", "Why the judge checks by columns" and "Judge
+ * figures"):
+ * - `drill` (default): a step with the right phrase, operands and operation is checked by the base corpus's
+ *   column drill of its operation, and the value read off the columns is then compared digit by digit with
+ *   the candidate's result (`98-38: 8-8=0 9-3=6 so 60 vs 61: 0|1! no`, src/world/columns.ts); a boxed step
+ *   puts the last result next to the boxed number (`last 52 vs 50: 2|0! no`); any other wrong step gets the
+ *   verifier's short reason. The claimed result appears only after the columns, so the columns cannot be
+ *   copied from it.
+ * - `digits`: as `drill`, but the candidate's equation, with its claimed result, is copied before the
+ *   columns (`98-38=61; 8-8=0 …`). The shipped 3-epoch M1 learned to copy a claimed result into its
+ *   columns instead of computing them (docs/world.md "Judge figures").
+ * - `columns`: as `digits` with `ok`/`no` right after the value (`… so 41 no`).
  * - `reason`: `ok` for a right step, the verifier's reason for a wrong one (the first layout; its judge
  *   must decide at the first token after `A: ` and stayed at chance, docs/world.md).
  */
-export type ExplainMode = 'digits' | 'columns' | 'reason';
+export type ExplainMode = 'drill' | 'digits' | 'columns' | 'reason';
+export const EXPLAIN_MODES: readonly ExplainMode[] = ['drill', 'digits', 'columns', 'reason'];
 
 /** The judge's check line for one candidate next step after `prefix` (all as bodies). */
-export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'digits'): string {
+export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'drill'): string {
   const c = checkStep(problem, prefix, step);
   if (mode === 'reason') return c.reason;
   if (c.kind !== 'ok' && c.kind !== 'digit' && c.kind !== 'carry' && c.kind !== 'answer') return c.reason;
   const v = readBody(parseStep(step).body)!;
-  const digitsMode = mode === 'digits';
-  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z, digitsMode ? 'digits' : 'whole');
+  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z, mode === 'columns' ? 'whole' : mode);
   const R = replay(problem, prefix).R;
-  return digitsMode ? `last ${R} vs ${v.z}: ${digitCompare(R, v.z)}` : `last ${R} vs ${v.z} ${c.ok ? 'ok' : 'no'}`;
+  return mode === 'columns' ? `last ${R} vs ${v.z} ${c.ok ? 'ok' : 'no'}` : `last ${R} vs ${v.z}: ${digitCompare(R, v.z)}`;
 }
 
 export interface SearchOptions {
   policy: PolicyOptions;
   /** At most this many pairs per problem (drawn at random among its layers), for problem diversity. */
   maxPairsPerProblem: number;
-  /** How the check lines read (default `columns`). */
+  /** How the check lines read (default `drill`). */
   explain?: ExplainMode;
 }
 
@@ -84,7 +87,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
     const best = scored.find((s) => s.check.ok);
     const worst = scored.find((s) => !s.check.ok);
     if (best && worst) {
-      const mode = opts.explain ?? 'digits';
+      const mode = opts.explain ?? 'drill';
       pairs.push({
         problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason,
         checkBest: checkLine(problem, prefix, best.c, mode), checkWorst: checkLine(problem, prefix, worst.c, mode),
@@ -102,7 +105,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
  * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
  * judge on the model's own candidates, which the paper never does (paper-notes §7).
  */
-export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'digits'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'drill'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
   const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
   return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: checkLine(problem, prefix, stepA, mode), checkB: checkLine(problem, prefix, stepB, mode) };
 }

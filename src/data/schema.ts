@@ -57,6 +57,28 @@ export interface EftRecord {
   kind: string;
 }
 
+/** eft-single.jsonl: one single-candidate check (src/data/single.ts), right or wrong with equal odds. */
+export interface SingleRecord {
+  id: string;
+  split: Split;
+  index: number;
+  prompt: string;
+  /** `A: <check line>` (or `B: …`). */
+  completion: string;
+  eos: true;
+  problem: string;
+  /** Earlier steps (bodies), all correct. */
+  prefix: string[];
+  /** The step number being checked (prefix.length + 1). */
+  layer: number;
+  letter: 'A' | 'B';
+  step: string;
+  check: string;
+  ok: boolean;
+  /** Verifier kind of the step (`ok` for a right one). */
+  kind: string;
+}
+
 export interface FileStats {
   file: string;
   records: number;
@@ -113,6 +135,14 @@ export function validateEft(r: EftRecord): EftRecord {
   // A right step's check is `ok` or ends in ` ok` (written arithmetic); a wrong step's never does.
   const says = (c: string) => /(^| )ok$/.test(c);
   need(says(r.check_a) === (r.label === 'A') && says(r.check_b) === (r.label === 'B'), 'eft checks agree with label', r);
+  return r;
+}
+
+export function validateSingle(r: SingleRecord): SingleRecord {
+  need(isStr(r.id) && isStr(r.split) && isInt(r.index) && isStr(r.prompt) && isStr(r.completion) && r.eos === true, 'single fields', r);
+  need((r.letter === 'A' || r.letter === 'B') && r.completion.startsWith(`${r.letter}: `) && r.completion.endsWith(r.check), 'single letter/completion', r);
+  need(Array.isArray(r.prefix) && r.layer === r.prefix.length + 1 && isStr(r.step), 'single prefix/layer', r);
+  need(/(^| )ok$/.test(r.check) === r.ok && (r.kind === 'ok') === r.ok, 'single check agrees with ok', r);
   return r;
 }
 

@@ -36,7 +36,7 @@ export interface ScoreRecord {
 }
 
 /** The rubric's points for a written solution (bodies), and the check lines the judge writes first. */
-export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'digits'): { score: number; checks: string[] } {
+export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'drill'): { score: number; checks: string[] } {
   const checks: string[] = [];
   let firstError = -1;
   for (let i = 0; i < steps.length; i++) {
@@ -93,7 +93,7 @@ export function parseScore(text: string): number | null {
 }
 
 /** One scoring example for a problem: a policy solution, its rubric score and the target. */
-export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'digits'): ScoreRecord {
+export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'drill'): ScoreRecord {
   const rng = new Rng(seed);
   const steps = policySolution(problem, pMistake, rng);
   const response = renderSteps(steps);
@@ -114,12 +114,12 @@ export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, p
  */
 export const SCORE_POOL = 250_000;
 
-export function scoreRecords(world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number, budget: number, pMistake = 0.2): { records: ScoreRecord[]; next: number; dropped: number } {
+export function scoreRecords(world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number, budget: number, pMistake = 0.2, mode: ExplainMode = 'drill'): { records: ScoreRecord[]; next: number; dropped: number } {
   const records: ScoreRecord[] = [];
   let i = from, dropped = 0;
   while (records.length < n) {
     if (i - from > 10 * n + 1000) throw new Error(`score data: fewer than ${n} ${split} examples fit ${budget} characters (${dropped} dropped); raise the budget`);
-    const r = scoreRecord(generateProblem(world, split, i), t, seedOf(seed, 'score', split, i), pMistake);
+    const r = scoreRecord(generateProblem(world, split, i), t, seedOf(seed, 'score', split, i), pMistake, mode);
     i++;
     if (r.prompt.length + r.completion.length > budget) { dropped++; continue; }
     records.push(r);

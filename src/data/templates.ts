@@ -28,15 +28,23 @@ export interface PromptTemplate {
   segment_prompt: string;
   /** Solution scoring (the SRLM baseline's additive judge): {prompt}, {response}. */
   score_prompt: string;
+  /** Optional: a single-candidate check (src/data/single.ts), the judge's work on one candidate shown as
+   *  {letter} (A or B): prompt {context}, {letter}, {step}; target {letter}, {check}. */
+  check_prompt?: string;
+  check_target?: string;
 }
 
-const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate'>, string[]> = {
+const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'check_prompt' | 'check_target'>, string[]> = {
   step_prompt: ['problem'],
   judge_prompt: ['context', 'step_a', 'step_b'],
   context: ['problem', 'steps'],
   judge_target: ['check_a', 'check_b', 'verdict', 'next'],
   segment_prompt: ['question', 'solution'],
   score_prompt: ['prompt', 'response'],
+};
+const OPTIONAL_FIELDS: Record<'check_prompt' | 'check_target', string[]> = {
+  check_prompt: ['context', 'letter', 'step'],
+  check_target: ['letter', 'check'],
 };
 
 /** The templates/ folder of the package (next to dist/ and src/). */
@@ -66,7 +74,12 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
     if (typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string`);
   }
   if (o.candidate !== 'step' && o.candidate !== 'body') throw new Error(`${source}: field 'candidate' must be "step" or "body"`);
-  for (const [k, allowed] of Object.entries(FIELDS)) {
+  for (const k of Object.keys(OPTIONAL_FIELDS)) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string when present`);
+  }
+  if ((o.check_prompt === undefined) !== (o.check_target === undefined)) throw new Error(`${source}: give both 'check_prompt' and 'check_target', or neither`);
+  for (const [k, allowed] of [...Object.entries(FIELDS), ...Object.entries(OPTIONAL_FIELDS)]) {
+    if (o[k] === undefined) continue;
     for (const p of placeholders(o[k] as string)) {
       if (!allowed.includes(p)) throw new Error(`${source}: field '${k}' has unknown placeholder {${p}} (allowed: ${allowed.map((a) => `{${a}}`).join(', ')})`);
     }
@@ -123,6 +136,33 @@ export function renderJudgePrompt(t: PromptTemplate, x: JudgeInput): string {
     step_a: renderCandidate(t, n, x.stepA),
     step_b: renderCandidate(t, n, x.stepB),
   });
+}
+
+export interface CheckInput {
+  problem: string;
+  /** Earlier steps (bodies or full `Step n:` lines). */
+  steps: readonly string[];
+  letter: 'A' | 'B';
+  step: string;
+}
+
+function needCheckFields(t: PromptTemplate): { check_prompt: string; check_target: string } {
+  if (t.check_prompt === undefined || t.check_target === undefined) throw new Error(`template '${t.name}' has no check_prompt/check_target (single-candidate checks)`);
+  return { check_prompt: t.check_prompt, check_target: t.check_target };
+}
+
+/** A single-candidate check prompt (src/data/single.ts). */
+export function renderCheckPrompt(t: PromptTemplate, x: CheckInput): string {
+  return fill(needCheckFields(t).check_prompt, {
+    context: renderContext(t, x.problem, x.steps),
+    letter: x.letter,
+    step: renderCandidate(t, x.steps.length + 1, x.step),
+  });
+}
+
+/** A single-candidate check's target: the candidate's check line under its letter. */
+export function renderCheckTarget(t: PromptTemplate, letter: 'A' | 'B', check: string): string {
+  return fill(needCheckFields(t).check_target, { letter, check });
 }
 
 /** The judge's target: a check line for A and for B, then the verdict (and the `next` line where the

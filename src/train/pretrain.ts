@@ -98,7 +98,7 @@ function scaled(cfg: PretrainConfig): DataConfig {
     template: cfg.template,
     base: { problems: n(base.base.problems), practice: n(base.base.practice) },
     ift: { problems: n(base.ift.problems) },
-    eft: { trainPairs: n(base.eft.trainPairs), testPairs: n(base.eft.testPairs), harderPairs: n(base.eft.harderPairs) },
+    eft: { trainPairs: n(base.eft.trainPairs), testPairs: n(base.eft.testPairs), harderPairs: n(base.eft.harderPairs), singles: base.eft.singles > 0 ? n(base.eft.singles) : 0 },
   });
 }
 
@@ -164,7 +164,9 @@ export function stageKeys(cfg: PretrainConfig): { m0Key: string; key: string; sr
   const { srlm: srlmCfg, snapshot_every: _every, ...mainCfg } = cfg;
   const m0Key = JSON.stringify({ model: cfg.model, seed: cfg.seed, data_scale: cfg.data_scale, m0: cfg.m0, eval: cfg.eval, data: { seed: data.seed, world: data.world, base: data.base, pools: data.pools.base, budget: data.budget.base } });
   const key = JSON.stringify({ m0Key, cfg: mainCfg, data });
-  const srlmKey = JSON.stringify({ m0Key, ift: data.ift, template: data.template, eft: data.eft, srlm: srlmCfg });
+  // M1-srlm reads IFT and solution-scoring data, never the pairwise EFT data: of the EFT settings only the
+  // check-line layout, which its scoring explanations share, is in its key.
+  const srlmKey = JSON.stringify({ m0Key, ift: data.ift, pools: data.pools, template: data.template, budget: data.budget, explain: data.eft.explain, srlm: srlmCfg });
   return { m0Key, key, srlmKey };
 }
 
@@ -207,7 +209,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     log(`M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`);
   }
 
-  // ---- M1: IFT + EFT, completion-only loss, mixed
+  // ---- M1: IFT + EFT (pairwise judgments and single-candidate checks), completion-only loss, mixed
   if (stageDone(m1Dir, key)) {
     log(`M1 already built in ${m1Dir} (same config): reusing it`);
     done('m1'); // a kill between saving the stage and removing its snapshots leaves them behind
@@ -216,15 +218,16 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     const ex: SFTExample[] = [
       ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
       ...built.eftTrain.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
+      ...built.eftSingle.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
     ];
-    log(`M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples`);
+    log(`M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples + ${built.eftSingle.length} single-candidate checks`);
     const st = await runStage(engine, 'm1', ex, cfg.m1, cfg.seed + 1, hooks, snap('m1'), log);
     const figures = await measure(engine, cfg, data, true);
     const report: StageReport = { stage: 'm1', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
     writeJSONAtomic(path.join(m1Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
     await engine.save(m1Dir, {
       kind: 'psrlm-initial-model', stage: 'M1', config_key: key, config: cfg,
-      data: { config: data, counts: { ift: built.ift.length, eft_train: built.eftTrain.length, eft_test: built.eftTest.length } },
+      data: { config: data, counts: { ift: built.ift.length, eft_train: built.eftTrain.length, eft_single: built.eftSingle.length, eft_test: built.eftTest.length } },
       versions, created: new Date().toISOString(), report,
     });
     done('m1');
@@ -245,8 +248,8 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   }
   const t = loadTemplate(data.template);
   const n = Math.max(1, Math.round(srlmCfg.examples * cfg.data_scale));
-  const score = scoreRecords(data.world, t, data.seed, 'train', SCORE_POOL, n, data.budget.eft, srlmCfg.p_mistake);
-  const scoreTest = scoreRecords(data.world, t, data.seed, 'test', 0, Math.max(1, cfg.eval.judge), data.budget.eft, srlmCfg.p_mistake);
+  const score = scoreRecords(data.world, t, data.seed, 'train', SCORE_POOL, n, data.budget.eft, srlmCfg.p_mistake, data.eft.explain);
+  const scoreTest = scoreRecords(data.world, t, data.seed, 'test', 0, Math.max(1, cfg.eval.judge), data.budget.eft, srlmCfg.p_mistake, data.eft.explain);
   const s = EmbeddedEngine.load(m0Dir);
   const ex: SFTExample[] = [
     ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),

@@ -100,23 +100,34 @@ export function digitCompare(v: number, t: number): string {
 }
 
 /**
- * The judge's check of a step's arithmetic `x op y = z`: the candidate's equation copied, the columns, the
- * value read off them, then the verdict on the line. For '/', the value is z*y and is compared with x.
- * `compare = 'digits'` (the default) puts the value next to its target and compares them digit by digit
- * (`digitCompare`); `'whole'` writes `ok`/`no` right after the value (the first column layout).
- *   columnCheck(8, '+', 33, 31)           -> `8+33=31; 8+3=11 0+3+1=4 so 41 vs 31: 1|1= 4|3! no`
- *   columnCheck(8, '+', 33, 31, 'whole')  -> `8+33=31; 8+3=11 0+3+1=4 so 41 no`
- *   columnCheck(76, '/', 2, 38)           -> `76/2=38; 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok`
+ * The judge's check of a step's arithmetic `x op y = z`, in one of three layouts (docs/world.md "Judge
+ * figures" says why the layout moved from one to the next):
+ * - `drill` (the default): the line is the base corpus's column drill of the step's operation (`columnDrill`,
+ *   `98-38: 8-8=0 9-3=6 so 60`), then the value read off the columns is put next to the candidate's result
+ *   and compared digit by digit (`vs 61: 0|1! no`). The candidate's result is written only after the columns,
+ *   so no claimed result sits right before the column digits: the shipped 3-epoch M1 (layout `digits`)
+ *   copied a claimed result into its columns in 55 of 266 arithmetic pairs, and got each of them wrong.
+ *   For '/' the drill is the product of the claimed quotient and the divisor (`38*2: … so 76 vs 76`).
+ * - `digits`: the candidate's equation first, then columns, value and digit comparison
+ *   (`98-38=61; 8-8=0 9-3=6 so 60 vs 61: 0|1! no`).
+ * - `whole`: as `digits`, but `ok`/`no` right after the value (`8+33=31; 8+3=11 0+3+1=4 so 41 no`).
+ *   columnCheck(8, '+', 33, 31)            -> `8+33: 8+3=11 0+3+1=4 so 41 vs 31: 1|1= 4|3! no`
+ *   columnCheck(76, '/', 2, 38)            -> `38*2: 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok`
+ *   columnCheck(8, '+', 33, 31, 'digits')  -> `8+33=31; 8+3=11 0+3+1=4 so 41 vs 31: 1|1= 4|3! no`
  */
-export function columnCheck(x: number, op: Op, y: number, z: number, compare: 'digits' | 'whole' = 'digits'): string {
+export function columnCheck(x: number, op: Op, y: number, z: number, layout: 'drill' | 'digits' | 'whole' = 'drill'): string {
   const eq = `${x}${op}${y}=${z}`;
   const c = columns(x, op, y, z);
   if (c === null) {
     // Outside the world's arithmetic: say so in words (no written result can be right).
-    return op === '-' ? `${eq}; ${y} is more than ${x} no` : `${eq}; ${x}${op}${y} is ${x / y} no`;
+    const head = layout === 'drill' && op !== '/' ? `${x}${op}${y}:` : `${eq};`;
+    if (op === '-') return `${head} ${y} is more than ${x} no`;
+    return `${head} ${x}${op}${y} is ${op === '*' ? x * y : x / y} no`;
   }
-  if (compare === 'whole') return `${eq}; ${c.cols.join(' ')} so ${c.value} ${c.value === c.target ? 'ok' : 'no'}`;
-  return `${eq}; ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
+  if (layout === 'whole') return `${eq}; ${c.cols.join(' ')} so ${c.value} ${c.value === c.target ? 'ok' : 'no'}`;
+  if (layout === 'digits') return `${eq}; ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
+  const drill = op === '/' ? `${z}*${y}` : `${x}${op}${y}`;
+  return `${drill}: ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
 }
 
 /** A drill line for the base corpus: `150+63: 0+3=3 5+6=11 1+0+1=2 so 213` (the true result). */

@@ -101,11 +101,15 @@ test('check lines: written arithmetic for the arithmetic and the answer, the rea
   ]) };
   const steps = ['buys 15: 23+15=38', '2 bags of 6: 2*6=12', 'sells 12: 38-12=26', 'halves: 26/2=13'];
   // hand-computed columns, units first, each carry or borrow written down
-  assert.equal(checkLine(p, [], steps[0]), '23+15=38; 3+5=8 2+1=3 so 38 vs 38: 8|8= 3|3= ok');
-  assert.equal(checkLine(p, [], 'buys 15: 23+15=48'), '23+15=48; 3+5=8 2+1=3 so 38 vs 48: 8|8= 3|4! no'); // carry kind
-  assert.equal(checkLine(p, [], 'buys 15: 23+15=39'), '23+15=39; 3+5=8 2+1=3 so 38 vs 39: 8|9! no'); // digit kind
-  assert.equal(checkLine(p, steps.slice(0, 2), steps[2]), '38-12=26; 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok');
-  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12'), '26/2=12; 2*2=4 1*2=2 so 24 vs 26: 4|6! no');
+  assert.equal(checkLine(p, [], steps[0]), '23+15: 3+5=8 2+1=3 so 38 vs 38: 8|8= 3|3= ok');
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=48'), '23+15: 3+5=8 2+1=3 so 38 vs 48: 8|8= 3|4! no'); // carry kind
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=39'), '23+15: 3+5=8 2+1=3 so 38 vs 39: 8|9! no'); // digit kind
+  assert.equal(checkLine(p, steps.slice(0, 2), steps[2]), '38-12: 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok');
+  // division: the claimed quotient times the divisor, against the dividend
+  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12'), '12*2: 2*2=4 1*2=2 so 24 vs 26: 4|6! no');
+  // the digits layout copies the candidate's equation, with its claimed result, before the columns
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=48', 'digits'), '23+15=48; 3+5=8 2+1=3 so 38 vs 48: 8|8= 3|4! no');
+  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12', 'digits'), '26/2=12; 2*2=4 1*2=2 so 24 vs 26: 4|6! no');
   assert.equal(checkLine(p, steps, '\\boxed{13}'), 'last 13 vs 13: 3|3= 1|1= ok');
   assert.equal(checkLine(p, steps, '\\boxed{26}'), 'last 13 vs 26: 3|6! no');
   // structural mistakes keep the verifier's reason
