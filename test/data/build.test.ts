@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildData, dataConfig } from '../../src/data/build.js';
-import { readJsonl, validateBase, validateEft, validateIft, type BaseRecord, type EftRecord, type IftRecord, type Manifest } from '../../src/data/schema.js';
+import { readJsonl, validateBase, validateEft, validateIft, validateSingle, type BaseRecord, type EftRecord, type IftRecord, type Manifest, type SingleRecord } from '../../src/data/schema.js';
 import { main } from '../../src/cli/main.js';
 
-const small = () => dataConfig({ base: { problems: 300, practice: 100 }, ift: { problems: 300 }, eft: { trainPairs: 200, testPairs: 50, harderPairs: 20 } });
+const small = () => dataConfig({ base: { problems: 300, practice: 100 }, ift: { problems: 300 }, eft: { trainPairs: 200, testPairs: 50, harderPairs: 20, singles: 150 } });
 
 test('build writes every file with valid records and a manifest that counts them', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-data-'));
@@ -19,7 +19,10 @@ test('build writes every file with valid records and a manifest that counts them
     const tr = readJsonl<EftRecord>(path.join(dir, 'eft-train.jsonl')).map(validateEft);
     const te = readJsonl<EftRecord>(path.join(dir, 'eft-test.jsonl')).map(validateEft);
     const ha = readJsonl<EftRecord>(path.join(dir, 'eft-harder.jsonl')).map(validateEft);
-    assert.deepEqual([base.length, ift.length, tr.length, te.length, ha.length], [400, 300, 400, 100, 40]);
+    const si = readJsonl<SingleRecord>(path.join(dir, 'eft-single.jsonl')).map(validateSingle);
+    assert.deepEqual([base.length, ift.length, tr.length, te.length, ha.length, si.length], [400, 300, 400, 100, 40, 150]);
+    assert.equal(m.counts.eft_single, 150);
+    assert.equal(m.counts.eft_single_wrong, si.filter((r) => !r.ok).length);
     const disk = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
     assert.deepEqual(disk, JSON.parse(JSON.stringify(m)));
     assert.equal(m.counts.ift, 300);
@@ -31,6 +34,10 @@ test('build writes every file with valid records and a manifest that counts them
     const trainTexts = new Set([...ift.map((r) => r.problem), ...base.filter((b) => b.type === 'solution').map((b) => b.text.split('\n')[0])]);
     assert.equal(trainTexts.size, 600);
     for (const r of tr) assert.ok(!trainTexts.has(r.problem) && r.split === 'train');
+    // single checks take the EFT pool's problems after the pairs' ones
+    const [pairFrom, pairTo] = m.pools.eft, [singleFrom, singleTo] = m.pools['eft singles'];
+    assert.equal(singleFrom, pairTo);
+    assert.ok(tr.every((r) => r.index >= pairFrom && r.index < pairTo) && si.every((r) => r.index >= singleFrom && r.index < singleTo && r.split === 'train'));
     for (const r of [...te, ...ha]) assert.ok(!trainTexts.has(r.problem) && r.split !== 'train');
     assert.ok(ha.every((r) => r.split === 'harder') && te.every((r) => r.split === 'test'));
   } finally {
@@ -60,6 +67,9 @@ test('the paper template builds (no character budget by default); a budget nothi
     assert.ok(r.prompt.startsWith('Please act as an impartial judge'));
     assert.match(r.completion, /^Assistant A's step: .*\.\nAssistant B's step: .*\.\n\[\[[AB]\]\]$/);
     assert.equal(m.template, 'paper');
+    assert.equal(m.counts.eft_single, 0); // the paper's templates have no single-check prompt
+    assert.throws(() => buildData(dataConfig({ template: 'paper', base: { problems: 1, practice: 1 }, ift: { problems: 1 }, eft: { trainPairs: 1, singles: 3 } }), dir),
+      /template 'paper' has no check_prompt\/check_target/);
     assert.throws(() => buildData(dataConfig({ template: 'paper', budget: { eft: 384 }, base: { problems: 1, practice: 1 }, ift: { problems: 1 }, eft: { trainPairs: 1 } }), dir),
       /no train EFT pair fits budget.eft = 384 characters/);
   } finally {
@@ -69,6 +79,8 @@ test('the paper template builds (no character budget by default); a budget nothi
 
 test('config errors are clear', () => {
   assert.throws(() => dataConfig({ ift: { problems: 200_000 } }), /pools overlap/);
+  assert.throws(() => dataConfig({ eft: { explain: 'colums' as never } }), /eft.explain must be one of drill, digits, columns, reason, got "colums"/);
+  assert.throws(() => dataConfig({ eft: { singles: -1 } }), /eft.singles must be a non-negative integer, got -1/);
   assert.throws(() => buildData(dataConfig({ template: 'nope', base: { problems: 1, practice: 1 } }), path.join(tmpdir(), 'x')), /unknown prompt template 'nope'/);
 });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { listTemplates, loadTemplate, parseVerdict, renderJudgePrompt, renderJudgeTarget, renderStepPrompt, templatesDir, validateTemplate } from '../../src/data/templates.js';
+import { listTemplates, loadTemplate, parseVerdict, renderCheckPrompt, renderCheckTarget, renderJudgePrompt, renderJudgeTarget, renderStepPrompt, templatesDir, validateTemplate } from '../../src/data/templates.js';
 
 const problem = 'Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?';
 
@@ -15,7 +15,13 @@ test('compact templates render exactly as documented', () => {
   assert.equal(renderJudgeTarget(t, 'ok', 'sells means -', 'A'), 'A: ok\nB: sells means -\n[[A]]');
   // The same text appears in the docs, so the docs cannot drift from the data.
   const doc = readFileSync(path.join(templatesDir(), '..', 'docs', 'world.md'), 'utf8');
-  assert.ok(doc.includes(judge + renderJudgeTarget(t, '38-12=26; 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
+  assert.ok(doc.includes(judge + renderJudgeTarget(t, '38-12: 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
+  // a single-candidate check: the same context, one candidate under its letter, its check line
+  const check = renderCheckPrompt(t, { problem, steps: ['buys 15: 23+15=38', '2 bags of 6: 2*6=12'], letter: 'B', step: 'sells 12: 38-12=36' });
+  assert.equal(check, 'Check the next step.\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\nB: sells 12: 38-12=36\nCheck:\n');
+  const target = renderCheckTarget(t, 'B', '38-12: 8-2=6 3-1=2 so 26 vs 36: 6|6= 2|3! no');
+  assert.equal(target, 'B: 38-12: 8-2=6 3-1=2 so 26 vs 36: 6|6= 2|3! no');
+  assert.ok(doc.includes(check + target), 'docs/world.md shows the single-check example verbatim');
 });
 
 test('compact-next: the same prompt as compact, a Next: line before the checks', () => {
@@ -45,6 +51,10 @@ test('loader: names, unknown names, unknown placeholders', () => {
   const t = { ...loadTemplate('compact'), judge_prompt: '{context}{step_c}' };
   assert.throws(() => validateTemplate(t, 'x.json'), /x.json: field 'judge_prompt' has unknown placeholder \{step_c\}/);
   assert.throws(() => validateTemplate({ ...t, candidate: 'both' }), /'candidate' must be/);
+  const c = loadTemplate('compact');
+  assert.throws(() => validateTemplate({ ...c, check_prompt: '{context}{stp}' }, 'y.json'), /y.json: field 'check_prompt' has unknown placeholder \{stp\}/);
+  assert.throws(() => validateTemplate({ ...c, check_target: undefined }, 'y.json'), /y.json: give both 'check_prompt' and 'check_target', or neither/);
+  assert.equal(loadTemplate('paper').check_prompt, undefined); // optional
 });
 
 test('parseVerdict: one verdict or none', () => {
