@@ -1,10 +1,11 @@
 // Measurements on the synthetic world, shared by pretraining, the loop and the demo (paper §4.2, Tables 1
 // and 6 in miniature): greedy solving accuracy on a split (final boxed answer checked exactly, plus how
 // often every step is right), and judge accuracy on held-out EFT examples in both orders with order
-// consistency. The world's verifier is used to measure only; nothing here feeds back into training.
+// consistency, and single-candidate checks. The world's verifier is used to measure only; nothing here
+// feeds back into training.
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
-import type { EftRecord } from '../data/schema.js';
+import type { EftRecord, SingleRecord } from '../data/schema.js';
 import { parseScore, type ScoreRecord } from '../data/score.js';
 import { checkSolution, type Problem } from '../world/index.js';
 
@@ -79,6 +80,47 @@ export async function judgeReport(engine: Engine, records: EftRecord[], maxToken
     n, accuracy: right / n, accuracy_ab: abN ? ab / abN : 0, accuracy_ba: baN ? ba / baN : 0,
     order_consistency: pairs ? consistent / pairs : 0, first_position_rate: firstPos / n, parse_failures: fails,
   };
+}
+
+export interface SingleReport {
+  n: number;
+  /** Share that passes a right step (line ends in `ok`) and fails a wrong one (any other line). */
+  accuracy: number;
+  accuracy_right: number;
+  accuracy_wrong: number;
+  /** The same on wrong steps whose mistake is in the result alone (`digit`, `carry`): the column work. */
+  accuracy_arithmetic: number;
+  /** Share whose whole check line equals the gold one. */
+  exact: number;
+  /** Outputs with an empty first line, or cut off by the token budget before its end. */
+  parse_failures: number;
+}
+
+/**
+ * Greedy single-candidate checks (src/data/single.ts) against the verifier: does the judge, looking at one
+ * candidate, end its line in the right word? This isolates the check from the choice between two candidates.
+ */
+export async function singleReport(engine: Engine, records: SingleRecord[], maxTokens = 96): Promise<SingleReport> {
+  const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0, stop: ['\n'] });
+  let right = 0, exact = 0, fails = 0;
+  const by = { right: [0, 0], wrong: [0, 0], arithmetic: [0, 0] };
+  records.forEach((r, i) => {
+    const out = outs[i]![0]!;
+    const line = out.text.split('\n')[0]!;
+    // As in the pairwise targets, a line ending in `ok` passes the step and any other finished line (`… no`,
+    // or a reason such as `sells means -`) fails it; an empty or cut-off line says nothing.
+    const says = / ok$/.test(line) ? true : line.length > 2 && !(out.finish_reason === 'length' && !out.text.includes('\n')) ? false : null;
+    if (says === null) fails++;
+    const ok = says === r.ok;
+    if (ok) right++;
+    if (line === r.completion) exact++;
+    const b = r.ok ? by.right : by.wrong;
+    b[0]++; if (ok) b[1]++;
+    if (r.kind === 'digit' || r.kind === 'carry') { by.arithmetic[0]++; if (ok) by.arithmetic[1]++; }
+  });
+  const share = ([n, k]: number[]) => (n! ? k! / n! : 0);
+  const n = records.length;
+  return { n, accuracy: right / n, accuracy_right: share(by.right), accuracy_wrong: share(by.wrong), accuracy_arithmetic: share(by.arithmetic), exact: exact / n, parse_failures: fails };
 }
 
 export interface ScoreReport {
