@@ -53,7 +53,7 @@ export const DEFAULT_DATA: DataConfig = {
   world: worldConfig(),
   base: { problems: 20000, practice: 6000 },
   ift: { problems: 20000 },
-  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY, explain: 'drill', singles: 6000 },
+  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY, explain: 'nines', singles: 6000 },
   pools: { base: 0, ift: 100_000, eft: 200_000, loop: 300_000 },
   budget: { base: 512, ift: 512, eft: 512 },
 };

@@ -16,7 +16,7 @@ import type { Problem } from '../world/generator.js';
 import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
 import { Rng } from '../world/rng.js';
 import { checkStep, nextStep, replay, type StepKind } from '../world/verifier.js';
-import { columnCheck, digitCompare } from '../world/columns.js';
+import { columnCheck, digitCompare, ninesCheck } from '../world/columns.js';
 import { parseStep, readBody } from '../world/format.js';
 import { quoteOf } from '../world/generator.js';
 import type { EftRecord } from './schema.js';
@@ -40,7 +40,13 @@ export interface EftPair {
 /**
  * How a judge's check line reads (docs/world.md "Checks", "Why the judge checks by columns" and "Judge
  * figures"):
- * - `drill` (default): a step with the right phrase, operands and operation is checked by the base corpus's
+ * - `nines` (default): a step with the right phrase, operands and operation is checked by casting out nines
+ *   (`38+15=53: 3+8=11 1+1=2, 1+5=6, 2+6=8, 5+3=8 so 8|8= ok`, src/world/columns.ts `ninesCheck`): no
+ *   number it computes is written in the prompt, so none can be copied. A wrong result off by a multiple
+ *   of 9 passes that check; such a step gets the `drill` line, and the EFT pairs and single checks leave
+ *   such steps out (`checkable`), so the judge's data never mixes the two methods. Boxed steps and other
+ *   wrong steps as in `drill`.
+ * - `drill`: a step with the right phrase, operands and operation is checked by the base corpus's
  *   column drill of its operation, and the value read off the columns is then compared digit by digit with
  *   the candidate's result (`98-38: 8-8=0 9-3=6 so 60 vs 61: 0|1! no`, src/world/columns.ts); a boxed step
  *   puts the last result next to the boxed number (`last 52 vs 50: 2|0! no`); any other wrong step gets the
@@ -53,25 +59,45 @@ export interface EftPair {
  * - `reason`: `ok` for a right step, the verifier's reason for a wrong one (the first layout; its judge
  *   must decide at the first token after `A: ` and stayed at chance, docs/world.md).
  */
-export type ExplainMode = 'drill' | 'digits' | 'columns' | 'reason';
-export const EXPLAIN_MODES: readonly ExplainMode[] = ['drill', 'digits', 'columns', 'reason'];
+export type ExplainMode = 'nines' | 'drill' | 'digits' | 'columns' | 'reason';
+export const EXPLAIN_MODES: readonly ExplainMode[] = ['nines', 'drill', 'digits', 'columns', 'reason'];
 
 /** The judge's check line for one candidate next step after `prefix` (all as bodies). */
-export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'drill'): string {
+export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'nines'): string {
   const c = checkStep(problem, prefix, step);
   if (mode === 'reason') return c.reason;
   if (c.kind !== 'ok' && c.kind !== 'digit' && c.kind !== 'carry' && c.kind !== 'answer') return c.reason;
   const v = readBody(parseStep(step).body)!;
-  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z, mode === 'columns' ? 'whole' : mode);
+  if (v.type === 'op' && mode === 'nines') {
+    const n = ninesCheck(v.x, v.op, v.y, v.z);
+    return n !== null && n.ok === c.ok ? n.line : columnCheck(v.x, v.op, v.y, v.z, 'drill');
+  }
+  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z, mode === 'columns' ? 'whole' : (mode as 'drill' | 'digits'));
   const R = replay(problem, prefix).R;
   return mode === 'columns' ? `last ${R} vs ${v.z} ${c.ok ? 'ok' : 'no'}` : `last ${R} vs ${v.z}: ${digitCompare(R, v.z)}`;
+}
+
+/**
+ * Whether `step`'s check line decides it by the layout's own method: false only for a wrong result that
+ * casting out nines cannot see (off by a multiple of 9, `nines` layout), whose line falls back to columns.
+ * EFT pairs and single checks leave such steps out, so every arithmetic line of the judge's data is a
+ * nines check; the verifier still judges them everywhere else.
+ */
+export function checkable(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'nines'): boolean {
+  if (mode !== 'nines') return true;
+  const c = checkStep(problem, prefix, step);
+  if (c.ok || (c.kind !== 'digit' && c.kind !== 'carry')) return true;
+  const v = readBody(parseStep(step).body)!;
+  if (v.type !== 'op') return true;
+  const n = ninesCheck(v.x, v.op, v.y, v.z);
+  return n === null || !n.ok;
 }
 
 export interface SearchOptions {
   policy: PolicyOptions;
   /** At most this many pairs per problem (drawn at random among its layers), for problem diversity. */
   maxPairsPerProblem: number;
-  /** How the check lines read (default `drill`). */
+  /** How the check lines read (default `nines`). */
   explain?: ExplainMode;
 }
 
@@ -83,11 +109,11 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
     const raw = proposeCandidates(problem, prefix, opts.policy, rng);
     // Merge identical candidates, then shuffle so ties break at random (paper-notes OPEN choices 2, 8).
     const cands = rng.shuffle([...new Set(raw)]);
+    const mode = opts.explain ?? 'nines';
     const scored = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) }));
     const best = scored.find((s) => s.check.ok);
-    const worst = scored.find((s) => !s.check.ok);
+    const worst = scored.find((s) => !s.check.ok && checkable(problem, prefix, s.c, mode));
     if (best && worst) {
-      const mode = opts.explain ?? 'drill';
       pairs.push({
         problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason,
         checkBest: checkLine(problem, prefix, best.c, mode), checkWorst: checkLine(problem, prefix, worst.c, mode),
@@ -105,7 +131,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
  * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
  * judge on the model's own candidates, which the paper never does (paper-notes §7).
  */
-export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'drill'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'nines'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
   const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
   return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: checkLine(problem, prefix, stepA, mode), checkB: checkLine(problem, prefix, stepB, mode) };
 }

@@ -36,7 +36,7 @@ export interface ScoreRecord {
 }
 
 /** The rubric's points for a written solution (bodies), and the check lines the judge writes first. */
-export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'drill'): { score: number; checks: string[] } {
+export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'nines'): { score: number; checks: string[] } {
   const checks: string[] = [];
   let firstError = -1;
   for (let i = 0; i < steps.length; i++) {
@@ -93,7 +93,7 @@ export function parseScore(text: string): number | null {
 }
 
 /** One scoring example for a problem: a policy solution, its rubric score and the target. */
-export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'drill'): ScoreRecord {
+export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'nines'): ScoreRecord {
   const rng = new Rng(seed);
   const steps = policySolution(problem, pMistake, rng);
   const response = renderSteps(steps);
@@ -114,7 +114,7 @@ export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, p
  */
 export const SCORE_POOL = 250_000;
 
-export function scoreRecords(world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number, budget: number, pMistake = 0.2, mode: ExplainMode = 'drill'): { records: ScoreRecord[]; next: number; dropped: number } {
+export function scoreRecords(world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number, budget: number, pMistake = 0.2, mode: ExplainMode = 'nines'): { records: ScoreRecord[]; next: number; dropped: number } {
   const records: ScoreRecord[] = [];
   let i = from, dropped = 0;
   while (records.length < n) {

@@ -1,6 +1,7 @@
 // Single-candidate checks: one candidate next step, right or wrong with equal odds, and the judge's check
-// line for it, in the same layout as a line of the pairwise judge's explanation (`A: 98-38: 8-8=0 9-3=6 so
-// 60 vs 61: 0|1! no`). They are added to M1's SFT data next to the pairwise EFT examples (src/data/eft.ts).
+// line for it, in the same layout as a line of the pairwise judge's explanation (`A: 86-44=52: 4+4=8, 5+2=7,
+// 8+7=15 1+5=6, 8+6=14 1+4=5 so 6|5! no`). They are added to M1's SFT data next to the pairwise EFT examples
+// (src/data/eft.ts).
 //
 // Why (docs/world.md "Judge figures"): in pairwise EFT data one of the two candidates is always right, so
 // the true result of a column check always equals one of the two results claimed in the prompt. The shipped
@@ -17,7 +18,7 @@ import { generateProblem } from '../world/generator.js';
 import { proposeCandidates, type PolicyOptions } from '../world/mistakes.js';
 import { Rng, seedOf } from '../world/rng.js';
 import { checkStep, nextStep } from '../world/verifier.js';
-import { checkLine, type ExplainMode } from './eft.js';
+import { checkable, checkLine, type ExplainMode } from './eft.js';
 import type { SingleRecord } from './schema.js';
 import { renderCheckPrompt, renderCheckTarget, type PromptTemplate } from './templates.js';
 
@@ -40,7 +41,7 @@ export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOp
   let kind = 'ok';
   if (wantWrong) {
     const cands = proposeCandidates(problem, prefix, { ...opts.policy, pCorrect: 0 }, rng);
-    const wrong = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) })).find((s) => !s.check.ok);
+    const wrong = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) })).find((s) => !s.check.ok && checkable(problem, prefix, s.c, opts.explain));
     if (!wrong) return null;
     step = wrong.c;
     kind = wrong.check.kind;

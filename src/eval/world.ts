@@ -50,7 +50,7 @@ export interface JudgeReport {
 }
 
 /** Greedy judgments of EFT records (each pair in both orders), scored against their labels. */
-export async function judgeReport(engine: Engine, records: EftRecord[], maxTokens = 176): Promise<JudgeReport> {
+export async function judgeReport(engine: Engine, records: EftRecord[], maxTokens = 208): Promise<JudgeReport> {
   const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
   const verdicts = outs.map((o) => parseVerdict(o[0]!.text));
   let right = 0, ab = 0, abN = 0, ba = 0, baN = 0, firstPos = 0, fails = 0;

@@ -24,7 +24,7 @@ export interface HealthOptions {
 }
 
 export const DEFAULT_HEALTH: HealthOptions = {
-  candidates: 6, temperature: 0.5, top_p: 0.95, bothOrders: true, seed: 0, maxStepTokens: 48, maxJudgeTokens: 176,
+  candidates: 6, temperature: 0.5, top_p: 0.95, bothOrders: true, seed: 0, maxStepTokens: 48, maxJudgeTokens: 208,
 };
 
 export interface HealthReport {

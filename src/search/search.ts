@@ -53,7 +53,7 @@ export interface SearchOptions {
 }
 
 export const DEFAULT_SEARCH: SearchOptions = {
-  candidates: 6, temperature: 0.5, top_p: 0.95, max_step_tokens: 48, judge_max_tokens: 176, both_orders: true,
+  candidates: 6, temperature: 0.5, top_p: 0.95, max_step_tokens: 48, judge_max_tokens: 208, both_orders: true,
   max_steps: 20, max_rollbacks: 3, identical: 'accept', batch_problems: 64,
 };
 

@@ -136,3 +136,58 @@ export function columnDrill(x: number, op: Op, y: number): string | null {
   const c = columns(x, op, y, z);
   return c === null ? null : `${x}${op}${y}: ${c.cols.join(' ')} so ${c.value}`;
 }
+
+/**
+ * The digit-sum chain of n down to one digit, its digital root (n mod 9, with 9 for a non-zero multiple
+ * of 9), one single-digit fact at a time, reducing as soon as a sum reaches two digits:
+ *   rootChain(146) -> { steps: ['1+4=5', '5+6=11', '1+1=2'], root: 2 }     rootChain(7) -> { steps: [], root: 7 }
+ */
+export function rootChain(n: number): { steps: string[]; root: number } {
+  const ds = String(n).split('').map(Number);
+  const steps: string[] = [];
+  let acc = ds[0]!;
+  const reduce = () => {
+    while (acc >= 10) {
+      const [a, b] = String(acc).split('').map(Number) as [number, number];
+      steps.push(`${a}+${b}=${a + b}`);
+      acc = a + b;
+    }
+  };
+  for (const d of ds.slice(1)) {
+    steps.push(`${acc}+${d}=${acc + d}`);
+    acc += d;
+    reduce();
+  }
+  return { steps, root: acc };
+}
+
+/**
+ * The judge's check of `x op y = z` by casting out nines (docs/world.md "Judge figures"): the digital
+ * roots of the two inputs, combined by the operation and reduced, then the root of the number they must
+ * match, and the two digits side by side. `-` and `/` are checked through their inverse (y + z against x,
+ * z * y against x), so only sums and products of single digits are ever computed:
+ *   ninesCheck(38, '+', 15, 53)  -> `38+15=53: 3+8=11 1+1=2, 1+5=6, 2+6=8, 5+3=8 so 8|8= ok`
+ *   ninesCheck(86, '-', 44, 52)  -> `86-44=52: 4+4=8, 5+2=7, 8+7=15 1+5=6, 8+6=14 1+4=5 so 6|5! no`
+ * Why: none of its intermediate numbers is written in the prompt, so none can be copied from it. The column
+ * check computes the result's own digits, which a candidate's claimed result (right in most of the judge's
+ * training data) spells out, and the small model learned to copy them instead of computing. The target's
+ * root comes last, after the value it is compared with.
+ * Null when the column method does not apply either (`columns`); `ok` is whether the roots agree, which a
+ * wrong result off by a multiple of 9 also passes (the caller checks `ok` against the verifier).
+ */
+export function ninesCheck(x: number, op: Op, y: number, z: number): { line: string; ok: boolean } | null {
+  if (columns(x, op, y, z) === null) return null;
+  const [a, b, t] = op === '+' || op === '*' ? [x, y, z] : op === '-' ? [y, z, x] : [z, y, x];
+  const part = (n: number) => {
+    const c = rootChain(n);
+    return { text: c.steps.length ? c.steps.join(' ') : String(n), root: c.root };
+  };
+  const pa = part(a), pb = part(b);
+  const mul = op === '*' || op === '/';
+  const v = mul ? pa.root * pb.root : pa.root + pb.root;
+  const comb = rootChain(v);
+  const combText = [`${pa.root}${mul ? '*' : '+'}${pb.root}=${v}`, ...comb.steps].join(' ');
+  const pt = part(t);
+  const same = comb.root === pt.root;
+  return { line: `${x}${op}${y}=${z}: ${pa.text}, ${pb.text}, ${combText}, ${pt.text} so ${comb.root}|${pt.root}${same ? '= ok' : '! no'}`, ok: same };
+}
