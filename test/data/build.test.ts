@@ -79,7 +79,7 @@ test('the paper template builds (no character budget by default); a budget nothi
 
 test('config errors are clear', () => {
   assert.throws(() => dataConfig({ ift: { problems: 200_000 } }), /pools overlap/);
-  assert.throws(() => dataConfig({ eft: { explain: 'colums' as never } }), /eft.explain must be one of drill, digits, columns, reason, got "colums"/);
+  assert.throws(() => dataConfig({ eft: { explain: 'colums' as never } }), /eft.explain must be one of nines, drill, digits, columns, reason, got "colums"/);
   assert.throws(() => dataConfig({ eft: { singles: -1 } }), /eft.singles must be a non-negative integer, got -1/);
   assert.throws(() => buildData(dataConfig({ template: 'nope', base: { problems: 1, practice: 1 } }), path.join(tmpdir(), 'x')), /unknown prompt template 'nope'/);
 });

@@ -6,7 +6,7 @@ import { composeProblem, generateProblem, worldConfig } from '../../src/world/ge
 import { checkStep, nextStep } from '../../src/world/verifier.js';
 import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
 import { Rng } from '../../src/world/rng.js';
-import { checkLine, eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
+import { checkable, checkLine, eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
 import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
 import { validateEft, type EftRecord } from '../../src/data/schema.js';
 
@@ -101,12 +101,23 @@ test('check lines: written arithmetic for the arithmetic and the answer, the rea
   ]) };
   const steps = ['buys 15: 23+15=38', '2 bags of 6: 2*6=12', 'sells 12: 38-12=26', 'halves: 26/2=13'];
   // hand-computed columns, units first, each carry or borrow written down
-  assert.equal(checkLine(p, [], steps[0]), '23+15: 3+5=8 2+1=3 so 38 vs 38: 8|8= 3|3= ok');
-  assert.equal(checkLine(p, [], 'buys 15: 23+15=48'), '23+15: 3+5=8 2+1=3 so 38 vs 48: 8|8= 3|4! no'); // carry kind
-  assert.equal(checkLine(p, [], 'buys 15: 23+15=39'), '23+15: 3+5=8 2+1=3 so 38 vs 39: 8|9! no'); // digit kind
-  assert.equal(checkLine(p, steps.slice(0, 2), steps[2]), '38-12: 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok');
-  // division: the claimed quotient times the divisor, against the dividend
-  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12'), '12*2: 2*2=4 1*2=2 so 24 vs 26: 4|6! no');
+  // default (nines): digit sums of the inputs, combined, then of the number they must match
+  assert.equal(checkLine(p, [], steps[0]), '23+15=38: 2+3=5, 1+5=6, 5+6=11 1+1=2, 3+8=11 1+1=2 so 2|2= ok');
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=48'), '23+15=48: 2+3=5, 1+5=6, 5+6=11 1+1=2, 4+8=12 1+2=3 so 2|3! no'); // carry kind
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=39'), '23+15=39: 2+3=5, 1+5=6, 5+6=11 1+1=2, 3+9=12 1+2=3 so 2|3! no'); // digit kind
+  // subtraction through its inverse: 12 + 26 against 38
+  assert.equal(checkLine(p, steps.slice(0, 2), steps[2]), '38-12=26: 1+2=3, 2+6=8, 3+8=11 1+1=2, 3+8=11 1+1=2 so 2|2= ok');
+  // division through its inverse: 12 * 2 against 26
+  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12'), '26/2=12: 1+2=3, 2, 3*2=6, 2+6=8 so 6|8! no');
+  // a wrong result off by 9 passes casting out nines: its line falls back to columns, and `checkable` says so
+  assert.equal(checkLine(p, [], 'buys 15: 23+15=47'), '23+15: 3+5=8 2+1=3 so 38 vs 47: 8|7! no');
+  assert.equal(checkable(p, [], 'buys 15: 23+15=47'), false);
+  assert.equal(checkable(p, [], 'buys 15: 23+15=48'), true);
+  assert.equal(checkable(p, [], steps[0]), true);
+  assert.equal(checkable(p, [], 'buys 15: 23+15=47', 'drill'), true);
+  // the drill layout: the operation's column drill, then the claimed result
+  assert.equal(checkLine(p, [], steps[0], 'drill'), '23+15: 3+5=8 2+1=3 so 38 vs 38: 8|8= 3|3= ok');
+  assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12', 'drill'), '12*2: 2*2=4 1*2=2 so 24 vs 26: 4|6! no');
   // the digits layout copies the candidate's equation, with its claimed result, before the columns
   assert.equal(checkLine(p, [], 'buys 15: 23+15=48', 'digits'), '23+15=48; 3+5=8 2+1=3 so 38 vs 48: 8|8= 3|4! no');
   assert.equal(checkLine(p, steps.slice(0, 3), 'halves: 26/2=12', 'digits'), '26/2=12; 2*2=4 1*2=2 so 24 vs 26: 4|6! no');

@@ -15,12 +15,12 @@ test('compact templates render exactly as documented', () => {
   assert.equal(renderJudgeTarget(t, 'ok', 'sells means -', 'A'), 'A: ok\nB: sells means -\n[[A]]');
   // The same text appears in the docs, so the docs cannot drift from the data.
   const doc = readFileSync(path.join(templatesDir(), '..', 'docs', 'world.md'), 'utf8');
-  assert.ok(doc.includes(judge + renderJudgeTarget(t, '38-12: 8-2=6 3-1=2 so 26 vs 26: 6|6= 2|2= ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
+  assert.ok(doc.includes(judge + renderJudgeTarget(t, '38-12=26: 1+2=3, 2+6=8, 3+8=11 1+1=2, 3+8=11 1+1=2 so 2|2= ok', 'sells means -', 'A')), 'docs/world.md shows the compact judge example verbatim');
   // a single-candidate check: the same context, one candidate under its letter, its check line
   const check = renderCheckPrompt(t, { problem, steps: ['buys 15: 23+15=38', '2 bags of 6: 2*6=12'], letter: 'B', step: 'sells 12: 38-12=36' });
   assert.equal(check, 'Check the next step.\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\nB: sells 12: 38-12=36\nCheck:\n');
-  const target = renderCheckTarget(t, 'B', '38-12: 8-2=6 3-1=2 so 26 vs 36: 6|6= 2|3! no');
-  assert.equal(target, 'B: 38-12: 8-2=6 3-1=2 so 26 vs 36: 6|6= 2|3! no');
+  const target = renderCheckTarget(t, 'B', '38-12=36: 1+2=3, 3+6=9, 3+9=12 1+2=3, 3+8=11 1+1=2 so 3|2! no');
+  assert.equal(target, 'B: 38-12=36: 1+2=3, 3+6=9, 3+9=12 1+2=3, 3+8=11 1+1=2 so 3|2! no');
   assert.ok(doc.includes(check + target), 'docs/world.md shows the single-check example verbatim');
 });
 

@@ -3,7 +3,7 @@
 // the columns are re-added digit by digit here, independently of the implementation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { columnCheck, columnDrill, columns, digitCompare } from '../../src/world/columns.js';
+import { columnCheck, columnDrill, columns, digitCompare, ninesCheck, rootChain } from '../../src/world/columns.js';
 
 test('hand-computed digit comparisons and column checks (digits layout: equation first)', () => {
   assert.equal(digitCompare(41, 31), '1|1= 4|3! no');
@@ -74,6 +74,42 @@ test('over the world range, the columns give the true result and ok exactly when
       assert.equal(readOff(c.cols), x * m, `${x}*${m}: ${c.cols.join(' ')}`);
       assert.match(columnCheck(x * m, '/', m, x), / ok$/);
       assert.match(columnCheck(x * m, '/', m, x + 1), / no$/);
+    }
+  }
+});
+
+test('casting out nines: hand-computed chains and checks', () => {
+  assert.deepEqual(rootChain(146), { steps: ['1+4=5', '5+6=11', '1+1=2'], root: 2 });
+  assert.deepEqual(rootChain(7), { steps: [], root: 7 });
+  assert.deepEqual(rootChain(90), { steps: ['9+0=9'], root: 9 });
+  assert.deepEqual(rootChain(999), { steps: ['9+9=18', '1+8=9', '9+9=18', '1+8=9'], root: 9 });
+  assert.deepEqual(ninesCheck(38, '+', 15, 53), { line: '38+15=53: 3+8=11 1+1=2, 1+5=6, 2+6=8, 5+3=8 so 8|8= ok', ok: true });
+  assert.deepEqual(ninesCheck(86, '-', 44, 52), { line: '86-44=52: 4+4=8, 5+2=7, 8+7=15 1+5=6, 8+6=14 1+4=5 so 6|5! no', ok: false });
+  assert.deepEqual(ninesCheck(38, '*', 2, 76), { line: '38*2=76: 3+8=11 1+1=2, 2, 2*2=4, 7+6=13 1+3=4 so 4|4= ok', ok: true });
+  assert.deepEqual(ninesCheck(76, '/', 2, 37), { line: '76/2=37: 3+7=10 1+0=1, 2, 1*2=2, 7+6=13 1+3=4 so 2|4! no', ok: false });
+  assert.equal(ninesCheck(5, '-', 12, 3), null); // outside the world's arithmetic, like `columns`
+  // blind to an error of a multiple of 9
+  assert.equal(ninesCheck(23, '+', 15, 47)!.ok, true);
+});
+
+test('casting out nines over the world range: ok exactly when claim and truth agree mod 9', () => {
+  for (let x = 1; x <= 999; x += 7) {
+    for (let y = 2; y <= 99; y += 3) {
+      for (const op of ['+', '-', '*'] as const) {
+        if (op === '*' && y > 12) continue;
+        const z = op === '+' ? x + y : op === '-' ? x - y : x * y;
+        if (z < 0) continue;
+        for (const claim of [z, z + 1, z + 10, z + 9, ...(z > 100 ? [z - 100] : [])]) {
+          const n = ninesCheck(x, op, y, claim);
+          if (n === null) { assert.equal(columns(x, op, y, claim), null); continue; }
+          assert.equal(n.ok, (claim - z) % 9 === 0, `${x}${op}${y}=${claim}: ${n.line}`);
+          assert.match(n.line, n.ok ? /= ok$/ : /! no$/);
+          // every fact on the line is a true single-digit sum or product
+          for (const m of n.line.split(': ')[1]!.matchAll(/(\d)([+*])(\d)=(\d+)/g)) {
+            assert.equal(Number(m[4]), m[2] === '+' ? Number(m[1]) + Number(m[3]) : Number(m[1]) * Number(m[3]), m[0]);
+          }
+        }
+      }
     }
   }
 });
