@@ -1,4 +1,6 @@
-// Written (column) arithmetic: the judge's check of a step's result, and the base corpus's drills.
+// Written arithmetic for the judge's check of a step's result: column arithmetic (the base corpus's drills
+// and the earlier check layouts) and casting out nines (`ninesCheck`, the default check since the column
+// checks were copied from the claimed result; docs/world.md "Why the judge checks by columns").
 //
 // Why this exists (docs/world.md "Why the judge checks by columns"): measured on the small model's own
 // samples (T 0.5), every wrong step it wrote was an arithmetic slip — 82% a carry or borrow slip in a
