@@ -8,12 +8,14 @@
 // 3-epoch M1 learned exactly that shortcut: on 55 of 266 held-out arithmetic pairs it copied the wrong
 // candidate's claimed result into its columns, and each of those verdicts was wrong. In a single check the
 // candidate is wrong half the time and nothing else in the prompt holds the true result, so computing the
-// columns is the only strategy that fits all of M1's judge data.
+// columns is the only strategy that fits all of M1's judge data. (Measured: with the column layouts they did
+// not stop the copying; casting out nines did, and they stay in M1's data to train the check of one
+// candidate on its own, docs/world.md "Judge figures".)
 //
 // Not in the paper: its judge is a 7B model trained on pairwise data alone (§3.2). This is world data for
 // the small model, like the base corpus's column drills, and `eft.singles: 0` turns it off. The verifier
 // builds it, as it builds the EFT pairs; it is never consulted inside the self-rewarding loop.
-import type { Problem, Split } from '../world/generator.js';
+import type { Problem, Split, WorldConfig } from '../world/generator.js';
 import { generateProblem } from '../world/generator.js';
 import { proposeCandidates, type PolicyOptions } from '../world/mistakes.js';
 import { Rng, seedOf } from '../world/rng.js';
@@ -71,7 +73,7 @@ export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOp
  * those longer than `budget` characters (counted). `limit` is the first index the pool may not use.
  */
 export function collectSingles(
-  world: Parameters<typeof generateProblem>[0], t: PromptTemplate, seed: number, split: Split, from: number, n: number,
+  world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number,
   budget: number, opts: SingleOptions, limit = Number.POSITIVE_INFINITY,
 ): { records: SingleRecord[]; next: number; dropped: number } {
   if (n > 0 && (t.check_prompt === undefined || t.check_target === undefined)) {
