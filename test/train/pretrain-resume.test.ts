@@ -15,7 +15,8 @@ import { DEFAULT_PRETRAIN, type PretrainConfig } from '../../src/train/pretrain.
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-// M1 in steps of one example (240 steps of a few milliseconds), so the kill lands well inside it
+// M1 in steps of one example (276 steps of a few milliseconds: 40 IFT + 40 EFT + 12 single checks, 3 epochs),
+// so the kill lands well inside it
 const cfg: PretrainConfig = {
   ...DEFAULT_PRETRAIN,
   model: { n_layer: 2, n_embd: 48, n_head: 2, n_ctx: 512 },
@@ -52,12 +53,12 @@ test('pretrain killed with SIGKILL mid-M1 and rerun resumes M1 from its snapshot
     assert.ok(killed, 'the first run was killed before it finished');
     assert.ok(existsSync(path.join(B, 'm0', 'model.safetensors')) && !existsSync(path.join(B, 'm1', 'model.safetensors')), 'killed during M1');
     const st = JSON.parse(readSafetensors(snap).metadata.state!) as { step: number; steps: number };
-    assert.equal(st.steps, 240);
+    assert.equal(st.steps, 276);
     assert.ok(st.step >= 10 && st.step < st.steps, `killed mid-M1 (snapshot at step ${st.step} of ${st.steps})`);
 
     const log = pretrainCli(cfgFile, B);
     assert.match(log, /M0 already built/);
-    assert.match(log, new RegExp(`resuming M1 from step ${st.step} of 240`));
+    assert.match(log, new RegExp(`resuming M1 from step ${st.step} of 276`));
     assert.doesNotMatch(log, /ignoring it/);
     for (const stage of ['m0', 'm1', 'm1-srlm']) {
       for (const f of ['model.safetensors', 'curve.json', 'config.json', 'tokenizer.json']) {
