@@ -104,7 +104,8 @@ export function digitCompare(v: number, t: number): string {
 /**
  * The judge's check of a step's arithmetic `x op y = z`, in one of three layouts (docs/world.md "Judge
  * figures" says why the layout moved from one to the next):
- * - `drill` (the default): the line is the base corpus's column drill of the step's operation (`columnDrill`,
+ * - `drill` (this function's default; the judge's default is `ninesCheck`): the line is the base corpus's
+ *   column drill of the step's operation (`columnDrill`,
  *   `98-38: 8-8=0 9-3=6 so 60`), then the value read off the columns is put next to the candidate's result
  *   and compared digit by digit (`vs 61: 0|1! no`). The candidate's result is written only after the columns,
  *   so no claimed result sits right before the column digits: the shipped 3-epoch M1 (layout `digits`)

@@ -16,7 +16,7 @@ test('hand-computed digit comparisons and column checks (digits layout: equation
   assert.equal(columnCheck(76, '/', 2, 37, 'digits'), '76/2=37; 7*2=14 3*2+1=7 so 74 vs 76: 4|6! no');
 });
 
-test('hand-computed column checks, drill layout (the default): the claimed result only after the columns', () => {
+test('hand-computed column checks, drill layout (the default of columnCheck): the claimed result only after the columns', () => {
   assert.equal(columnCheck(98, '-', 38, 61), '98-38: 8-8=0 9-3=6 so 60 vs 61: 0|1! no');
   assert.equal(columnCheck(8, '+', 33, 41), '8+33: 8+3=11 0+3+1=4 so 41 vs 41: 1|1= 4|4= ok');
   assert.equal(columnCheck(9, '*', 12, 118), '9*12: 2*9=18 1*9+1=10 so 108 vs 118: 8|8= 0|1! no');
