@@ -108,7 +108,7 @@ export function digitCompare(v: number, t: number): string {
  *   column drill of the step's operation (`columnDrill`,
  *   `98-38: 8-8=0 9-3=6 so 60`), then the value read off the columns is put next to the candidate's result
  *   and compared digit by digit (`vs 61: 0|1! no`). The candidate's result is written only after the columns,
- *   so no claimed result sits right before the column digits: the shipped 3-epoch M1 (layout `digits`)
+ *   so no claimed result sits right before the column digits: the 3-epoch M1 of layout `digits` (shipped before)
  *   copied a claimed result into its columns in 55 of 266 arithmetic pairs, and got each of them wrong.
  *   For '/' the drill is the product of the claimed quotient and the divisor (`38*2: … so 76 vs 76`).
  * - `digits`: the candidate's equation first, then columns, value and digit comparison
