@@ -17,7 +17,7 @@ import { EXPLAIN_MODES, eftRecords, searchPairs, type EftPair, type ExplainMode 
 import { iftRecord } from './ift.js';
 import { SCORE_POOL } from './score.js';
 import { collectSingles } from './single.js';
-import { toJsonl, type BaseRecord, type EftRecord, type FileStats, type IftRecord, type Manifest, type SingleRecord } from './schema.js';
+import { toJsonl, type BaseRecord, type DataRecord, type EftRecord, type FileStats, type IftRecord, type Manifest, type SingleRecord } from './schema.js';
 import { loadTemplate } from './templates.js';
 
 export interface DataConfig {
@@ -165,11 +165,11 @@ export function buildRecords(cfg: DataConfig): BuiltData {
   };
 }
 
-function lengthOf(r: BaseRecord | IftRecord | EftRecord | SingleRecord): number {
+function lengthOf(r: DataRecord): number {
   return 'text' in r ? r.text.length : r.prompt.length + r.completion.length;
 }
 
-function stats(file: string, records: readonly (BaseRecord | IftRecord | EftRecord | SingleRecord)[], body: string, budget: number): FileStats {
+function stats(file: string, records: readonly DataRecord[], body: string, budget: number): FileStats {
   const lens = records.map(lengthOf).sort((a, b) => a - b);
   const q = (f: number) => (lens.length ? lens[Math.min(lens.length - 1, Math.floor(f * lens.length))] : 0);
   const mean = lens.length ? lens.reduce((s, x) => s + x, 0) / lens.length : 0;
@@ -199,7 +199,7 @@ export function buildData(cfg: DataConfig, outDir: string): Manifest {
   const d = buildRecords(cfg);
   mkdirSync(outDir, { recursive: true });
   const files: Record<string, FileStats> = {};
-  const put = (name: string, records: readonly (BaseRecord | IftRecord | EftRecord | SingleRecord)[], budget: number) => {
+  const put = (name: string, records: readonly DataRecord[], budget: number) => {
     const body = toJsonl(records);
     writeAtomic(path.join(outDir, name), body);
     files[name] = stats(name, records, body, budget);

@@ -15,7 +15,7 @@
 import type { Problem } from '../world/generator.js';
 import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
 import { Rng } from '../world/rng.js';
-import { checkStep, nextStep, replay, type StepKind } from '../world/verifier.js';
+import { checkStep, nextStep, replay, type StepCheck, type StepKind } from '../world/verifier.js';
 import { columnCheck, digitCompare, ninesCheck } from '../world/columns.js';
 import { parseStep, readBody } from '../world/format.js';
 import { quoteOf } from '../world/generator.js';
@@ -83,9 +83,8 @@ export function checkLine(problem: Problem, prefix: readonly string[], step: str
  * EFT pairs and single checks leave such steps out, so every arithmetic line of the judge's data is a
  * nines check; the verifier still judges them everywhere else.
  */
-export function checkable(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'nines'): boolean {
+export function checkable(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'nines', c: StepCheck = checkStep(problem, prefix, step)): boolean {
   if (mode !== 'nines') return true;
-  const c = checkStep(problem, prefix, step);
   if (c.ok || (c.kind !== 'digit' && c.kind !== 'carry')) return true;
   const v = readBody(parseStep(step).body)!;
   if (v.type !== 'op') return true;
@@ -112,7 +111,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
     const mode = opts.explain ?? 'nines';
     const scored = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) }));
     const best = scored.find((s) => s.check.ok);
-    const worst = scored.find((s) => !s.check.ok && checkable(problem, prefix, s.c, mode));
+    const worst = scored.find((s) => !s.check.ok && checkable(problem, prefix, s.c, mode, s.check));
     if (best && worst) {
       pairs.push({
         problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason,

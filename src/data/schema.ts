@@ -15,36 +15,36 @@ export interface BaseRecord {
   text: string;
 }
 
-/** ift.jsonl: step-format solutions under the step prompt. */
-export interface IftRecord {
+/** The fields every trainable record of one problem carries: its coordinates, the SFTExample the engine's
+ *  trainer takes (prompt, completion, eos) and the problem text. */
+export interface ProblemExample {
   id: string;
   split: Split;
+  /** Problem index in its split. */
   index: number;
   prompt: string;
-  /** `Step 1: …\n…Step k: \boxed{a}\n` */
   completion: string;
   eos: true;
   problem: string;
+}
+
+/** ift.jsonl: step-format solutions under the step prompt. */
+export interface IftRecord extends ProblemExample {
+  /** `Step 1: …\n…Step k: \boxed{a}\n` */
+  completion: string;
   answer: number;
   steps: number;
 }
 
 /** eft-*.jsonl: one pairwise judgment, one of the two orders of a pair. */
-export interface EftRecord {
-  id: string;
-  split: Split;
-  /** Problem index in its split. */
-  index: number;
+export interface EftRecord extends ProblemExample {
   /** Pair number within the file; the two orders of a pair share it. */
   pair: number;
   /** 'AB': the better step is shown as A; 'BA': as B. */
   order: 'AB' | 'BA';
-  prompt: string;
   /** Check line for A, check line for B, verdict. */
   completion: string;
-  eos: true;
   label: 'A' | 'B';
-  problem: string;
   /** Earlier steps (bodies), all correct. */
   prefix: string[];
   /** The step number being judged (prefix.length + 1). */
@@ -58,15 +58,9 @@ export interface EftRecord {
 }
 
 /** eft-single.jsonl: one single-candidate check (src/data/single.ts), right or wrong with equal odds. */
-export interface SingleRecord {
-  id: string;
-  split: Split;
-  index: number;
-  prompt: string;
+export interface SingleRecord extends ProblemExample {
   /** `A: <check line>` (or `B: …`). */
   completion: string;
-  eos: true;
-  problem: string;
   /** Earlier steps (bodies), all correct. */
   prefix: string[];
   /** The step number being checked (prefix.length + 1). */
@@ -78,6 +72,9 @@ export interface SingleRecord {
   /** Verifier kind of the step (`ok` for a right one). */
   kind: string;
 }
+
+/** Any record a data file holds. */
+export type DataRecord = BaseRecord | IftRecord | EftRecord | SingleRecord;
 
 export interface FileStats {
   file: string;

@@ -43,7 +43,7 @@ export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOp
   let kind = 'ok';
   if (wantWrong) {
     const cands = proposeCandidates(problem, prefix, { ...opts.policy, pCorrect: 0 }, rng);
-    const wrong = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) })).find((s) => !s.check.ok && checkable(problem, prefix, s.c, opts.explain));
+    const wrong = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) })).find((s) => !s.check.ok && checkable(problem, prefix, s.c, opts.explain, s.check));
     if (!wrong) return null;
     step = wrong.c;
     kind = wrong.check.kind;

@@ -327,7 +327,7 @@ async function evaluate(ctx: Ctx, engine: Engine) {
   // the judge of each method on its own held-out benchmark: pairwise step judgments (PSRLM) or 0–5 scores
   // of whole solutions (SRLM: accuracy = telling fully right solutions from the rest)
   const judge = cfg.method === 'srlm'
-    ? await scoreReport(engine, scoreRecords(world, ctx.t, ctx.data.seed, 'test', 0, Math.max(1, cfg.eval.judge), ctx.data.budget.eft, 0.2, ctx.data.eft.explain).records, cfg.srlm.score_max_tokens)
+    ? await scoreReport(engine, scoreRecords(world, ctx.t, ctx.data.seed, 'test', 0, Math.max(1, cfg.eval.judge), ctx.data.budget.eft, undefined, ctx.data.eft.explain).records, cfg.srlm.score_max_tokens)
     : await judgeReport(engine, ctx.eftTest.slice(0, Math.max(1, cfg.eval.judge)), cfg.search.judge_max_tokens);
   return { test, harder, judge, steps_per_solution: test.mean_steps, step_length: test.mean_step_chars };
 }
