@@ -8,7 +8,7 @@ default attention is the literal formula (scores, mask, softmax) rather than a f
 kernel (`attn="sdpa"`) is there for the speed benchmark and is tested against the literal one.
 
 Public surface: GPTConfig, GPT, Tokenizer, KVCache, load_checkpoint, save_checkpoint, init_params,
-token_logps, sft_loss, dpo_loss.
+token_logps, sft_loss, dpo_loss, chosen_nll.
 """
 from __future__ import annotations
 
@@ -326,6 +326,15 @@ def dpo_loss(pc, pr, rc, rr, beta: float) -> torch.Tensor:
     Written as softplus(-z), which is the same value without overflow for large |z|."""
     z = beta * ((pc - rc) - (pr - rr))
     return F.softplus(-z).mean()
+
+
+def chosen_nll(pc, chosen_tokens) -> torch.Tensor:
+    """engine.md "Losses", the NLL term of DPO with nll_alpha (iterative RPO): minus the chosen sides'
+    summed log-probs over the number of chosen completion tokens in the batch (a per-token mean)."""
+    n = float(chosen_tokens)
+    if n <= 0:
+        raise ValueError("chosen NLL: the batch has no chosen completion tokens")
+    return -pc.sum() / n
 
 
 # ---------------------------------------------------------------------------------------------- tokenizer

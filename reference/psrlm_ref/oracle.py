@@ -19,7 +19,7 @@ import traceback
 import torch
 from safetensors.torch import load_file
 
-from .model import (GPT, GPTConfig, KVCache, Tokenizer, default_tokenizer, dpo_loss, init_params, is_decayed,
+from .model import (GPT, GPTConfig, KVCache, Tokenizer, chosen_nll, default_tokenizer, dpo_loss, init_params, is_decayed,
                     load_checkpoint, save_checkpoint, save_tensors, sft_loss, token_logps)
 
 
@@ -213,6 +213,9 @@ def do_dpo(req: dict, ctx: Ctx) -> dict:
     dtype = _dtype(req)
     policy = _load(ctx, req, "checkpoint", dtype)
     beta = _get(req, "beta", (int, float))
+    alpha = _get(req, "nll_alpha", (int, float), 0)
+    if alpha < 0:
+        raise RequestError(f"request: nll_alpha must be 0 or more, got {alpha}")
     pairs = _get(req, "pairs", list)
     if not pairs:
         raise RequestError("request: 'pairs' is empty")
@@ -240,6 +243,9 @@ def do_dpo(req: dict, ctx: Ctx) -> dict:
     s = _seq_logps(policy, batch)
     pc, pr = s[0::2], s[1::2]
     loss = dpo_loss(pc, pr, rc, rr, float(beta))
+    nll = chosen_nll(pc, batch[2][0::2].sum()) if alpha else None
+    if nll is not None:
+        loss = loss + float(alpha) * nll
     policy.zero_grad(set_to_none=True)
     loss.backward()
     save_tensors(_grads(policy), ctx.out_path("grads.safetensors"))
@@ -253,6 +259,7 @@ def do_dpo(req: dict, ctx: Ctx) -> dict:
     } for i in range(len(pairs))]
     return {
         "loss": float(loss.detach()),
+        **({"chosen_nll": float(nll.detach())} if nll is not None else {}),
         "pairs": out_pairs,
         "accuracy": float((cr > rj).to(torch.float64).mean()),
         "margin": float((cr - rj).to(torch.float64).mean()),

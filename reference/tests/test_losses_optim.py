@@ -7,7 +7,7 @@ from _util import TINY, tiny_model  # noqa: I001 (sets sys.path)
 
 import torch
 
-from psrlm_ref.model import dpo_loss, is_decayed, sft_loss, token_logps
+from psrlm_ref.model import chosen_nll, dpo_loss, is_decayed, sft_loss, token_logps
 from psrlm_ref.oracle import adamw_update, clip_grads, lr_at
 
 
@@ -52,6 +52,13 @@ class TestLosses(unittest.TestCase):
         big = torch.tensor([1e4], dtype=torch.float64)
         self.assertEqual(dpo_loss(big, -big, big * 0, big * 0, 1.0).item(), 0.0)
         self.assertAlmostEqual(dpo_loss(-big, big, big * 0, big * 0, 1.0).item(), 2e4, places=6)
+
+    def test_chosen_nll_by_hand(self):
+        # chosen sides of 3 and 5 tokens with log-probs -1 and -7.25: (1 + 7.25) / 8 per token
+        pc = torch.tensor([-1.0, -7.25], dtype=torch.float64)
+        self.assertAlmostEqual(chosen_nll(pc, 8).item(), 1.03125, places=15)
+        with self.assertRaises(ValueError):
+            chosen_nll(pc, 0)
 
 
 class TestOptimiser(unittest.TestCase):

@@ -7,6 +7,10 @@
 // iterate): its log-probs are computed once up front with the same forward, which is a frozen copy
 // without holding a second model. A completion gets an end-of-sequence token only when it is final (per side: in a step-wise
 // search the chosen step may end the solution while the rejected one does not).
+// With nll_alpha > 0 the step's loss adds alpha * (chosen-token NLL summed over the step's pairs) / (chosen
+// tokens in the step): the NLL term of iterative RPO (Pang et al. 2024), normalized per token as TRL's
+// loss_type ["sigmoid", "sft"] does, so that both trainers optimize the same objective. It keeps DPO from
+// lowering the chosen side's likelihood along with the rejected side's when the two differ in a token or two.
 //
 // Examples are shuffled per epoch from (seed, epoch); micro-batches are cut by a token budget and keep a
 // pair's two sequences together.
@@ -113,6 +117,8 @@ export function sftMicroBatch(model: GPT, seqs: ScoredSeq[], denominator: number
 export interface DPOMicroStats {
   /** Sum over the micro-batch's pairs of -log sigmoid(z). */
   lossSum: number;
+  /** Sum over the micro-batch's chosen completions of their token NLL (-log p). */
+  nllSum: number;
   correct: number;
   marginSum: number;
   tokens: number;
@@ -122,16 +128,19 @@ export interface DPOMicroStats {
 
 /**
  * DPO on one micro-batch of pairs: accumulates the gradient of (1/B) sum -log sigmoid(beta((pc - rc) -
- * (pr - rr))) over these pairs (B = pairs in the whole optimizer step).
+ * (pr - rr))) over these pairs (B = pairs in the whole optimizer step), plus, with alpha > 0, the gradient
+ * of alpha * (sum of -pc over these pairs) / chosenTokens (chosenTokens = chosen-completion tokens in the
+ * whole optimizer step).
  */
 export function dpoMicroBatch(
   model: GPT, chosen: ScoredSeq[], rejected: ScoredSeq[], refC: number[], refR: number[], beta: number, B: number,
+  alpha = 0, chosenTokens = 1,
 ): DPOMicroStats {
   const batch = pack(chosen.flatMap((c, i) => [c, rejected[i]!]));
   const logp = model.forward(batch);
   const sums = sumBySeq(logp, batch);
   const coef: number[] = [];
-  const st: DPOMicroStats = { lossSum: 0, correct: 0, marginSum: 0, tokens: batch.tokens.length, policy: [] };
+  const st: DPOMicroStats = { lossSum: 0, nllSum: 0, correct: 0, marginSum: 0, tokens: batch.tokens.length, policy: [] };
   chosen.forEach((_, j) => {
     const pc = sums[2 * j]!, pr = sums[2 * j + 1]!;
     st.policy.push([pc, pr]);
@@ -141,7 +150,8 @@ export function dpoMicroBatch(
     if (z > 0) st.correct++;
     st.marginSum += z / beta;
     const sig = 1 / (1 + Math.exp(z)); // sigmoid(-z) = -d(-log sigmoid z)/dz
-    coef.push((-beta * sig) / B, (beta * sig) / B);
+    st.nllSum -= pc;
+    coef.push((-beta * sig) / B - alpha / chosenTokens, (beta * sig) / B);
   });
   const g = new Float32Array(logp.length);
   batch.seqs.forEach(([off, len], s) => {
@@ -245,6 +255,8 @@ export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTEx
 export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: PreferencePair[], opts: DPOOptions): TrainResult {
   checkOpts(opts, pairs.length, 'trainDPO');
   if (!(opts.beta > 0)) throw new Error(`trainDPO: beta must be positive, got ${opts.beta}`);
+  const alpha = opts.nll_alpha ?? 0;
+  if (!(alpha >= 0)) throw new Error(`trainDPO: nll_alpha must be 0 or more, got ${opts.nll_alpha}`);
   const r = resolve(opts);
   const nCtx = model.cfg.n_ctx;
   const chosen = pairs.map((p, i) => encodePair(tok, p.prompt, p.chosen, p.chosen_final ?? p.final ?? false, nCtx, `DPO pair ${i} (chosen)`));
@@ -261,13 +273,16 @@ export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: Preferen
   const key = () => jobKey('dpo', model, opts, r, chosen.flatMap((c, i) => [c, rejected[i]!]), [...refC, ...refR]);
   return runSteps(model, opt, stepPlan(pairs.length, opts, 'dpo'), opts, r, key, (items) => {
     const B = items.length;
-    let lossSum = 0, correct = 0, marginSum = 0, tokens = 0;
+    const chosenTokens = items.reduce((a, i) => a + chosen[i]!.ids.length - chosen[i]!.start, 0);
+    let lossSum = 0, nllSum = 0, correct = 0, marginSum = 0, tokens = 0;
     for (const mb of microBatches(items, (i) => chosen[i]!.ids.length + rejected[i]!.ids.length, r.budget)) {
       const m = dpoMicroBatch(
         model, mb.map((i) => chosen[i]!), mb.map((i) => rejected[i]!), mb.map((i) => refC[i]!), mb.map((i) => refR[i]!), opts.beta, B,
+        alpha, chosenTokens,
       );
-      lossSum += m.lossSum; correct += m.correct; marginSum += m.marginSum; tokens += m.tokens;
+      lossSum += m.lossSum; nllSum += m.nllSum; correct += m.correct; marginSum += m.marginSum; tokens += m.tokens;
     }
-    return { loss: lossSum / B, tokens, extra: { accuracy: correct / B, margin: marginSum / B } };
+    const nll = nllSum / chosenTokens;
+    return { loss: lossSum / B + alpha * nll, tokens, extra: { accuracy: correct / B, margin: marginSum / B, ...(alpha > 0 ? { chosen_nll: nll } : {}) } };
   });
 }

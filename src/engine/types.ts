@@ -131,6 +131,8 @@ export interface SnapshotOptions {
 
 export interface DPOOptions extends TrainOptions {
   beta: number;
+  /** Weight of the per-token NLL of the chosen side added to the DPO loss (iterative RPO; 0 or absent: plain DPO). */
+  nll_alpha?: number;
 }
 
 export interface StepInfo {
@@ -143,6 +145,8 @@ export interface StepInfo {
   /** DPO only: share of pairs with chosen reward above rejected. */
   accuracy?: number;
   margin?: number;
+  /** DPO with nll_alpha > 0 only: the step's mean NLL per chosen token. */
+  chosen_nll?: number;
 }
 
 export interface TrainResult {

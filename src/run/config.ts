@@ -35,6 +35,7 @@ export const DPOSchema = z.object({
   min_lr_frac: z.number().min(0).max(1).default(DEFAULT_STEPDPO.min_lr_frac),
   weight_decay: z.number().min(0).default(DEFAULT_STEPDPO.weight_decay),
   grad_clip: z.number().gt(0).default(DEFAULT_STEPDPO.grad_clip),
+  nll_alpha: z.number().min(0).default(DEFAULT_STEPDPO.nll_alpha),
 }).strict();
 
 export const SrlmSchema = z.object({

@@ -20,10 +20,13 @@ export interface StepDPOConfig {
   min_lr_frac: number;
   weight_decay: number;
   grad_clip: number;
+  /** Weight of the chosen step's per-token NLL added to the DPO loss (iterative RPO, Pang et al. 2024);
+   *  0 is the paper's plain step-DPO. */
+  nll_alpha: number;
 }
 
 export const DEFAULT_STEPDPO: StepDPOConfig = {
-  beta: 0.1, lr: 1e-4, epochs: 1, batch_size: 32, warmup_frac: 0.1, min_lr_frac: 0.1, weight_decay: 0, grad_clip: 1,
+  beta: 0.1, lr: 1e-4, epochs: 1, batch_size: 32, warmup_frac: 0.1, min_lr_frac: 0.1, weight_decay: 0, grad_clip: 1, nll_alpha: 0,
 };
 
 export interface StepDPOReport {
@@ -33,7 +36,7 @@ export interface StepDPOReport {
   final_loss: number;
   /** Mean over the last epoch's steps of the share of pairs whose chosen reward exceeds the rejected one. */
   final_accuracy: number | null;
-  history: Array<Pick<StepInfo, 'step' | 'loss' | 'lr' | 'accuracy' | 'margin'>>;
+  history: Array<Pick<StepInfo, 'step' | 'loss' | 'lr' | 'accuracy' | 'margin' | 'chosen_nll'>>;
 }
 
 /** Trains the trainer's current weights in place on the pairs; an empty pair set leaves them unchanged.
@@ -42,7 +45,7 @@ export async function stepDPO(trainer: Trainer, pairs: readonly PairRecord[], c:
   if (pairs.length === 0) return { pairs: 0, steps: 0, tokens: 0, final_loss: 0, final_accuracy: null, history: [] };
   const opts: DPOOptions = {
     beta: c.beta, lr: c.lr, epochs: c.epochs, batch_size: c.batch_size, warmup_frac: c.warmup_frac, min_lr_frac: c.min_lr_frac,
-    weight_decay: c.weight_decay, grad_clip: c.grad_clip, seed, onStep,
+    weight_decay: c.weight_decay, grad_clip: c.grad_clip, seed, onStep, ...(c.nll_alpha > 0 ? { nll_alpha: c.nll_alpha } : {}),
   };
   const r: TrainResult = await trainer.trainDPO(pairs.map(toPreference), opts);
   const perEpoch = Math.max(1, Math.round(r.history.length / Math.max(1, Math.ceil(c.epochs))));
@@ -50,6 +53,6 @@ export async function stepDPO(trainer: Trainer, pairs: readonly PairRecord[], c:
   return {
     pairs: pairs.length, steps: r.steps, tokens: r.tokens, final_loss: r.final_loss,
     final_accuracy: last.length ? last.reduce((a, b) => a + b, 0) / last.length : null,
-    history: r.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, accuracy: h.accuracy, margin: h.margin })),
+    history: r.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, accuracy: h.accuracy, margin: h.margin, ...(h.chosen_nll !== undefined ? { chosen_nll: h.chosen_nll } : {}) })),
   };
 }

@@ -183,7 +183,7 @@ export class TrlTrainer implements Trainer {
       if (p.ref_chosen !== undefined && p.ref_rejected !== undefined) { r.ref_chosen = p.ref_chosen; r.ref_rejected = p.ref_rejected; }
       return r;
     });
-    return this.run('dpo', rows, o, { beta: o.beta });
+    return this.run('dpo', rows, o, { beta: o.beta, nll_alpha: o.nll_alpha ?? 0 });
   }
 
   /** Moves the trained checkpoint to `dir` (whole or absent), adding `meta` to its manifest. */

@@ -45,6 +45,13 @@ test('DPO loss equals the hand-computed value on a uniform model, EOS only on fi
     const r = await e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0 });
     const want = (expected[0]! + expected[1]! + expected[2]!) / 3;
     assert.ok(Math.abs(r.history[0]!.loss - want) < 1e-5, `loss ${r.history[0]!.loss}, hand-computed ${want}`);
+    assert.equal(r.history[0]!.chosen_nll, undefined, 'plain DPO reports no NLL term');
+    // with the chosen side's NLL (nll_alpha): every chosen token costs log V, so the per-token mean is log V
+    const alpha = 0.25;
+    const rn = await e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0, nll_alpha: alpha });
+    assert.ok(Math.abs(rn.history[0]!.chosen_nll! - Math.log(V)) < 1e-5, `chosen NLL ${rn.history[0]!.chosen_nll}, hand-computed ${Math.log(V)}`);
+    assert.ok(Math.abs(rn.history[0]!.loss - (want + alpha * Math.log(V))) < 1e-5, `DPO + NLL loss ${rn.history[0]!.loss}`);
+    await assert.rejects(e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0, nll_alpha: -1 }), /nll_alpha must be 0 or more/);
     // and the token layout itself: no EOS after a non-final completion
     const nonFinal = encodePair(tok, 'Q:', 'abc', false, 64, 't');
     const final = encodePair(tok, 'Q:', 'abc', true, 64, 't');

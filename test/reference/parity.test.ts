@@ -5,7 +5,8 @@
 //   criterion in fp32: some gradients are mathematically zero (the key bias: softmax ignores a constant
 //   added to every score) and come out as rounding noise of either sign in both implementations;
 // - one and three AdamW steps with the engine's clipping and schedule give the same weights;
-// - the DPO loss, per-pair log-probs and gradients on hand-made pairs, final and non-final (no EOS);
+// - the DPO loss, per-pair log-probs and gradients on hand-made pairs, final and non-final (no EOS), plain
+//   and with the chosen side's NLL term (nll_alpha);
 // - greedy decoding of 64 tokens with the KV cache, token for token.
 import { test } from 'node:test';
 import { python } from './env.js';
@@ -208,6 +209,24 @@ for (const [label, cfg] of CONFIGS) {
       const lossD = st.lossSum / pairs.length;
       assert.ok(Math.abs(lossD - dpo.res.loss) < 1e-5 + 1e-4 * dpo.res.loss, `DPO loss ${lossD} vs ${dpo.res.loss}`);
       compareGrads('DPO', gradsOf(e), dpo.tensors('grads.safetensors'));
+      e.model.releaseActivations();
+
+      // ---- the same pairs with the chosen side's per-token NLL added (nll_alpha, iterative RPO)
+      const alpha = 0.7;
+      const rpo = oracle(py, dir, 'rpo', {
+        kind: 'dpo', checkpoint: 'ck', reference: 'ref', beta, nll_alpha: alpha,
+        pairs: pairs.map((p) => ({ prompt: tok.encode(p.prompt), chosen: tok.encode(p.chosen), rejected: tok.encode(p.rejected), final: p.final })),
+      });
+      const chosenTokens = chosen.reduce((a, c) => a + c.ids.length - c.start, 0);
+      e.model.zeroGrad();
+      const sr = dpoMicroBatch(
+        e.model, chosen, rejected, refScores.filter((_, i) => i % 2 === 0), refScores.filter((_, i) => i % 2 === 1), beta, pairs.length, alpha, chosenTokens,
+      );
+      const nllR = sr.nllSum / chosenTokens;
+      assert.ok(Math.abs(nllR - rpo.res.chosen_nll) < 1e-4 * rpo.res.chosen_nll, `chosen NLL ${nllR} vs ${rpo.res.chosen_nll}`);
+      const lossR = sr.lossSum / pairs.length + alpha * nllR;
+      assert.ok(Math.abs(lossR - rpo.res.loss) < 1e-5 + 1e-4 * rpo.res.loss, `DPO + NLL loss ${lossR} vs ${rpo.res.loss}`);
+      compareGrads('DPO + NLL', gradsOf(e), rpo.tensors('grads.safetensors'));
       e.model.releaseActivations();
 
       // ---- greedy decoding, 64 tokens, KV cache. Random-init logits are nearly uniform, so argmax would

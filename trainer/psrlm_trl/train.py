@@ -36,7 +36,7 @@ from .data import ContractError, DataError, Encoder, check_contract, encode_pair
 
 KEYS = {
     "task": None, "model": None, "output": None, "data": None, "contract": "", "adapter": "",
-    "beta": 0.1, "lr": None, "epochs": None, "batch_size": None, "per_device_batch_size": 8,
+    "beta": 0.1, "nll_alpha": 0.0, "lr": None, "epochs": None, "batch_size": None, "per_device_batch_size": 8,
     "warmup_frac": 0.1, "min_lr_frac": 0.1, "weight_decay": 0.0, "grad_clip": 1.0, "seed": None,
     "lora": None, "precompute_ref": False, "max_length": None, "dtype": "float32", "gradient_checkpointing": False,
     "adam_beta1": 0.9, "adam_beta2": 0.95, "adam_epsilon": 1e-8, "manifest": {},
@@ -58,6 +58,8 @@ def load_config(path: str) -> dict[str, Any]:
     cfg = {**KEYS, **raw}
     if cfg["task"] not in ("sft", "dpo"):
         raise DataError(f"{path}: task must be 'sft' or 'dpo', got {cfg['task']!r}")
+    if not isinstance(cfg["nll_alpha"], (int, float)) or cfg["nll_alpha"] < 0:
+        raise DataError(f"{path}: nll_alpha must be a number, 0 or more, got {cfg['nll_alpha']!r}")
     if cfg["dtype"] not in ("float32", "bfloat16", "float16"):
         raise DataError(f"{path}: dtype must be float32, bfloat16 or float16")
     return _adapter_checkpoint(cfg, path)
@@ -140,7 +142,11 @@ def _training_args(cfg: dict[str, Any], out_tmp: str, n_examples: int):
         return SFTConfig(**common, completion_only_loss=True, packing=False, dataset_kwargs={})
     from trl import DPOConfig
 
-    return DPOConfig(**common, beta=cfg["beta"], loss_type=["sigmoid"], precompute_ref_log_probs=bool(cfg["precompute_ref"]))
+    # nll_alpha > 0: the chosen side's per-token NLL joins the sigmoid loss (iterative RPO), TRL's "sft" term,
+    # the same objective as the embedded engine's trainDPO with nll_alpha
+    alpha = float(cfg["nll_alpha"])
+    losses = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, alpha]) if alpha > 0 else dict(loss_type=["sigmoid"])
+    return DPOConfig(**common, beta=cfg["beta"], **losses, precompute_ref_log_probs=bool(cfg["precompute_ref"]))
 
 
 def _has_accelerator() -> bool:

@@ -1,6 +1,7 @@
 """The bridge's tensors, read from TRL's own collators: no EOS after a non-final step, EOS after a final one,
 loss only on completions, and the token-boundary contract catching drift (python -m unittest discover trainer/tests)."""
 import json
+import math
 import os
 import tempfile
 import unittest
@@ -64,6 +65,26 @@ class BridgeTensors(unittest.TestCase):
             last = int(mask[row].nonzero().max())
             self.assertTrue(bool((mask[row][last + 1:] == 0).all()))
         self.assertEqual(len(seen), 2 * n)
+
+    def test_dpo_nll_alpha_adds_the_chosen_per_token_nll(self):
+        # at the start the policy equals its frozen reference, so the sigmoid term is log 2 and the rest is
+        # alpha times the chosen rows' per-token NLL, computed here by hand from the model's logits
+        alpha = 0.5
+        trainer, _ = build_trainer(self.config("dpo", PAIRS, nll_alpha=alpha), os.path.join(self.dir, "tmp"))
+        self.assertEqual(list(trainer.args.loss_type), ["sigmoid", "sft"])
+        self.assertEqual(list(trainer.args.loss_weights), [1.0, alpha])
+        b = self.batch(trainer)
+        n = len(PAIRS)
+        with torch.no_grad():
+            loss = float(trainer.compute_loss(trainer.model, b))
+            ids = b["input_ids"]
+            logits = trainer.model(input_ids=ids, attention_mask=b["attention_mask"]).logits
+            logp = torch.log_softmax(logits[:, :-1].double(), -1).gather(-1, ids[:, 1:, None])[..., 0]
+            m = b["completion_mask"][:, 1:].double()
+            nll = float(-(logp[:n] * m[:n]).sum() / m[:n].sum())
+        self.assertAlmostEqual(loss, math.log(2) + alpha * nll, places=4)
+        with self.assertRaises(DataError):
+            self.config("dpo", PAIRS, nll_alpha=-1)
 
     def test_dpo_prompt_tokens_are_not_trained(self):
         trainer, data = build_trainer(self.config("dpo", PAIRS[:1]), os.path.join(self.dir, "tmp"))
