@@ -4,8 +4,8 @@
 // verifier then says which candidates were right — measuring only, never feeding back. Reported: the
 // share of prefixes whose candidates are mixed (some right, some wrong: only there can a judge help), and
 // on those, how often the judge's pick is right against a random pick (the share of right candidates)
-// and a majority vote (the most frequent candidate), plus position bias, order flips, parse failures
-// and length bias.
+// and a majority vote (the most frequent candidate), plus position bias, order flips (all pairs, and the
+// pairs of one right and one wrong step), parse failures and length bias.
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
 import { solutionBodies } from '../data/ift.js';
@@ -41,6 +41,11 @@ export interface HealthReport {
   candidate_accuracy: number;
   first_position_rate: number;
   order_flip_rate: number;
+  /** Order flips among the pairs the verifier tells apart (one step right, the other wrong): there a flip
+   *  is a judging error. A flip between two right steps written differently costs nothing, so the overall
+   *  rate above overstates order dependence whenever most candidates are right. */
+  decisive_order_flip_rate: number;
+  decisive_order_pairs: number;
   parse_failure_rate: number;
   /** Prefixes whose distinct candidates all tied (the search would roll back). */
   tie_rate: number;
@@ -73,7 +78,7 @@ export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Arra
     : [];
   let off = 0;
   let mixed = 0, jSum = 0, rSum = 0, mSum = 0, candRight = 0, candN = 0, first = 0, verdictsN = 0, flips = 0, orderPairs = 0;
-  let fails = 0, ties = 0, lenBias = 0, merged = 0;
+  let fails = 0, ties = 0, lenBias = 0, merged = 0, dFlips = 0, dPairs = 0;
   items.forEach((it, i) => {
     const plan = plans[i]!;
     const texts = outs.slice(off, off + plan.pairs.length).map((x) => x[0]!.text);
@@ -83,6 +88,11 @@ export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Arra
     first += tl.firstPosition; verdictsN += plan.pairs.length; fails += tl.parseFailures;
     flips += tl.orderFlips; orderPairs += tl.orderPairs;
     const ok = cands[i]!.map((c) => checkStep(it.problem, it.prefix, c).ok);
+    for (const o of tl.orderResults) {
+      if (ok[o.a] === ok[o.b]) continue;
+      dPairs++;
+      if (o.flipped) dFlips++;
+    }
     candRight += ok.filter(Boolean).length; candN += ok.length;
     const nRight = ok.filter(Boolean).length;
     if (nRight === 0 || nRight === ok.length) return;
@@ -111,6 +121,8 @@ export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Arra
     candidate_accuracy: candRight / Math.max(1, candN),
     first_position_rate: verdictsN ? first / verdictsN : 0,
     order_flip_rate: orderPairs ? flips / orderPairs : 0,
+    decisive_order_flip_rate: dPairs ? dFlips / dPairs : 0,
+    decisive_order_pairs: dPairs,
     parse_failure_rate: verdictsN ? fails / verdictsN : 0,
     tie_rate: ties / m,
     length_bias: lenBias / m,

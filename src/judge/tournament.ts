@@ -56,6 +56,8 @@ export interface Tally {
   /** Unordered pairs judged in both orders whose two verdicts chose different steps. */
   orderFlips: number;
   orderPairs: number;
+  /** Each unordered pair judged in both orders: its two candidates and whether the winner changed. */
+  orderResults: Array<{ a: number; b: number; flipped: boolean }>;
 }
 
 export function tally(plan: JudgePlan, outputs: readonly string[]): Tally {
@@ -74,12 +76,15 @@ export function tally(plan: JudgePlan, outputs: readonly string[]): Tally {
     (chosen.get(key) ?? chosen.set(key, []).get(key)!).push(winner);
   });
   let orderFlips = 0, orderPairs = 0;
-  for (const w of chosen.values()) {
+  const orderResults: Tally['orderResults'] = [];
+  for (const [key, w] of chosen) {
     if (w.length !== 2) continue;
     orderPairs++;
     if (w[0] !== w[1]) orderFlips++;
+    const [a, b] = key.split(',').map(Number) as [number, number];
+    orderResults.push({ a, b, flipped: w[0] !== w[1] });
   }
-  return { wins: plan.rep.map((r) => winsRep[r]!), verdicts, firstPosition, parseFailures, orderFlips, orderPairs };
+  return { wins: plan.rep.map((r) => winsRep[r]!), verdicts, firstPosition, parseFailures, orderFlips, orderPairs, orderResults };
 }
 
 /** Indices of the candidates with the most wins, and with the fewest (among distinct steps). */

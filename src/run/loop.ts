@@ -217,7 +217,9 @@ export function healthLabel(h: HealthReport | null): string {
 }
 
 /** Collapse alarms (paper-notes §10: self-judges drift to one verdict): most verdicts unparsable, nearly
- *  all parsed verdicts naming one position, or most pairs changing their winner when the order flips. */
+ *  all parsed verdicts naming one position, or most pairs of a right and a wrong step changing their winner
+ *  when the order flips (between two right steps written differently either verdict is right, so those
+ *  pairs do not count). */
 export function healthWarnings(h: HealthReport | null): string[] {
   if (!h || h.judge_prompts === 0) return [];
   const w: string[] = [];
@@ -225,7 +227,9 @@ export function healthWarnings(h: HealthReport | null): string[] {
   const parsed = 1 - h.parse_failure_rate;
   const first = parsed > 0 ? h.first_position_rate / parsed : 0;
   if (parsed > 0 && (first > 0.9 || first < 0.1)) w.push(`collapsed to one position: ${pc(first)} of parsed verdicts name the first-shown step`);
-  if (h.order_flip_rate > 0.5) w.push(`order-dependent: ${pc(h.order_flip_rate)} of pairs change winner when the order is swapped`);
+  if (h.decisive_order_pairs > 0 && h.decisive_order_flip_rate > 0.5) {
+    w.push(`order-dependent: ${pc(h.decisive_order_flip_rate)} of the pairs of a right and a wrong step change winner when the order is swapped`);
+  }
   return w;
 }
 

@@ -4,7 +4,7 @@
 // iteration when a baseline run is given (otherwise a panel saying it was not run), the judge's health
 // before each iteration (paper §3.3: the step judge is the model itself, so a judge no better than a
 // random or majority pick on its own mixed candidates makes the step-wise DPO pairs noise) with its
-// first-position and order-flip rates and held-out EFT accuracy, and the tables of report.md plus wall
+// first-position and order-flip rates (pairs of a right and a wrong step) and held-out EFT accuracy, and the tables of report.md plus wall
 // time and engine tokens per stage. It reads only the files a run writes (summary.json, iter-t/*.json,
 // timings.json, engine_tokens.json) and works for PSRLM and SRLM runs alike; a missing figure shows as
 // '–' or a gap in a line, never as a made-up value.
@@ -81,7 +81,7 @@ function healthRows(run: Run): Health[] {
     }
     const h = readJSON<{ label?: string; report?: Record<string, unknown> | null }>(path.join(d, 'health.json'));
     const r = h?.report;
-    if (r) rows.push({ model, label: h.label ?? '', pick: num(r.judge_pick), random: num(r.random_pick), majority: num(r.majority_pick), first: num(r.first_position_rate), flip: num(r.order_flip_rate), mixed: num(r.mixed_share), judgeAcc });
+    if (r) rows.push({ model, label: h.label ?? '', pick: num(r.judge_pick), random: num(r.random_pick), majority: num(r.majority_pick), first: num(r.first_position_rate), flip: num(r.decisive_order_flip_rate), mixed: num(r.mixed_share), judgeAcc });
   }
   return rows;
 }
@@ -112,7 +112,7 @@ function healthCharts(run: Run): string[] {
       ? [{ name: 'held-out scorer accuracy', values: h.map((r) => r.judgeAcc) }]
       : [
         { name: 'first-position wins', values: h.map((r) => r.first) },
-        { name: 'order flips', values: h.map((r) => r.flip) },
+        { name: 'order flips (right vs wrong)', values: h.map((r) => r.flip) },
         { name: 'held-out judge accuracy (EFT)', values: h.map((r) => r.judgeAcc) },
       ],
   }));

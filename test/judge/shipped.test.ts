@@ -39,6 +39,8 @@ test('the shipped M1 passes the judge gate on a sample: both orders, consistency
     assert.ok(h.mixed_share > 0.05, `mixed prefixes ${h.mixed_share}: too few to compare picks`);
     assert.ok(h.judge_beats_random && h.judge_beats_majority, `judge ${h.judge_pick} vs random ${h.random_pick} vs majority ${h.majority_pick}`);
     assert.equal(h.parse_failure_rate, 0);
+    // order flips between a right and a wrong step are judging errors (0 of 26 when measured)
+    assert.ok(h.decisive_order_pairs >= 10 && h.decisive_order_flip_rate <= 0.1, `order flips on right-vs-wrong pairs: ${h.decisive_order_flip_rate} of ${h.decisive_order_pairs}`);
     assert.ok(h.candidate_accuracy >= 0.8, `candidate accuracy ${h.candidate_accuracy}`);
     const singles = collectSingles(d.world, t, d.seed, 'test', 0, 100, d.budget.eft, { policy: d.eft.policy, explain: d.eft.explain }).records;
     const s = await singleReport(e, singles);

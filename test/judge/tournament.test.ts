@@ -29,6 +29,7 @@ test('wins, position bias, order flips and parse failures are counted', () => {
   assert.equal(r.firstPosition, 4);
   assert.equal(r.orderPairs, 2);
   assert.equal(r.orderFlips, 1);
+  assert.deepEqual(r.orderResults, [{ a: 0, b: 1, flipped: false }, { a: 0, b: 3, flipped: true }]);
   const bw = bestAndWorst(r.wins, p.rep);
   assert.deepEqual(bw.best, [0]);
   assert.deepEqual(bw.worst, [1]);

@@ -35,7 +35,7 @@ function fixtureRun(dir: string, method: 'psrlm' | 'srlm', acc: number[]): void 
     if (method === 'psrlm') {
       j(path.join(d, 'health.json'), {
         model: `M${t}`, label: 'above chance and above a majority vote', warnings: [],
-        report: { prefixes: 40, mixed_share: 0.3, judge_pick: 0.8, random_pick: 0.5, majority_pick: 0.6, candidate_accuracy: 0.55, first_position_rate: [0.6, 0.7, 0.8][t - 1], order_flip_rate: 0.1, parse_failure_rate: 0, tie_rate: 0.2 },
+        report: { prefixes: 40, mixed_share: 0.3, judge_pick: 0.8, random_pick: 0.5, majority_pick: 0.6, candidate_accuracy: 0.55, first_position_rate: [0.6, 0.7, 0.8][t - 1], order_flip_rate: 0.4, decisive_order_flip_rate: 0.1, parse_failure_rate: 0, tie_rate: 0.2 },
       });
       j(path.join(d, 'search.json'), {
         questions: 20, outcomes: { final: 15, gave_up: 5 }, rounds: 94, rollbacks: 7, judge_prompts: 818, judge_prompts_saved: 202, first_position_rate: 0.6, parse_failure_rate: 0,
@@ -114,8 +114,8 @@ test('report.html renders its charts in headless Chromium with no console errors
     assert.deepEqual(charts[2]!.bars, { 'judge pick right': [0.8, 0.8, 0.8], 'random pick right': [0.5, 0.5, 0.5], 'majority vote right': [0.6, 0.6, 0.6] });
     assert.match(charts[2]!.text, /M1.*M2.*M3/s);
     // biases and held-out judge accuracy of M_t, with the no-position-bias line
-    assert.deepEqual(charts[3]!.legend, ['first-position wins', 'order flips', 'held-out judge accuracy (EFT)']);
-    assert.deepEqual(charts[3]!.bars, { 'first-position wins': [0.6, 0.7, 0.8], 'order flips': [0.1, 0.1, 0.1], 'held-out judge accuracy (EFT)': [0.85, 0.86, 0.87] });
+    assert.deepEqual(charts[3]!.legend, ['first-position wins', 'order flips (right vs wrong)', 'held-out judge accuracy (EFT)']);
+    assert.deepEqual(charts[3]!.bars, { 'first-position wins': [0.6, 0.7, 0.8], 'order flips (right vs wrong)': [0.1, 0.1, 0.1], 'held-out judge accuracy (EFT)': [0.85, 0.86, 0.87] });
     assert.equal(charts[3]!.refs, 1);
     assert.deepEqual(charts[3]!.refLegend, ['50%: no position bias']);
     // the tables: models of both runs, searches, sampling, wall time and tokens per stage with totals

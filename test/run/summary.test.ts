@@ -35,14 +35,19 @@ test('judge health: label at or below chance, collapse warnings', async () => {
   const { healthLabel, healthWarnings } = await import('../../src/run/loop.js');
   const base = {
     prefixes: 10, mixed_share: 0.5, judge_pick: 0.4, random_pick: 0.5, majority_pick: 0.6, judge_beats_random: false, judge_beats_majority: false,
-    candidate_accuracy: 0.5, first_position_rate: 0.5, order_flip_rate: 0.1, parse_failure_rate: 0, tie_rate: 0, length_bias: 0, judge_prompts: 100, merged_duplicates: 0,
+    candidate_accuracy: 0.5, first_position_rate: 0.5, order_flip_rate: 0.1, decisive_order_flip_rate: 0.1, decisive_order_pairs: 20, parse_failure_rate: 0, tie_rate: 0, length_bias: 0, judge_prompts: 100,
+    merged_duplicates: 0,
   };
   assert.match(healthLabel(base), /^JUDGE AT OR BELOW CHANCE/);
   assert.match(healthLabel({ ...base, judge_pick: 0.5 }), /^JUDGE AT OR BELOW CHANCE/);
   assert.equal(healthLabel({ ...base, judge_pick: 0.7, judge_beats_random: true, judge_beats_majority: true }), 'above chance and above a majority vote');
   assert.match(healthLabel({ ...base, mixed_share: 0 }), /not measurable/);
   assert.deepEqual(healthWarnings(base), []);
-  const w = healthWarnings({ ...base, parse_failure_rate: 0.6, first_position_rate: 0.39, order_flip_rate: 1 });
+  const w = healthWarnings({ ...base, parse_failure_rate: 0.6, first_position_rate: 0.39, decisive_order_flip_rate: 1 });
   assert.equal(w.length, 3);
   assert.match(w[1]!, /collapsed to one position: 97\.5%/);
+  assert.match(w[2]!, /order-dependent: 100\.0% of the pairs of a right and a wrong step/);
+  // flips between steps the verifier does not tell apart (both right, or both wrong) are no alarm
+  assert.deepEqual(healthWarnings({ ...base, order_flip_rate: 0.74, decisive_order_flip_rate: 0.05 }), []);
+  assert.deepEqual(healthWarnings({ ...base, order_flip_rate: 0.9, decisive_order_flip_rate: 0, decisive_order_pairs: 0 }), []);
 });
