@@ -26,7 +26,7 @@ export function quickConfig(c: RunConfig): RunConfig {
   };
 }
 
-interface ModelRow { model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number }
+interface ModelRow { model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number; next_step_accuracy?: number | null }
 
 function models(runDir: string): ModelRow[] {
   const f = path.join(runDir, 'summary.json');
@@ -44,16 +44,19 @@ function m0Report(m0Dir: string): { test?: number; harder?: number } {
  * The demo's one-line JSON (the issue's contract): test accuracy per model for PSRLM and SRLM (M0 from the
  * shipped M0's manifest: both start from it), harder-test accuracy of both, judge accuracy (PSRLM's
  * pairwise judge on held-out EFT; SRLM's scorer under `srlm_scorer_accuracy`), judge health before each
- * PSRLM iteration, wall time. `srlm` is null when the baseline was not run.
+ * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), wall time. `srlm` is null when the baseline was not run.
  */
 export function demoSummary(psrlmDir: string, srlmDir: string | null, m0Dir: string, wallS: number): Record<string, unknown> {
   const m0 = m0Report(m0Dir);
   const series = (dir: string) => {
-    const acc: Record<string, number> = {}, harder: Record<string, number> = {}, judge: Record<string, number> = {};
+    const acc: Record<string, number> = {}, harder: Record<string, number> = {}, judge: Record<string, number> = {}, step: Record<string, number> = {};
     if (m0.test !== undefined) acc.M0 = m0.test;
     if (m0.harder !== undefined) harder.M0 = m0.harder;
-    for (const m of models(dir)) { acc[m.model] = m.test_accuracy; harder[m.model] = m.harder_accuracy; judge[m.model] = m.judge_accuracy; }
-    return { acc, harder, judge };
+    for (const m of models(dir)) {
+      acc[m.model] = m.test_accuracy; harder[m.model] = m.harder_accuracy; judge[m.model] = m.judge_accuracy;
+      if (typeof m.next_step_accuracy === 'number') step[m.model] = m.next_step_accuracy;
+    }
+    return { acc, harder, judge, step };
   };
   const p = series(psrlmDir);
   const s = srlmDir && existsSync(path.join(srlmDir, 'summary.json')) ? series(srlmDir) : null;
@@ -64,7 +67,8 @@ export function demoSummary(psrlmDir: string, srlmDir: string | null, m0Dir: str
   }
   return {
     psrlm: p.acc, srlm: s ? s.acc : null, judge_accuracy: p.judge, srlm_scorer_accuracy: s ? s.judge : null, judge_health: health,
-    harder: { psrlm: p.harder, srlm: s ? s.harder : null }, wall_s: Math.round(wallS * 10) / 10,
+    harder: { psrlm: p.harder, srlm: s ? s.harder : null }, next_step: { psrlm: p.step, srlm: s ? s.step : null },
+    wall_s: Math.round(wallS * 10) / 10,
   };
 }
 
@@ -72,13 +76,14 @@ export function demoSummary(psrlmDir: string, srlmDir: string | null, m0Dir: str
 export function demoTable(sum: Record<string, unknown>): string {
   const p = sum.psrlm as Record<string, number>, s = (sum.srlm ?? {}) as Record<string, number>;
   const h = sum.harder as { psrlm: Record<string, number>; srlm: Record<string, number> | null };
+  const ns = (sum.next_step ?? { psrlm: {}, srlm: null }) as { psrlm: Record<string, number>; srlm: Record<string, number> | null };
   const j = sum.judge_accuracy as Record<string, number>, js = (sum.srlm_scorer_accuracy ?? {}) as Record<string, number>;
   const f = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}`);
   const names = [...new Set([...Object.keys(p), ...Object.keys(s)])];
   return [
-    '| model | PSRLM test | SRLM test | PSRLM harder | SRLM harder | PSRLM judge acc | SRLM scorer acc |',
-    '|---|---|---|---|---|---|---|',
-    ...names.map((m) => `| ${m} | ${f(p[m])} | ${f(s[m])} | ${f(h.psrlm[m])} | ${f(h.srlm?.[m])} | ${f(j[m])} | ${f(js[m])} |`),
+    '| model | PSRLM test | SRLM test | PSRLM harder | SRLM harder | PSRLM next step | SRLM next step | PSRLM judge acc | SRLM scorer acc |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...names.map((m) => `| ${m} | ${f(p[m])} | ${f(s[m])} | ${f(h.psrlm[m])} | ${f(h.srlm?.[m])} | ${f(ns.psrlm[m])} | ${f(ns.srlm?.[m])} | ${f(j[m])} | ${f(js[m])} |`),
     '',
     `wall time ${sum.wall_s} s`,
   ].join('\n');

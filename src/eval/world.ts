@@ -1,13 +1,14 @@
 // Measurements on the synthetic world, shared by pretraining, the loop and the demo (paper §4.2, Tables 1
 // and 6 in miniature): greedy solving accuracy on a split (final boxed answer checked exactly, plus how
-// often every step is right), and judge accuracy on held-out EFT examples in both orders with order
+// often every step is right), greedy next-step accuracy at held-out prefixes (what step-wise DPO trains
+// directly, and with about a quarter of the whole-solution figure's sampling error), and judge accuracy on held-out EFT examples in both orders with order
 // consistency, and single-candidate checks. The world's verifier is used to measure only; nothing here
 // feeds back into training.
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
 import type { EftRecord, SingleRecord } from '../data/schema.js';
 import { parseScore, type ScoreRecord } from '../data/score.js';
-import { checkSolution, type Problem } from '../world/index.js';
+import { checkSolution, checkStep, renderSteps, type Problem } from '../world/index.js';
 
 export interface SolveReport {
   n: number;
@@ -34,6 +35,23 @@ export async function solveReport(engine: Engine, problems: Problem[], t: Prompt
   });
   const n = problems.length;
   return { n, accuracy: right / n, all_steps_right: all / n, finished: fin / n, mean_steps: steps / n, mean_step_chars: chars / n };
+}
+
+export interface NextStepReport {
+  n: number;
+  /** Share of prefixes whose greedy next step the verifier accepts. */
+  accuracy: number;
+}
+
+/** Greedy next step after each prefix (a problem and its first correct steps), checked by the verifier. */
+export async function nextStepReport(
+  engine: Engine, items: ReadonlyArray<{ problem: Problem; prefix: readonly string[] }>, t: PromptTemplate, maxTokens = 48,
+): Promise<NextStepReport> {
+  if (items.length === 0) return { n: 0, accuracy: 0 };
+  const prompts = items.map((it) => renderStepPrompt(t, it.problem.text) + renderSteps(it.prefix));
+  const outs = await engine.generate(prompts, { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0, stop: ['\n'], include_stop: true });
+  const right = items.filter((it, i) => checkStep(it.problem, it.prefix, outs[i]![0]!.text).ok).length;
+  return { n: items.length, accuracy: right / items.length };
 }
 
 export interface JudgeReport {

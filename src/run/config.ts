@@ -111,9 +111,10 @@ export const RunConfigSchema = z.object({
   srlm: SrlmSchema.default(SrlmSchema.parse({})),
   /** Judge health on the model's own candidates before each search: held-out test prefixes. */
   health: z.object({ prefixes: int(0).default(100) }).strict().default({ prefixes: 100 }),
-  /** Evaluation of each new model: problems per split (test, harder) and held-out EFT judge records. */
-  eval: z.object({ problems: int(0).default(200), judge: int(0).default(500), max_tokens: int(1).default(320) }).strict()
-    .default({ problems: 200, judge: 500, max_tokens: 320 }),
+  /** Evaluation of each new model: problems per split (test, harder), held-out EFT judge records, and
+   *  held-out test prefixes for greedy next-step accuracy (the same prefixes for every model; 0: none). */
+  eval: z.object({ problems: int(0).default(200), judge: int(0).default(500), max_tokens: int(1).default(320), step_prefixes: int(0).default(500) }).strict()
+    .default({ problems: 200, judge: 500, max_tokens: 320, step_prefixes: 500 }),
   /** Engine threads (1 or 2). Results do not depend on it. */
   threads: int(1).max(2).default(2),
   engine: EngineSchema.default(EngineSchema.parse({})),

@@ -26,7 +26,7 @@ import { deriveSeed } from '../engine/rng.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import type { EftRecord } from '../data/schema.js';
 import { loadTemplate, renderStepPrompt, type PromptTemplate } from '../data/templates.js';
-import { judgeReport, scoreReport, solveReport } from '../eval/world.js';
+import { judgeReport, nextStepReport, scoreReport, solveReport } from '../eval/world.js';
 import { heldOutPrefixes, judgeHealth, type HealthReport } from '../judge/health.js';
 import { collectPairs, toStepDPO, toTRL, type PairRecord } from '../search/pairs.js';
 import { runSearch, type SearchRecord } from '../search/search.js';
@@ -333,11 +333,17 @@ async function evaluate(ctx: Ctx, engine: Engine) {
   const judge = cfg.method === 'srlm'
     ? await scoreReport(engine, scoreRecords(world, ctx.t, ctx.data.seed, 'test', 0, Math.max(1, cfg.eval.judge), ctx.data.budget.eft, undefined, ctx.data.eft.explain).records, cfg.srlm.score_max_tokens)
     : await judgeReport(engine, ctx.eftTest.slice(0, Math.max(1, cfg.eval.judge)), cfg.search.judge_max_tokens);
-  return { test, harder, judge, steps_per_solution: test.mean_steps, step_length: test.mean_step_chars };
+  // the same held-out prefixes for every model of the run (and of any run on this world)
+  const next_step = cfg.eval.step_prefixes > 0
+    ? await nextStepReport(engine, heldOutPrefixes(generateProblems(world, 'test', cfg.eval.step_prefixes), deriveSeed(ctx.data.seed, 'next-step')), ctx.t)
+    : null;
+  return { test, harder, judge, next_step, steps_per_solution: test.mean_steps, step_length: test.mean_step_chars };
 }
 
 interface ModelRow {
   model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number; steps_per_solution: number; step_length: number;
+  /** Greedy next-step accuracy at held-out test prefixes (null: not measured). */
+  next_step_accuracy: number | null;
   pairs_kept?: number; judge_health_of_parent?: string; chosen_step_verifier_agreement?: number;
 }
 
@@ -365,7 +371,7 @@ function summary(ctx: Ctx): { models: ModelRow[] } {
 /** report.md: the summary as tables (deterministic: wall times stay in timings.json). */
 function reportMarkdown(ctx: Ctx, sum: ReturnType<typeof summary>): string {
   const f = (x: unknown, pct = true) => (typeof x === 'number' ? (pct ? `${(100 * x).toFixed(1)}%` : x.toFixed(2)) : String(x ?? '–'));
-  const rows = sum.models.map((m) => `| ${m.model} | ${f(m.test_accuracy)} | ${f(m.harder_accuracy)} | ${f(m.judge_accuracy)} | ${f(m.steps_per_solution, false)} | ${f(m.step_length, false)} | ${m.pairs_kept ?? '–'} | ${m.chosen_step_verifier_agreement === undefined ? '–' : f(m.chosen_step_verifier_agreement)} | ${m.judge_health_of_parent ?? '–'} |`);
+  const rows = sum.models.map((m) => `| ${m.model} | ${f(m.test_accuracy)} | ${f(m.harder_accuracy)} | ${f(m.next_step_accuracy)} | ${f(m.judge_accuracy)} | ${f(m.steps_per_solution, false)} | ${f(m.step_length, false)} | ${m.pairs_kept ?? '–'} | ${m.chosen_step_verifier_agreement === undefined ? '–' : f(m.chosen_step_verifier_agreement)} | ${m.judge_health_of_parent ?? '–'} |`);
   const it: string[] = [];
   if (ctx.cfg.method === 'srlm') return reportSrlm(ctx, rows, f);
   for (let t = 1; t <= ctx.cfg.iterations; t++) {
@@ -377,8 +383,8 @@ function reportMarkdown(ctx: Ctx, sum: ReturnType<typeof summary>): string {
     '',
     `Seed ${ctx.cfg.seed}, start model \`${ctx.cfg.model}\`, template \`${ctx.cfg.template}\`; the resolved config is in manifest.json, wall times in timings.json.`,
     '',
-    '| model | test acc | harder acc | judge acc (EFT) | steps/solution | step length | pairs it was trained on | verifier agrees with chosen steps | judge health of its parent |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model | test acc | harder acc | next-step acc (held-out prefixes) | judge acc (EFT) | steps/solution | step length | pairs it was trained on | verifier agrees with chosen steps | judge health of its parent |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     '## Searches',
@@ -404,8 +410,8 @@ function reportSrlm(ctx: Ctx, rows: string[], f: (x: unknown, pct?: boolean) => 
     '',
     `Seed ${ctx.cfg.seed}, start model \`${ctx.cfg.model}\` (M1 with solution-scoring data), template \`${ctx.cfg.template}\`; the resolved config is in manifest.json, wall times in timings.json. The judge column is the scorer's accuracy at telling fully right solutions from the rest (held-out scored solutions).`,
     '',
-    '| model | test acc | harder acc | scorer acc | steps/solution | step length | pairs it was trained on | – | scorer health of its parent |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model | test acc | harder acc | next-step acc (held-out prefixes) | scorer acc | steps/solution | step length | pairs it was trained on | – | scorer health of its parent |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     '## Sampling and self-scoring',
@@ -420,8 +426,11 @@ function reportSrlm(ctx: Ctx, rows: string[], f: (x: unknown, pct?: boolean) => 
 }
 
 function pick(ev: Record<string, unknown>) {
-  const e = ev as { test: { accuracy: number }; harder: { accuracy: number }; judge: { accuracy: number }; steps_per_solution: number; step_length: number };
-  return { test_accuracy: e.test.accuracy, harder_accuracy: e.harder.accuracy, judge_accuracy: e.judge.accuracy, steps_per_solution: e.steps_per_solution, step_length: e.step_length };
+  const e = ev as { test: { accuracy: number }; harder: { accuracy: number }; judge: { accuracy: number }; next_step?: { accuracy: number } | null; steps_per_solution: number; step_length: number };
+  return {
+    test_accuracy: e.test.accuracy, harder_accuracy: e.harder.accuracy, judge_accuracy: e.judge.accuracy, next_step_accuracy: e.next_step?.accuracy ?? null,
+    steps_per_solution: e.steps_per_solution, step_length: e.step_length,
+  };
 }
 
 function mark(dir: string, stage: string): void {

@@ -45,5 +45,6 @@ test('YAML files load; the model path is relative to the file', () => {
 test('configs/demo.yaml is a valid config', () => {
   const c = loadConfig(path.join(process.cwd(), 'configs', 'demo.yaml'));
   assert.equal(c.iterations, 3);
-  assert.equal(problemsOf(c, 1), 40);
+  assert.equal(problemsOf(c, 1), 400);
+  assert.equal(c.dpo.lr, 3e-5);
 });
