@@ -14,6 +14,8 @@ test('defaults are the paper-notes readings', () => {
   assert.deepEqual(c.problems, [400, 800, 1200]);
   assert.equal(c.iterations, 3);
   assert.equal(c.dpo.beta, 0.1);
+  assert.equal(c.dpo.nll_alpha, 0); // plain step-DPO
+  assert.equal(c.eval.step_prefixes, 500);
   assert.equal(problemsOf({ ...c, problem_scale: 0.05 }, 3), 60);
 });
 
@@ -22,6 +24,8 @@ test('unknown keys, wrong types and missing keys are errors naming the key', () 
   assert.throws(() => resolveConfig({ model: 'm', search: { candidate: 6 } }), /search.*candidate/s);
   assert.throws(() => resolveConfig({ model: 'm', search: { candidates: 'six' } }), /search\.candidates/);
   assert.throws(() => resolveConfig({ model: 'm', dpo: { beta: -1 } }), /dpo\.beta/);
+  assert.throws(() => resolveConfig({ model: 'm', dpo: { nll_alpha: -0.5 } }), /dpo\.nll_alpha/);
+  assert.throws(() => resolveConfig({ model: 'm', eval: { step_prefixes: 1.5 } }), /eval\.step_prefixes/);
   assert.throws(() => resolveConfig({ model: 'm', search: { identical: 'skip' } }), /search\.identical/);
   assert.throws(() => resolveConfig({}), /model/);
   assert.throws(() => resolveConfig({ model: 'm', iterations: 4 }), /problems: gives 3 sizes for 4 iterations/);
