@@ -9,8 +9,9 @@
 // search the chosen step may end the solution while the rejected one does not).
 // With nll_alpha > 0 the step's loss adds alpha * (chosen-token NLL summed over the step's pairs) / (chosen
 // tokens in the step): the NLL term of iterative RPO (Pang et al. 2024), normalized per token as TRL's
-// loss_type ["sigmoid", "sft"] does, so that both trainers optimize the same objective. It keeps DPO from
-// lowering the chosen side's likelihood along with the rejected side's when the two differ in a token or two.
+// loss_type ["sigmoid", "sft"] does, so that both trainers optimize the same objective. It is meant to keep
+// DPO from lowering the chosen side's likelihood along with the rejected side's when the two differ in a
+// token or two (on the synthetic world it made no measurable difference: docs/loop.md, "Demo results").
 //
 // Examples are shuffled per epoch from (seed, epoch); micro-batches are cut by a token budget and keep a
 // pair's two sequences together.
