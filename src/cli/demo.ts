@@ -22,7 +22,7 @@ const USAGE = 'usage: psrlm demo [--quick] [--from-scratch] [--seed N] [--json] 
 export function quickConfig(c: RunConfig): RunConfig {
   return {
     ...c, iterations: 2, problem_scale: 0.025, health: { prefixes: 20 },
-    eval: { ...c.eval, problems: 50, judge: 100 },
+    eval: { ...c.eval, problems: 50, judge: 100, step_prefixes: 100 },
   };
 }
 
