@@ -3,27 +3,13 @@
 // share is hand-counted, the decoding is greedy and stops at the end of the line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Completion, Engine, GenerateOptions } from '../../src/engine/types.js';
 import { dataConfig } from '../../src/data/build.js';
 import { solutionBodies } from '../../src/data/ift.js';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
 import { nextStepReport } from '../../src/eval/world.js';
 import { heldOutPrefixes } from '../../src/judge/health.js';
 import { generateProblems, renderSteps } from '../../src/world/index.js';
-
-class Scripted implements Engine {
-  readonly name = 'scripted';
-  seen: GenerateOptions[] = [];
-  constructor(private readonly answer: (prompt: string) => string) {}
-  tokenize(text: string): number[] { return [...text].map((c) => c.charCodeAt(0)); }
-  detokenize(ids: number[]): string { return String.fromCharCode(...ids); }
-  async logprob(): Promise<number[]> { return []; }
-  async close(): Promise<void> {}
-  async generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
-    this.seen.push(opts);
-    return prompts.map((p) => [{ text: this.answer(p), tokens: [], logprobs: [], finish_reason: 'stop' as const }]);
-  }
-}
+import { Scripted } from './scripted.js';
 
 const d = dataConfig({});
 const t = loadTemplate('compact');

@@ -3,25 +3,11 @@
 // failure, a reason line fails the step; hand-counted shares.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Completion, Engine, GenerateOptions } from '../../src/engine/types.js';
 import { collectSingles } from '../../src/data/single.js';
 import { dataConfig } from '../../src/data/build.js';
 import { loadTemplate } from '../../src/data/templates.js';
 import { singleReport } from '../../src/eval/world.js';
-
-class Scripted implements Engine {
-  readonly name = 'scripted';
-  seen: GenerateOptions[] = [];
-  constructor(private readonly answer: (prompt: string) => string) {}
-  tokenize(text: string): number[] { return [...text].map((c) => c.charCodeAt(0)); }
-  detokenize(ids: number[]): string { return String.fromCharCode(...ids); }
-  async logprob(): Promise<number[]> { return []; }
-  async close(): Promise<void> {}
-  async generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
-    this.seen.push(opts);
-    return prompts.map((p) => [{ text: this.answer(p), tokens: [], logprobs: [], finish_reason: 'stop' as const }]);
-  }
-}
+import { Scripted } from './scripted.js';
 
 const d = dataConfig({});
 const recs = collectSingles(d.world, loadTemplate('compact'), d.seed, 'test', 0, 60, d.budget.eft, { policy: d.eft.policy, explain: d.eft.explain }).records;
