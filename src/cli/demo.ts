@@ -44,7 +44,8 @@ function m0Report(m0Dir: string): { test?: number; harder?: number } {
  * The demo's one-line JSON (the issue's contract): test accuracy per model for PSRLM and SRLM (M0 from the
  * shipped M0's manifest: both start from it), harder-test accuracy of both, judge accuracy (PSRLM's
  * pairwise judge on held-out EFT; SRLM's scorer under `srlm_scorer_accuracy`), judge health before each
- * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), wall time. `srlm` is null when the baseline was not run.
+ * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), wall time. `srlm` is null
+ * when the baseline was not run.
  */
 export function demoSummary(psrlmDir: string, srlmDir: string | null, m0Dir: string, wallS: number): Record<string, unknown> {
   const m0 = m0Report(m0Dir);

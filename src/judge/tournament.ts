@@ -65,25 +65,22 @@ export function tally(plan: JudgePlan, outputs: readonly string[]): Tally {
   const winsRep = new Array<number>(n).fill(0);
   const verdicts = outputs.map(parseVerdict);
   let firstPosition = 0, parseFailures = 0;
-  const chosen = new Map<string, number[]>();
+  // each unordered pair's winners, one per order it was judged in
+  const chosen = new Map<string, { a: number; b: number; winners: number[] }>();
   plan.pairs.forEach((p, k) => {
     const v = verdicts[k];
     if (v === null || v === undefined) { parseFailures++; return; }
     if (v === 'A') firstPosition++;
     const winner = v === 'A' ? p.a : p.b;
     winsRep[winner]!++;
-    const key = p.a < p.b ? `${p.a},${p.b}` : `${p.b},${p.a}`;
-    (chosen.get(key) ?? chosen.set(key, []).get(key)!).push(winner);
+    const a = Math.min(p.a, p.b), b = Math.max(p.a, p.b), key = `${a},${b}`;
+    let e = chosen.get(key);
+    if (!e) chosen.set(key, (e = { a, b, winners: [] }));
+    e.winners.push(winner);
   });
-  let orderFlips = 0, orderPairs = 0;
-  const orderResults: Tally['orderResults'] = [];
-  for (const [key, w] of chosen) {
-    if (w.length !== 2) continue;
-    orderPairs++;
-    if (w[0] !== w[1]) orderFlips++;
-    const [a, b] = key.split(',').map(Number) as [number, number];
-    orderResults.push({ a, b, flipped: w[0] !== w[1] });
-  }
+  const orderResults = [...chosen.values()].filter((e) => e.winners.length === 2)
+    .map((e) => ({ a: e.a, b: e.b, flipped: e.winners[0] !== e.winners[1] }));
+  const orderFlips = orderResults.filter((o) => o.flipped).length, orderPairs = orderResults.length;
   return { wins: plan.rep.map((r) => winsRep[r]!), verdicts, firstPosition, parseFailures, orderFlips, orderPairs, orderResults };
 }
 

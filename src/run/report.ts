@@ -4,8 +4,8 @@
 // iteration when a baseline run is given (otherwise a panel saying it was not run), the judge's health
 // before each iteration (paper §3.3: the step judge is the model itself, so a judge no better than a
 // random or majority pick on its own mixed candidates makes the step-wise DPO pairs noise) with its
-// first-position and order-flip rates (pairs of a right and a wrong step) and held-out EFT accuracy, and the tables of report.md plus wall
-// time and engine tokens per stage. It reads only the files a run writes (summary.json, iter-t/*.json,
+// first-position and order-flip rates (pairs of a right and a wrong step) and held-out EFT accuracy, and
+// the tables of report.md plus wall time and engine tokens per stage. It reads only the files a run writes (summary.json, iter-t/*.json,
 // timings.json, engine_tokens.json) and works for PSRLM and SRLM runs alike; a missing figure shows as
 // '–' or a gap in a line, never as a made-up value.
 import { existsSync, readFileSync } from 'node:fs';
