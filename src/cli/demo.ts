@@ -41,7 +41,7 @@ function m0Report(m0Dir: string): { test?: number; harder?: number } {
 }
 
 /**
- * The demo's one-line JSON (the issue's contract): test accuracy per model for PSRLM and SRLM (M0 from the
+ * The demo's one-line JSON (a stable contract): test accuracy per model for PSRLM and SRLM (M0 from the
  * shipped M0's manifest: both start from it), harder-test accuracy of both, judge accuracy (PSRLM's
  * pairwise judge on held-out EFT; SRLM's scorer under `srlm_scorer_accuracy`), judge health before each
  * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), wall time. `srlm` is null

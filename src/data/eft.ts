@@ -8,7 +8,7 @@
 // resample; the result is the same correct prefix).
 //
 // Each pair becomes two judge examples, one per order (A/B swapped), so labels are exactly balanced and
-// the judge is trained against position bias (paper-notes §10). The target is a check line per candidate
+// the judge is trained against position bias (docs/method.md §10). The target is a check line per candidate
 // — written arithmetic ending in `ok`/`no`, or the verifier's short reason ("37 is not above"), see
 // `checkLine` — then the verdict `[[A]]` or `[[B]]`; the
 // paper's GPT-o1 filter (agree with the PRM, and agree with itself under a swap) holds by construction.
@@ -38,8 +38,8 @@ export interface EftPair {
 }
 
 /**
- * How a judge's check line reads (docs/world.md "Checks", "Why the judge checks by columns" and "Judge
- * figures"):
+ * How a judge's check line reads (docs/world.md "Checks" and "How the judge checks a step"; the layouts'
+ * measured failures are in docs/log.md):
  * - `nines` (default): a step with the right phrase, operands and operation is checked by casting out nines
  *   (`38+15=53: 3+8=11 1+1=2, 1+5=6, 2+6=8, 5+3=8 so 8|8= ok`, src/world/columns.ts `ninesCheck`): no
  *   number it computes is written in the prompt, so none can be copied. A wrong result off by a multiple
@@ -53,10 +53,10 @@ export interface EftPair {
  *   verifier's short reason. The claimed result appears only after the columns, so the columns cannot be
  *   copied from it.
  * - `digits`: as `drill`, but the candidate's equation, with its claimed result, is copied before the
- *   columns (`98-38=61; 8-8=0 …`). The shipped 3-epoch M1 learned to copy a claimed result into its
- *   columns instead of computing them (docs/world.md "Judge figures").
+ *   columns (`98-38=61; 8-8=0 …`). A 3-epoch M1 built with it learned to copy a claimed result into its
+ *   columns instead of computing them (docs/log.md, 2026-12-06).
  * - `columns`: as `digits` with `ok`/`no` right after the value (`… so 41 no`).
- * - `reason`: `ok` for a right step, the verifier's reason for a wrong one (the first layout; its judge
+ * - `reason`: `ok` for a right step, the verifier's reason for a wrong one (the simplest layout; its judge
  *   must decide at the first token after `A: ` and stayed at chance, docs/world.md).
  */
 export type ExplainMode = 'nines' | 'drill' | 'digits' | 'columns' | 'reason';
@@ -106,7 +106,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
   const prefix: string[] = [];
   for (let layer = 1; layer <= problem.steps; layer++) {
     const raw = proposeCandidates(problem, prefix, opts.policy, rng);
-    // Merge identical candidates, then shuffle so ties break at random (paper-notes OPEN choices 2, 8).
+    // Merge identical candidates, then shuffle so ties break at random (open choices 2, 8, docs/method.md §3).
     const cands = rng.shuffle([...new Set(raw)]);
     const mode = opts.explain ?? 'nines';
     const scored = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) }));
@@ -128,7 +128,7 @@ export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): Ef
 /**
  * The verifier's judgment of any two candidate next steps (e.g. two of the model's own samples): the check
  * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
- * judge on the model's own candidates, which the paper never does (paper-notes §7).
+ * judge on the model's own candidates, which the paper never does (docs/method.md §7).
  */
 export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'nines'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
   const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);

@@ -3,14 +3,14 @@
 // 8+7=15 1+5=6, 8+6=14 1+4=5 so 6|5! no`). They are added to M1's SFT data next to the pairwise EFT examples
 // (src/data/eft.ts).
 //
-// Why (docs/world.md "Judge figures"): in pairwise EFT data one of the two candidates is always right, so
-// the true result of a column check always equals one of the two results claimed in the prompt. The shipped
-// 3-epoch M1 learned exactly that shortcut: on 55 of 266 held-out arithmetic pairs it copied the wrong
+// Why (docs/log.md, 2026-12-06): in pairwise EFT data one of the two candidates is always right, so
+// the true result of a column check always equals one of the two results claimed in the prompt. A 3-epoch
+// M1 with the `digits` layout learned exactly that shortcut: on 55 of 266 held-out arithmetic pairs it copied the wrong
 // candidate's claimed result into its columns, and each of those verdicts was wrong. In a single check the
 // candidate is wrong half the time and nothing else in the prompt holds the true result, so computing the
 // columns is the only strategy that fits all of M1's judge data. (Measured: with the column layouts they did
 // not stop the copying; casting out nines did, and they stay in M1's data to train the check of one
-// candidate on its own, docs/world.md "Judge figures".)
+// candidate on its own, docs/world.md "How the judge checks a step".)
 //
 // Not in the paper: its judge is a 7B model trained on pairwise data alone (§3.2). This is world data for
 // the small model, like the base corpus's column drills, and `eft.singles: 0` turns it off. The verifier

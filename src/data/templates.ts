@@ -1,5 +1,5 @@
-// Prompt templates are data: JSON files in templates/ (the paper's verbatim prompts from §4 of
-// docs/paper-notes.md as `paper`, and `compact` variants with the same structure for the small model). A
+// Prompt templates are data: JSON files in templates/ (the paper's verbatim prompts, docs/method.md §4,
+// as `paper`, and `compact` variants with the same structure for the small model). A
 // run picks one by name; this module loads it and renders the step prompt (paper Fig. 4), the pairwise
 // judge prompt (Fig. 5) and the judge's target (explanation, then `[[A]]` or `[[B]]`).
 //
@@ -172,7 +172,7 @@ export function renderJudgeTarget(t: PromptTemplate, checkA: string, checkB: str
 }
 
 /**
- * The verdict of a judge output (paper-notes OPEN choice 7): `A` or `B` when the text holds `[[A]]` or
+ * The verdict of a judge output (open choice 7, docs/method.md §3): `A` or `B` when the text holds `[[A]]` or
  * `[[B]]` and not both; null otherwise (a parse failure: no win for either candidate).
  */
 export function parseVerdict(text: string): 'A' | 'B' | null {

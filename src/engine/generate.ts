@@ -1,4 +1,4 @@
-// Batched sampling with a KV cache and prefix sharing (issue "[1 of 5]": the n candidates of one prompt,
+// Batched sampling with a KV cache and prefix sharing (the n candidates of one prompt,
 // and many prompts sharing a long prefix, reuse the prefix's cache). The prompts of a call are put in a
 // radix tree: each node is a run of tokens shared by all prompts below it and owns one KV segment. Nodes
 // are prefilled level by level (a level's rows in as few model calls as fit), then every completion gets

@@ -1,7 +1,7 @@
-// The two narrow interfaces the pipeline talks to (brief: "Generation and scoring sit behind one narrow
-// interface, so the pipeline cannot tell the embedded model from a remote server; training sits behind
-// another"). The embedded engine implements both; remote engines (OpenAI-compatible servers) implement
-// `Engine` only, and a TRL bridge implements `Trainer`.
+// The two narrow interfaces the pipeline talks to: generation and scoring sit behind one, so the pipeline
+// cannot tell the embedded model from a remote server, and training sits behind the other. The embedded
+// engine implements both; remote engines (OpenAI-compatible servers) implement `Engine` only, and a TRL
+// bridge implements `Trainer`.
 
 /** Why a completion ended: a stop string matched, max_tokens was reached, or the model emitted EOS. */
 export type FinishReason = 'stop' | 'length' | 'eos';

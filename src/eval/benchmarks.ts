@@ -1,5 +1,5 @@
-// Benchmark loaders: the seven test files in data/benchmarks/ (provenance in data/benchmarks/README.md),
-// each read the way the toolkit's data_loader and parse_ground_truth read it (grading-reference §1):
+// Benchmark loaders: the seven test files in data/benchmarks/ (provenance in data/README.md), each read
+// the way the toolkit's data_loader and parse_ground_truth read it (docs/grading.md §1):
 //   gsm8k          gold = answer.split("####")[-1]
 //   math, math500  gold = last \boxed{} of `solution` (simpleRL-reason's math500 branch; differs from the
 //                  `answer` field on one MATH-500 row, test/algebra/101.json)

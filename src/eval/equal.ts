@@ -1,8 +1,8 @@
-// The equivalence cascade: the toolkit's `math_equal(prediction, reference)` (grading-reference §2,
-// "math_equal", rules 1–11). The first rule that fires decides. Both arguments are expected to be
+// The equivalence cascade: the toolkit's `math_equal(prediction, reference)` (docs/grading.md §2.4,
+// rules 1–11). The first rule that fires decides. Both arguments are expected to be
 // normalised already (strip_string), as the toolkit grades them.
 //
-// Reproduced by default (documented bugs, grading-reference §3), fixed with `strict: true`:
+// Reproduced by default (documented bugs, docs/grading.md §3), fixed with `strict: true`:
 //   - a bare comma list compares through parse_latex's prefix ("1,-2" equals "1,-3", Qwen2.5-Math#50);
 //     strict compares the items as a multiset;
 //   - interval brackets are never compared ("(0,9)" equals "[0,9)"); strict requires the same brackets

@@ -1,4 +1,4 @@
-// Benchmark evaluation with an Engine, as the toolkit's math_eval.py does it (grading-reference §2):
+// Benchmark evaluation with an Engine, as the toolkit's math_eval.py does it (docs/grading.md §2.1):
 // prompt per problem, greedy decoding (temperature 0, top_p 1, n 1, seed 0, max_tokens 2048 by default),
 // output stripped and cut at the first stop word, prediction = strip_string(extract_answer(output)), graded
 // by math_equal with a 3 s limit (timeout = wrong), accuracy = mean × 100 rounded to one decimal, and the

@@ -1,4 +1,4 @@
-// Answer extraction from a full model output, in the toolkit's order (grading-reference §2,
+// Answer extraction from a full model output, in the toolkit's order (docs/grading.md §2.2,
 // "extract_answer"): Minerva's "final answer is $…$. I hope", then the LAST "boxed" (brace-matched, nested
 // braces kept), then "he answer is", "final answer is", "答案是", and finally the last number. The result is
 // cleaned (newlines, a leading ":", one trailing "." and "/") and normalised with strip_string; the

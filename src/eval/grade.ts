@@ -1,5 +1,5 @@
 // Grading a (gold, prediction) pair under a time limit. The toolkit runs each `math_equal` in a pebble
-// process pool with a 3 s timeout and counts a timeout as not equal (grading-reference §4). Here each
+// process pool with a 3 s timeout and counts a timeout as not equal (docs/grading.md §4). Here each
 // comparison runs in a worker thread; the main thread keeps a timer on the comparison at the head of each
 // worker's queue, and on expiry terminates that worker (a thread stuck in a loop cannot be interrupted any
 // other way), records `equal: false, timeout: true`, and re-sends the rest of its queue to a fresh worker.

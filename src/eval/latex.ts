@@ -1,5 +1,5 @@
 // A LaTeX reader that mirrors the grammar of sympy's `parse_latex` (sympy 1.12, the toolkit's pin), because
-// the toolkit's symbolic stage only sees what that parser makes of an answer (grading-reference §2,
+// the toolkit's symbolic stage only sees what that parser makes of an answer (docs/grading.md §2.5,
 // "symbolic_equal"). Its behaviours that decide verdicts, all reproduced here:
 //   - it parses the longest valid PREFIX and ignores the rest: "1,-2" reads as 1 (the root of the
 //     "1,-2" == "1,-3" bug), "x+" as x, "2^-1" as 2;

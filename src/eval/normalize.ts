@@ -1,11 +1,11 @@
-// String normalisation of answers: the toolkit's `strip_string` (grading-reference §2, "strip_string — the
-// exact order matters", steps 1–20). Gold answers and extracted predictions both pass through it, so any
+// String normalisation of answers: the toolkit's `strip_string` (docs/grading.md §2.3, steps 1–20, whose
+// order matters). Gold answers and extracted predictions both pass through it, so any
 // drift here changes verdicts on whole benchmarks; the steps run in the toolkit's order, with its regexes'
 // semantics (Python `re`, Unicode-aware \w and \d), including its documented quirks:
 //   - single-letter "units" (a, c, s, t, ...) are deleted where they stand alone ("11a+c" -> "11a+");
 //   - every substring "and" is deleted, inside words too ("candy" -> "cy");
 //   - the bracket-unwrapping check never fires (isalnum on a string that includes the brackets).
-// `strict: true` fixes the first two (grading-reference §3); see docs/grading.md for the full list.
+// `strict: true` fixes the first two (docs/grading.md §3, which has the full list).
 import { convertWordNumber } from './wordnum.js';
 
 export interface NormalizeOptions {

@@ -1,7 +1,7 @@
-// Evaluation prompts. `qwen25-math-cot` is the toolkit's template (grading-reference §2, "Prompt and
+// Evaluation prompts. `qwen25-math-cot` is the toolkit's template (docs/grading.md §2.1, "Prompt and
 // generation"): filled by string formatting, not a chat template, zero-shot, and stripped of spaces at both
 // ends (the toolkit's `.strip(" ")`). `step` is the method's step-by-step prompt (paper Fig. 4, see
-// /work/shared/docs/paper-notes.md §4), the format the policy is trained on.
+// docs/method.md §4), the format the policy is trained on.
 
 export const PROMPT_NAMES = ['qwen25-math-cot', 'step'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];

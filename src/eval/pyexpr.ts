@@ -1,5 +1,5 @@
 // The toolkit's second parser: when sympy's parse_latex fails, `symbolic_equal` tries sympy's `parse_expr`,
-// which reads PYTHON syntax (grading-reference §2, symbolic_equal). It matters for the answers parse_latex
+// which reads PYTHON syntax (docs/grading.md §2.5, symbolic_equal). It matters for the answers parse_latex
 // rejects: "{1,2}" becomes a Python set (so "{1,2}" equals "{2,1}"), "(1,2)" a tuple, "[1,2]" a list,
 // ".5" a number, "10!" a factorial. This reads that subset: numbers, names, + - * / **, unary signs,
 // postfix "!", calls, and tuple/list/set displays. Anything else (LaTeX commands, "^" which is Python's

@@ -1,4 +1,4 @@
-// Symbolic equivalence: the last stage of the toolkit's cascade, `symbolic_equal` (grading-reference §2).
+// Symbolic equivalence: the last stage of the toolkit's cascade, `symbolic_equal` (docs/grading.md §2.5).
 // Each side is read the way the toolkit reads it (sympy's parse_latex grammar in latex.ts, then Python
 // syntax in pyexpr.ts; a side that neither reads stays a string), then the toolkit's checks run in order:
 //   1. structural equality (sympy's `==`, here a canonical print with commutative operands sorted);

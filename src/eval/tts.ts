@@ -1,6 +1,6 @@
 // Test-time scaling on the synthetic world (paper §4.3, Table 5: the PSRLM model's step-wise search with
-// its own judge used as an inference method; paper-notes §7 "6 generations for each step with the
-// temperature of 0.5 and select the best one", INFERRED: the training search's win-count rule). For the
+// its own judge used as an inference method: 6 candidates per step at temperature 0.5, the best kept;
+// docs/method.md §3, read as the training search's win-count rule). For the
 // same questions and the same sampling settings, three ways to answer:
 //   greedy     one greedy solution (the call solveReport in src/eval/world.ts makes, so its accuracy is
 //              the loop's greedy accuracy)

@@ -1,5 +1,5 @@
-// Word numbers ("five" -> 5) as the toolkit's strip_string converts them (grading-reference §2, strip_string
-// step 8). The toolkit calls the `word2number` package's word_to_num on the WHOLE answer and keeps the
+// Word numbers ("five" -> 5) as the toolkit's strip_string converts them (docs/grading.md §2.3,
+// strip_string step 8). The toolkit calls the `word2number` package's word_to_num on the WHOLE answer and keeps the
 // answer unchanged when that raises. The package is lenient in ways that matter for agreement, and they are
 // reproduced here on purpose: it ignores every word it does not know ("two ways" -> 2), adds up the words it
 // knows ("one and two" -> 3), returns a pure digit string re-printed as an integer ("007" -> 7) and turns a

@@ -1,11 +1,11 @@
-// Judge health on the model's own candidates (the gate before self-rewarding, measurements.md §3): for
-// held-out prefixes (a test problem and its first k correct steps), the model samples w candidate next
-// steps (T 0.5, top_p 0.95, as the search does), judges them pairwise, and picks by wins. The world's
-// verifier then says which candidates were right — measuring only, never feeding back. Reported: the
-// share of prefixes whose candidates are mixed (some right, some wrong: only there can a judge help), and
-// on those, how often the judge's pick is right against a random pick (the share of right candidates)
-// and a majority vote (the most frequent candidate), plus position bias, order flips (all pairs, and the
-// pairs of one right and one wrong step), parse failures and length bias.
+// Judge health on the model's own candidates (the gate before self-rewarding, docs/world.md "The judge
+// gate"): for held-out prefixes (a test problem and its first k correct steps), the model samples w
+// candidate next steps (T 0.5, top_p 0.95, as the search does), judges them pairwise, and picks by wins.
+// The world's verifier then says which candidates were right — measuring only, never feeding back.
+// Reported: the share of prefixes whose candidates are mixed (some right, some wrong: only there can a
+// judge help), and on those, how often the judge's pick is right against a random pick (the share of
+// right candidates) and a majority vote (the most frequent candidate), plus position bias, order flips
+// (all pairs, and the pairs of one right and one wrong step), parse failures and length bias.
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
 import { solutionBodies } from '../data/ift.js';

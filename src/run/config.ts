@@ -1,7 +1,7 @@
 // The run's one typed config (`psrlm run <config.yaml>`), checked with zod in strict mode: an unknown key
 // or a wrong type is an error that names the key, so a typo cannot silently fall back to a default.
-// Every OPEN choice of the paper (docs/paper-notes §3) is an option here, defaulting to the notes'
-// reading; the fully resolved config is written into the run's manifest.json.
+// Every open choice of the paper (docs/method.md §3) is an option here, defaulting to the reading given
+// there; the fully resolved config is written into the run's manifest.json.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -103,7 +103,7 @@ export const RunConfigSchema = z.object({
   problems: z.array(int(1)).min(1).default([400, 800, 1200]),
   /** Multiplies `problems` (rounded, at least 1). */
   problem_scale: z.number().gt(0).default(1),
-  /** Drop pairs of searches that ended without an answer (paper-notes OPEN 9: kept by default). */
+  /** Drop pairs of searches that ended without an answer (open choice 9, docs/method.md §3: kept by default). */
   drop_unfinished_pairs: z.boolean().default(false),
   search: SearchSchema.default(SearchSchema.parse({})),
   dpo: DPOSchema.default(DPOSchema.parse({})),

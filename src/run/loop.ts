@@ -216,7 +216,7 @@ export function healthLabel(h: HealthReport | null): string {
   return h.judge_beats_majority ? 'above chance and above a majority vote' : 'above chance, not above a majority vote';
 }
 
-/** Collapse alarms (paper-notes §10: self-judges drift to one verdict): most verdicts unparsable, nearly
+/** Collapse alarms (docs/method.md §10: self-judges drift to one verdict): most verdicts unparsable, nearly
  *  all parsed verdicts naming one position, or most pairs of a right and a wrong step changing their winner
  *  when the order flips (between two right steps written differently either verdict is right, so those
  *  pairs do not count). */

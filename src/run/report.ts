@@ -1,5 +1,5 @@
 // report.html: a run's results as one self-contained page (inline SVG charts and CSS, no scripts, nothing
-// fetched), for what people would rather see than read (issue "[3 of 5]", Runs): accuracy per model on
+// fetched), for what people would rather see than read: accuracy per model on
 // test and harder-test (M0 first when its checkpoint is given), PSRLM against the SRLM baseline per
 // iteration when a baseline run is given (otherwise a panel saying it was not run), the judge's health
 // before each iteration (paper §3.3: the step judge is the model itself, so a judge no better than a

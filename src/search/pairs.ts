@@ -3,18 +3,18 @@
 //
 // A pair's prompt is the step prompt plus the earlier steps, exactly the text the candidates continued;
 // chosen/rejected are the single next step as sampled (`Step l: …\n`). A side ends with an end-of-sequence
-// token only when that step ends the solution (paper-notes §5: no EOS after a non-final step), so each
+// token only when that step ends the solution (docs/method.md §5: no EOS after a non-final step), so each
 // side carries its own flag (chosen_final / rejected_final).
 //
 // Kept: pairs whose two sides differ (by step body) and the first of exact duplicates (same prompt,
 // chosen, rejected: two problems can reach the same prefix and sample the same steps). Pairs of searches
-// that ended without an answer are kept by default (paper-notes OPEN 9) and can be dropped.
+// that ended without an answer are kept by default (open choice 9, docs/method.md §3) and can be dropped.
 //
 // Exports:
 //   - TRL's preference format: {prompt, chosen, rejected} (explicit prompt, plain text). Note that TRL's
 //     DPOTrainer appends EOS to every completion of non-conversational data, which teaches a model to stop
 //     after one step; the export is for inspection and for trainers that honour per-step EOS.
-//   - the Step-DPO layout (Lai et al. 2024; paper-notes §9): {prompt, initial_reason_steps, chosen,
+//   - the Step-DPO layout (Lai et al. 2024; docs/method.md §9): {prompt, initial_reason_steps, chosen,
 //     rejected, full_chosen, full_rejected}. Our reading: `prompt` is the step prompt (instruction and
 //     problem), `initial_reason_steps` the earlier steps ending with the next `Step l: ` label, chosen and
 //     rejected the bodies after that label (with the newline), and full_* = initial_reason_steps + the side.

@@ -1,4 +1,4 @@
-// Step-wise search with the model as its own judge (paper §3.3, eqs. 1–5; docs/paper-notes §3), batched
+// Step-wise search with the model as its own judge (paper §3.3, eqs. 1–5; docs/method.md §3), batched
 // over many problems at once.
 //
 // Per problem and step l: sample w candidate next steps from `step prompt + accepted steps` (T 0.5,
@@ -226,8 +226,8 @@ export async function runSearch(
         const bw = bestAndWorst(tl.wins, plan.rep);
         rec.tied = bw.tied;
         if (!bw.tied) {
-          // OPEN 2: equal maxima/minima are broken by a seeded draw (candidates are i.i.d. samples, so this
-          // is the paper-notes' "lowest index after a seeded shuffle")
+          // Open choice 2 (docs/method.md §3): equal maxima/minima are broken by a seeded draw (candidates are
+          // i.i.d. samples, so this is the same as the lowest index after a seeded shuffle)
           const rng = new Rng(deriveSeed(coords.seed, 'tiebreak', coords.iteration, s.item.index, step, rec.attempt));
           const best = bw.best[rng.int(bw.best.length)]!, worst = bw.worst[rng.int(bw.worst.length)]!;
           rec.best = best; rec.worst = worst; rec.action = 'accept';

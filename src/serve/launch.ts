@@ -1,4 +1,4 @@
-// Serving M_t for one iteration (issue: "per iteration the pipeline serves M_t"): either start an
+// Serving M_t for one iteration (the pipeline serves each iterate in turn): either start an
 // inference server from a command template and stop it afterwards, or load the iteration's LoRA adapter into
 // a server that is already running. Either way the model gets a FRESH served-model name per iteration and
 // checkpoint — a reused name would let a server answer from the previous model's prefix cache — and the

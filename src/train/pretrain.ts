@@ -61,7 +61,7 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   data_seed: 20250305,
   template: 'compact',
   m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
-  // a third epoch lifted the judge (docs/world.md, "Judge figures"); the baseline's M1 gets the same budget
+  // a third epoch lifted the judge (docs/log.md, 2026-12-06); the baseline's M1 gets the same budget
   m1: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   srlm: { enabled: true, examples: 20000, p_mistake: 0.2, stage: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 } },
   eval: { problems: 200, judge: 500 },

@@ -1,5 +1,5 @@
-// M1 = SFT of a base model M0 on IFT + EFT (paper §3.1, paper-notes C: full parameters, 3 epochs, lr 1e-6,
-// batch 32), for any checkpoint and on either trainer: the embedded engine (psrlm checkpoints) or TRL
+// M1 = SFT of a base model M0 on IFT + EFT (paper §3.1, docs/method.md §1 C: full parameters, 3 epochs,
+// lr 1e-6, batch 32), for any checkpoint and on either trainer: the embedded engine (psrlm checkpoints) or TRL
 // (Hugging Face checkpoints, under the user's launcher, with the token-boundary contract, src/train/trl.ts).
 // `psrlm pretrain` builds the synthetic world's M1 from data it generates itself; this is the same step for
 // records a user built with `psrlm data build | segment | eft` — e.g. Qwen2.5-Math-7B on GSM8K and MATH —
@@ -22,7 +22,7 @@ import { TrlTrainer } from './trl.js';
 /** Optimisation settings of the SFT: a pretrain stage's settings plus the seed. */
 export type SftSettings = StageConfig & { seed: number };
 
-/** The paper's M1 recipe (paper-notes C); warmup and decay as the paper's DPO (cosine, warmup 0.1). */
+/** The paper's M1 recipe (docs/method.md §1 C); warmup and decay as the paper's DPO (cosine, warmup 0.1). */
 export const PAPER_SFT: SftSettings = { epochs: 3, lr: 1e-6, batch_size: 32, warmup_frac: 0.1, min_lr_frac: 0, weight_decay: 0, seed: 1 };
 
 export interface SftJob {

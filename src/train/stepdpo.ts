@@ -1,6 +1,6 @@
 // Step-wise DPO (paper §3.4, eqs. 6–8): M_{t+1} = DPO of M_t on PPD(M_t), with M_t itself as the frozen
 // reference. Log-probabilities cover only the single next step (the problem and earlier steps are the
-// prompt); EOS follows a side only when that step ends the solution (paper-notes §5). The engine computes
+// prompt); EOS follows a side only when that step ends the solution (docs/method.md §5). The engine computes
 // the reference log-probs up front from the weights as they are when training starts — the current iterate
 // — so no second model is held.
 //
@@ -8,8 +8,8 @@
 // et al. 2024, which also uses the previous iterate as the reference; Step-DPO used 0.4–0.5), 1 epoch,
 // batch 32 (paper §4.1). The paper's lr 5e-7 is for full-parameter 7B/72B models; a ~1M-parameter model
 // trained from scratch needs a far larger step, so the lr default here is the embedded model's: 3e-5, the
-// best of 1e-5 / 3e-5 / 1e-4 / 3e-4 on held-out next-step accuracy after one iteration (docs/loop.md,
-// "Demo results"); 1e-4 already lowered it.
+// best of 1e-5 / 3e-5 / 1e-4 / 3e-4 on held-out next-step accuracy after one iteration (docs/log.md,
+// 2026-12-06); 1e-4 already lowered it.
 import type { DPOOptions, StepInfo, TrainResult, Trainer } from '../engine/types.js';
 import { toPreference, type PairRecord } from '../search/pairs.js';
 

@@ -6,7 +6,7 @@
 //   `[accelerate, launch, --config_file, ds_zero3.yaml, ...]` for many GPUs / nodes (trainer/README.md); the
 //   bridge then runs as `<launcher...> -m psrlm_trl.train <config.json>`.
 // - Data goes as the pipeline's own JSONL (pairs with chosen_final / rejected_final), tokenised on the Python
-//   side by rules that append EOS only after a final step (trainer/psrlm_trl/data.py, paper-notes §5).
+//   side by rules that append EOS only after a final step (trainer/psrlm_trl/data.py, docs/method.md §5).
 // - Token-boundary contract: before training, the first `contract_records` records are tokenised here with
 //   the checkpoint's own tokenizer files (src/engine/hftokenizer.ts) and the Python side compares ids,
 //   boundaries and masks; any drift stops training with exit status 3 and the message is surfaced here.

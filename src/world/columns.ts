@@ -1,8 +1,8 @@
 // Written arithmetic for the judge's check of a step's result: column arithmetic (the base corpus's drills
-// and the earlier check layouts) and casting out nines (`ninesCheck`, the default check since the column
-// checks were copied from the claimed result; docs/world.md "Why the judge checks by columns").
+// and the column check layouts) and casting out nines (`ninesCheck`, the default check, because a judge
+// trained on column checks copied the claimed result; docs/world.md "How the judge checks a step").
 //
-// Why this exists (docs/world.md "Why the judge checks by columns"): measured on the small model's own
+// Why this exists (docs/world.md "How the judge checks a step"): measured on the small model's own
 // samples (T 0.5), every wrong step it wrote was an arithmetic slip — 82% a carry or borrow slip in a
 // leading digit, 18% a wrong last digit — and none was structural. A step is written in one go, most
 // significant digit first (`8+33=41`), so the generator must resolve every carry before it writes the
@@ -12,7 +12,7 @@
 // columns (`so 41`), and only then compares it with the candidate's result, which sits a few characters
 // back on the same line (`ok` / `no`). Every token of that line is one single-digit fact, a copy, or a
 // comparison of two short strings side by side — never the whole computation at once — which is what
-// makes verifying a step cheaper than producing it in this world (measurements.md, "What follows" 2).
+// makes verifying a step cheaper than producing it in this world (docs/world.md, "Why this world").
 //
 // Formats (one column per digit of the longer operand, units first, separated by spaces):
 //   +  `a+b=s` / `a+b+1=s` (a missing digit is 0):       150+63: `0+3=3 5+6=11 1+0+1=2` so 213
@@ -165,7 +165,7 @@ export function rootChain(n: number): { steps: string[]; root: number } {
 }
 
 /**
- * The judge's check of `x op y = z` by casting out nines (docs/world.md "Judge figures"): the digital
+ * The judge's check of `x op y = z` by casting out nines (docs/world.md "How the judge checks a step"): the digital
  * roots of the two inputs, combined by the operation and reduced, then the root of the number they must
  * match, and the two digits side by side. `-` and `/` are checked through their inverse (y + z against x,
  * z * y against x), so only sums and products of single digits are ever computed:

@@ -1,6 +1,6 @@
 // How steps are written and read back. The paper's policy writes `Step n: ` before each step and puts the
 // final answer in \boxed{} (Fig. 4 of arXiv:2503.03746); the search stops sampling at a step boundary
-// (OPEN choice 5 in docs/paper-notes) and finishes when a step holds \boxed{} (OPEN choice 6).
+// (open choice 5, docs/method.md §3) and finishes when a step holds \boxed{} (open choice 6).
 //
 // Layout (docs/world.md "Layout"): one step per line, `Step n: <body>\n`. A body is either a quote of the
 // problem's words and one operation, `<quote>: x<op>y=z` with plain decimal integers and no spaces

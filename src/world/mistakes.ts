@@ -21,7 +21,7 @@ export const MISTAKE_KINDS: readonly MistakeKind[] = ['digit', 'carry', 'foreign
 /**
  * Relative frequency of each mistake; kinds that do not apply at a step are left out there. The paper's
  * EFT candidates are the policy model's own samples, so the mix follows what the small model was measured
- * to get wrong in its own samples (docs/world.md "Why the judge checks by columns": all arithmetic, about
+ * to get wrong in its own samples (docs/world.md "How the judge checks a step": all arithmetic, about
  * 4 carry slips to 1 last-digit slip), with every structural kind kept at a lower weight so the judge
  * still knows them.
  */
@@ -172,7 +172,7 @@ export const DEFAULT_POLICY: PolicyOptions = { width: 6, pCorrect: 0.5, weights:
 /**
  * `width` candidate next-step bodies after `earlier`: each is the correct step with probability pCorrect,
  * otherwise a mistake of a kind drawn by weight among those that apply here. Duplicates are kept (the
- * search merges identical candidates itself, as the paper's OPEN choice 8 says).
+ * search merges identical candidates itself: open choice 8, docs/method.md §3).
  */
 export function proposeCandidates(problem: Problem, earlier: readonly string[], opts: PolicyOptions, rng: Rng): string[] {
   const right = nextStep(problem, earlier);

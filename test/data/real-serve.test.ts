@@ -1,4 +1,4 @@
-// The real-data builders end to end through `psrlm serve` (issue 8): a tiny world-trained model is served
+// The real-data builders end to end through `psrlm serve` (docs/data.md): a tiny world-trained model is served
 // by the real CLI in its own process, and `psrlm data eft` (policy, rollout verifier and annotator all on
 // that server) and `psrlm data segment` (the model as segmenter) run against it over HTTP. Checks the
 // plumbing, not the model: every output file, counts that add up, one record per problem, and that the

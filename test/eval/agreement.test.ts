@@ -1,6 +1,6 @@
 // Agreement with the toolkit's verdicts on recorded third-party case collections (test/eval/cases/, README
 // there): inputs from Math-Verify's and hendrycks' test suites, PRM800K records and the benchmarks' own
-// reference solutions, each with the verdict the Qwen2.5-Math toolkit itself gave. Goal: >= 99.5%.
+// reference solutions, each with the verdict the Qwen2.5-Math toolkit itself gave. Required: >= 99.5%.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Benchmark loaders (grading-reference §1) and the property that grading is reflexive on every gold of
+// Benchmark loaders (docs/grading.md §1) and the property that grading is reflexive on every gold of
 // every benchmark: a gold, given back as a box's content or inside a full model output, grades equal to
 // itself. Sources: the benchmark files in data/benchmarks (their own golds) and the toolkit's
 // parse_ground_truth rules.
@@ -23,7 +23,7 @@ test('each benchmark loads all its rows, sorted by idx, with a question and a go
 test('golds are read per benchmark as the toolkit reads them', () => {
   const gsm = loadBenchmark('gsm8k');
   assert.equal(gsm[0].gold, '18'); // "#### 18"
-  assert.equal(gsm.filter((p) => p.gold.includes(',')).length, 14); // commas kept (grading-reference §1)
+  assert.equal(gsm.filter((p) => p.gold.includes(',')).length, 14); // commas kept (docs/grading.md §1)
   const amc = loadBenchmark('amc23');
   assert.equal(amc[0].raw.answer, 27); // a JSON float
   assert.equal(amc[0].gold, '27');

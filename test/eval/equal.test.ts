@@ -1,5 +1,5 @@
-// math_equal, rule by rule (grading-reference §2 "math_equal", rules 1–11, and §3 for the documented
-// bugs). Every `toolkit` verdict is what the toolkit's own math_equal (QwenLM/Qwen2.5-Math@a45202b
+// math_equal, rule by rule (docs/grading.md §2.4, rules 1–11, and §3 for the documented bugs). Every
+// `toolkit` verdict is what the toolkit's own math_equal (QwenLM/Qwen2.5-Math@a45202b
 // evaluation/grader.py, sympy 1.12) returned for that pair, recorded by running it; `strict` is this
 // project's fixed verdict where strict mode differs (docs/grading.md).
 import { test } from 'node:test';
@@ -88,7 +88,7 @@ test("parse_digits follows Python's float()", () => {
   assert.equal(parseDigits('1,234.5'), 1234.5);
 });
 
-test('GSM8K golds with thousands commas equal their plain forms (grading-reference §1)', () => {
+test('GSM8K golds with thousands commas equal their plain forms (docs/grading.md §1)', () => {
   assert.equal(mathEqual('118000', '118,000'), true);
   assert.equal(mathEqual('1,600', '1600'), true);
 });

@@ -1,4 +1,4 @@
-// Answer extraction (grading-reference §2 "extract_answer"): each expected answer is what the toolkit's
+// Answer extraction (docs/grading.md §2.2, "extract_answer"): each expected answer is what the toolkit's
 // extract_answer followed by strip_string (its run_execute path; QwenLM/Qwen2.5-Math@a45202b
 // evaluation/parser.py) returned for that text, recorded by running it.
 import { test } from 'node:test';
@@ -49,7 +49,7 @@ test('use_last_number=false gives an empty answer when nothing else applies', ()
 });
 
 // MATH golds themselves: every MATH-500 solution's last box is its `answer` field after strip_string
-// (grading-reference §1: 499 of 500; the exception is test/algebra/101.json).
+// (docs/grading.md §1: 499 of 500; the exception is test/algebra/101.json).
 test('MATH-500 solutions extract to their answer field except algebra/101', async () => {
   const { loadBenchmark } = await import('../../src/eval/benchmarks.js');
   const { stripString } = await import('../../src/eval/normalize.js');

@@ -1,4 +1,4 @@
-// The timed grading pool (grading-reference §4: a 3 s limit, a timeout counts as not equal, the caller
+// The timed grading pool (docs/grading.md §4: a 3 s limit, a timeout counts as not equal, the caller
 // never blocks) and the stable CLI contracts of `psrlm grade` and `psrlm extract`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

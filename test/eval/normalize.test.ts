@@ -1,4 +1,4 @@
-// strip_string, rule by rule (grading-reference §2 "strip_string", steps 1–20). Every expected value is
+// strip_string, rule by rule (docs/grading.md §2.3, steps 1–20). Every expected value is
 // the output of the toolkit's own strip_string (QwenLM/Qwen2.5-Math@a45202b evaluation/parser.py) on that
 // input, recorded by running it; the rule column names the step each case exercises.
 import { test } from 'node:test';
@@ -77,7 +77,7 @@ test('hendrycks is_equiv normalisations hold', () => {
   assert.equal(stripString('\\left(x-2\\right)\\left(x+2\\right)'), stripString('(x-2)(x+2)'));
 });
 
-test('strict mode fixes the single-letter units and the "and" deletion (grading-reference §3)', () => {
+test('strict mode fixes the single-letter units and the "and" deletion (docs/grading.md §3)', () => {
   assert.equal(stripString('11a+c', { strict: true }), '11a+c');
   assert.equal(stripString('candy', { strict: true }), 'candy');
   assert.equal(stripString('1 and 2', { strict: true }), '12'); // the word itself still goes

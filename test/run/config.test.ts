@@ -1,5 +1,5 @@
 // The run config is strict: unknown keys and wrong types are rejected with the key's path; defaults follow
-// the paper-notes; the model path resolves against the config file's folder.
+// docs/method.md; the model path resolves against the config file's folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, problemsOf, resolveConfig } from '../../src/run/config.js';
 
-test('defaults are the paper-notes readings', () => {
+test('defaults are the readings of docs/method.md', () => {
   const c = resolveConfig({ model: 'm1' });
   assert.deepEqual([c.search.candidates, c.search.temperature, c.search.top_p, c.search.both_orders, c.search.max_steps], [6, 0.5, 0.95, true, 20]);
   assert.equal(c.search.identical, 'accept');

@@ -1,5 +1,5 @@
 // `psrlm demo` without an initial model fails with a message that says how to build it; its --json line
-// has the issue's shape.
+// has its documented shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
