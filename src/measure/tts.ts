@@ -2,7 +2,7 @@
 // its own judge used as an inference method; paper-notes §7 "6 generations for each step with the
 // temperature of 0.5 and select the best one", INFERRED: the training search's win-count rule). For the
 // same questions and the same sampling settings, three ways to answer:
-//   greedy     one greedy solution (the call solveReport in src/eval/world.ts makes, so its accuracy is
+//   greedy     one greedy solution (the call solveReport in src/measure/world.ts makes, so its accuracy is
 //              the loop's greedy accuracy)
 //   majority   k whole solutions sampled at the search's T and top_p, the most frequent boxed answer wins;
 //              equally frequent answers are decided by a draw seeded from the question's coordinates (not
