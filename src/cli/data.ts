@@ -42,11 +42,11 @@ async function eft(rest: string[]): Promise<number> {
   if (!values.input || !values.out || !values.engine || !values.annotator) { console.error(USAGE); return 2; }
   const { mkdirSync, readFileSync: rf } = await import('node:fs');
   const path = await import('node:path');
-  const { openEngine } = await import('../engine/registry.js');
+  const { openEngine } = await import('../serve/registry.js');
   const { loadTemplate } = await import('../data/templates.js');
   const { sourceOf } = await import('../data/segment-run.js');
   const { DEFAULT_REAL_EFT, buildRealEft, eftCounts, pairExamples } = await import('../data/real-eft.js');
-  const { writeJSONAtomic, writeFileAtomic } = await import('../engine/atomic.js');
+  const { writeJSONAtomic, writeFileAtomic } = await import('../util/atomic.js');
   const { hashText } = await import('../world/rng.js');
   mkdirSync(values.out, { recursive: true });
   // every remote call goes through a call cache in the output directory
@@ -113,7 +113,7 @@ async function segment(rest: string[]): Promise<number> {
   const { runSegment } = await import('../data/segment-run.js');
   let engine;
   if (values.engine) {
-    const { openEngine } = await import('../engine/registry.js');
+    const { openEngine } = await import('../serve/registry.js');
     let spec = values.engine;
     // every remote call goes through the call cache
     if (spec.startsWith('openai:') && !/[?&]cache=/.test(spec)) spec += `${spec.includes('?') ? '&' : '?'}cache=${values.out}.calls.jsonl`;

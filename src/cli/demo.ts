@@ -14,7 +14,7 @@ import { writeReport } from '../run/report.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { dataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
-import { ttsReport, ttsTable, type TtsReport } from '../eval/tts.js';
+import { ttsReport, ttsTable, type TtsReport } from '../measure/tts.js';
 import { generateProblems } from '../world/index.js';
 
 const USAGE = 'usage: psrlm demo [--quick] [--from-scratch] [--seed N] [--json] [--out DIR] [--models DIR] [--no-srlm]';

@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { BENCHMARKS, TABLE1, loadBenchmark } from '../eval/benchmarks.js';
 import { evaluate, goldCheck, type GoldCheckMiss } from '../eval/evaluate.js';
 import { PROMPT_NAMES } from '../eval/prompts.js';
-import { openEngine } from '../engine/registry.js';
+import { openEngine } from '../serve/registry.js';
 
 const HELP = `usage: psrlm eval --engine SPEC [--bench LIST] [--prompt NAME] [--limit N] [--max-tokens N] [--out FILE]
        psrlm eval --gold-check [--bench LIST] [--strict] [--verbose]

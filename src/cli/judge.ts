@@ -8,7 +8,7 @@ import { EmbeddedEngine } from '../engine/embedded.js';
 import { buildRecords, dataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
 import { collectSingles } from '../data/single.js';
-import { judgeReport, singleReport } from '../eval/world.js';
+import { judgeReport, singleReport } from '../measure/world.js';
 import { DEFAULT_HEALTH, heldOutPrefixes, judgeHealth } from '../judge/health.js';
 import { generateProblems } from '../world/index.js';
 

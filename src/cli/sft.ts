@@ -2,8 +2,9 @@
 // through TRL under the user's launcher — the first step of the method for a real model, e.g.
 // Qwen2.5-Math-7B with the trainer section of configs/qwen2.5-math-7b-8gpu.yaml (trainer/README.md).
 import { parseArgs } from 'node:util';
-import { loadConfig, TrainerSchema, type TrainerConfig } from '../run/config.js';
-import { Progress } from '../run/progress.js';
+import { loadConfig } from '../run/config.js';
+import { TrainerSchema, type TrainerConfig } from '../train/config.js';
+import { Progress } from '../util/progress.js';
 import { PAPER_SFT, sftCheckpoint, type SftSettings } from '../train/sft.js';
 
 const USAGE = `usage: psrlm sft --model <checkpoint> --data <jsonl> [--data <jsonl> ...] --out <dir>

@@ -1,13 +1,13 @@
 // `psrlm tts --model <engine spec or checkpoint dir> [--problems N] [--split test|harder] [--width W]
 // [--seed S] [--json]`: test-time scaling on the synthetic world — greedy vs majority vote vs step-wise
-// best-of-w with the model's own judge (src/eval/tts.ts, paper Table 5). Prints the table; with --json the
+// best-of-w with the model's own judge (src/measure/tts.ts, paper Table 5). Prints the table; with --json the
 // last line of stdout is the report as one JSON object. Progress goes to stderr.
 import { parseArgs } from 'node:util';
-import { openEngine } from '../engine/registry.js';
+import { openEngine } from '../serve/registry.js';
 import { dataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
-import { ttsReport, ttsTable, type TtsMethod } from '../eval/tts.js';
-import { Progress } from '../run/progress.js';
+import { ttsReport, ttsTable, type TtsMethod } from '../measure/tts.js';
+import { Progress } from '../util/progress.js';
 import { generateProblems } from '../world/index.js';
 
 const USAGE = `usage: psrlm tts --model <engine spec or checkpoint dir> [--problems N] [--split test|harder] [--width W] [--seed S] [--json]

@@ -8,14 +8,14 @@
 //   arithmetic ("150+63: 0+3=3 5+6=11 1+0+1=2 so 213"), the last-digit facts ("the last digit of 38+15
 //   is 3"), and the word-to-operation facts.
 import { applyOp, type Op, type Problem, type WorldEvent } from '../world/generator.js';
-import { Rng } from '../world/rng.js';
+import { WorldRng } from '../world/rng.js';
 import { columnDrill } from '../world/columns.js';
 import type { BaseRecord } from './schema.js';
 
 const CAP = (s: string) => s[0].toUpperCase() + s.slice(1);
 
 /** One free-layout sentence per canonical step, phrasing drawn from `rng`. */
-function proseSolution(p: Problem, rng: Rng): string {
+function proseSolution(p: Problem, rng: WorldRng): string {
   const out: string[] = [];
   const pro = p.text.includes(' He ') ? 'he' : 'she';
   let k = 0;
@@ -58,7 +58,7 @@ function proseSolution(p: Problem, rng: Rng): string {
 }
 
 export function baseSolutionRecord(p: Problem, seed: number): BaseRecord {
-  const rng = new Rng(seed);
+  const rng = new WorldRng(seed);
   return { id: `base-${p.id}`, type: 'solution', split: p.split, index: p.index, text: proseSolution(p, rng) };
 }
 
@@ -67,7 +67,7 @@ const WORD_FACTS = [
   'Doubles means times 2.', 'Triples means times 3.', 'Halves means divide by 2.', 'Keeping a third means divide by 3.',
 ];
 
-function drill(rng: Rng): string {
+function drill(rng: WorldRng): string {
   const op = rng.pick(['+', '+', '-', '-', '*', '/'] as Op[]);
   let x: number, y: number;
   if (op === '*') { x = rng.int(2, 99); y = rng.int(2, 12); if (rng.chance(0.5)) [x, y] = [y, x]; }
@@ -84,7 +84,7 @@ function drill(rng: Rng): string {
 
 /** A practice document: a few lines of drills, sometimes with a word fact. */
 export function practiceRecord(index: number, seed: number): BaseRecord {
-  const rng = new Rng(seed);
+  const rng = new WorldRng(seed);
   const lines: string[] = [];
   const n = rng.int(2, 3);
   for (let i = 0; i < n; i++) {

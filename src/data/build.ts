@@ -11,7 +11,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateProblem, worldConfig, type Split, type SplitConfig, type WorldConfig } from '../world/generator.js';
 import { DEFAULT_POLICY, type PolicyOptions } from '../world/mistakes.js';
-import { Rng, seedOf } from '../world/rng.js';
+import { WorldRng, seedOf } from '../world/rng.js';
 import { baseSolutionRecord, practiceRecord } from './base.js';
 import { EXPLAIN_MODES, eftRecords, searchPairs, type EftPair, type ExplainMode } from './eft.js';
 import { iftRecord } from './ift.js';
@@ -89,7 +89,7 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
 }
 
 /** EFT pairs from consecutive problems of a split starting at `from`, until `n` pairs. */
-export function collectPairs(cfg: DataConfig, split: Split, from: number, n: number, limit?: number): { pairs: EftPair[]; next: number; dropped: number } {
+export function collectEftPairs(cfg: DataConfig, split: Split, from: number, n: number, limit?: number): { pairs: EftPair[]; next: number; dropped: number } {
   const t = loadTemplate(cfg.template);
   const pairs: EftPair[] = [];
   let dropped = 0;
@@ -102,7 +102,7 @@ export function collectPairs(cfg: DataConfig, split: Split, from: number, n: num
       throw new Error(`data build: no ${split} EFT pair fits budget.eft = ${cfg.budget.eft} characters in 2000 problems (${dropped} dropped); raise budget.eft or shorten the template`);
     }
     const p = generateProblem(cfg.world, split, i);
-    const rng = new Rng(seedOf(cfg.seed, 'eft', split, i));
+    const rng = new WorldRng(seedOf(cfg.seed, 'eft', split, i));
     for (const pair of searchPairs(p, { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem, explain: cfg.eft.explain }, rng)) {
       const [r] = eftRecords(pair, 0, t);
       if (r.prompt.length + r.completion.length > cfg.budget.eft) { dropped++; continue; }
@@ -137,12 +137,12 @@ export function buildRecords(cfg: DataConfig): BuiltData {
   }
   for (let i = 0; i < cfg.base.practice; i++) base.push(practiceRecord(i, seedOf(cfg.seed, 'practice', i)));
   // Interleave practice documents among solutions (a seeded shuffle), so any prefix of the file is a mix.
-  const baseMixed = new Rng(seedOf(cfg.seed, 'base-order')).shuffle(base);
+  const baseMixed = new WorldRng(seedOf(cfg.seed, 'base-order')).shuffle(base);
   const ift: IftRecord[] = [];
   for (let i = 0; i < cfg.ift.problems; i++) ift.push(iftRecord(generateProblem(cfg.world, 'train', cfg.pools.ift + i), t));
-  const tr = collectPairs(cfg, 'train', cfg.pools.eft, cfg.eft.trainPairs, cfg.pools.loop);
-  const te = collectPairs(cfg, 'test', 0, cfg.eft.testPairs);
-  const ha = collectPairs(cfg, 'harder', 0, cfg.eft.harderPairs);
+  const tr = collectEftPairs(cfg, 'train', cfg.pools.eft, cfg.eft.trainPairs, cfg.pools.loop);
+  const te = collectEftPairs(cfg, 'test', 0, cfg.eft.testPairs);
+  const ha = collectEftPairs(cfg, 'harder', 0, cfg.eft.harderPairs);
   const si = collectSingles(cfg.world, t, cfg.seed, 'train', tr.next, cfg.eft.singles, cfg.budget.eft, { policy: cfg.eft.policy, explain: cfg.eft.explain }, Math.min(SCORE_POOL, cfg.pools.loop));
   const recs = (pairs: EftPair[], prefix: string) => pairs.flatMap((p, k) => eftRecords(p, k, t, prefix));
   return {

@@ -14,7 +14,7 @@
 // paper's GPT-o1 filter (agree with the PRM, and agree with itself under a swap) holds by construction.
 import type { Problem } from '../world/generator.js';
 import { type PolicyOptions, proposeCandidates } from '../world/mistakes.js';
-import { Rng } from '../world/rng.js';
+import { WorldRng } from '../world/rng.js';
 import { checkStep, nextStep, replay, type StepCheck, type StepKind } from '../world/verifier.js';
 import { columnCheck, digitCompare, ninesCheck } from '../world/columns.js';
 import { parseStep, readBody } from '../world/format.js';
@@ -92,7 +92,7 @@ export function checkable(problem: Problem, prefix: readonly string[], step: str
   return n === null || !n.ok;
 }
 
-export interface SearchOptions {
+export interface EftSearchOptions {
   policy: PolicyOptions;
   /** At most this many pairs per problem (drawn at random among its layers), for problem diversity. */
   maxPairsPerProblem: number;
@@ -101,7 +101,7 @@ export interface SearchOptions {
 }
 
 /** Searches one problem and returns its pairs (at most maxPairsPerProblem, in layer order). */
-export function searchPairs(problem: Problem, opts: SearchOptions, rng: Rng): EftPair[] {
+export function searchPairs(problem: Problem, opts: EftSearchOptions, rng: WorldRng): EftPair[] {
   const pairs: EftPair[] = [];
   const prefix: string[] = [];
   for (let layer = 1; layer <= problem.steps; layer++) {

@@ -13,13 +13,13 @@
 // Everything runs through the Engine interface (embedded, psrlm serve, vLLM, hosted APIs); remote calls
 // go through their call cache (the CLI adds one). Each finished problem is appended to a records file and
 // skipped on restart, and its draws are seeded by (seed, problem, layer), so a run resumes where it stopped.
-import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
 import { deriveSeed } from '../engine/rng.js';
 import type { Engine } from '../engine/types.js';
 import { gradeSync } from '../eval/grade.js';
 import { lastBoxed } from '../eval/extract.js';
 import { parseVerdict, renderJudgePrompt, renderStepPrompt, type PromptTemplate } from './templates.js';
 import { renderSteps } from '../world/format.js';
+import { appendJsonl, readResumableJsonl } from '../util/resumable-jsonl.js';
 
 export interface RealProblem { id: string; question: string; gold: string }
 
@@ -136,27 +136,15 @@ export function pairExamples(t: PromptTemplate, pr: RealEftPair): Array<{ id: st
   ];
 }
 
-/** Problem records already in a records file (a torn last line from a kill is ignored). */
-export function readProblemRecords(file: string): ProblemRecord[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).flatMap((l) => { try { return [JSON.parse(l) as ProblemRecord]; } catch { return []; } });
-}
-
 /** Runs (or resumes) the search over `problems`, appending one record per problem to `recordsFile`. */
 export async function buildRealEft(problems: readonly RealProblem[], t: PromptTemplate, engines: { policy: Engine; verifier: Engine; annotator: Engine }, o: RealEftOptions, recordsFile: string, log?: (s: string) => void): Promise<ProblemRecord[]> {
-  const have = readProblemRecords(recordsFile);
-  // a torn last line is cut off before appending, so the file stays one JSON object per line
-  if (existsSync(recordsFile)) {
-    const text = readFileSync(recordsFile, 'utf8');
-    const end = text.lastIndexOf('\n') + 1;
-    if (end < text.length) truncateSync(recordsFile, Buffer.byteLength(text.slice(0, end)));
-  }
+  const have = readResumableJsonl<ProblemRecord>(recordsFile);
   const done = new Set(have.map((r) => r.problem_id));
   const out = [...have];
   for (const p of problems) {
     if (done.has(p.id)) continue;
     const r = await searchProblem(p, t, engines.policy, engines.verifier, engines.annotator, o);
-    appendFileSync(recordsFile, JSON.stringify(r) + '\n');
+    appendJsonl(recordsFile, [r]);
     out.push(r);
     log?.(`eft: ${out.length} / ${problems.length} problems, ${out.reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0)} pairs kept`);
   }

@@ -15,7 +15,7 @@
 // correctly from whatever was written (the verifier judges steps locally), as a model's would.
 import { generateProblem, type Problem, type Split, type WorldConfig } from '../world/generator.js';
 import { DEFAULT_POLICY, makeMistake, type PolicyOptions } from '../world/mistakes.js';
-import { Rng, seedOf } from '../world/rng.js';
+import { WorldRng, seedOf } from '../world/rng.js';
 import { checkAnswer, checkStep, nextStep, renderSteps, splitSteps, stepBody } from '../world/index.js';
 import { checkLine, type ExplainMode } from './eft.js';
 import { renderStepPrompt, type PromptTemplate } from './templates.js';
@@ -55,7 +55,7 @@ export function solutionScore(problem: Problem, steps: readonly string[], final:
 }
 
 /** A solution from the program policy: each step wrong with probability pMistake (at most 20 steps). */
-export function policySolution(problem: Problem, pMistake: number, rng: Rng, policy: PolicyOptions = DEFAULT_POLICY): string[] {
+export function policySolution(problem: Problem, pMistake: number, rng: WorldRng, policy: PolicyOptions = DEFAULT_POLICY): string[] {
   const steps: string[] = [];
   for (let i = 0; i < 20; i++) {
     let body: string;
@@ -94,7 +94,7 @@ export function parseScore(text: string): number | null {
 
 /** One scoring example for a problem: a policy solution, its rubric score and the target. */
 export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'nines'): ScoreRecord {
-  const rng = new Rng(seed);
+  const rng = new WorldRng(seed);
   const steps = policySolution(problem, pMistake, rng);
   const response = renderSteps(steps);
   const { final } = splitSteps(response);

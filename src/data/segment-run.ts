@@ -5,8 +5,9 @@
 // Resumable: items already in either file are skipped, and both files are appended one item at a time.
 // A remote engine's calls go through its call cache (`cache=` in the spec; added as <out>.calls.jsonl
 // when the spec has none), so a resumed or repeated run pays for no call twice.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { writeJSONAtomic } from '../engine/atomic.js';
+import { readFileSync } from 'node:fs';
+import { writeJSONAtomic } from '../util/atomic.js';
+import { appendJsonl, readResumableJsonl } from '../util/resumable-jsonl.js';
 import type { Engine } from '../engine/types.js';
 import { loadTemplate, renderStepPrompt } from './templates.js';
 import { gsm8kGold, segmentGsm8k, validateSegmentation, type SegmentSource } from './segment.js';
@@ -43,7 +44,7 @@ export function sourceOf(raw: Record<string, unknown>, i: number): SegmentSource
   throw new Error(`item ${i}: expected {question, answer: "...#### N"} (GSM8K) or {problem, solution, answer}`);
 }
 
-const readIds = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter((l) => l.trim().startsWith('{')).flatMap((l) => { try { return [String((JSON.parse(l) as { id: unknown }).id)]; } catch { return []; } }) : []);
+const readIds = (f: string) => readResumableJsonl<{ id: unknown }>(f).map((r) => String(r.id));
 
 export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; rejected: Record<string, number>; skipped: number }> {
   if (!o.segmenter && !o.engine) throw new Error('data segment: give --segmenter gsm8k or --engine <spec>');
@@ -58,9 +59,9 @@ export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; 
   const record = (s: SegmentSource, output: string | null) => {
     const c = output === null ? { ok: false as const, reason: 'no_steps' as const, detail: 'the segmenter gave nothing', steps: [] } : validateSegmentation(s, output);
     if (c.ok) {
-      appendFileSync(o.out, JSON.stringify({ id: s.id, question: s.question, gold: s.gold, prompt: renderStepPrompt(t, s.question), completion: output!.endsWith('\n') ? output : output + '\n', eos: true, steps: c.steps.length }) + '\n');
+      appendJsonl(o.out, [{ id: s.id, question: s.question, gold: s.gold, prompt: renderStepPrompt(t, s.question), completion: output!.endsWith('\n') ? output : output + '\n', eos: true, steps: c.steps.length }]);
     } else {
-      appendFileSync(rejFile, JSON.stringify({ id: s.id, reason: c.reason, detail: c.detail, output }) + '\n');
+      appendJsonl(rejFile, [{ id: s.id, reason: c.reason, detail: c.detail, output }]);
     }
   };
   for (let k = 0; k < todo.length; k += o.batch) {
@@ -76,10 +77,7 @@ export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; 
   }
   // the counts cover the whole output (earlier attempts included), read back from the files
   const kept = readIds(o.out).length;
-  for (const l of existsSync(rejFile) ? readFileSync(rejFile, 'utf8').split('\n').filter(Boolean) : []) {
-    const r = (JSON.parse(l) as { reason: string }).reason;
-    counts[r] = (counts[r] ?? 0) + 1;
-  }
+  for (const { reason } of readResumableJsonl<{ reason: string }>(rejFile)) counts[reason] = (counts[reason] ?? 0) + 1;
   writeJSONAtomic(`${o.out}.manifest.json`, {
     format: 'psrlm-segment', input: o.input, segmenter: o.segmenter ?? o.engine!.name, template: o.template,
     items: items.length, kept, rejected: counts, skipped_as_done: done.size,

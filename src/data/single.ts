@@ -18,7 +18,7 @@
 import type { Problem, Split, WorldConfig } from '../world/generator.js';
 import { generateProblem } from '../world/generator.js';
 import { proposeCandidates, type PolicyOptions } from '../world/mistakes.js';
-import { Rng, seedOf } from '../world/rng.js';
+import { WorldRng, seedOf } from '../world/rng.js';
 import { checkStep, nextStep } from '../world/verifier.js';
 import { checkable, checkLine, type ExplainMode } from './eft.js';
 import type { SingleRecord } from './schema.js';
@@ -34,7 +34,7 @@ export interface SingleOptions {
  * correct next step or (with probability ½) one of the program policy's mistakes there, shown as A or B at
  * random. Null when the policy has no mistake at that layer (the caller moves on to the next problem).
  */
-export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOptions, rng: Rng, id: string): SingleRecord | null {
+export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOptions, rng: WorldRng, id: string): SingleRecord | null {
   const layer = rng.int(1, problem.steps);
   const prefix: string[] = [];
   while (prefix.length < layer - 1) prefix.push(nextStep(problem, prefix));
@@ -84,7 +84,7 @@ export function collectSingles(
   while (records.length < n) {
     if (i >= limit) throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} single checks`);
     if (i - from > 10 * n + 1000) throw new Error(`data build: fewer than ${n} ${split} single checks fit budget.eft = ${budget} characters (${dropped} dropped); raise budget.eft`);
-    const r = singleRecord(generateProblem(world, split, i), t, opts, new Rng(seedOf(seed, 'single', split, i)), `single-${split}-${records.length}`);
+    const r = singleRecord(generateProblem(world, split, i), t, opts, new WorldRng(seedOf(seed, 'single', split, i)), `single-${split}-${records.length}`);
     i++;
     if (r === null) continue;
     if (r.prompt.length + r.completion.length > budget) { dropped++; continue; }

@@ -3,7 +3,7 @@
 // is complete. Loading checks every name and shape and says which one is off.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeJSONAtomic } from './atomic.js';
+import { writeJSONAtomic } from '../util/atomic.js';
 import { validateConfig, type ModelConfig } from './config.js';
 import type { GPT } from './model.js';
 import { readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';

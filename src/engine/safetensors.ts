@@ -3,7 +3,7 @@
 // the format is a page long and the npm packages for it are unmaintained or pull native code; F32 is the
 // only dtype the engine stores, others are rejected with a clear message.
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 export interface TensorEntry {
   shape: number[];

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { GPT } from './model.js';
 import type { AdamW } from './optimizer.js';
 import { readSafetensors, safetensorsParts, type TensorEntry } from './safetensors.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { SnapshotOptions, StepInfo, TrainOptions } from './types.js';
 
 export const SNAPSHOT_FILE = 'snapshot.safetensors';
@@ -94,7 +94,7 @@ export function writeSnapshot(dir: string, model: GPT, opt: AdamW, state: Snapsh
  */
 export function restoreSnapshot(dir: string, key: string, steps: number, model: GPT, opt: AdamW, log: (line: string) => void): SnapshotState | undefined {
   const file = path.join(dir, SNAPSHOT_FILE);
-  // a kill in the middle of a write leaves its temporary file (src/engine/atomic.ts names it
+  // a kill in the middle of a write leaves its temporary file (src/util/atomic.ts names it
   // .snapshot.safetensors.<pid>.<n>.tmp); it is never read, only in the way
   if (existsSync(dir)) {
     for (const f of readdirSync(dir)) if (f.startsWith(`.${SNAPSHOT_FILE}.`) && f.endsWith('.tmp')) rmSync(path.join(dir, f), { force: true });

@@ -161,5 +161,6 @@ export interface TrainResult {
 export interface Trainer {
   trainSFT(examples: SFTExample[], opts: TrainOptions): Promise<TrainResult>;
   trainDPO(pairs: PreferencePair[], opts: DPOOptions): Promise<TrainResult>;
-  save(dir: string): Promise<void>;
+  /** Writes the weights as a checkpoint in `dir`, with `manifest` in its manifest.json. */
+  save(dir: string, manifest?: Record<string, unknown>): Promise<void>;
 }

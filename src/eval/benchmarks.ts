@@ -18,7 +18,7 @@ export type BenchmarkName = (typeof BENCHMARKS)[number];
 /** The paper's Table 1 columns, in its order (full MATH is extra). */
 export const TABLE1: readonly BenchmarkName[] = ['gsm8k', 'math500', 'gaokao2023en', 'olympiadbench', 'aime24', 'amc23'];
 
-export interface Problem {
+export interface BenchmarkProblem {
   bench: BenchmarkName;
   idx: number;
   question: string;
@@ -72,7 +72,7 @@ function referenceText(bench: BenchmarkName, row: Record<string, unknown>): stri
   }
 }
 
-export function loadBenchmark(name: string, opts: LoadOptions = {}): Problem[] {
+export function loadBenchmark(name: string, opts: LoadOptions = {}): BenchmarkProblem[] {
   if (!isBenchmark(name)) {
     throw new Error(`unknown benchmark '${name}': use one of ${BENCHMARKS.join(', ')}`);
   }

@@ -5,7 +5,7 @@
 // average of the per-benchmark accuracies (the paper's Table 1 layout). Also the gold check: each
 // benchmark's own reference solution (or its raw gold, where it has no solution) graded against its gold.
 import type { Engine } from '../engine/types.js';
-import { loadBenchmark, type Problem, type LoadOptions } from './benchmarks.js';
+import { loadBenchmark, type BenchmarkProblem, type LoadOptions } from './benchmarks.js';
 import { extractPrediction } from './extract.js';
 import { GradePool, type PoolOptions } from './grade.js';
 import { buildPrompt, cleanOutput, STOP_WORDS } from './prompts.js';
@@ -74,7 +74,7 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
       for (let i = 0; i < problems.length; i += batch) {
         // a prompt the engine cannot encode (the embedded model reads ASCII only) is recorded as an
         // error and counted wrong, instead of failing the whole benchmark
-        const chunk: Problem[] = [];
+        const chunk: BenchmarkProblem[] = [];
         for (const p of problems.slice(i, i + batch)) {
           const why = engine.unreadable?.(buildPrompt(opts.prompt ?? 'qwen25-math-cot', p.question)) ?? null;
           if (why === null) {
@@ -139,14 +139,14 @@ export interface GoldCheckResult {
 export async function goldCheck(benches: string[], opts: LoadOptions & { strict?: boolean; pool?: PoolOptions } = {}): Promise<GoldCheckResult[]> {
   const pool = new GradePool({ strict: opts.strict, ...opts.pool });
   const out: GoldCheckResult[] = [];
-  const part = async (bench: string, items: { p: Problem; pred: string; normalized: boolean }[]): Promise<GoldCheckPart> => {
+  const part = async (bench: string, items: { p: BenchmarkProblem; pred: string; normalized: boolean }[]): Promise<GoldCheckPart> => {
     const rows = await Promise.all(items.map(async (it) => ({ ...it, v: await pool.grade({ gold: it.p.gold, goldNormalized: true, pred: it.pred, predNormalized: it.normalized }) })));
     const s = summarize(bench, rows.map((r) => ({ correct: r.v.equal, timeout: r.v.timeout, pred: r.pred })));
     return { ...s, misses: rows.filter((r) => !r.v.equal).map((r) => ({ idx: r.p.idx, gold: r.p.gold, pred: r.pred, timeout: r.v.timeout })) };
   };
   try {
     for (const bench of benches) {
-      const problems: Problem[] = loadBenchmark(bench, opts);
+      const problems: BenchmarkProblem[] = loadBenchmark(bench, opts);
       const gold = await part(bench, problems.map((p) => ({ p, pred: rawGold(p.bench, p.raw, opts.strict), normalized: false })));
       const withRef = problems.filter((p) => p.reference !== undefined);
       const reference = withRef.length === 0 ? undefined : await part(bench, withRef.map((p) => ({

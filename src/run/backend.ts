@@ -8,9 +8,9 @@
 // trainer needs the memory).
 import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeJSONAtomic } from '../engine/atomic.js';
+import { writeJSONAtomic } from '../util/atomic.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
-import { openEngine } from '../engine/registry.js';
+import { openEngine } from '../serve/registry.js';
 import type { Engine } from '../engine/types.js';
 import { loadAdapter, servedName, startServer, type Served } from '../serve/launch.js';
 import { stepDPO, type StepDPOConfig, type StepDPOReport } from '../train/stepdpo.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SEARCH } from '../search/search.js';
-import { DEFAULT_STEPDPO } from '../train/stepdpo.js';
+import { DPOSchema, TrainerSchema } from '../train/config.js';
 import { DEFAULT_SRLM } from './srlm.js';
 
 const int = (min = 0) => z.number().int().min(min);
@@ -24,18 +24,6 @@ export const SearchSchema = z.object({
   max_rollbacks: int(0).default(DEFAULT_SEARCH.max_rollbacks),
   identical: z.enum(['accept', 'rollback']).default(DEFAULT_SEARCH.identical),
   batch_problems: int(1).default(DEFAULT_SEARCH.batch_problems),
-}).strict();
-
-export const DPOSchema = z.object({
-  beta: z.number().gt(0).default(DEFAULT_STEPDPO.beta),
-  lr: z.number().gt(0).default(DEFAULT_STEPDPO.lr),
-  epochs: z.number().gt(0).default(DEFAULT_STEPDPO.epochs),
-  batch_size: int(1).default(DEFAULT_STEPDPO.batch_size),
-  warmup_frac: z.number().min(0).max(1).default(DEFAULT_STEPDPO.warmup_frac),
-  min_lr_frac: z.number().min(0).max(1).default(DEFAULT_STEPDPO.min_lr_frac),
-  weight_decay: z.number().min(0).default(DEFAULT_STEPDPO.weight_decay),
-  grad_clip: z.number().gt(0).default(DEFAULT_STEPDPO.grad_clip),
-  nll_alpha: z.number().min(0).default(DEFAULT_STEPDPO.nll_alpha),
 }).strict();
 
 export const SrlmSchema = z.object({
@@ -63,26 +51,6 @@ export const EngineSchema = z.object({
   options: z.string().default(''),
   /** Tokenizer for scoring and the contract (default: the served checkpoint's own files). */
   tokenizer: z.string().optional(),
-}).strict();
-
-/** Who trains: `embedded` (in process) or `trl` (trainer/psrlm_trl as a subprocess, under the user's launcher). */
-export const TrainerSchema = z.object({
-  kind: z.enum(['embedded', 'trl']).default('embedded'),
-  /** Command prefix running Python modules: [python3], or [accelerate, launch, --config_file, X.yaml, ...]. */
-  launcher: z.array(z.string().min(1)).min(1).default(['python3']),
-  per_device_batch_size: int(1).default(8),
-  dtype: z.enum(['float32', 'bfloat16', 'float16']).default('float32'),
-  lora: z.object({
-    r: int(1).default(16), alpha: z.number().gt(0).default(32), dropout: z.number().min(0).max(1).default(0),
-    target_modules: z.union([z.string(), z.array(z.string())]).default('all-linear'), merge: z.boolean().default(true),
-  }).strict().nullable().default(null),
-  precompute_ref: z.boolean().default(false),
-  max_length: int(1).nullable().default(null),
-  gradient_checkpointing: z.boolean().default(false),
-  contract_records: int(0).default(16),
-  env: z.record(z.string(), z.string()).default({}),
-  adam_beta1: z.number().min(0).lt(1).default(0.9),
-  adam_beta2: z.number().min(0).lt(1).default(0.95),
 }).strict();
 
 export const RunConfigSchema = z.object({
@@ -137,7 +105,6 @@ export const RunConfigSchema = z.object({
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;
-export type TrainerConfig = z.infer<typeof TrainerSchema>;
 
 /** Validates a parsed config object; throws one message listing every problem by key path. */
 export function resolveConfig(raw: unknown, source = 'config'): RunConfig {

@@ -19,21 +19,21 @@
 // uninterrupted one, byte for byte. Wall times, which cannot match, live apart in timings.json.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, writeJSONAtomic } from '../engine/atomic.js';
+import { writeFileAtomic, writeJSONAtomic } from '../util/atomic.js';
 import type { Engine } from '../engine/types.js';
 import type { GenerateStats } from '../engine/generate.js';
 import { deriveSeed } from '../engine/rng.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import type { EftRecord } from '../data/schema.js';
 import { loadTemplate, renderStepPrompt, type PromptTemplate } from '../data/templates.js';
-import { judgeReport, nextStepReport, scoreReport, solveReport } from '../eval/world.js';
+import { judgeReport, nextStepReport, scoreReport, solveReport } from '../measure/world.js';
 import { heldOutPrefixes, judgeHealth, type HealthReport } from '../judge/health.js';
 import { collectPairs, toStepDPO, toTRL, type PairRecord } from '../search/pairs.js';
 import { runSearch, type SearchRecord } from '../search/search.js';
 import { checkStep, generateProblem, generateProblems } from '../world/index.js';
 import { openBackend, type Backend } from './backend.js';
 import { problemsOf, type RunConfig } from './config.js';
-import { Progress } from './progress.js';
+import { Progress } from '../util/progress.js';
 import { summarizeSearch, type SearchSummary } from './summary.js';
 import { writeReport } from './report.js';
 import { srlmPairs, srlmSample, summarizeSrlm, type SrlmPairStats, type SrlmRecord, type SrlmSummary } from './srlm.js';

@@ -10,7 +10,7 @@
 // '–' or a gap in a line, never as a made-up value.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../engine/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { barChart, emptyChart, esc, lineChart } from './charts.js';
 import type { SrlmPairStats, SrlmSummary } from './srlm.js';
 import type { SearchSummary } from './summary.js';

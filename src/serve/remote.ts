@@ -10,7 +10,8 @@
 //   (bounded concurrency), the endpoint pool (load spread) and retries with backoff (retry.ts).
 // - Scoring uses vLLM's prompt_logprobs or the legacy echo + logprobs, on token ids when a tokenizer is
 //   known, and says plainly when the server supports neither.
-// - Training is out of scope: the Trainer methods exist only to say so.
+// - Training is out of scope: a remote engine implements `Engine` only, not `Trainer` (src/engine/types.ts),
+//   so code that trains asks for a `Trainer` and cannot be handed one.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deriveSeed } from '../engine/rng.js';
@@ -40,9 +41,6 @@ interface Choice {
   logprobs?: { tokens?: unknown; token_logprobs?: unknown; top_logprobs?: unknown; text_offset?: unknown } | null;
   prompt_logprobs?: unknown;
 }
-
-const TRAIN_MSG = 'a remote engine cannot train: training through an OpenAI-compatible server is out of scope. ' +
-  'Train with the embedded engine (spec embedded:<checkpoint dir>), then serve the new checkpoint (psrlm serve) or load it into your server.';
 
 function loadTokenizer(p: string): TextTokenizer {
   const file = existsSync(p) && statSync(p).isDirectory() ? path.join(p, 'tokenizer.json') : p;
@@ -370,18 +368,6 @@ export class RemoteEngine implements Engine {
   /** Calls sent per endpoint (for load-spread checks and logs). */
   endpointStats(): Array<{ url: string; sent: number; failures: number }> {
     return this.pool.endpoints.map((e) => ({ url: e.url, sent: e.sent, failures: e.failures }));
-  }
-
-  trainSFT(): Promise<never> {
-    return Promise.reject(new Error(TRAIN_MSG));
-  }
-
-  trainDPO(): Promise<never> {
-    return Promise.reject(new Error(TRAIN_MSG));
-  }
-
-  save(): Promise<never> {
-    return Promise.reject(new Error(`a remote engine has no weights to save; ${TRAIN_MSG}`));
   }
 
   /** Waits for calls in flight, then closes the cache. */

@@ -1,4 +1,4 @@
-// The engine spec of remote engines (src/engine/registry.ts hands `openai:` specs here):
+// The engine spec of remote engines (src/serve/registry.ts hands `openai:` specs here):
 //
 //   openai:<base url>[,<base url>...][?option=value&...]
 //

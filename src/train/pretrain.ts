@@ -12,17 +12,17 @@
 // (src/engine/snapshot.ts). The partial directory is removed once the stage's checkpoint is saved.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { writeJSONAtomic } from '../engine/atomic.js';
+import { writeJSONAtomic } from '../util/atomic.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { PRESETS, type Preset } from '../engine/presets.js';
 import { Tokenizer } from '../engine/tokenizer.js';
-import type { SFTExample, StepInfo, TrainOptions } from '../engine/types.js';
+import type { SFTExample, StepInfo, Trainer, TrainOptions } from '../engine/types.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
-import { judgeReport, scoreReport, solveReport, type JudgeReport, type ScoreReport, type SolveReport } from '../eval/world.js';
+import { judgeReport, scoreReport, solveReport, type JudgeReport, type ScoreReport, type SolveReport } from '../measure/world.js';
 import { SCORE_POOL, scoreRecords } from '../data/score.js';
 import { generateProblems } from '../world/index.js';
-import { Progress } from '../run/progress.js';
+import { Progress } from '../util/progress.js';
 
 export interface StageConfig {
   epochs: number;
@@ -118,7 +118,7 @@ export function partialDir(outDir: string, stage: 'm0' | 'm1' | 'm1-srlm'): stri
 }
 
 async function runStage(
-  engine: EmbeddedEngine, stage: 'm0' | 'm1' | 'm1-srlm', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
+  trainer: Trainer, stage: 'm0' | 'm1' | 'm1-srlm', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
   snapshot: { dir: string; every: number } | undefined, log: (line: string) => void,
 ): Promise<{ history: StepInfo[]; tokens: number; wall_s: number; steps: number; final_loss: number }> {
   const steps = Math.ceil(examples.length / sc.batch_size) * Math.ceil(sc.epochs);
@@ -140,7 +140,7 @@ async function runStage(
       },
     },
   };
-  const r = await engine.trainSFT(examples, opts);
+  const r = await trainer.trainSFT(examples, opts);
   bar.finish(`loss ${r.final_loss.toFixed(3)}`);
   return { history: r.history, tokens: r.tokens, wall_s: r.wall_s, steps: r.steps, final_loss: r.final_loss };
 }

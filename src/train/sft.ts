@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import path from 'node:path';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import type { SFTExample, StepInfo, TrainOptions, TrainResult } from '../engine/types.js';
-import type { TrainerConfig } from '../run/config.js';
+import type { TrainerConfig } from './config.js';
 import type { StageConfig } from './pretrain.js';
 import { TrlTrainer } from './trl.js';
 

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeJSONAtomic } from '../engine/atomic.js';
+import { writeJSONAtomic } from '../util/atomic.js';
 import { loadHFTokenizer, type TextTokenizer } from '../engine/hftokenizer.js';
 import type { DPOOptions, PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult, Trainer } from '../engine/types.js';
 

@@ -12,7 +12,7 @@
 // Determinism: problem (split, index) is drawn from a stream seeded by (seed, split, index, attempt) only.
 // Splits are disjoint by construction: a candidate is kept only if a hash of its text falls in its split's
 // bucket range, so train, test and harder can never share a problem text whatever their configs are.
-import { Rng, hashText, seedOf } from './rng.js';
+import { WorldRng, hashText, seedOf } from './rng.js';
 
 export type Op = '+' | '-' | '*' | '/';
 export type Split = 'train' | 'test' | 'harder';
@@ -219,7 +219,7 @@ export function actionsOf(start: number, plan: Template[]): Action[] {
 }
 
 /** One attempt at a problem; null when the draw broke a constraint (the caller redraws). */
-function draw(rng: Rng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | 'index'> | null {
+function draw(rng: WorldRng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | 'index'> | null {
   const steps = rng.int(cfg.steps[0], cfg.steps[1]);
   if (steps < 2) throw new Error(`world config: a solution needs at least 2 steps, got ${steps}`);
   const [name, pronoun] = rng.pick(NAMES);
@@ -314,7 +314,7 @@ export function generateProblem(world: WorldConfig, split: Split, index: number)
   if (!cfg) throw new Error(`unknown split '${split}' (expected one of ${SPLITS.join(', ')})`);
   if (!Number.isInteger(index) || index < 0) throw new Error(`problem index must be a non-negative integer, got ${index}`);
   for (let attempt = 0; attempt < 10000; attempt++) {
-    const rng = new Rng(seedOf(world.seed, split, index, attempt));
+    const rng = new WorldRng(seedOf(world.seed, split, index, attempt));
     const p = draw(rng, cfg);
     if (p === null || splitOfText(p.text) !== split) continue;
     return { id: `${split}-${index}`, split, index, ...p };

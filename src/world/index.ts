@@ -4,5 +4,5 @@ export * from './generator.js';
 export * from './format.js';
 export * from './verifier.js';
 export * from './mistakes.js';
-export { Rng, seedOf, hashText } from './rng.js';
+export { WorldRng, seedOf, hashText } from './rng.js';
 export * from './columns.js';

@@ -12,7 +12,7 @@
 import type { Problem } from './generator.js';
 import { applyOp, quoteOf } from './generator.js';
 import { formatAction, formatBoxed } from './format.js';
-import { Rng } from './rng.js';
+import { WorldRng } from './rng.js';
 import { nextStep, replay } from './verifier.js';
 
 export type MistakeKind = 'digit' | 'carry' | 'foreign' | 'skip' | 'stale' | 'op' | 'early' | 'answer' | 'late';
@@ -36,7 +36,7 @@ function ok(n: number): boolean {
 }
 
 /** A different number a hand could write for n: a swapped pair of digits, one digit changed, ±1. */
-function slip(n: number, rng: Rng): number {
+function slip(n: number, rng: WorldRng): number {
   const s = String(n);
   const r = rng.next();
   if (r < 0.25 && s.length >= 2) {
@@ -56,7 +56,7 @@ function slip(n: number, rng: Rng): number {
  * One wrong next-step body of the given kind after `earlier` (the correct steps so far, as text), or null
  * when the kind does not apply there (e.g. `stale` on the first step, `late` before the answer step).
  */
-export function makeMistake(problem: Problem, earlier: readonly string[], kind: MistakeKind, rng: Rng): string | null {
+export function makeMistake(problem: Problem, earlier: readonly string[], kind: MistakeKind, rng: WorldRng): string | null {
   const st = replay(problem, earlier);
   if (st.done) return null;
   const t = problem.plan[st.next];
@@ -174,7 +174,7 @@ export const DEFAULT_POLICY: PolicyOptions = { width: 6, pCorrect: 0.5, weights:
  * otherwise a mistake of a kind drawn by weight among those that apply here. Duplicates are kept (the
  * search merges identical candidates itself: open choice 8, docs/method.md §3).
  */
-export function proposeCandidates(problem: Problem, earlier: readonly string[], opts: PolicyOptions, rng: Rng): string[] {
+export function proposeCandidates(problem: Problem, earlier: readonly string[], opts: PolicyOptions, rng: WorldRng): string[] {
   const right = nextStep(problem, earlier);
   const out: string[] = [];
   for (let i = 0; i < opts.width; i++) {

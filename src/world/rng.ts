@@ -31,7 +31,7 @@ export function hashText(s: string): number {
 }
 
 /** Mulberry32: small, fast and good enough for data generation; not for cryptography. */
-export class Rng {
+export class WorldRng {
   private state: number;
 
   constructor(seed: number) {
@@ -49,7 +49,7 @@ export class Rng {
 
   /** Integer in [lo, hi], both inclusive. */
   int(lo: number, hi: number): number {
-    if (hi < lo) throw new Error(`Rng.int: empty range [${lo}, ${hi}]`);
+    if (hi < lo) throw new Error(`WorldRng.int: empty range [${lo}, ${hi}]`);
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
 
@@ -59,7 +59,7 @@ export class Rng {
   }
 
   pick<T>(xs: readonly T[]): T {
-    if (xs.length === 0) throw new Error('Rng.pick: empty list');
+    if (xs.length === 0) throw new Error('WorldRng.pick: empty list');
     return xs[Math.floor(this.next() * xs.length)];
   }
 
@@ -67,7 +67,7 @@ export class Rng {
   weighted<K extends string>(weights: Readonly<Record<K, number>>): K {
     const keys = Object.keys(weights) as K[];
     const total = keys.reduce((s, k) => s + Math.max(0, weights[k]), 0);
-    if (!(total > 0)) throw new Error('Rng.weighted: all weights are zero');
+    if (!(total > 0)) throw new Error('WorldRng.weighted: all weights are zero');
     let u = this.next() * total;
     for (const k of keys) {
       u -= Math.max(0, weights[k]);

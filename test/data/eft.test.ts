@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { composeProblem, generateProblem, worldConfig } from '../../src/world/generator.js';
 import { checkStep, nextStep } from '../../src/world/verifier.js';
 import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
-import { Rng } from '../../src/world/rng.js';
+import { WorldRng } from '../../src/world/rng.js';
 import { checkable, checkLine, eftRecords, goldJudgment, nextHint, searchPairs } from '../../src/data/eft.js';
 import { loadTemplate, parseVerdict, renderJudgePrompt } from '../../src/data/templates.js';
 import { validateEft, type EftRecord } from '../../src/data/schema.js';
@@ -18,7 +18,7 @@ function build(n: number): EftRecord[] {
   let pair = 0;
   for (let i = 0; i < n; i++) {
     const p = generateProblem(world, 'test', i);
-    for (const pr of searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 2 }, new Rng(i))) out.push(...eftRecords(pr, pair++, t));
+    for (const pr of searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 2 }, new WorldRng(i))) out.push(...eftRecords(pr, pair++, t));
   }
   return out;
 }
@@ -58,14 +58,14 @@ test('labels match the verifier, both orders of every pair, balanced labels', ()
 
 test('the search is reproducible and keeps at most maxPairsPerProblem pairs', () => {
   const p = generateProblem(world, 'train', 42);
-  const x = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new Rng(3));
-  const y = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new Rng(3));
+  const x = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new WorldRng(3));
+  const y = searchPairs(p, { policy: DEFAULT_POLICY, maxPairsPerProblem: 1 }, new WorldRng(3));
   assert.deepEqual(x, y);
   assert.ok(x.length <= 1);
-  const all = searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0.5 }, maxPairsPerProblem: 99 }, new Rng(3));
+  const all = searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0.5 }, maxPairsPerProblem: 99 }, new WorldRng(3));
   assert.ok(all.length <= p.steps);
   // With no right candidates, no layer can pair (the paper's tie rule): nothing to learn from.
-  assert.deepEqual(searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0 }, maxPairsPerProblem: 9 }, new Rng(3)), []);
+  assert.deepEqual(searchPairs(p, { policy: { ...DEFAULT_POLICY, pCorrect: 0 }, maxPairsPerProblem: 9 }, new WorldRng(3)), []);
 });
 
 test('goldJudgment labels any two candidates, and none when both are right or both wrong', () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { composeProblem, generateProblem, worldConfig } from '../../src/world/generator.js';
 import { checkStep, nextStep, replay } from '../../src/world/verifier.js';
 import { DEFAULT_POLICY } from '../../src/world/mistakes.js';
-import { Rng } from '../../src/world/rng.js';
+import { WorldRng } from '../../src/world/rng.js';
 import { checkable, checkLine } from '../../src/data/eft.js';
 import { collectSingles, singleRecord } from '../../src/data/single.js';
 import { loadTemplate } from '../../src/data/templates.js';
@@ -66,7 +66,7 @@ test('a hand-checked single check renders exactly', () => {
   // draw until a wrong step at layer 3 shows up, then check its whole text
   let found: SingleRecord | null = null;
   for (let s = 0; s < 500 && !found; s++) {
-    const r = singleRecord(p, t, opts, new Rng(s), 'x');
+    const r = singleRecord(p, t, opts, new WorldRng(s), 'x');
     if (r && r.layer === 3 && r.kind === 'carry') found = r;
   }
   assert.ok(found);

@@ -17,7 +17,7 @@ import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { buildRecords, dataConfig } from '../../src/data/build.js';
 import { collectSingles } from '../../src/data/single.js';
 import { loadTemplate, templatesDir } from '../../src/data/templates.js';
-import { judgeReport, singleReport } from '../../src/eval/world.js';
+import { judgeReport, singleReport } from '../../src/measure/world.js';
 import { DEFAULT_HEALTH, heldOutPrefixes, judgeHealth } from '../../src/judge/health.js';
 import { generateProblems } from '../../src/world/index.js';
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
-import { TrainerSchema } from '../../src/run/config.js';
+import { TrainerSchema } from '../../src/train/config.js';
 import { readSftRecords, sftCheckpoint, type SftSettings } from '../../src/train/sft.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');

@@ -4,14 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateProblems, worldConfig } from '../../src/world/generator.js';
 import { makeMistake, proposeCandidates, MISTAKE_KINDS, DEFAULT_POLICY } from '../../src/world/mistakes.js';
-import { Rng } from '../../src/world/rng.js';
+import { WorldRng } from '../../src/world/rng.js';
 import { checkStep, nextStep } from '../../src/world/verifier.js';
 
 const problems = generateProblems(worldConfig(), 'train', 150);
 
 test('every mistake is a wrong step, and the verifier names the injected kind for the direct kinds', () => {
   const made: Record<string, number> = {};
-  const rng = new Rng(1);
+  const rng = new WorldRng(1);
   for (const p of problems) {
     const prefix: string[] = [];
     for (let l = 0; l < p.steps; l++) {
@@ -32,12 +32,12 @@ test('every mistake is a wrong step, and the verifier names the injected kind fo
 
 test('candidates are reproducible from the seed and mix right and wrong steps', () => {
   const p = problems[3];
-  const a = proposeCandidates(p, [], DEFAULT_POLICY, new Rng(5));
-  const b = proposeCandidates(p, [], DEFAULT_POLICY, new Rng(5));
+  const a = proposeCandidates(p, [], DEFAULT_POLICY, new WorldRng(5));
+  const b = proposeCandidates(p, [], DEFAULT_POLICY, new WorldRng(5));
   assert.deepEqual(a, b);
   assert.equal(a.length, 6);
   let right = 0, total = 0;
-  const rng = new Rng(9);
+  const rng = new WorldRng(9);
   for (const q of problems) {
     for (const c of proposeCandidates(q, [], DEFAULT_POLICY, rng)) { right += Number(checkStep(q, [], c).ok); total++; }
   }

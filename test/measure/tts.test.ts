@@ -1,4 +1,4 @@
-// Test-time scaling (src/eval/tts.ts), as oracles:
+// Test-time scaling (src/measure/tts.ts), as oracles:
 // - majority vote: counts and a seeded tie-break (not first-seen) by hand;
 // - a scripted engine whose whole solutions, candidate steps and judge verdicts the test writes: each
 //   method's answer per question known by hand (best-of-w answers with the search's path, even where greedy
@@ -13,8 +13,8 @@ import path from 'node:path';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import type { Completion, GenerateOptions } from '../../src/engine/types.js';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
-import { CountingEngine, majorityVote, ttsReport, ttsTable, type TtsReport } from '../../src/eval/tts.js';
-import { solveReport } from '../../src/eval/world.js';
+import { CountingEngine, majorityVote, ttsReport, ttsTable, type TtsReport } from '../../src/measure/tts.js';
+import { solveReport } from '../../src/measure/world.js';
 import { DEFAULT_SEARCH, runSearch, searchPrompt } from '../../src/search/search.js';
 import { deriveSeed } from '../../src/engine/rng.js';
 import { checkAnswer, generateProblems, renderSteps, worldConfig, type Problem } from '../../src/world/index.js';

@@ -2,7 +2,7 @@
 // its own judge used as an inference method: 6 candidates per step at temperature 0.5, the best kept;
 // docs/method.md §3, read as the training search's win-count rule). For the
 // same questions and the same sampling settings, three ways to answer:
-//   greedy     one greedy solution (the call solveReport in src/eval/world.ts makes, so its accuracy is
+//   greedy     one greedy solution (the call solveReport in src/measure/world.ts makes, so its accuracy is
 //              the loop's greedy accuracy)
 //   majority   k whole solutions sampled at the search's T and top_p, the most frequent boxed answer wins;
 //              equally frequent answers are decided by a draw seeded from the question's coordinates (not

@@ -1,4 +1,4 @@
-// nextStepReport (src/eval/world.ts) on a scripted engine: at held-out prefixes, the gold next step
+// nextStepReport (src/measure/world.ts) on a scripted engine: at held-out prefixes, the gold next step
 // counts as right and the same step with its result changed counts as wrong (the verifier decides); the
 // share is hand-counted, the decoding is greedy and stops at the end of the line.
 import { test } from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { dataConfig } from '../../src/data/build.js';
 import { solutionBodies } from '../../src/data/ift.js';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
-import { nextStepReport } from '../../src/eval/world.js';
+import { nextStepReport } from '../../src/measure/world.js';
 import { heldOutPrefixes } from '../../src/judge/health.js';
 import { generateProblems, renderSteps } from '../../src/world/index.js';
 import { Scripted } from './scripted.js';

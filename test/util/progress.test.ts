@@ -3,7 +3,7 @@
 // where it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, Progress } from '../../src/run/progress.js';
+import { formatDuration, Progress } from '../../src/util/progress.js';
 
 function fakeStream(isTTY: boolean) {
   const out: string[] = [];

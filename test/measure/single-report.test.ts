@@ -1,4 +1,4 @@
-// singleReport (src/eval/world.ts) on a scripted engine: gold lines score 1, lines with the last word
+// singleReport (src/measure/world.ts) on a scripted engine: gold lines score 1, lines with the last word
 // flipped score 0 on every share (leaving out reason lines), an empty line is a parse
 // failure, a reason line fails the step; hand-counted shares.
 import { test } from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { collectSingles } from '../../src/data/single.js';
 import { dataConfig } from '../../src/data/build.js';
 import { loadTemplate } from '../../src/data/templates.js';
-import { singleReport } from '../../src/eval/world.js';
+import { singleReport } from '../../src/measure/world.js';
 import { Scripted } from './scripted.js';
 
 const d = dataConfig({});
