@@ -6,7 +6,6 @@
 // one JSON line (also written to <out>/demo.json). --from-scratch first rebuilds the initial models.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { templatesDir } from '../data/templates.js';
 import { loadConfig, type RunConfig } from '../run/config.js';
 import { runLoop } from '../run/loop.js';
@@ -16,8 +15,7 @@ import { dataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
 import { ttsReport, ttsTable, type TtsReport } from '../measure/tts.js';
 import { generateProblems } from '../world/index.js';
-
-const USAGE = 'usage: psrlm demo [--quick] [--from-scratch] [--seed N] [--json] [--out DIR] [--models DIR] [--no-srlm]';
+import { command } from './args.js';
 
 export function quickConfig(c: RunConfig): RunConfig {
   return {
@@ -90,22 +88,29 @@ export function demoTable(sum: Record<string, unknown>): string {
   ].join('\n');
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false }, seed: { type: 'string' }, json: { type: 'boolean', default: false },
-      out: { type: 'string' }, models: { type: 'string' }, 'from-scratch': { type: 'boolean', default: false },
-      'no-srlm': { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+export const run = command({
+  name: 'demo',
+  summary: 'run the whole method on the synthetic math world',
+  description: `PSRLM, then the SRLM baseline in the same harness, from the initial models with configs/demo.yaml; both
+runs resume. Ends with the paper-style table of both methods and test-time scaling with the final model.`,
+  flags: {
+    quick: { type: 'boolean', help: 'fewer questions and iterations, smaller evaluations' },
+    'from-scratch': { type: 'boolean', help: 'first rebuild the initial models into <out>/models' },
+    seed: { type: 'int', min: 0, defaultHelp: "the config's", help: 'seed of the run' },
+    json: { type: 'boolean', help: 'the summary as one JSON line (also written to <out>/demo.json)' },
+    out: {
+      type: 'path', metavar: 'DIR', defaultHelp: 'runs/demo-seed<N>[-quick][-scratch]',
+      help: 'where both runs go',
     },
-  });
-  if (values.help) { console.log(USAGE); return 0; }
+    models: {
+      type: 'path', metavar: 'DIR', defaultHelp: 'the shipped assets/models',
+      help: 'where m0, m1 and m1-srlm live',
+    },
+    'no-srlm': { type: 'boolean', help: 'skip the SRLM baseline' },
+  },
+}, async ({ values }) => {
   const root = path.dirname(templatesDir());
-  let seed: number | undefined;
-  if (values.seed !== undefined) {
-    seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0) { console.error(`psrlm demo: --seed must be a non-negative integer, got '${values.seed}'`); return 2; }
-  }
+  const seed = values.seed;
   const out = values.out ?? path.join('runs', `demo-seed${seed ?? 1}${values.quick ? '-quick' : ''}${values['from-scratch'] ? '-scratch' : ''}`);
   const t0 = performance.now();
   // --models: where M0, M1 and M1-srlm live (default: the shipped assets/models); --from-scratch rebuilds
@@ -162,4 +167,4 @@ export async function run(argv: string[]): Promise<number> {
     console.log('\n' + ttsTable(JSON.parse(readFileSync(ttsFile, 'utf8')) as TtsReport));
   }
   return 0;
-}
+});

@@ -1,25 +1,12 @@
 // `psrlm eval`: benchmark accuracy with an engine, per problem as JSONL and as a table per benchmark plus
 // the average (the paper's Table 1 columns); or `--gold-check`: every benchmark's gold and reference
 // solutions graded against its own gold answer, with each miss classified (src/eval/evaluate.ts).
-import { parseArgs } from 'node:util';
 import { createWriteStream } from 'node:fs';
 import { BENCHMARKS, TABLE1, loadBenchmark } from '../eval/benchmarks.js';
 import { evaluate, goldCheck, type GoldCheckMiss } from '../eval/evaluate.js';
 import { PROMPT_NAMES } from '../eval/prompts.js';
 import { openEngine } from '../serve/registry.js';
-
-const HELP = `usage: psrlm eval --engine SPEC [--bench LIST] [--prompt NAME] [--limit N] [--max-tokens N] [--out FILE]
-       psrlm eval --gold-check [--bench LIST] [--strict] [--verbose]
-
-  --bench LIST      comma-separated: ${BENCHMARKS.join(',')} (default: ${TABLE1.join(',')})
-  --engine SPEC     engine to generate with (see the engine registry)
-  --prompt NAME     ${PROMPT_NAMES.join(' | ')} (default qwen25-math-cot, the toolkit's)
-  --limit N         first N problems of each benchmark
-  --max-tokens N    per completion (default 2048, the toolkit's)
-  --out FILE        per-problem results as JSONL (default: stdout, with the table on stderr)
-  --strict          fix the toolkit's documented grading bugs (docs/grading.md)
-  --gold-check      grade each benchmark's own gold and reference solutions against its gold
-  --verbose         with --gold-check: list every miss`;
+import { command, UsageError } from './args.js';
 
 /** Why a reference solution's extracted answer misses its gold; the classes docs/grading.md explains. */
 export function classifyMiss(bench: string, reference: string | undefined, m: GoldCheckMiss): string {
@@ -35,43 +22,43 @@ export function classifyMiss(bench: string, reference: string | undefined, m: Go
   return 'other';
 }
 
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
-  return n;
-}
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      bench: { type: 'string' },
-      engine: { type: 'string' },
-      prompt: { type: 'string', default: 'qwen25-math-cot' },
-      limit: { type: 'string' },
-      'max-tokens': { type: 'string' },
-      out: { type: 'string' },
-      strict: { type: 'boolean', default: false },
-      'gold-check': { type: 'boolean', default: false },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+export const run = command({
+  name: 'eval',
+  summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks',
+  description: `Greedy accuracy per benchmark and their average (the paper's Table 1 columns), per problem as JSONL; or,
+with --gold-check, every benchmark's gold and reference solutions graded against its own gold.`,
+  flags: {
+    engine: {
+      type: 'string', metavar: 'SPEC',
+      help: 'engine to generate with (see the engine registry); required unless --gold-check',
     },
-  });
-  if (values.help) { console.log(HELP); return 0; }
-  const benches = values.bench ? values.bench.split(',').map((b) => b.trim()).filter(Boolean) : [...TABLE1];
-  for (const b of benches) {
-    if (!(BENCHMARKS as readonly string[]).includes(b)) throw new Error(`unknown benchmark '${b}' in --bench: use ${BENCHMARKS.join(', ')}`);
-  }
+    bench: { type: 'list', separator: ',', choices: BENCHMARKS, default: TABLE1, help: 'benchmarks, comma-separated' },
+    prompt: {
+      type: 'choice', choices: PROMPT_NAMES, default: 'qwen25-math-cot',
+      help: "the prompt (qwen25-math-cot is the toolkit's)",
+    },
+    limit: { type: 'int', min: 1, help: 'first N problems of each benchmark' },
+    'max-tokens': { type: 'int', min: 1, defaultHelp: "2048, the toolkit's", help: 'per completion' },
+    out: {
+      type: 'path', metavar: 'FILE', defaultHelp: 'stdout, with the table on stderr',
+      help: 'per-problem results as JSONL',
+    },
+    strict: { type: 'boolean', help: "fix the toolkit's documented grading bugs (docs/grading.md)" },
+    'gold-check': { type: 'boolean', help: "grade each benchmark's own gold and reference solutions against its gold" },
+    verbose: { type: 'boolean', help: 'with --gold-check: list every miss' },
+  },
+}, async ({ values }) => {
+  const benches = values.bench;
   if (values['gold-check']) return runGoldCheck(benches, values.strict, values.verbose);
-  if (!values.engine) { console.error(`psrlm eval: --engine is required (or use --gold-check)\n\n${HELP}`); return 2; }
-  if (!(PROMPT_NAMES as readonly string[]).includes(values.prompt)) throw new Error(`unknown --prompt '${values.prompt}': use ${PROMPT_NAMES.join(' or ')}`);
+  if (!values.engine) {
+    throw new UsageError('--engine is required (or use --gold-check): the engine spec to generate with');
+  }
   const engine = await openEngine(values.engine);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   const log = values.out ? console.log : console.error;
   try {
     const { summary, average } = await evaluate(engine, {
-      benches, prompt: values.prompt, limit: positiveInt('--limit', values.limit), maxTokens: positiveInt('--max-tokens', values['max-tokens']),
+      benches, prompt: values.prompt, limit: values.limit, maxTokens: values['max-tokens'],
       strict: values.strict, onResult: (r) => out.write(JSON.stringify(r) + '\n'),
     });
     const cols = [...summary.map((s) => s.bench), 'avg'];
@@ -85,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     await engine.close();
   }
   return 0;
-}
+});
 
 async function runGoldCheck(benches: string[], strict: boolean, verbose: boolean): Promise<number> {
   const results = await goldCheck(benches, { strict });

@@ -3,50 +3,47 @@
 // order consistency, held-out single-candidate checks (the check alone, without a second candidate to copy
 // from; for templates that have them), and on the model's own sampled candidates the judge's pick against a
 // random pick and a majority vote (src/judge/health.ts). The verifier only measures.
-import { parseArgs } from 'node:util';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { buildRecords, dataConfig } from '../data/build.js';
-import { loadTemplate } from '../data/templates.js';
+import { listTemplates, loadTemplate } from '../data/templates.js';
 import { collectSingles } from '../data/single.js';
 import { judgeReport, singleReport } from '../measure/world.js';
 import { DEFAULT_HEALTH, heldOutPrefixes, judgeHealth } from '../judge/health.js';
 import { generateProblems } from '../world/index.js';
+import { command } from './args.js';
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      prefixes: { type: 'string', default: '200' },
-      eft: { type: 'string', default: '500' },
-      singles: { type: 'string', default: '200' },
-      candidates: { type: 'string', default: '6' },
-      template: { type: 'string', default: 'compact' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+export const run = command({
+  name: 'judge',
+  summary: "measure a model's judge: held-out EFT and its own candidates",
+  description: `How good the model's judge is, before a loop relies on it: held-out EFT accuracy in both orders, order
+consistency, held-out single-candidate checks, and its pick on its own candidates vs random and majority.`,
+  flags: {
+    model: { type: 'path', exists: 'dir', required: true, metavar: 'DIR', help: 'checkpoint directory' },
+    prefixes: { type: 'int', min: 0, default: 200, help: 'held-out test prefixes for the own-candidates check' },
+    eft: { type: 'int', min: 0, default: 500, help: 'held-out EFT examples' },
+    singles: { type: 'int', min: 0, default: 200, help: 'held-out single-candidate checks (templates that have them)' },
+    candidates: { type: 'int', min: 2, default: 6, metavar: 'W', help: 'own candidates sampled per prefix' },
+    template: {
+      type: 'choice', choices: () => listTemplates(), default: 'compact', metavar: 'NAME',
+      help: 'prompt template',
     },
-  });
-  if (values.help || !values.model) {
-    console.log('usage: psrlm judge --model <checkpoint dir> [--prefixes N] [--eft N] [--singles N] [--candidates W] [--template NAME] [--json]');
-    return values.help ? 0 : 2;
-  }
-  for (const k of ['prefixes', 'eft', 'singles', 'candidates'] as const) {
-    const v = Number(values[k]);
-    if (!Number.isInteger(v) || v < (k === 'candidates' ? 2 : 0)) { console.error(`psrlm judge: --${k} must be an integer ≥ ${k === 'candidates' ? 2 : 0}, got '${values[k]}'`); return 2; }
-  }
-  const t = loadTemplate(values.template!);
+    json: { type: 'boolean', help: 'the three reports as one JSON line' },
+  },
+}, async ({ values }) => {
+  const t = loadTemplate(values.template);
   const engine = EmbeddedEngine.load(values.model);
   try {
-    const data = dataConfig({ template: values.template! });
+    const data = dataConfig({ template: values.template });
     const built = buildRecords({ ...data, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...data.eft, trainPairs: 0 } });
-    const eft = await judgeReport(engine, built.eftTest.slice(0, Number(values.eft)));
+    const eft = await judgeReport(engine, built.eftTest.slice(0, values.eft));
     // held-out single checks: test-split problems (the EFT test pairs use the same split, never train)
-    const nSingles = t.check_prompt === undefined ? 0 : Number(values.singles);
+    const nSingles = t.check_prompt === undefined ? 0 : values.singles;
     const singles = nSingles > 0
       ? await singleReport(engine, collectSingles(data.world, t, data.seed, 'test', 0, nSingles, data.budget.eft, { policy: data.eft.policy, explain: data.eft.explain }).records)
       : null;
-    const problems = generateProblems(data.world, 'test', Number(values.prefixes));
-    const health = await judgeHealth(engine, t, heldOutPrefixes(problems, 7), { ...DEFAULT_HEALTH, candidates: Number(values.candidates) });
+    const problems = generateProblems(data.world, 'test', values.prefixes);
+    const health = await judgeHealth(engine, t, heldOutPrefixes(problems, 7),
+      { ...DEFAULT_HEALTH, candidates: values.candidates });
     if (values.json) {
       console.log(JSON.stringify({ eft_test: eft, single_checks: singles, own_candidates: health }));
     } else {
@@ -60,4 +57,4 @@ export async function run(argv: string[]): Promise<number> {
     await engine.close();
   }
   return 0;
-}
+});

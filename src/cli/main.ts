@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // The `psrlm` command line: a table of subcommands, each in its own module under src/cli/, loaded lazily
 // so that `psrlm grade` does not pay for the engine's start-up. Core modules never import from here.
+// Usage mistakes (src/cli/args.ts's UsageError) exit 2 with a message naming the flag; other failures exit 1.
 import { fileURLToPath } from 'node:url';
+import { suggest, UsageError, type Command } from './args.js';
 
-interface Command {
+interface Entry {
   summary: string;
-  load: () => Promise<{ run: (argv: string[]) => Promise<number> }>;
+  load: () => Promise<{ run: Command }>;
 }
 
-const commands: Record<string, Command> = {
+const commands: Record<string, Entry> = {
   demo: { summary: 'run the whole method on the synthetic math world', load: () => import('./demo.js') },
   grade: { summary: 'grade JSONL {gold, pred} pairs as the Qwen2.5-Math toolkit does', load: () => import('./grade.js') },
   extract: { summary: 'extract the normalised answer from JSONL {text} model outputs', load: () => import('./extract.js') },
@@ -28,22 +30,42 @@ const commands: Record<string, Command> = {
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   const lines = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
-  return `usage: psrlm <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n'psrlm <command> --help' shows a command's options.`;
+  return `usage: psrlm <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n`
+    + "'psrlm <command> --help' (or 'psrlm help <command>') shows a command's options.";
+}
+
+/** The command names, for tests that go through every command. */
+export const COMMANDS: readonly string[] = Object.keys(commands);
+
+/** A command's module loaded, by name (its declarations are `run.spec`). */
+export async function loadCommand(name: string): Promise<Command> {
+  if (!Object.hasOwn(commands, name)) throw new Error(`no command '${name}'`);
+  return (await commands[name]!.load()).run;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) [name, rest] = [rest[0], ['--help']];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) { console.error(usage()); return 2; }
     console.log(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
-  const cmd = commands[name];
+  const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!cmd) {
-    console.error(`psrlm: unknown command '${name}'.\n\n${usage()}`);
+    const s = suggest(name, Object.keys(commands));
+    console.error(`psrlm: unknown command '${name}'${s ? ` (did you mean '${s}'?)` : ''}.\n\n${usage()}`);
     return 2;
   }
   const mod = await cmd.load();
-  return mod.run(rest);
+  try {
+    return await mod.run(rest);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    const where = e.command ?? name;
+    console.error(`psrlm ${where}: ${e.message}\n(run 'psrlm ${where} --help' for its usage)`);
+    return 2;
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {

@@ -1,63 +1,72 @@
 // `psrlm sft`: M1 = SFT of a base model on IFT + EFT records (src/train/sft.ts), on the embedded engine or
 // through TRL under the user's launcher — the first step of the method for a real model, e.g.
 // Qwen2.5-Math-7B with the trainer section of configs/qwen2.5-math-7b-8gpu.yaml (trainer/README.md).
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../run/config.js';
 import { TrainerSchema, type TrainerConfig } from '../train/config.js';
 import { Progress } from '../util/progress.js';
 import { PAPER_SFT, sftCheckpoint, type SftSettings } from '../train/sft.js';
+import { command, UsageError } from './args.js';
 
-const USAGE = `usage: psrlm sft --model <checkpoint> --data <jsonl> [--data <jsonl> ...] --out <dir>
-                 [--config <run config.yaml> | --trainer embedded|trl [--launcher "python3"]]
-                 [--epochs 3] [--lr 1e-6] [--batch-size 32] [--warmup-frac 0.1] [--min-lr-frac 0]
-                 [--weight-decay 0] [--seed 1] [--snapshot-every 100] [--quiet]
-
-Supervised fine-tuning of --model on the records of every --data file ({prompt, completion, eos}: the
+export const run = command({
+  name: 'sft',
+  summary: 'M1 = SFT of a base model on IFT + EFT records, on the embedded engine or TRL',
+  description: `Supervised fine-tuning of --model on the records of every --data file ({prompt, completion, eos}: the
 IFT and EFT files of psrlm data build / segment / eft), loss on completion tokens only, EOS after a
 completion unless the record says eos: false. The defaults are the paper's M1 recipe (3 epochs, lr 1e-6,
 batch 32). --config takes the trainer section of a run config (kind, launcher, dtype, LoRA, contract, ...),
 so M1 is trained by the same trainer, launcher and token-boundary contract as the loop's iterates;
 without it, --trainer picks the embedded engine (psrlm checkpoints, the default) or TRL (Hugging Face
 checkpoints; --launcher is the command prefix that runs Python modules, e.g. ".venv-rl/bin/python" or
-"accelerate launch --config_file zero3.yaml"). The same command again reuses a finished --out; an
-embedded run killed part-way resumes from <out>.partial.`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' }, data: { type: 'string', multiple: true }, out: { type: 'string' },
-      config: { type: 'string' }, trainer: { type: 'string' }, launcher: { type: 'string' },
-      epochs: { type: 'string' }, lr: { type: 'string' }, 'batch-size': { type: 'string' }, 'warmup-frac': { type: 'string' },
-      'min-lr-frac': { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' },
-      'snapshot-every': { type: 'string', default: '100' }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+"accelerate launch --config_file zero3.yaml"). Give --config or --trainer/--launcher, not both. The same
+command again reuses a finished --out; an embedded run killed part-way resumes from <out>.partial.`,
+  flags: {
+    model: { type: 'path', required: true, metavar: 'CHECKPOINT', help: 'the base model' },
+    data: {
+      type: 'list', exists: 'file', required: true, metavar: 'JSONL',
+      help: 'IFT/EFT records ({prompt, completion, eos})',
     },
-  });
-  if (values.help) { console.log(USAGE); return 0; }
-  if (!values.model || !values.out || !values.data?.length) { console.error(`psrlm sft: --model, --data and --out are required\n\n${USAGE}`); return 2; }
-  if (values.config && (values.trainer || values.launcher)) { console.error('psrlm sft: give either --config (its trainer section) or --trainer/--launcher, not both'); return 2; }
-  const num = (v: string | undefined, name: string, dflt: number, ok: (x: number) => boolean, want: string): number => {
-    if (v === undefined) return dflt;
-    const x = Number(v);
-    if (!Number.isFinite(x) || !ok(x)) throw new Error(`--${name} must be ${want}, got '${v}'`);
-    return x;
-  };
+    out: { type: 'path', required: true, metavar: 'DIR', help: 'the fine-tuned checkpoint' },
+    config: { type: 'path', exists: 'file', metavar: 'FILE', help: 'a run config whose trainer section is used' },
+    trainer: {
+      type: 'string', metavar: 'embedded|trl', defaultHelp: 'embedded',
+      help: 'which trainer, without --config',
+    },
+    launcher: {
+      type: 'string', metavar: 'CMD',
+      help: 'with --trainer trl: the command prefix that runs Python modules',
+    },
+    epochs: { type: 'number', above: 0, default: PAPER_SFT.epochs, help: 'passes over the data' },
+    lr: { type: 'number', above: 0, default: PAPER_SFT.lr, help: 'peak learning rate' },
+    'batch-size': { type: 'int', min: 1, default: PAPER_SFT.batch_size, help: 'records per optimizer step' },
+    'warmup-frac': {
+      type: 'number', min: 0, below: 1, default: PAPER_SFT.warmup_frac,
+      help: 'share of steps warming up',
+    },
+    'min-lr-frac': {
+      type: 'number', min: 0, max: 1, default: PAPER_SFT.min_lr_frac,
+      help: 'final learning rate as a share of the peak',
+    },
+    'weight-decay': { type: 'number', min: 0, default: PAPER_SFT.weight_decay, help: 'AdamW weight decay' },
+    seed: { type: 'int', min: 0, default: PAPER_SFT.seed, help: 'seed of shuffling and dropout' },
+    'snapshot-every': { type: 'int', min: 0, default: 100, help: 'steps between resumable snapshots, 0 for none' },
+    quiet: { type: 'boolean', help: 'no progress bar' },
+  },
+}, async ({ values }) => {
+  if (values.config && (values.trainer || values.launcher)) {
+    throw new UsageError('give either --config (its trainer section) or --trainer/--launcher, not both');
+  }
   const settings: SftSettings = {
-    epochs: num(values.epochs, 'epochs', PAPER_SFT.epochs, (x) => x > 0, 'a positive number'),
-    lr: num(values.lr, 'lr', PAPER_SFT.lr, (x) => x > 0, 'a positive number'),
-    batch_size: num(values['batch-size'], 'batch-size', PAPER_SFT.batch_size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer'),
-    warmup_frac: num(values['warmup-frac'], 'warmup-frac', PAPER_SFT.warmup_frac, (x) => x >= 0 && x < 1, 'in [0, 1)'),
-    min_lr_frac: num(values['min-lr-frac'], 'min-lr-frac', PAPER_SFT.min_lr_frac, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
-    weight_decay: num(values['weight-decay'], 'weight-decay', PAPER_SFT.weight_decay, (x) => x >= 0, 'a non-negative number'),
-    seed: num(values.seed, 'seed', PAPER_SFT.seed, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
+    epochs: values.epochs, lr: values.lr, batch_size: values['batch-size'], warmup_frac: values['warmup-frac'],
+    min_lr_frac: values['min-lr-frac'], weight_decay: values['weight-decay'], seed: values.seed,
   };
-  const snapshotEvery = num(values['snapshot-every'], 'snapshot-every', 100, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  const snapshotEvery = values['snapshot-every'];
   let trainer: TrainerConfig;
   if (values.config) {
     trainer = loadConfig(values.config).trainer;
   } else {
     const r = TrainerSchema.safeParse({ kind: values.trainer ?? 'embedded', ...(values.launcher ? { launcher: values.launcher.split(/\s+/).filter(Boolean) } : {}) });
-    if (!r.success) { console.error(`psrlm sft: ${r.error.issues.map((i) => `--${i.path[0] === 'kind' ? 'trainer' : String(i.path[0])}: ${i.message}`).join('; ')}`); return 2; }
+    const flag = (i: { path: PropertyKey[] }) => `--${i.path[0] === 'kind' ? 'trainer' : String(i.path[0])}`;
+    if (!r.success) throw new UsageError(r.error.issues.map((i) => `${flag(i)}: ${i.message}`).join('; '));
     trainer = r.data;
   }
   const log = (s: string) => console.error(s);
@@ -75,4 +84,4 @@ export async function run(argv: string[]): Promise<number> {
   });
   bar?.finish(`loss ${res.final_loss.toFixed(3)}`);
   return 0;
-}
+});

@@ -2,61 +2,47 @@
 // [--seed S] [--json]`: test-time scaling on the synthetic world — greedy vs majority vote vs step-wise
 // best-of-w with the model's own judge (src/measure/tts.ts, paper Table 5). Prints the table; with --json the
 // last line of stdout is the report as one JSON object. Progress goes to stderr.
-import { parseArgs } from 'node:util';
 import { openEngine } from '../serve/registry.js';
 import { dataConfig } from '../data/build.js';
-import { loadTemplate } from '../data/templates.js';
+import { listTemplates, loadTemplate } from '../data/templates.js';
 import { ttsReport, ttsTable, type TtsMethod } from '../measure/tts.js';
 import { Progress } from '../util/progress.js';
 import { generateProblems } from '../world/index.js';
+import { command } from './args.js';
 
-const USAGE = `usage: psrlm tts --model <engine spec or checkpoint dir> [--problems N] [--split test|harder] [--width W] [--seed S] [--json]
+const SPEC = {
+  name: 'tts',
+  summary: "test-time scaling: greedy vs majority vote vs step-wise best-of-w with the model's own judge",
+  description: 'Test-time scaling on the synthetic world (paper Table 5). Prints the table; progress goes to stderr.',
+  flags: {
+    model: {
+      type: 'string', required: true, metavar: 'SPEC',
+      help: 'a checkpoint directory, embedded:<dir> or openai:<url> (see the engine registry)',
+    },
+    problems: { type: 'int', min: 1, default: 100, help: 'first N questions of the split' },
+    split: { type: 'choice', choices: ['test', 'harder'], default: 'test', help: 'which split' },
+    width: {
+      type: 'int', min: 2, default: 6, metavar: 'W',
+      help: 'candidates per step for best-of-w, and samples for the majority vote',
+    },
+    k: { type: 'int', min: 1, metavar: 'K', defaultHelp: 'W', help: 'samples for the majority vote' },
+    seed: { type: 'int', min: 0, default: 0, metavar: 'S', help: 'seed of every draw' },
+    'max-tokens': { type: 'int', min: 1, default: 320, help: 'tokens of one whole solution, greedy and majority' },
+    'data-seed': { type: 'int', min: 0, metavar: 'S', defaultHelp: "the shipped data's", help: "the world's seed" },
+    template: {
+      type: 'choice', choices: () => listTemplates(), default: 'compact', metavar: 'NAME',
+      help: 'prompt template',
+    },
+    threads: { type: 'int', min: 1, help: 'embedded engine threads' },
+    json: { type: 'boolean', help: 'the report as one JSON line, last on stdout' },
+  },
+} as const;
 
-  --model SPEC      a checkpoint directory, embedded:<dir> or openai:<url> (see the engine registry)
-  --problems N      first N questions of the split (default 100)
-  --split NAME      test | harder (default test)
-  --width W         candidates per step for best-of-w, and samples for the majority vote (default 6)
-  --k K             samples for the majority vote (default: W)
-  --seed S          seed of every draw (default 0)
-  --max-tokens N    tokens of one whole solution, greedy and majority (default 320)
-  --data-seed S     the world's seed (default: the shipped data's)
-  --template NAME   prompt template (default compact)
-  --threads N       embedded engine threads
-  --json            the report as one JSON line, last on stdout`;
+export const run = command(SPEC, async ({ values }) => {
+  const { problems: n, width, seed, k, threads } = values;
+  const maxTokens = values['max-tokens'], dataSeed = values['data-seed'];
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' }, problems: { type: 'string', default: '100' }, split: { type: 'string', default: 'test' },
-        width: { type: 'string', default: '6' }, k: { type: 'string' }, seed: { type: 'string', default: '0' },
-        'max-tokens': { type: 'string', default: '320' }, 'data-seed': { type: 'string' }, template: { type: 'string', default: 'compact' },
-        threads: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    console.error(`psrlm tts: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) { console.log(USAGE); return 0; }
-  if (!values.model) { console.error(`psrlm tts: --model is required\n\n${USAGE}`); return 2; }
-  if (values.split !== 'test' && values.split !== 'harder') { console.error(`psrlm tts: --split must be test or harder, got '${values.split}'`); return 2; }
-  const int = (name: string, v: string | undefined, min: number) => {
-    if (v === undefined) return undefined;
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
-    return x;
-  };
-  let n: number, width: number, seed: number, maxTokens: number, k: number | undefined, dataSeed: number | undefined, threads: number | undefined;
-  try {
-    n = int('problems', values.problems, 1)!; width = int('width', values.width, 2)!; seed = int('seed', values.seed, 0)!;
-    maxTokens = int('max-tokens', values['max-tokens'], 1)!; k = int('k', values.k, 1);
-    dataSeed = int('data-seed', values['data-seed'], 0); threads = int('threads', values.threads, 1);
-  } catch (e) { console.error(`psrlm tts: ${(e as Error).message}`); return 2; }
-
-  const template = loadTemplate(values.template!);
+  const template = loadTemplate(values.template);
   const problems = generateProblems(dataConfig(dataSeed === undefined ? {} : { seed: dataSeed }).world, values.split, n);
   const engine = await openEngine(values.model, threads === undefined ? {} : { threads });
   const bars = new Map<TtsMethod, Progress>(), seen = new Map<TtsMethod, number>();
@@ -80,4 +66,4 @@ export async function run(argv: string[]): Promise<number> {
     await engine.close();
   }
   return 0;
-}
+});

@@ -1,42 +1,23 @@
 // `psrlm world sample`: prints problems of a split with their step solutions, to look at the world.
-import { parseArgs } from 'node:util';
-import { generateProblem, SPLITS, worldConfig, type Split } from '../world/generator.js';
+import { generateProblem, SPLITS, worldConfig } from '../world/generator.js';
 import { solutionText } from '../data/ift.js';
+import { command, group } from './args.js';
 
-const USAGE = `usage: psrlm world sample [--n 5] [--split train|test|harder] [--from 0] [--seed N] [--json]
-
-Prints problems with their canonical step solutions. Problem (split, index) is a pure function of the
-seed, so the same command prints the same problems on any machine.`;
-
-export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    console.log(USAGE);
-    return sub === undefined ? 2 : 0;
-  }
-  if (sub !== 'sample') {
-    console.error(`psrlm world: unknown subcommand '${sub}'.\n\n${USAGE}`);
-    return 2;
-  }
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      n: { type: 'string', default: '5' },
-      split: { type: 'string', default: 'train' },
-      from: { type: 'string', default: '0' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) { console.log(USAGE); return 0; }
-  const split = values.split as Split;
-  if (!SPLITS.includes(split)) { console.error(`psrlm world sample: --split must be one of ${SPLITS.join(', ')}, got '${values.split}'`); return 2; }
-  const n = Number(values.n), from = Number(values.from);
-  if (!Number.isInteger(n) || n < 0 || !Number.isInteger(from) || from < 0) { console.error('psrlm world sample: --n and --from must be non-negative integers'); return 2; }
-  const world = worldConfig(values.seed !== undefined ? { seed: Number(values.seed) } : {});
-  if (!Number.isInteger(world.seed)) { console.error(`psrlm world sample: --seed must be an integer, got '${values.seed}'`); return 2; }
+const sample = command({
+  name: 'world sample',
+  summary: 'print problems of a split with their canonical step solutions',
+  description: `Prints problems with their canonical step solutions. Problem (split, index) is a pure function of the
+seed, so the same command prints the same problems on any machine.`,
+  flags: {
+    n: { type: 'int', min: 0, default: 5, help: 'how many problems' },
+    split: { type: 'choice', choices: SPLITS, default: 'train', help: 'which split' },
+    from: { type: 'int', min: 0, default: 0, help: 'index of the first problem' },
+    seed: { type: 'int', help: "the world's seed", defaultHelp: "the world's default" },
+    json: { type: 'boolean', help: 'one JSON object per problem' },
+  },
+}, async ({ values }) => {
+  const { n, from, split } = values;
+  const world = worldConfig(values.seed !== undefined ? { seed: values.seed } : {});
   for (let i = from; i < from + n; i++) {
     const p = generateProblem(world, split, i);
     if (values.json) {
@@ -46,4 +27,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   return 0;
-}
+});
+
+export const run = group({
+  name: 'world', summary: 'show problems of the synthetic math world with their solutions', commands: { sample },
+});
