@@ -98,7 +98,10 @@ const nextMarkerRe = (n: number) => new RegExp(`\\n[ \\t]*Step[ \\t]+${n}[ \\t]*
 
 /** Every `Step m:` marker at the start of a line: where its `Step` starts, and m. */
 export function stepMarkers(text: string): Array<{ at: number; n: number }> {
-  return [...text.matchAll(MARKER)].map((m) => ({ at: m.index + m[0].length - m[0].trimStart().length, n: Number(m[2]) }));
+  return [...text.matchAll(MARKER)].map((m) => ({
+    at: m.index + m[0].length - m[0].trimStart().length,
+    n: Number(m[2]),
+  }));
 }
 
 /** Where step n ends in a text that starts at the step (its label, or whatever the model wrote first). */
@@ -184,7 +187,8 @@ export function splitSolution(rule: StepRule, text: string): SplitSolution {
   const first = stepMarkers(text)[0];
   if (!first) return out;
   out.before = text.slice(0, first.at).trim();
-  let rest = text.slice(first.at), n = first.n;
+  let rest = text.slice(first.at);
+  let n = first.n;
   for (;;) {
     const e = stepEnd('marked', rest, n, true)!;
     out.steps.push(bodyOf(rest.slice(0, e.end)));
@@ -205,16 +209,23 @@ const LABEL = /^\s*Step\s+(\d+)\s*:/;
 /** The world's split (splitSteps in src/world/format.ts, the same steps), with numbers, before and after. */
 function splitLines(text: string): SplitSolution {
   const lines = text.split('\n');
-  const full: string[] = [], numbers: number[] = [], starts: number[] = [];
+  const full: string[] = [];
+  const numbers: number[] = [];
+  const starts: number[] = [];
   lines.forEach((line, i) => {
     const m = LABEL.exec(line);
-    if (m) { full.push(line.trim()); numbers.push(Number(m[1])); starts.push(i); }
-    else if (full.length > 0 && line.trim() !== '') full[full.length - 1] += `\n${line.trim()}`;
+    if (m) {
+      full.push(line.trim());
+      numbers.push(Number(m[1]));
+      starts.push(i);
+    } else if (full.length > 0 && line.trim() !== '') full[full.length - 1] += `\n${line.trim()}`;
   });
   const k = full.findIndex((s) => isFinalStep(s));
   const kept = k >= 0 ? k + 1 : full.length;
   return {
-    steps: full.slice(0, kept).map(bodyOf), numbers: numbers.slice(0, kept), final: k >= 0,
+    steps: full.slice(0, kept).map(bodyOf),
+    numbers: numbers.slice(0, kept),
+    final: k >= 0,
     before: lines.slice(0, starts[0] ?? lines.length).join('\n').trim(),
     after: k >= 0 && kept < starts.length ? lines.slice(starts[kept]).join('\n').trim() : '',
   };
