@@ -61,10 +61,11 @@ export const DEFAULT_SEARCH: SearchOptions = {
   max_steps: 20, max_rollbacks: 3, identical: 'accept', batch_problems: 64,
 };
 
-export interface SearchItem {
+/** A question to search: the world's Problem, or any `{ text }` (a question read from a file). */
+export interface SearchItem<P extends { text: string } = Problem> {
   /** The problem's coordinate (its index in the train split): seeds derive from it. */
   index: number;
-  problem: Problem;
+  problem: P;
 }
 
 /** One preference pair found by the search (paper Fig. 1, PPD: {x, s_1..s_{l-1}, s_l^b, s_l^w}). */
@@ -121,9 +122,9 @@ export interface SearchRecord {
   judge_prompts_saved: number;
 }
 
-export interface SearchHooks {
+export interface SearchHooks<P extends { text: string } = Problem> {
   /** Measurement only: is `step` a right next step after `prefix` (bodies)? */
-  measure?: (problem: Problem, prefix: readonly string[], step: string) => boolean;
+  measure?: (problem: P, prefix: readonly string[], step: string) => boolean;
   /** Called once per finished problem, in finishing order (awaited: the run appends it to disk). */
   onRecord?: (rec: SearchRecord) => void | Promise<void>;
   /** After every round. */
@@ -135,8 +136,8 @@ export interface SearchCoords {
   iteration: number;
 }
 
-interface State {
-  item: SearchItem;
+interface State<P extends { text: string } = { text: string }> {
+  item: SearchItem<P>;
   steps: string[];
   pairs: Array<SearchPair | null>;
   attempt: number;
@@ -159,17 +160,18 @@ export function searchPrompt(t: PromptTemplate, problem: string, steps: readonly
 }
 
 /** Searches every item; returns one record per item in item order (hooks see finishing order). */
-export async function runSearch(
-  engine: Engine, t: PromptTemplate, items: readonly SearchItem[], o: SearchOptions, coords: SearchCoords, hooks: SearchHooks = {},
+export async function runSearch<P extends { text: string } = Problem>(
+  engine: Engine, t: PromptTemplate, items: readonly SearchItem<P>[], o: SearchOptions, coords: SearchCoords,
+  hooks: SearchHooks<P> = {},
 ): Promise<SearchRecord[]> {
   if (!(o.candidates >= 2)) throw new Error(`search: candidates must be at least 2 (got ${o.candidates})`);
-  const pending = items.map((item): State => ({ item, steps: [], pairs: [], attempt: 0, rollbacks: 0, rounds: [], judgePrompts: 0, saved: 0, outcome: null }));
+  const pending = items.map((item): State<P> => ({ item, steps: [], pairs: [], attempt: 0, rollbacks: 0, rounds: [], judgePrompts: 0, saved: 0, outcome: null }));
   const rule = stepRuleOf(t);
   const all = pending.slice();
-  let active: State[] = [];
+  let active: State<P>[] = [];
   let next = 0, finished = 0, round = 0;
   const fits = (text: string, extra: number) => o.context_tokens === undefined || engine.tokenize(text).length + extra <= o.context_tokens;
-  const finish = async (s: State, outcome: Outcome) => {
+  const finish = async (s: State<P>, outcome: Outcome) => {
     s.outcome = outcome;
     finished++;
     await hooks.onRecord?.(toRecord(s));
@@ -178,7 +180,7 @@ export async function runSearch(
   while (next < pending.length || active.length) {
     while (active.length < Math.max(1, o.batch_problems) && next < pending.length) active.push(pending[next++]!);
     // 1. sample w candidates for every active problem (one call)
-    const sampling: State[] = [], samplePrompts: string[] = [];
+    const sampling: State<P>[] = [], samplePrompts: string[] = [];
     for (const s of active) {
       const p = searchPrompt(t, s.item.problem.text, s.steps);
       // a prompt with no room for one step ends the problem (the model cannot continue it)

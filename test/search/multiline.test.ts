@@ -19,7 +19,6 @@ import {
   type SearchItem,
   type SearchOptions,
 } from '../../src/search/search.js';
-import type { Problem } from '../../src/world/index.js';
 import { ROOT } from '../reference/env.js';
 
 interface Item {
@@ -112,7 +111,7 @@ class ScriptedModel implements Engine {
 }
 
 const problems = [41, 18, 39].map((idx) => items.find((x) => x.idx === idx)!);
-const searchItems: SearchItem[] = problems.map((it, index) => ({ index, problem: { text: it.problem } as Problem }));
+const searchItems: SearchItem<{ text: string }>[] = problems.map((it, index) => ({ index, problem: { text: it.problem } }));
 
 test('multi-line steps stay whole: records, pairs, the Step-DPO layout; stops name the next step', async () => {
   const e = new ScriptedModel(true);
@@ -167,7 +166,7 @@ test('commentary after the boxed answer is no part of the final step', async () 
   const [r] = await runSearch(
     new ScriptedModel(false),
     t,
-    [{ index: 0, problem: { text: kite.problem } as Problem }],
+    [{ index: 0, problem: { text: kite.problem } }],
     o,
     coords,
   );
