@@ -2,7 +2,8 @@
 // (paper Fig. 4; §4.1 of arXiv:2503.03746 builds these by re-segmenting NuminaMath solutions with GPT-o1;
 // our world writes them in step format directly). Every completion re-checks as correct with the verifier.
 import type { Problem } from '../world/generator.js';
-import { formatAction, formatBoxed, renderSteps } from '../world/format.js';
+import { formatAction, formatBoxed } from '../world/format.js';
+import { joinSteps } from './steps.js';
 import type { IftRecord } from './schema.js';
 import { renderStepPrompt, type PromptTemplate } from './templates.js';
 
@@ -13,7 +14,7 @@ export function solutionBodies(p: Problem): string[] {
 
 /** The canonical solution text: one `Step n: ` line per step, each ending in "\n". */
 export function solutionText(p: Problem): string {
-  return renderSteps(solutionBodies(p));
+  return joinSteps(solutionBodies(p));
 }
 
 export function iftRecord(p: Problem, t: PromptTemplate): IftRecord {

@@ -1,8 +1,9 @@
 // IFT from real datasets by step segmentation (paper §3.2, Fig. 3: a strong model splits existing worked
 // solutions into `Step n:` steps). Whatever produced the segmentation — a model through an engine, or the
 // deterministic GSM8K segmenter below — its output is validated, not trusted:
-//   numbering   `Step 1:` … `Step k:` in order from 1, no gap, no repeat
-//   box         a \boxed{…} in the last step
+//   numbering   `Step 1:` … `Step k:` in order from 1, no gap, no repeat (every marker at a line start)
+//   box         a \boxed{…}; steps are read by the paper's step rule (src/data/steps.ts, `marked`), the
+//               one the search samples by, so the solution ends with the paragraph of the first box
 //   text        the solution's text unchanged but for step markers and whitespace: both sides are
 //               normalised (markers, \boxed{…} wrappers, GSM8K calculator notes `<<…>>` and `####`
 //               removed, whitespace collapsed) and compared; a difference is reported as the first edit
@@ -16,6 +17,7 @@
 // gets ` \boxed{N}` appended. It needs no model and is the baseline the model-based segmenter must beat.
 import { gradeSync } from '../eval/grade.js';
 import { lastBoxed } from '../eval/extract.js';
+import { splitSolution, stepMarkers } from './steps.js';
 
 export interface SegmentSource {
   id: string;
@@ -62,27 +64,17 @@ export function firstEdit(a: string, b: string): string {
   return `at character ${i}: …${ctx}[${a.slice(i, ea + 1)} → ${b.slice(i, eb + 1)}]${a.slice(ea + 1, ea + 31)}…`;
 }
 
-/** The steps of a `Step n:` text (the marker removed, trimmed), and their numbers as written. */
-export function splitNumbered(text: string): { numbers: number[]; steps: string[] } {
-  const re = /(?:^|\n)\s*Step\s+(\d+)\s*:/g;
-  const marks = [...text.matchAll(re)];
-  return {
-    numbers: marks.map((m) => Number(m[1])),
-    steps: marks.map((m, k) => text.slice(m.index! + m[0].length, k + 1 < marks.length ? marks[k + 1]!.index : text.length).trim()),
-  };
-}
-
 /** Validates a segmentation of `src` (the engine's or a segmenter's output). */
 export function validateSegmentation(src: SegmentSource, output: string): SegmentCheck {
-  const { numbers, steps } = splitNumbered(output);
+  const numbers = stepMarkers(output).map((m) => m.n);
+  const { steps, final, before } = splitSolution('marked', output);
   if (steps.length === 0) return { ok: false, reason: 'no_steps', detail: 'no "Step n:" marker', steps };
   const bad = numbers.findIndex((n, k) => n !== k + 1);
   if (bad >= 0) return { ok: false, reason: 'numbering', detail: `step markers ${numbers.join(', ')}: expected ${bad + 1} at position ${bad + 1}`, steps };
   // the box first: without it the text also differs (the gold line has no place), but the box is the cause
-  const last = steps[steps.length - 1]!;
-  const boxed = lastBoxed(last);
-  if (boxed === undefined) return { ok: false, reason: 'no_box', detail: 'the last step has no \\boxed{}', steps };
-  const before = output.slice(0, output.search(/Step\s+1\s*:/)).trim();
+  const boxed = final ? lastBoxed(steps[steps.length - 1]!) : undefined;
+  if (boxed === undefined) return { ok: false, reason: 'no_box', detail: 'no \\boxed{} closes in any step', steps };
+  // text after the box's paragraph (or steps after it) is no step's: it shows up as a text change
   const a = normaliseSolution(src.solution), b = normaliseSolution((before ? before + ' ' : '') + steps.join(' '));
   if (a !== b) return { ok: false, reason: 'text_changed', detail: firstEdit(a, b), steps };
   if (!gradeSync({ gold: src.gold, pred: boxed })) return { ok: false, reason: 'wrong_answer', detail: `boxed ${boxed}, gold ${src.gold}`, steps };

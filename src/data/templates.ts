@@ -1,14 +1,16 @@
 // Prompt templates are data: JSON files in templates/ (the paper's verbatim prompts, docs/method.md §4,
 // as `paper`, and `compact` variants with the same structure for the small model). A
 // run picks one by name; this module loads it and renders the step prompt (paper Fig. 4), the pairwise
-// judge prompt (Fig. 5) and the judge's target (explanation, then `[[A]]` or `[[B]]`).
+// judge prompt (Fig. 5) and the judge's target (explanation, then `[[A]]` or `[[B]]`). A template also
+// names its step rule (`steps`, src/data/steps.ts): how the policy's steps are delimited, `line` for the
+// synthetic world's one step per line (the default), `marked` for the paper's multi-line steps.
 //
 // Rendering is plain substitution of `{name}` placeholders. A template that names a placeholder its field
 // does not have is an error at load time, so a typo in a data file cannot silently leak into prompts.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderSteps, stepBody, formatStep } from '../world/format.js';
+import { joinSteps, stepBody, STEP_RULES, type StepRule } from './steps.js';
 
 export interface PromptTemplate {
   name: string;
@@ -21,6 +23,8 @@ export interface PromptTemplate {
   context: string;
   /** Whether a candidate step appears with its `Step n: ` label ("step") or as its bare body ("body"). */
   candidate: 'step' | 'body';
+  /** Where a step ends (src/data/steps.ts): "line" (default) or "marked" (multi-line, to `Step n+1:`). */
+  steps?: StepRule;
   /** The judge's output: {check_a}, {check_b} (each "ok" or a short reason), {verdict} (A or B), and
    *  optionally {next}: what the next step must do, as a scratch line (`sells 12 on 38`, `answer 52`). */
   judge_target: string;
@@ -34,7 +38,7 @@ export interface PromptTemplate {
   check_target?: string;
 }
 
-const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'check_prompt' | 'check_target'>, string[]> = {
+const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target'>, string[]> = {
   step_prompt: ['problem'],
   judge_prompt: ['context', 'step_a', 'step_b'],
   context: ['problem', 'steps'],
@@ -74,6 +78,9 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
     if (typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string`);
   }
   if (o.candidate !== 'step' && o.candidate !== 'body') throw new Error(`${source}: field 'candidate' must be "step" or "body"`);
+  if (o.steps !== undefined && !(STEP_RULES as readonly unknown[]).includes(o.steps)) {
+    throw new Error(`${source}: field 'steps' must be ${STEP_RULES.map((r) => `"${r}"`).join(' or ')} when present (got ${JSON.stringify(o.steps)})`);
+  }
   for (const k of Object.keys(OPTIONAL_FIELDS)) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string when present`);
   }
@@ -111,13 +118,13 @@ export function renderStepPrompt(t: PromptTemplate, problem: string): string {
 
 /** Problem and earlier steps as the judge sees them; `steps` are bodies or full step lines. */
 export function renderContext(t: PromptTemplate, problem: string, steps: readonly string[]): string {
-  return fill(t.context, { problem, steps: renderSteps(steps.map((s) => stepBody(s))) });
+  return fill(t.context, { problem, steps: joinSteps(steps.map((s) => stepBody(s))) });
 }
 
 /** A candidate step as shown to the judge: its bare body, or `Step n: body` (n = its position). */
 export function renderCandidate(t: PromptTemplate, n: number, step: string): string {
   const body = stepBody(step);
-  return t.candidate === 'body' ? body : formatStep(n, body).trimEnd();
+  return t.candidate === 'body' ? body : joinSteps([body], n).trimEnd();
 }
 
 export interface JudgeInput {

@@ -2,8 +2,9 @@
 // and their export formats.
 //
 // A pair's prompt is the step prompt plus the earlier steps, exactly the text the candidates continued;
-// chosen/rejected are the single next step as sampled (`Step l: …\n`). A side ends with an end-of-sequence
-// token only when that step ends the solution (docs/method.md §5: no EOS after a non-final step), so each
+// chosen/rejected are the single next step as sampled and cut by the template's step rule (`Step l: …\n`,
+// one line or several: src/data/steps.ts). A side ends with an end-of-sequence token only when that step
+// ends the solution (docs/method.md §5: no EOS after a non-final step), so each
 // side carries its own flag (chosen_final / rejected_final).
 //
 // Kept: pairs whose two sides differ (by step body) and the first of exact duplicates (same prompt,
@@ -22,7 +23,7 @@
 //     step, so ours stop at the step. When a sampled step does not start with the expected label (the
 //     model misnumbered it), the label stays in the step and initial_reason_steps ends after the earlier steps.
 import { canonicalStep } from '../judge/tournament.js';
-import { renderSteps, stepLabel } from '../world/index.js';
+import { joinSteps, stepLabel } from '../data/steps.js';
 import type { PreferencePair } from '../engine/types.js';
 import type { Outcome, SearchPair, SearchRecord } from './search.js';
 
@@ -87,7 +88,7 @@ export interface StepDPORecord {
 
 /** The Step-DPO layout; `stepPrompt` is the step prompt alone (the pair's prompt minus earlier steps). */
 export function toStepDPO(p: SearchPair, stepPrompt: string): StepDPORecord {
-  const earlier = renderSteps(p.prefix);
+  const earlier = joinSteps(p.prefix);
   if (p.prompt !== stepPrompt + earlier) throw new Error(`pair ${p.step}: prompt is not the step prompt followed by the earlier steps`);
   const label = stepLabel(p.step);
   const labelled = p.chosen.startsWith(label) && p.rejected.startsWith(label);

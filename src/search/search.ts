@@ -2,15 +2,18 @@
 // over many problems at once.
 //
 // Per problem and step l: sample w candidate next steps from `step prompt + accepted steps` (T 0.5,
-// top_p 0.95, stopping at the step marker "\n", kept in the text); the same model judges them pairwise
+// top_p 0.95, stopping where the template's step rule ends a step, src/data/steps.ts: at "\n", kept in the
+// text, for the world's one-line steps; at `\nStep l+1:` or the boxed answer's end for the paper's
+// multi-line steps, the rule cutting each sampled text); the same model judges them pairwise
 // (greedy, both orders by default); a candidate's score is its number of wins (eq. 2); the best is
 // appended and (best, worst) becomes a preference pair on that prefix. If all distinct candidates tie
 // (max score = min score), the paper discards s_{l-1} and its pair and rolls back one step; a problem
 // gives up after `max_rollbacks` rollbacks. The search ends at a boxed (final) step, at an end-of-sequence,
 // or after `max_steps` steps (the paper's "max iteration number is set to 20").
 //
-// All candidates of a round (every active problem) are sampled in one engine call, and all judge prompts
-// of the round in ONE further call: judge prompts of a problem share its problem text and earlier steps,
+// All candidates of a round (every active problem) are sampled in one engine call (one per step number
+// when the stop string names the next step), and all judge prompts of the round in ONE further call:
+// judge prompts of a problem share its problem text and earlier steps,
 // which the engine's prefix cache computes once. Every random draw derives from coordinates (seed,
 // iteration, problem, step, attempt), and the engine's results do not depend on batching, so a problem's
 // search is the same whichever other problems share its rounds — which is what makes a resumed run equal
@@ -21,8 +24,9 @@
 import type { Completion, Engine } from '../engine/types.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
+import { cutStep, isFinal, joinSteps, stepBody, stepRuleOf, stepStops, type StepRule } from '../data/steps.js';
 import { bestAndWorst, planJudgments, tally, type JudgePlan } from '../judge/tournament.js';
-import { isFinalStep, renderSteps, stepBody, type Problem } from '../world/index.js';
+import type { Problem } from '../world/index.js';
 
 export interface SearchOptions {
   /** Candidates per step, w (paper: 6). */
@@ -57,10 +61,11 @@ export const DEFAULT_SEARCH: SearchOptions = {
   max_steps: 20, max_rollbacks: 3, identical: 'accept', batch_problems: 64,
 };
 
-export interface SearchItem {
+/** A question to search: the world's Problem, or any `{ text }` (a question read from a file). */
+export interface SearchItem<P extends { text: string } = Problem> {
   /** The problem's coordinate (its index in the train split): seeds derive from it. */
   index: number;
-  problem: Problem;
+  problem: P;
 }
 
 /** One preference pair found by the search (paper Fig. 1, PPD: {x, s_1..s_{l-1}, s_l^b, s_l^w}). */
@@ -117,9 +122,9 @@ export interface SearchRecord {
   judge_prompts_saved: number;
 }
 
-export interface SearchHooks {
+export interface SearchHooks<P extends { text: string } = Problem> {
   /** Measurement only: is `step` a right next step after `prefix` (bodies)? */
-  measure?: (problem: Problem, prefix: readonly string[], step: string) => boolean;
+  measure?: (problem: P, prefix: readonly string[], step: string) => boolean;
   /** Called once per finished problem, in finishing order (awaited: the run appends it to disk). */
   onRecord?: (rec: SearchRecord) => void | Promise<void>;
   /** After every round. */
@@ -131,8 +136,8 @@ export interface SearchCoords {
   iteration: number;
 }
 
-interface State {
-  item: SearchItem;
+interface State<P extends { text: string } = { text: string }> {
+  item: SearchItem<P>;
   steps: string[];
   pairs: Array<SearchPair | null>;
   attempt: number;
@@ -143,27 +148,30 @@ interface State {
   outcome: Outcome | null;
 }
 
-/** A sampled step ends the solution: it holds \boxed{…}, or the model ended the sequence. */
-export function endsSolution(c: Pick<Completion, 'text' | 'finish_reason'>): boolean {
-  return isFinalStep(c.text) || c.finish_reason === 'eos';
+/** A sampled step ends the solution: it holds \boxed{…} (as the step rule reads it), or the model ended
+ *  the sequence. */
+export function endsSolution(c: Pick<Completion, 'text' | 'finish_reason'>, rule: StepRule = 'line'): boolean {
+  return isFinal(rule, c.text) || c.finish_reason === 'eos';
 }
 
 /** The text a step's candidates continue: the step prompt and the accepted steps, renumbered. */
 export function searchPrompt(t: PromptTemplate, problem: string, steps: readonly string[]): string {
-  return renderStepPrompt(t, problem) + renderSteps(steps);
+  return renderStepPrompt(t, problem) + joinSteps(steps);
 }
 
 /** Searches every item; returns one record per item in item order (hooks see finishing order). */
-export async function runSearch(
-  engine: Engine, t: PromptTemplate, items: readonly SearchItem[], o: SearchOptions, coords: SearchCoords, hooks: SearchHooks = {},
+export async function runSearch<P extends { text: string } = Problem>(
+  engine: Engine, t: PromptTemplate, items: readonly SearchItem<P>[], o: SearchOptions, coords: SearchCoords,
+  hooks: SearchHooks<P> = {},
 ): Promise<SearchRecord[]> {
   if (!(o.candidates >= 2)) throw new Error(`search: candidates must be at least 2 (got ${o.candidates})`);
-  const pending = items.map((item): State => ({ item, steps: [], pairs: [], attempt: 0, rollbacks: 0, rounds: [], judgePrompts: 0, saved: 0, outcome: null }));
+  const pending = items.map((item): State<P> => ({ item, steps: [], pairs: [], attempt: 0, rollbacks: 0, rounds: [], judgePrompts: 0, saved: 0, outcome: null }));
+  const rule = stepRuleOf(t);
   const all = pending.slice();
-  let active: State[] = [];
+  let active: State<P>[] = [];
   let next = 0, finished = 0, round = 0;
   const fits = (text: string, extra: number) => o.context_tokens === undefined || engine.tokenize(text).length + extra <= o.context_tokens;
-  const finish = async (s: State, outcome: Outcome) => {
+  const finish = async (s: State<P>, outcome: Outcome) => {
     s.outcome = outcome;
     finished++;
     await hooks.onRecord?.(toRecord(s));
@@ -172,18 +180,13 @@ export async function runSearch(
   while (next < pending.length || active.length) {
     while (active.length < Math.max(1, o.batch_problems) && next < pending.length) active.push(pending[next++]!);
     // 1. sample w candidates for every active problem (one call)
-    const sampling: State[] = [], samplePrompts: string[] = [];
+    const sampling: State<P>[] = [], samplePrompts: string[] = [];
     for (const s of active) {
       const p = searchPrompt(t, s.item.problem.text, s.steps);
       // a prompt with no room for one step ends the problem (the model cannot continue it)
       if (fits(p, 1)) { sampling.push(s); samplePrompts.push(p); } else await finish(s, 'context');
     }
-    const samples = samplePrompts.length
-      ? await engine.generate(samplePrompts, {
-        n: o.candidates, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_step_tokens, stop: ['\n'], include_stop: true,
-        seeds: sampling.map((s) => deriveSeed(coords.seed, 'search', coords.iteration, s.item.index, s.steps.length + 1, s.attempt)),
-      })
-      : [];
+    const samples = await sampleSteps(engine, rule, o, coords, sampling, samplePrompts);
     // 2. plan the judgments of every problem; all judge prompts go into one call
     const plans: Array<JudgePlan | null> = [];
     sampling.forEach((s, i) => {
@@ -234,7 +237,7 @@ export async function runSearch(
           chosen = best;
           s.pairs.push({
             prompt: samplePrompts[i]!, chosen: cands[best]!.text, rejected: cands[worst]!.text,
-            chosen_final: endsSolution(cands[best]!), rejected_final: endsSolution(cands[worst]!),
+            chosen_final: endsSolution(cands[best]!, rule), rejected_final: endsSolution(cands[worst]!, rule),
             prefix: s.steps.slice(), step, chosen_wins: tl.wins[best]!, rejected_wins: tl.wins[worst]!,
           });
         }
@@ -246,7 +249,7 @@ export async function runSearch(
       if (chosen !== null) {
         if (rec.action === 'accept_identical') s.pairs.push(null);
         s.steps.push(stepBody(cands[chosen]!.text));
-        if (isFinalStep(cands[chosen]!.text)) await finish(s, 'final');
+        if (isFinal(rule, cands[chosen]!.text)) await finish(s, 'final');
         else if (cands[chosen]!.finish_reason === 'eos') await finish(s, 'eos');
         else if (s.steps.length >= o.max_steps) await finish(s, 'max_steps');
         continue;
@@ -262,6 +265,35 @@ export async function runSearch(
     hooks.onRound?.({ round, active: active.length, finished, total: pending.length });
   }
   return all.map(toRecord);
+}
+
+/**
+ * w candidates per sampling problem, each cut to its step by the rule. Prompts whose stops are the same
+ * (every prompt under the line rule, prompts at the same step under the marked rule) share one engine
+ * call, in prompt order; the calls run side by side. Seeds derive from coordinates, so the grouping
+ * changes no result.
+ */
+async function sampleSteps(
+  engine: Engine, rule: StepRule, o: SearchOptions, coords: SearchCoords, sampling: readonly State[], prompts: readonly string[],
+): Promise<Completion[][]> {
+  const out: Completion[][] = [];
+  const groups = new Map<string, { stops: ReturnType<typeof stepStops>; idx: number[] }>();
+  sampling.forEach((s, i) => {
+    const stops = stepStops(rule, s.steps.length + 1), key = JSON.stringify(stops);
+    if (!groups.has(key)) groups.set(key, { stops, idx: [] });
+    groups.get(key)!.idx.push(i);
+  });
+  await Promise.all([...groups.values()].map(async ({ stops, idx }) => {
+    const got = await engine.generate(idx.map((i) => prompts[i]!), {
+      n: o.candidates, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_step_tokens, ...stops,
+      seeds: idx.map((i) => {
+        const s = sampling[i]!;
+        return deriveSeed(coords.seed, 'search', coords.iteration, s.item.index, s.steps.length + 1, s.attempt);
+      }),
+    });
+    idx.forEach((i, k) => { out[i] = got[k]!.map((c) => cutStep(rule, c, sampling[i]!.steps.length + 1)); });
+  }));
+  return out;
 }
 
 function toRecord(s: State): SearchRecord {
