@@ -10,6 +10,7 @@ import { templatesDir } from '../data/templates.js';
 import { loadConfig, type RunConfig } from '../run/config.js';
 import { runLoop } from '../run/loop.js';
 import { writeReport } from '../run/report.js';
+import type { ModelRow } from '../run/summary.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { dataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
@@ -23,8 +24,6 @@ export function quickConfig(c: RunConfig): RunConfig {
     eval: { ...c.eval, problems: 50, judge: 100, step_prefixes: 100 },
   };
 }
-
-interface ModelRow { model: string; test_accuracy: number; harder_accuracy: number; judge_accuracy: number; next_step_accuracy?: number | null }
 
 function models(runDir: string): ModelRow[] {
   const f = path.join(runDir, 'summary.json');

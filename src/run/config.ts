@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_SEARCH } from '../search/search.js';
 import { DPOSchema, TrainerSchema } from '../train/config.js';
-import { DEFAULT_SRLM } from './srlm.js';
+import { DEFAULT_SRLM } from './srlm-sampling.js';
 
 const int = (min = 0) => z.number().int().min(min);
 const prob = z.number().gt(0).max(1);

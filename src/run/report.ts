@@ -1,24 +1,22 @@
 // report.html: a run's results as one self-contained page (inline SVG charts and CSS, no scripts, nothing
-// fetched), for what people would rather see than read: accuracy per model on
-// test and harder-test (M0 first when its checkpoint is given), PSRLM against the SRLM baseline per
-// iteration when a baseline run is given (otherwise a panel saying it was not run), the judge's health
+// fetched), for what people would rather see than read: accuracy per model on test and harder-test (M0
+// first when its checkpoint is given), PSRLM against the SRLM baseline per iteration when a baseline run
+// is given (otherwise a panel saying it was not run), the judge's health
 // before each iteration (paper §3.3: the step judge is the model itself, so a judge no better than a
 // random or majority pick on its own mixed candidates makes the step-wise DPO pairs noise) with its
 // first-position and order-flip rates (pairs of a right and a wrong step) and held-out EFT accuracy, and
-// the tables of report.md plus wall time and engine tokens per stage. It reads only the files a run writes (summary.json, iter-t/*.json,
-// timings.json, engine_tokens.json) and works for PSRLM and SRLM runs alike; a missing figure shows as
-// '–' or a gap in a line, never as a made-up value.
+// the tables of report.md plus wall time and engine tokens per stage. It reads only the files a run
+// writes (summary.json, iter-t/*.json, timings.json, engine_tokens.json) and asks the run's method
+// (src/run/method.ts) what its files hold and how its figures are named; a missing figure shows as '–' or
+// a gap in a line, never as a made-up value.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { barChart, emptyChart, esc, lineChart } from './charts.js';
-import type { SrlmPairStats, SrlmSummary } from './srlm.js';
-import type { SearchSummary } from './summary.js';
-
-interface ModelRow {
-  model: string; test_accuracy?: number; harder_accuracy?: number; judge_accuracy?: number; steps_per_solution?: number;
-  step_length?: number; pairs_kept?: number; judge_health_of_parent?: string; chosen_step_verifier_agreement?: number;
-}
+import type { HealthFigures, Method } from './method.js';
+import { methodOf } from './methods.js';
+import { readJSONIf } from './stage.js';
+import { fix, int, iterationRows, modelTable, num, pct, type ModelRow } from './summary.js';
 
 export interface ReportOptions {
   /** A second run (the SRLM baseline) drawn beside this one. */
@@ -29,29 +27,18 @@ export interface ReportOptions {
   out?: string;
 }
 
-function readJSON<T>(f: string): T | null {
-  if (!existsSync(f)) return null;
-  try {
-    return JSON.parse(readFileSync(f, 'utf8')) as T;
-  } catch (e) {
-    throw new Error(`${f} is not valid JSON (${(e as Error).message}): rerun the stage that writes it or remove the file`);
-  }
-}
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const pct = (v: unknown) => (num(v) === null ? '–' : `${(100 * (v as number)).toFixed(1)}%`);
-const fix = (v: unknown, d: number) => (num(v) === null ? '–' : (v as number).toFixed(d));
-const int = (v: unknown) => (num(v) === null ? '–' : String(v));
+const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const table = (head: string[], rows: string[][]) =>
   `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
-interface Run { dir: string; method: 'psrlm' | 'srlm'; name: string; models: ModelRow[]; iterations: number }
+interface Run { dir: string; method: Method; name: string; models: ModelRow[]; iterations: number }
 
 function loadRun(dir: string): Run {
-  const sum = readJSON<{ models?: ModelRow[] }>(path.join(dir, 'summary.json'));
+  const sum = readJSONIf<{ models?: ModelRow[] }>(path.join(dir, 'summary.json'));
   if (!sum?.models?.length) throw new Error(`${dir} holds no summary.json with models: is it a finished run directory (psrlm run / psrlm demo)?`);
-  const man = readJSON<{ config?: { method?: string } }>(path.join(dir, 'manifest.json'));
-  const method = man?.config?.method === 'srlm' ? 'srlm' : 'psrlm';
-  return { dir, method, name: method === 'srlm' ? 'SRLM' : 'PSRLM', models: sum.models, iterations: sum.models.length - 1 };
+  const man = readJSONIf<{ config?: { method?: string } }>(path.join(dir, 'manifest.json'));
+  const method = methodOf(man?.config?.method);
+  return { dir, method, name: method.name, models: sum.models, iterations: sum.models.length - 1 };
 }
 
 /** M0's accuracies from its checkpoint manifest; without them the page says why M0 is missing (the demo
@@ -60,101 +47,61 @@ function loadRun(dir: string): Run {
 function m0Accuracy(m0?: string): { acc: { test: number | null; harder: number | null } | null; note: string } {
   if (!m0) return { acc: null, note: '' };
   const f = path.join(m0, 'manifest.json');
-  const r = readJSON<{ report?: { test?: { accuracy?: number }; harder?: { accuracy?: number } } }>(f)?.report;
+  const r = readJSONIf<{ report?: { test?: { accuracy?: number }; harder?: { accuracy?: number } } }>(f)?.report;
   if (!r) return { acc: null, note: ` M0 is not shown: ${f} holds no evaluation report (psrlm pretrain writes it).` };
   return { acc: { test: num(r.test?.accuracy), harder: num(r.harder?.accuracy) }, note: ' M0 is the pretrained base model before instruction tuning.' };
 }
 
-/** One bar group per iteration: how the judge (or SRLM's scorer) of M_t did on its own candidates. */
-interface Health { model: string; label: string; pick: number | null; random: number | null; majority: number | null; first: number | null; flip: number | null; mixed: number | null; judgeAcc: number | null }
+/** One bar group per iteration: how the self-judge of M_t did on its own candidates. */
+interface Health extends HealthFigures { model: string; judgeAcc: number | null }
 
 function healthRows(run: Run): Health[] {
   const rows: Health[] = [];
   for (let t = 1; t <= run.iterations; t++) {
-    const d = path.join(run.dir, `iter-${t}`), model = `M${t}`;
-    const judgeAcc = num(run.models.find((m) => m.model === model)?.judge_accuracy);
-    if (run.method === 'srlm') {
-      const s = readJSON<Partial<SrlmSummary>>(path.join(d, 'sample.json'));
-      const m = s?.measure;
-      if (m) rows.push({ model, label: `${m.mixed_questions} mixed questions`, pick: num(m.best_ok), random: num(m.random_ok), majority: num(m.majority_ok), first: null, flip: null, mixed: null, judgeAcc });
-      continue;
-    }
-    const h = readJSON<{ label?: string; report?: Record<string, unknown> | null }>(path.join(d, 'health.json'));
-    const r = h?.report;
-    if (r) rows.push({ model, label: h.label ?? '', pick: num(r.judge_pick), random: num(r.random_pick), majority: num(r.majority_pick), first: num(r.first_position_rate), flip: num(r.decisive_order_flip_rate), mixed: num(r.mixed_share), judgeAcc });
+    const model = `M${t}`;
+    const h = run.method.healthFigures(path.join(run.dir, `iter-${t}`));
+    if (h) rows.push({ model, ...h, judgeAcc: num(run.models.find((m) => m.model === model)?.judge_accuracy) });
   }
   return rows;
 }
 
 function healthCharts(run: Run): string[] {
-  const h = healthRows(run);
-  if (!h.length) {
-    return [emptyChart(`${run.name}: judge health per iteration`, run.method === 'srlm'
-      ? ['No sample.json with a measure in this run.']
-      : ['No judge health was measured in this run (health.prefixes = 0).'])];
-  }
+  const h = healthRows(run), w = run.method.words;
+  if (!h.length) return [emptyChart(`${run.name}: judge health per iteration`, [w.noHealth])];
   const cats = h.map((r) => r.model);
-  const srlm = run.method === 'srlm';
-  const charts = [barChart({
-    title: srlm ? 'SRLM scorer on its own solutions (mixed questions)' : 'Judge on its own candidates, before each iteration (mixed prefixes)',
-    categories: cats, yLabel: 'share right',
-    series: [
-      { name: srlm ? 'top-scored right' : 'judge pick right', values: h.map((r) => r.pick) },
-      { name: 'random pick right', values: h.map((r) => r.random) },
-      { name: 'majority vote right', values: h.map((r) => r.majority) },
-    ],
-  })];
-  charts.push(barChart({
-    title: srlm ? 'Held-out scorer accuracy' : 'Judge biases and held-out judge accuracy',
-    categories: cats, yLabel: 'share',
-    refs: srlm ? [] : [{ value: 0.5, label: '50%: no position bias' }],
-    series: srlm
-      ? [{ name: 'held-out scorer accuracy', values: h.map((r) => r.judgeAcc) }]
-      : [
-        { name: 'first-position wins', values: h.map((r) => r.first) },
-        { name: 'order flips (right vs wrong)', values: h.map((r) => r.flip) },
-        { name: 'held-out judge accuracy (EFT)', values: h.map((r) => r.judgeAcc) },
+  return [
+    barChart({
+      title: w.pickTitle, categories: cats, yLabel: 'share right',
+      series: [
+        { name: w.pickSeries, values: h.map((r) => r.pick) },
+        { name: 'random pick right', values: h.map((r) => r.random) },
+        { name: 'majority vote right', values: h.map((r) => r.majority) },
       ],
-  }));
-  return charts;
+    }),
+    barChart({
+      title: w.sideTitle, categories: cats, yLabel: 'share', refs: w.sideRefs,
+      series: w.sideSeries.map((s) => ({ name: s.name, values: h.map((r) => r[s.of]) })),
+    }),
+  ];
 }
 
-function modelTable(run: Run): string {
-  const judge = run.method === 'srlm' ? 'scorer acc' : 'judge acc (EFT)';
-  return table(
-    ['model', 'test acc', 'harder acc', judge, 'steps/solution', 'step length', 'pairs it was trained on', 'verifier agrees with chosen steps', `${run.method === 'srlm' ? 'scorer' : 'judge'} health of its parent`],
-    run.models.map((m) => [esc(m.model), pct(m.test_accuracy), pct(m.harder_accuracy), pct(m.judge_accuracy), fix(m.steps_per_solution, 2), fix(m.step_length, 2), int(m.pairs_kept), pct(m.chosen_step_verifier_agreement), esc(m.judge_health_of_parent ?? '–')]),
-  );
+function modelsTable(run: Run): string {
+  const t = modelTable(run.method, run.models, 'html');
+  return table(t.head, t.rows.map((r) => r.map(esc)));
 }
 
-/** The per-iteration table of report.md: searches (PSRLM) or sampling and self-scoring (SRLM). */
+/** The per-iteration table of report.md: the method's (searches, or sampling and self-scoring). */
 function iterationTable(run: Run): string {
-  const rows: string[][] = [];
-  for (let t = 1; t <= run.iterations; t++) {
-    const d = path.join(run.dir, `iter-${t}`);
-    if (run.method === 'srlm') {
-      const s = readJSON<SrlmSummary>(path.join(d, 'sample.json'));
-      const p = readJSON<{ stats?: SrlmPairStats }>(path.join(d, 'pairs.json'))?.stats;
-      if (!s) continue;
-      rows.push([String(t), int(s.questions), int(s.solutions), fix(s.mean_score, 2), pct(s.parse_failure_rate), p ? `${p.kept} (${p.ties} ties dropped)` : '–',
-        `${pct(s.measure?.best_ok)} vs ${pct(s.measure?.random_ok)} vs ${pct(s.measure?.majority_ok)} (${int(s.measure?.mixed_questions)})`]);
-    } else {
-      const s = readJSON<SearchSummary>(path.join(d, 'search.json'));
-      if (!s) continue;
-      rows.push([String(t), int(s.questions), esc(Object.entries(s.outcomes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')), int(s.rounds), int(s.rollbacks), int(s.judge_prompts), int(s.judge_prompts_saved), int(s.pairs_found),
-        `${pct(s.measure?.mixed_chosen_ok)} vs ${pct(s.measure?.mixed_random_ok)} (${int(s.measure?.mixed_rounds)})`]);
-    }
-  }
+  const rows = iterationRows(run.method, run.dir, run.iterations);
   if (!rows.length) return '<p>No iteration summaries in this run.</p>';
-  return run.method === 'srlm'
-    ? `<h3>Sampling and self-scoring</h3>${table(['iteration', 'questions', 'solutions', 'mean self-score', 'unparsable scores', 'pairs', 'on mixed questions: top-scored right vs random vs majority (questions)'], rows)}`
-    : `<h3>Searches</h3>${table(['iteration', 'questions', 'outcomes', 'rounds', 'rollbacks', 'judge prompts', 'saved by merging', 'pairs', 'on mixed rounds: pick right vs random (rounds)'], rows)}`;
+  const it = run.method.iterations;
+  return `<h3>${esc(it.heading)}</h3>${table(it.columns, rows.map((r) => r.map(esc)))}`;
 }
 
 /** Wall seconds (timings.json) and engine tokens (engine_tokens.json) per stage, with a total row. */
 function stageTable(run: Run): string {
-  const times = readJSON<Record<string, Record<string, number>>>(path.join(run.dir, 'timings.json')) ?? {};
-  const toks = readJSON<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
+  const times = readJSONIf<Record<string, Record<string, number>>>(path.join(run.dir, 'timings.json')) ?? {};
+  const toks = readJSONIf<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
   const keys = ['prompt_tokens', 'prefill_tokens', 'decode_tokens', 'calls'] as const;
   const total = { s: 0, k: {} as Record<string, number> }; // a token column with no figure at all totals '–'
   const rows: string[][] = [];
@@ -175,7 +122,7 @@ function stageTable(run: Run): string {
 function runSection(run: Run, heading: string): string {
   const md = existsSync(path.join(run.dir, 'report.md')) ? readFileSync(path.join(run.dir, 'report.md'), 'utf8') : '';
   return `<h2>${heading}: <code>${esc(run.dir)}</code></h2>
-<h3>Models</h3>${modelTable(run)}
+<h3>Models</h3>${modelsTable(run)}
 ${iterationTable(run)}
 <h3>Wall time and engine tokens per stage</h3>${stageTable(run)}
 <p class="note">Wall times depend on the machine and on what else ran beside the run (2 shared cores); prompt tokens are what the pipeline asked for, prefilled what the engine computed after sharing prefixes.</p>
@@ -197,7 +144,7 @@ export function renderReport(runDir: string, o: Omit<ReportOptions, 'out'> = {})
       { name: 'harder-test', values: [...lead(m0?.harder ?? null), ...run.models.map((m) => num(m.harder_accuracy))] },
     ],
   }));
-  const other = run.method === 'srlm' ? 'PSRLM' : 'SRLM';
+  const other = methodOf(run.method.comparedWith).name;
   if (base) {
     const n = Math.max(run.models.length, base.models.length);
     const vals = (r: Run) => [...lead(m0?.test ?? null), ...Array.from({ length: n }, (_, i) => num(r.models[i]?.test_accuracy))];
@@ -231,7 +178,7 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}summary{cursor:p
 <h1>${run.name} run: ${esc(path.basename(path.resolve(runDir)))}</h1>
 <p>Greedy accuracy with the world's checker (measurement only: nothing in the loop reads it).${esc(m0Note)}</p>
 <div class="charts">${charts.join('\n')}</div>
-${gate ? `<h2>${run.method === 'srlm' ? 'Scorer' : 'Judge'} gate before each iteration</h2><ul>${gate}</ul>` : ''}
+${gate ? `<h2>${capital(run.method.words.judge)} gate before each iteration</h2><ul>${gate}</ul>` : ''}
 ${runSection(run, run.name)}
 ${base ? runSection(base, `Baseline (${base.name})`) : ''}
 </body></html>

@@ -1,160 +1,131 @@
-// The SRLM baseline (outcome-based self-rewarding, Yuan et al. 2024; paper §4.1 "Baseline") in the same
-// harness as PSRLM: per iteration, from M_t (initialised with solution-scoring EFT data, src/data/score.ts):
-//   sample  N whole solutions per question (T, top_p as the search), each scored 0–5 by M_t itself with
-//           the additive scoring template, K times (sampled; the mean is its reward: Yuan et al. average
-//           3 scorings)
-//   pairs   the best and the worst solution of a question by mean score; equal means give no pair (ties
-//           dropped); DPO pairs on WHOLE solutions (EOS on both sides: both end the answer)
-// then the same DPO and evaluation stages as PSRLM (src/run/loop.ts). Seeds derive from (seed, iteration,
-// question, solution, scoring), so a killed run resumes to the same artifacts (samples.jsonl is appended
-// one question at a time and skipped on restart, as the PSRLM search is). The world's verifier only
-// measures (stored under `measure`), never enters the loop.
-import { deriveSeed } from '../engine/rng.js';
+// The SRLM baseline (outcome-based self-rewarding, Yuan et al. 2024; paper §4.1 "Baseline") as the loop
+// runs it (src/run/method.ts), in the same harness as PSRLM. Its pair source, per iteration t from M_t
+// (a model initialised with solution-scoring EFT data):
+//   sample  whole solutions per question, each self-scored 0–5 several times (src/run/srlm-sampling.ts),
+//           appended to samples.jsonl one batch of questions at a time (a restarted stage skips those
+//           recorded, as the PSRLM search does)
+//   pairs   best vs worst solution by mean self-score, ties dropped
+// Its judge, the scorer, is measured on held-out scored solutions: accuracy at telling fully right
+// solutions from the rest.
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, writeJSONAtomic } from '../util/atomic.js';
 import type { Engine } from '../engine/types.js';
-import { parseScore, renderScorePrompt } from '../data/score.js';
-import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
-import type { PairRecord } from '../search/pairs.js';
-import { checkAnswer, type Problem } from '../world/index.js';
+import { scoreRecords } from '../data/score.js';
+import { scoreReport } from '../measure/world.js';
+import { toTRL } from '../search/pairs.js';
+import { generateProblem } from '../world/index.js';
+import { chanceLabel, type Method } from './method.js';
+import { Progress } from '../util/progress.js';
+import {
+  srlmPairs, srlmSample, summarizeSrlm, type SrlmPairStats, type SrlmRecord, type SrlmSummary,
+} from './srlm-sampling.js';
+import { jsonl, questionRange, readJSON, readJSONIf, readRecords, type StageContext } from './stage.js';
+import { fix, int, num, pct, percent as pc } from './summary.js';
 
-export interface SrlmOptions {
-  /** Whole solutions per question (Yuan et al.: 4). */
-  samples: number;
-  /** Scorings per solution, averaged (Yuan et al.: 3). */
-  score_samples: number;
-  temperature: number;
-  top_p: number;
-  score_temperature: number;
-  max_tokens: number;
-  score_max_tokens: number;
+/** N solutions per question, each self-scored K times; appended per batch of questions (resume). */
+async function sample(ctx: StageContext, t: number, dir: string, engine: Engine): Promise<void> {
+  const { cfg } = ctx;
+  const file = path.join(dir, 'samples.jsonl');
+  const [from, n] = questionRange(cfg, ctx.data, t);
+  const have = readRecords<SrlmRecord>(file);
+  const seen = new Set(have.map((r) => r.index));
+  const todo = Array.from({ length: n }, (_, k) => from + k).filter((i) => !seen.has(i));
+  if (have.length) ctx.log(`iteration ${t}: sampling resumes, ${have.length} of ${n} questions already recorded`);
+  const bar = new Progress(`iter ${t} sample+score`, n, { unit: 'questions', silent: !ctx.progress });
+  bar.tick(have.length);
+  const batch = Math.max(1, cfg.search.batch_problems);
+  const fresh: SrlmRecord[] = [];
+  for (let k = 0; k < todo.length; k += batch) {
+    const items = todo.slice(k, k + batch).map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) }));
+    const recs = await srlmSample(engine, ctx.t, items, cfg.srlm, { seed: cfg.seed, iteration: t }, engine.contextTokens);
+    appendFileSync(file, jsonl(recs));
+    fresh.push(...recs);
+    bar.tick(recs.length);
+  }
+  bar.finish();
+  const all = [...have, ...fresh].sort((a, b) => a.index - b.index);
+  writeFileAtomic(file, jsonl(all));
+  const s = summarizeSrlm(all);
+  writeJSONAtomic(path.join(dir, 'sample.json'), s);
+  ctx.log(`iteration ${t}: sampled ${s.solutions} solutions of ${n} questions, mean self-score ${s.mean_score.toFixed(2)}; on ${s.measure.mixed_questions} mixed questions the top-scored solution is right ${pc(s.measure.best_ok)} vs random ${pc(s.measure.random_ok)} vs majority ${pc(s.measure.majority_ok)}`);
 }
 
-export const DEFAULT_SRLM: SrlmOptions = {
-  samples: 4, score_samples: 3, temperature: 0.5, top_p: 0.95, score_temperature: 0.5, max_tokens: 320, score_max_tokens: 320,
+async function pairs(ctx: StageContext, _t: number, dir: string): Promise<void> {
+  const records = readRecords<SrlmRecord>(path.join(dir, 'samples.jsonl'));
+  const { pairs: ps, stats } = srlmPairs(ctx.t, records);
+  writeFileAtomic(path.join(dir, 'pairs.jsonl'), jsonl(ps));
+  writeFileAtomic(path.join(dir, 'pairs.trl.jsonl'), jsonl(ps.map(toTRL)));
+  writeJSONAtomic(path.join(dir, 'pairs.json'), { stats });
+}
+
+/** Greedy 0–5 scores of held-out scored solutions against the rubric. */
+function judgeBench(ctx: StageContext) {
+  return async (engine: Engine) => {
+    const { cfg, data } = ctx;
+    const n = Math.max(1, cfg.eval.judge);
+    const held = scoreRecords(data.world, ctx.t, data.seed, 'test', 0, n, data.budget.eft, undefined, data.eft.explain);
+    return scoreReport(engine, held.records, cfg.srlm.score_max_tokens);
+  };
+}
+
+export const SRLM: Method = {
+  key: 'srlm',
+  name: 'SRLM',
+  title: 'SRLM baseline',
+  comparedWith: 'psrlm',
+  pairSource: [
+    { name: 'sample', generates: true, run: sample },
+    { name: 'pairs', generates: false, run: pairs },
+  ],
+  judgeBench,
+  parentHealth(dir) {
+    const m = readJSON<SrlmSummary>(path.join(dir, 'sample.json')).measure;
+    const label = m.mixed_questions === 0
+      ? 'not measurable'
+      : chanceLabel(m.best_ok, m.random_ok, m.best_ok > m.majority_ok, 'SCORER AT OR BELOW CHANCE');
+    const figures = `top-scored right ${pc(m.best_ok)} vs random ${pc(m.random_ok)} vs majority ${pc(m.majority_ok)}`;
+    return { judge_health_of_parent: `${label} (${figures})` };
+  },
+  healthFigures(dir) {
+    const m = readJSONIf<Partial<SrlmSummary>>(path.join(dir, 'sample.json'))?.measure;
+    if (!m) return null;
+    return {
+      label: `${m.mixed_questions} mixed questions`,
+      pick: num(m.best_ok), random: num(m.random_ok), majority: num(m.majority_ok),
+      first: null, flip: null, mixed: null,
+    };
+  },
+  iterations: {
+    heading: 'Sampling and self-scoring',
+    columns: [
+      'iteration', 'questions', 'solutions', 'mean self-score', 'unparsable scores', 'pairs',
+      'on mixed questions: top-scored right vs random vs majority (questions)',
+    ],
+    row(dir, t) {
+      const s = readJSONIf<SrlmSummary>(path.join(dir, 'sample.json'));
+      if (!s) return null;
+      const p = readJSONIf<{ stats?: SrlmPairStats }>(path.join(dir, 'pairs.json'))?.stats;
+      const m = s.measure;
+      return [
+        String(t), int(s.questions), int(s.solutions), fix(s.mean_score, 2), pct(s.parse_failure_rate),
+        p ? `${p.kept} (${p.ties} ties dropped)` : '–',
+        `${pct(m?.best_ok)} vs ${pct(m?.random_ok)} vs ${pct(m?.majority_ok)} (${int(m?.mixed_questions)})`,
+      ];
+    },
+  },
+  words: {
+    judge: 'scorer',
+    judgeColumn: 'scorer acc',
+    verifierColumn: '–',
+    modelNote: ' (M1 with solution-scoring data)',
+    judgeNote: ' The judge column is the scorer\'s accuracy at telling fully right solutions from the rest'
+      + ' (held-out scored solutions).',
+    noHealth: 'No sample.json with a measure in this run.',
+    pickTitle: 'SRLM scorer on its own solutions (mixed questions)',
+    pickSeries: 'top-scored right',
+    sideTitle: 'Held-out scorer accuracy',
+    sideRefs: [],
+    sideSeries: [{ name: 'held-out scorer accuracy', of: 'judgeAcc' }],
+  },
 };
-
-export interface SrlmRecord {
-  index: number;
-  problem: string;
-  solutions: Array<{ text: string; finish_reason: string; scores: Array<number | null>; mean: number | null; measure: { answer_ok: boolean } }>;
-}
-
-/** Samples and self-scores the solutions of a batch of questions; one record per question, in order. */
-export async function srlmSample(
-  engine: Engine, t: PromptTemplate, items: ReadonlyArray<{ index: number; problem: Problem }>, o: SrlmOptions, coords: { seed: number; iteration: number },
-  contextTokens = Number.POSITIVE_INFINITY,
-): Promise<SrlmRecord[]> {
-  if (items.length === 0) return [];
-  const sols = await engine.generate(items.map((it) => renderStepPrompt(t, it.problem.text)), {
-    n: o.samples, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_tokens,
-    seeds: items.map((it) => deriveSeed(coords.seed, 'srlm-sample', coords.iteration, it.index)),
-  });
-  // every (question, solution) scored K times: one prompt per solution, n = K, seeded by its coordinates
-  // A scoring prompt that leaves under 16 tokens of the context is not asked (its scores are unparsable:
-  // null), as a too-long judge prompt in the search is not.
-  const prompts: string[] = [], seeds: number[] = [], fits: boolean[] = [];
-  items.forEach((it, i) => sols[i]!.forEach((s, j) => {
-    const p = renderScorePrompt(t, it.problem.text, s.text);
-    const fit = engine.tokenize(p).length + 16 <= contextTokens;
-    fits.push(fit);
-    if (!fit) return;
-    prompts.push(p);
-    seeds.push(deriveSeed(coords.seed, 'srlm-score', coords.iteration, it.index, j));
-  }));
-  const asked = prompts.length ? await engine.generate(prompts, { n: o.score_samples, temperature: o.score_temperature, top_p: o.top_p, max_tokens: o.score_max_tokens, seeds }) : [];
-  let q = 0;
-  const scored = fits.map((f) => (f ? asked[q++]! : Array.from({ length: o.score_samples }, () => ({ text: '' }))));
-  let k = 0;
-  return items.map((it, i) => ({
-    index: it.index,
-    problem: it.problem.text,
-    solutions: sols[i]!.map((s) => {
-      const scores = scored[k++]!.map((c) => parseScore(c.text));
-      const ok = scores.filter((x): x is number => x !== null);
-      return {
-        text: s.text, finish_reason: s.finish_reason, scores,
-        mean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null,
-        measure: { answer_ok: checkAnswer(it.problem, s.text).ok },
-      };
-    }),
-  }));
-}
-
-export interface SrlmPairStats { questions: number; found: number; kept: number; ties: number; unscored: number; same_sides: number }
-
-/** Best vs worst solution per question by mean self-score; ties and unscorable questions give no pair. */
-export function srlmPairs(t: PromptTemplate, records: readonly SrlmRecord[]): { pairs: PairRecord[]; stats: SrlmPairStats } {
-  const stats: SrlmPairStats = { questions: records.length, found: 0, kept: 0, ties: 0, unscored: 0, same_sides: 0 };
-  const pairs: PairRecord[] = [];
-  for (const r of records) {
-    const sc = r.solutions.filter((s) => s.mean !== null);
-    if (sc.length < 2) { stats.unscored++; continue; }
-    // first best and first worst in sample order: a deterministic tie-break among equal means
-    let best = sc[0]!, worst = sc[0]!;
-    for (const s of sc) { if (s.mean! > best.mean!) best = s; if (s.mean! < worst.mean!) worst = s; }
-    stats.found++;
-    if (best.mean === worst.mean) { stats.ties++; continue; }
-    if (best.text === worst.text) { stats.same_sides++; continue; }
-    pairs.push({
-      id: `${r.index}:solution`, problem_index: r.index, outcome: 'final',
-      prompt: renderStepPrompt(t, r.problem), chosen: best.text, rejected: worst.text,
-      // whole solutions: both sides end the answer, so both get EOS
-      chosen_final: true, rejected_final: true, prefix: [], step: 0,
-      chosen_wins: best.mean!, rejected_wins: worst.mean!,
-    });
-  }
-  stats.kept = pairs.length;
-  return { pairs, stats };
-}
-
-export interface SrlmSummary {
-  questions: number;
-  solutions: number;
-  parse_failure_rate: number;
-  mean_score: number;
-  measure: {
-    /** Share of sampled solutions with the right answer (the policy's own accuracy at T). */
-    solution_ok: number;
-    /** Questions with both right and wrong solutions: only there can the scorer matter. */
-    mixed_questions: number;
-    /** On mixed questions: the top-scored solution is right, vs a random solution, vs a majority vote. */
-    best_ok: number;
-    random_ok: number;
-    majority_ok: number;
-  };
-}
-
-/** Figures of one iteration's sampling (sample.json); `measure` is read by nobody in the loop. */
-export function summarizeSrlm(records: readonly SrlmRecord[]): SrlmSummary {
-  let sols = 0, fails = 0, scores = 0, scoreSum = 0, ok = 0, mixed = 0, best = 0, rand = 0, maj = 0;
-  for (const r of records) {
-    for (const s of r.solutions) {
-      sols++; if (s.measure.answer_ok) ok++;
-      for (const x of s.scores) { scores++; if (x === null) fails++; else scoreSum += x; }
-    }
-    const right = r.solutions.filter((s) => s.measure.answer_ok).length;
-    if (right === 0 || right === r.solutions.length) continue;
-    mixed++;
-    const sc = r.solutions.filter((s) => s.mean !== null);
-    if (sc.length) {
-      let b = sc[0]!;
-      for (const s of sc) if (s.mean! > b.mean!) b = s;
-      if (b.measure.answer_ok) best++;
-    }
-    rand += right / r.solutions.length;
-    // majority vote over final answers (first most frequent in sample order)
-    const counts = new Map<string, { n: number; ok: boolean }>();
-    for (const s of r.solutions) {
-      const a = /\\boxed\{([^}]*)\}/.exec(s.text)?.[1] ?? '';
-      const e = counts.get(a) ?? { n: 0, ok: s.measure.answer_ok };
-      e.n++; counts.set(a, e);
-    }
-    let top: { n: number; ok: boolean } | null = null;
-    for (const e of counts.values()) if (!top || e.n > top.n) top = e;
-    if (top?.ok) maj++;
-  }
-  const div = (a: number, b: number) => (b ? a / b : 0);
-  return {
-    questions: records.length, solutions: sols, parse_failure_rate: div(fails, scores), mean_score: div(scoreSum, scores - fails),
-    measure: { solution_ok: div(ok, sols), mixed_questions: mixed, best_ok: div(best, mixed), random_ok: div(rand, mixed), majority_ok: div(maj, mixed) },
-  };
-}

@@ -1,7 +1,7 @@
-// The SRLM baseline (src/run/srlm.ts): best vs worst by mean self-score with ties dropped, the measurement
-// summary against hand-computed figures, and a tiny run through the loop's stages that writes every
-// artifact, trains on whole-solution pairs with EOS on both sides, and resumes from a torn samples file to
-// the same artifacts as an uninterrupted run.
+// The SRLM baseline (src/run/srlm-sampling.ts, src/run/srlm.ts): best vs worst by mean self-score with
+// ties dropped, the measurement summary against hand-computed figures, and a tiny run through the loop's
+// stages that writes every artifact, trains on whole-solution pairs with EOS on both sides, and resumes
+// from a torn samples file to the same artifacts as an uninterrupted run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { runLoop } from '../../src/run/loop.js';
-import { srlmPairs, srlmSample, summarizeSrlm, type SrlmRecord } from '../../src/run/srlm.js';
+import { srlmPairs, srlmSample, summarizeSrlm, type SrlmRecord } from '../../src/run/srlm-sampling.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { generateProblem, worldConfig } from '../../src/world/index.js';
 import { tinySrlmM1 } from './tiny.js';

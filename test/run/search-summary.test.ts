@@ -1,7 +1,9 @@
-// search.json figures from hand-made records: outcomes, verdict rates, and the verifier measure on mixed rounds.
+// search.json figures from hand-made records: outcomes, verdict rates, and the verifier measure on mixed rounds;
+// and the label and collapse warnings of PSRLM's judge health (src/run/psrlm.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { summarizeSearch } from '../../src/run/summary.js';
+import { healthLabel, healthWarnings } from '../../src/run/psrlm.js';
+import { summarizeSearch } from '../../src/run/search-summary.js';
 import type { RoundRecord, SearchRecord } from '../../src/search/search.js';
 
 const round = (ok: boolean[], chosen: number | null, judgments: RoundRecord['judgments'] = []): RoundRecord => ({
@@ -31,8 +33,7 @@ test('search summary', () => {
   assert.equal(s.measure.mixed_random_ok, 1 / 4);
 });
 
-test('judge health: label at or below chance, collapse warnings', async () => {
-  const { healthLabel, healthWarnings } = await import('../../src/run/loop.js');
+test('judge health: label at or below chance, collapse warnings', () => {
   const base = {
     prefixes: 10, mixed_share: 0.5, judge_pick: 0.4, random_pick: 0.5, majority_pick: 0.6, judge_beats_random: false, judge_beats_majority: false,
     candidate_accuracy: 0.5, first_position_rate: 0.5, order_flip_rate: 0.1, decisive_order_flip_rate: 0.1, decisive_order_pairs: 20, parse_failure_rate: 0, tie_rate: 0, length_bias: 0, judge_prompts: 100,
