@@ -52,7 +52,7 @@ export function healthLabel(h: HealthReport | null): string {
   return chanceLabel(h.judge_pick, h.random_pick, h.judge_beats_majority, below);
 }
 
-/** Collapse alarms (paper-notes §10: self-judges drift to one verdict): most verdicts unparsable, nearly
+/** Collapse alarms (docs/method.md §10: self-judges drift to one verdict): most verdicts unparsable, nearly
  *  all parsed verdicts naming one position, or most pairs of a right and a wrong step changing their winner
  *  when the order flips (between two right steps written differently either verdict is right, so those
  *  pairs do not count). */
