@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { QuestionsSchema } from '../data/questions.js';
 import { DEFAULT_SEARCH } from '../search/search.js';
 import { DPOSchema, TrainerSchema } from '../train/config.js';
 import { DEFAULT_SRLM } from './srlm-sampling.js';
@@ -87,6 +88,7 @@ export const RunConfigSchema = z.object({
   threads: int(1).max(2).default(2),
   engine: EngineSchema.default(EngineSchema.parse({})),
   trainer: TrainerSchema.default(TrainerSchema.parse({})),
+  questions: QuestionsSchema.optional(),
 }).strict().superRefine((c, ctx) => {
   const served = c.engine.kind !== 'embedded';
   if (served !== (c.trainer.kind === 'trl')) {
