@@ -37,7 +37,8 @@ starts; --check runs only them and prints one JSON line {ok, errors, warnings, c
     cfg = loadConfig(file);
   } catch (e) {
     if (!values.check) throw e;
-    const report = { ok: false, errors: [{ check: 'config', message: (e as Error).message }], warnings: [], checks: {} };
+    const message = (e as Error).message;
+    const report = { ok: false, errors: [{ check: 'config', message }], warnings: [], checks: {} };
     process.stdout.write(JSON.stringify(report) + '\n');
     return 1;
   }
@@ -51,7 +52,8 @@ starts; --check runs only them and prints one JSON line {ok, errors, warnings, c
   for (const w of report.warnings) log(`WARNING (${w.check}): ${w.message}`);
   if (!report.ok) {
     const lines = report.errors.map((e) => `  ${e.check}: ${e.message}`);
-    throw new Error(`${file}: the start-up checks failed (psrlm run --check ${file} shows them all)\n${lines.join('\n')}`);
+    throw new Error(`${file}: the start-up checks failed (psrlm run --check ${file} shows them all)\n` +
+      lines.join('\n'));
   }
   await runLoop(cfg, out, { progress: !values.quiet, log: values.quiet ? () => {} : undefined });
   return 0;

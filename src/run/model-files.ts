@@ -98,13 +98,16 @@ export function inspectModelDir(dir: string, format: 'hf' | 'psrlm'): ModelFiles
   if (out.format !== 'psrlm' && out.config_file) out.hf_config = readJSON(out.config_file);
   if (!out.config) out.missing.push('config.json');
   if (!out.tokenizer) {
-    out.missing.push(format === 'psrlm' ? 'tokenizer.json' : 'the tokenizer (tokenizer.json, or vocab.json + merges.txt)');
+    out.missing.push(format === 'psrlm' ? 'tokenizer.json'
+      : 'the tokenizer (tokenizer.json, or vocab.json + merges.txt)');
   }
   if (!out.weights) {
     out.missing.push(format === 'psrlm' ? 'model.safetensors'
-      : out.format === 'hf-adapter' ? 'adapter_model.safetensors' : 'the weights (*.safetensors or pytorch_model*.bin)');
+      : out.format === 'hf-adapter' ? 'adapter_model.safetensors'
+      : 'the weights (*.safetensors or pytorch_model*.bin)');
   }
-  out.weight_bytes = (out.weights ?? []).filter((w) => !w.endsWith('.json')).reduce((a, w) => a + size(path.join(dir, w)), 0);
+  out.weight_bytes = (out.weights ?? []).filter((w) => !w.endsWith('.json'))
+    .reduce((a, w) => a + size(path.join(dir, w)), 0);
   return out;
 }
 
@@ -140,7 +143,9 @@ export function maxContext(cfg: Record<string, unknown>): { limit: number; key: 
     if (!['su', 'longrope', 'llama3'].includes(type)) {
       const factor = num(rs.factor) ?? 1;
       const base = type === 'yarn' ? num(rs.original_max_position_embeddings) ?? best.limit : best.limit;
-      if (factor !== 1 || base !== best.limit) best = { limit: Math.floor(base * factor), key: `${best.key} x rope_scaling` };
+      if (factor !== 1 || base !== best.limit) {
+        best = { limit: Math.floor(base * factor), key: `${best.key} x rope_scaling` };
+      }
     }
   }
   return best;

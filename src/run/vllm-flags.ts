@@ -55,7 +55,8 @@ export function vllmLaunch(command: readonly string[]): { kind: 'cli' | 'python'
   const base = path.basename(program);
   if (base === 'vllm') return { kind: 'cli', program };
   const m = args.indexOf('-m');
-  if (/^python[\d.]*$/.test(base) && m >= 0 && /^vllm(\.|$)/.test(args[m + 1] ?? '')) return { kind: 'python', program };
+  const module = m >= 0 ? args[m + 1] ?? '' : '';
+  if (/^python[\d.]*$/.test(base) && /^vllm(\.|$)/.test(module)) return { kind: 'python', program };
   return null;
 }
 
@@ -64,7 +65,9 @@ export function flagsTooNew(command: readonly string[], version: string): Array<
   const used = (spelling: string) => command.some((a) => a === spelling || a.startsWith(`${spelling}=`));
   const out: Array<{ flag: string; rule: FlagRule }> = [];
   const launch = vllmLaunch(command);
-  if (launch?.kind === 'cli' && compareVersions(version, VLLM_CLI.since) < 0) out.push({ flag: 'vllm serve', rule: VLLM_CLI });
+  if (launch?.kind === 'cli' && compareVersions(version, VLLM_CLI.since) < 0) {
+    out.push({ flag: 'vllm serve', rule: VLLM_CLI });
+  }
   for (const rule of VLLM_FLAGS) {
     const flag = rule.flags.find(used);
     if (flag && compareVersions(version, rule.since) < 0) out.push({ flag, rule });
