@@ -135,9 +135,9 @@ def _versions() -> dict[str, str]:
 
 def _training_args(cfg: dict[str, Any], out_tmp: str, n_examples: int):
     """The trainer arguments, every optimisation setting stated (TRL/transformers defaults differ by version)."""
-    from accelerate import PartialState
-
-    world = PartialState().num_processes
+    # the launcher's world (torchrun, accelerate launch and deepspeed all set WORLD_SIZE): accelerate's
+    # PartialState() made before the arguments reports 1 process on CPUs whatever was launched
+    world = int(os.environ.get("WORLD_SIZE", "1"))
     per_dev = max(1, min(cfg["per_device_batch_size"], cfg["batch_size"]))
     if cfg["batch_size"] % (per_dev * world):
         raise DataError(
@@ -216,8 +216,8 @@ def _tokenizer(cfg: dict[str, Any]):
 def build_trainer(cfg: dict[str, Any], out_tmp: str, callbacks: list | None = None):
     """The TRL trainer for `cfg`, data tokenised and contract checked (tests inspect its batches).
 
-    Order matters on several ranks: data first (saved once, loaded by every rank from `out_tmp`.data), then the
-    trainer arguments, then the model. Creating the arguments under `accelerate launch` with DeepSpeed
+    Order matters on several ranks: the trainer arguments (they set up the process group), the data (saved
+    once, loaded by every rank from `out_tmp`.data), then the model. Creating the arguments under `accelerate launch` with DeepSpeed
     registers DeepSpeed's config with transformers (`is_deepspeed_zero3_enabled()`), and only then does
     `from_pretrained` load ZeRO-3 partitions instead of the whole model on every rank. The arguments object
     must stay alive while the model loads (transformers holds that config by a weak reference)."""
@@ -231,8 +231,8 @@ def build_trainer(cfg: dict[str, Any], out_tmp: str, callbacks: list | None = No
         from trl import SFTTrainer
 
         data = encode_sft(enc, rows, cfg["data"])
-        dataset = shared_dataset(data, f"{out_tmp}.data")
         args = _training_args(cfg, out_tmp, len(data))
+        dataset = shared_dataset(data, f"{out_tmp}.data", args)
         model, peft_config = _load_model(cfg)
         trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
                              peft_config=peft_config, callbacks=callbacks)
@@ -247,8 +247,8 @@ def build_trainer(cfg: dict[str, Any], out_tmp: str, callbacks: list | None = No
     given_ref = "ref_chosen_logps" in data[0]
     if given_ref:
         cfg = {**cfg, "precompute_ref": True}
-    dataset = shared_dataset(data, f"{out_tmp}.data")
     args = _training_args(cfg, out_tmp, len(data))
+    dataset = shared_dataset(data, f"{out_tmp}.data", args)
     model, peft_config = _load_model(cfg)
     trainer_cls = _step_dpo_trainer(given_ref)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tok,
