@@ -1,6 +1,7 @@
 // The TRL bridge's Python tests (trainer/tests): the label tensors TRL's own collators build from the bridge's
 // data — no EOS after a non-final step, EOS after a final one, loss on completions only — the
-// token-boundary contract catching drift, and the bridge on two real ranks (test_ranks.py). The environment (.venv-rl) is created when missing, never skipped.
+// token-boundary contract catching drift, and the bridge on two real ranks (test_ranks.py). The environment
+// (.venv-rl) is created when missing, never skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
