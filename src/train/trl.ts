@@ -15,12 +15,18 @@
 //   the result.
 // - The checkpoint is written by Python to OUT.tmp-ID and renamed into place; `save(dir)` renames it again
 //   into the caller's directory, so a checkpoint directory is whole or absent.
+// - The outcome comes from the bridge's status file (`<kind>.status.json`: {code, kind, message}), not the
+//   exit status, which a launcher flattens to 1 whatever failed (trainer/psrlm_trl/status.py).
+// - Every rank is tethered to this process (pid, start time, host in the config) and exits when it is gone;
+//   the launcher runs in its own process group, stopped when this process exits; a lock file in the work
+//   directory keeps a second trainer off the same output (src/train/trl-lock.ts).
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJSONAtomic } from '../util/atomic.js';
 import { loadHFTokenizer, type TextTokenizer } from '../engine/hftokenizer.js';
+import { lockTrainer, pipelineTether } from './trl-lock.js';
 import type { DPOOptions, PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult, Trainer } from '../engine/types.js';
 
 export interface TrlOptions {
@@ -64,6 +70,41 @@ export function trainerDir(): string {
 }
 
 const jsonl = (rows: readonly unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
+
+/** The bridge's outcome file (trainer/psrlm_trl/status.py). */
+export interface TrlStatus { code: number; kind: 'ok' | 'error' | 'data' | 'contract' | 'orphaned'; message: string; rank?: number }
+
+const KIND_WHAT: Record<string, string> = {
+  contract: 'the token-boundary contract is broken', data: 'bad training config or data', error: 'the trainer failed',
+  orphaned: 'the trainer lost its pipeline',
+};
+
+/** Reads the status file; undefined when there is none or it is not a whole status. */
+export function readTrlStatus(file: string): TrlStatus | undefined {
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as TrlStatus;
+    return typeof s.code === 'number' && typeof s.kind === 'string' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a run failed, from its status file first and the launcher's exit status only without one. */
+export function trlFailure(status: TrlStatus | undefined, code: number): string | undefined {
+  if (status && status.kind !== 'ok') {
+    return `${KIND_WHAT[status.kind] ?? status.kind}${status.rank ? ` on rank ${status.rank}` : ''}: ${status.message}`;
+  }
+  if (!status) return `exit status ${code}, and the trainer wrote no status file (killed, or it could not start)`;
+  return code === 0 ? undefined : `exit status ${code} after the trainer reported success`;
+}
+
+const live = new Set<number>();
+let hooked = false;
+function stopLaunchersOnExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => { for (const pid of live) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } });
+}
 
 export class TrlTrainer implements Trainer {
   /** Set after a run: the contract check's outcome and the subprocess log file. */
@@ -110,9 +151,13 @@ export class TrlTrainer implements Trainer {
     writeFileSync(data, jsonl(rows));
     const { file: contract, info } = this.contract(kind, rows);
     const out = path.join(this.work, 'out');
+    const lock = await lockTrainer(this.work, this.log);
     rmSync(out, { recursive: true, force: true });
+    const statusFile = path.join(this.work, `${kind}.status.json`);
+    rmSync(statusFile, { force: true });
     const cfg = {
       task: kind, model: path.resolve(this.model), output: out, data, contract, adapter: '',
+      status: statusFile, tether: pipelineTether(),
       lr: o.lr, epochs: o.epochs, batch_size: o.batch_size, per_device_batch_size: this.opts.per_device_batch_size,
       warmup_frac: o.warmup_frac ?? 0, min_lr_frac: o.min_lr_frac ?? 0, weight_decay: o.weight_decay ?? 0, grad_clip: o.grad_clip ?? 1,
       seed: o.seed, lora: this.opts.lora, precompute_ref: this.opts.precompute_ref, max_length: this.opts.max_length, dtype: this.opts.dtype,
@@ -130,10 +175,13 @@ export class TrlTrainer implements Trainer {
     const logStream = createWriteStream(logFile);
     const code = await new Promise<number>((resolve, reject) => {
       const pyPath = [trainerDir(), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+      // its own process group, so that stopping it reaches the launcher's helpers (the ranks watch this
+      // process themselves: torchrun puts each in a session of its own)
       const child = spawn(cmd, args, {
         env: { ...process.env, PYTHONPATH: pyPath, PSRLM_RUN_ID: kind, TQDM_DISABLE: '1', TOKENIZERS_PARALLELISM: 'false', ...this.opts.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'], detached: true,
       });
+      if (child.pid) { lock.launched(child.pid); live.add(child.pid); stopLaunchersOnExit(); }
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
         logStream.write(d);
@@ -156,14 +204,14 @@ export class TrlTrainer implements Trainer {
       });
       child.stderr.on('data', (d: Buffer) => logStream.write(d));
       child.on('error', (e) => reject(new Error(`cannot run the trainer '${cmd}': ${e.message}. Set trainer.launcher to a Python with trainer/requirements.txt installed (node scripts/python-env.mjs rl builds one)`)));
-      child.on('close', (c) => resolve(c ?? 1));
-    });
+      child.on('close', (c) => { if (child.pid) live.delete(child.pid); resolve(c ?? 1); });
+    }).finally(() => lock.release());
     await new Promise<void>((r) => logStream.end(r));
     this.last = { contract: info, log: logFile };
-    if (code !== 0 || !done) {
+    const failure = trlFailure(readTrlStatus(statusFile), code);
+    if (failure || !done) {
       const tail = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => !l.startsWith('{')).slice(-8).join('\n  ');
-      const what = code === 3 ? 'the token-boundary contract is broken' : code === 2 ? 'bad training config or data' : `exit status ${code}`;
-      throw new Error(`TRL ${kind} failed (${what}); log ${logFile}:\n  ${tail}`);
+      throw new Error(`TRL ${kind} failed (${failure ?? 'it reported success but sent no done event'}); log ${logFile}:\n  ${tail}`);
     }
     if (!existsSync(path.join(out, 'manifest.json'))) throw new Error(`TRL ${kind} finished but ${out} holds no manifest.json`);
     this.trained = out;

@@ -20,7 +20,16 @@ multi-node come from accelerate, not from here.
 Output: a Hugging Face checkpoint (safetensors, tokenizer, manifest.json with versions, settings, data
 digest and the trainer's log), written to OUTPUT.tmp-PID and renamed into place, so OUTPUT is whole or absent.
 Progress: one JSON line per logged step on stdout ({"event": "step", ...}), then {"event": "done", ...}.
-Exit status 0 ok, 2 bad config or data, 3 token-boundary contract broken, 1 anything else.
+Outcome: `status.json` ({code, kind, message}, psrlm_trl.status) beside the output or where the config's
+`status` says, and the exit status: 0 ok, 2 bad config or data, 3 token-boundary contract broken, 4 the
+pipeline is gone (`tether`, psrlm_trl.tether), 1 anything else. A launcher flattens exit statuses; the file
+keeps the kind.
+
+On several ranks (accelerate + DeepSpeed ZeRO-3): the training set is saved once and loaded from disk by every
+rank (psrlm_trl.dataset: TRL's reference log-prob cache is named after it); the trainer arguments exist before
+the model is loaded (ZeRO-3 partitions the weights while loading only when DeepSpeed's config is registered,
+which creating the arguments does); a LoRA model is merged after training in a process of its own
+(psrlm_trl.merge).
 """
 from __future__ import annotations
 
@@ -30,9 +39,14 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from typing import Any
 
 from .data import ContractError, DataError, Encoder, check_contract, encode_pairs, encode_sft, read_jsonl
+from .dataset import shared_dataset
+from .merge import merge_in_subprocess
+from .status import status_path, write_status
+from .tether import watch
 
 KEYS = {
     "task": None, "model": None, "output": None, "data": None, "contract": "", "adapter": "",
@@ -40,6 +54,9 @@ KEYS = {
     "warmup_frac": 0.1, "min_lr_frac": 0.1, "weight_decay": 0.0, "grad_clip": 1.0, "seed": None,
     "lora": None, "precompute_ref": False, "max_length": None, "dtype": "float32", "gradient_checkpointing": False,
     "adam_beta1": 0.9, "adam_beta2": 0.95, "adam_epsilon": 1e-8, "manifest": {},
+    # the outcome file (psrlm_trl.status; "" = OUTPUT.status.json) and the pipeline to die with
+    # ({pid, start, host}, psrlm_trl.tether; {} = none)
+    "status": "", "tether": {},
 }
 
 
@@ -62,6 +79,9 @@ def load_config(path: str) -> dict[str, Any]:
         raise DataError(f"{path}: nll_alpha must be a number, 0 or more, got {cfg['nll_alpha']!r}")
     if cfg["dtype"] not in ("float32", "bfloat16", "float16"):
         raise DataError(f"{path}: dtype must be float32, bfloat16 or float16")
+    t = cfg["tether"]
+    if not isinstance(t, dict) or (t and not isinstance(t.get("pid"), int)):
+        raise DataError(f"{path}: tether must be {{}} or {{pid, start, host}} with an integer pid, got {t!r}")
     return _adapter_checkpoint(cfg, path)
 
 
@@ -115,9 +135,9 @@ def _versions() -> dict[str, str]:
 
 def _training_args(cfg: dict[str, Any], out_tmp: str, n_examples: int):
     """The trainer arguments, every optimisation setting stated (TRL/transformers defaults differ by version)."""
-    from accelerate import PartialState
-
-    world = PartialState().num_processes
+    # the launcher's world (torchrun, accelerate launch and deepspeed all set WORLD_SIZE): accelerate's
+    # PartialState() made before the arguments reports 1 process on CPUs whatever was launched
+    world = int(os.environ.get("WORLD_SIZE", "1"))
     per_dev = max(1, min(cfg["per_device_batch_size"], cfg["batch_size"]))
     if cfg["batch_size"] % (per_dev * world):
         raise DataError(
@@ -194,31 +214,44 @@ def _tokenizer(cfg: dict[str, Any]):
 
 
 def build_trainer(cfg: dict[str, Any], out_tmp: str, callbacks: list | None = None):
-    """The TRL trainer for `cfg`, data tokenised and contract checked (tests inspect its batches)."""
-    from datasets import Dataset
+    """The TRL trainer for `cfg`, data tokenised and contract checked (tests inspect its batches).
 
+    Order matters on several ranks: the trainer arguments (they set up the process group), the data (saved
+    once, loaded by every rank from `out_tmp`.data), then the model. Creating the arguments under `accelerate launch` with DeepSpeed
+    registers DeepSpeed's config with transformers (`is_deepspeed_zero3_enabled()`), and only then does
+    `from_pretrained` load ZeRO-3 partitions instead of the whole model on every rank. The arguments object
+    must stay alive while the model loads (transformers holds that config by a weak reference)."""
     tok = _tokenizer(cfg)
     enc = Encoder(tok)
     if cfg["contract"]:
         n = check_contract(enc, cfg["contract"])
         emit({"event": "contract", "records": n, "ok": True})
     rows = read_jsonl(cfg["data"])
-    model, peft_config = _load_model(cfg)
     if cfg["task"] == "sft":
         from trl import SFTTrainer
 
         data = encode_sft(enc, rows, cfg["data"])
         args = _training_args(cfg, out_tmp, len(data))
-        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(data), processing_class=tok,
+        dataset = shared_dataset(data, f"{out_tmp}.data", args)
+        model, peft_config = _load_model(cfg)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
                              peft_config=peft_config, callbacks=callbacks)
         return trainer, data
     data = encode_pairs(enc, rows, cfg["data"])
+    if cfg["max_length"] is not None:
+        # TRL's own preparation drops these; here, before the set is saved, so no rank writes a filtered copy
+        data = [d for d in data if len(d["prompt_ids"]) < cfg["max_length"]]
+        if not data:
+            raise DataError(f"{cfg['data']}: every prompt has max_length ({cfg['max_length']}) tokens or more; "
+                            "raise trainer.max_length or shorten the prompts")
     given_ref = "ref_chosen_logps" in data[0]
     if given_ref:
         cfg = {**cfg, "precompute_ref": True}
     args = _training_args(cfg, out_tmp, len(data))
+    dataset = shared_dataset(data, f"{out_tmp}.data", args)
+    model, peft_config = _load_model(cfg)
     trainer_cls = _step_dpo_trainer(given_ref)
-    trainer = trainer_cls(model=model, args=args, train_dataset=Dataset.from_list(data), processing_class=tok,
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tok,
                           peft_config=peft_config, callbacks=callbacks)
     return trainer, data
 
@@ -234,9 +267,7 @@ def _step_dpo_trainer(given_ref: bool):
             need = {"prompt_ids", "chosen_ids", "rejected_ids"}
             if not need <= set(dataset.column_names):
                 raise DataError(f"{dataset_name}: expected token ids {sorted(need)} from psrlm_trl.data")
-            if args.max_length is not None:
-                dataset = dataset.filter(lambda e: len(e["prompt_ids"]) < args.max_length)
-            return dataset
+            return dataset  # prompts of max_length tokens or more were dropped by build_trainer
 
         def _precompute_ref_logps(self, dataset, name, batch_size):
             if given_ref:  # the pipeline sent the reference log-probs with the pairs
@@ -274,58 +305,63 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
     tmp = f"{out}.tmp-{os.environ.get('PSRLM_RUN_ID', os.getppid())}"
     if _is_main():
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(f"{tmp}.adapter", ignore_errors=True)
     t0 = time.time()
     history: list[dict[str, Any]] = []
     trainer, data = build_trainer(cfg, tmp, callbacks=[_log_callback(history)])
     result = trainer.train()
     lo = cfg["lora"] or {}
     merged = bool(cfg["adapter"] or cfg["lora"]) and lo.get("merge", True)
-    if merged:
-        # a plain checkpoint: servers load it like any model (no adapter bookkeeping per iteration)
-        model = trainer.accelerator.unwrap_model(trainer.model).merge_and_unload()
-        if trainer.accelerator.is_main_process:
-            model.save_pretrained(tmp, safe_serialization=True)
-    else:
-        trainer.save_model(tmp)  # all ranks: ZeRO-3 gathers the shards here
-        if trainer.accelerator.is_main_process:
-            # DPO on a continued adapter keeps TRL's frozen "ref" copy beside it, and PEFT saves every adapter
-            # (that one in ref/): the iterate is the trained "default" adapter alone
-            shutil.rmtree(os.path.join(tmp, "ref"), ignore_errors=True)
+    # all ranks save: under ZeRO-3 the trainer gathers the partitioned weights (or the adapter's) here
+    saved = f"{tmp}.adapter" if merged else tmp
+    trainer.save_model(saved)
+    if trainer.accelerator.is_main_process:
+        # DPO on a continued adapter keeps TRL's frozen "ref" copy beside it, and PEFT saves every adapter
+        # (that one in ref/): the iterate is the trained "default" adapter alone
+        shutil.rmtree(os.path.join(saved, "ref"), ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
+    if not _is_main():
+        # the rest is the main process's: the others leave now instead of waiting (a merge takes minutes,
+        # longer than a collective should hang)
+        return {}
+    shutil.rmtree(f"{tmp}.data", ignore_errors=True)
+    if merged:
+        # a plain checkpoint: servers load it like any model (no adapter bookkeeping per iteration), merged
+        # in a process of its own from the saved adapter (psrlm_trl.merge says why not here under ZeRO-3)
+        merge_in_subprocess(cfg["model"], saved, tmp, cfg["dtype"])
+        shutil.rmtree(saved)
     seq_tokens = sum(len(d.get("input_ids", [])) or len(d["prompt_ids"]) * 2 + len(d["chosen_ids"]) + len(d["rejected_ids"]) for d in data)
     summary = {
         "steps": int(trainer.state.global_step), "tokens": int(seq_tokens * cfg["epochs"]),
         "final_loss": float(history[-1]["loss"]) if history else float(result.training_loss),
         "wall_s": round(time.time() - t0, 3), "history": history,
     }
-    if _is_main():
-        trainer.processing_class.save_pretrained(tmp)
-        for junk in ("training_args.bin",):
-            if os.path.exists(os.path.join(tmp, junk)):
-                os.remove(os.path.join(tmp, junk))
-        manifest = {
-            # parent: the checkpoint trained from (M_t: the adapter when one was continued); base_model: what
-            # an adapter applies to (null for a full or merged checkpoint)
-            "kind": "psrlm-trl", "task": cfg["task"], "parent": os.path.abspath(cfg["adapter"] or cfg["model"]),
-            "adapter_parent": os.path.abspath(cfg["adapter"]) if cfg["adapter"] else None,
-            "base_model": os.path.abspath(cfg["model"]) if (cfg["adapter"] or cfg["lora"]) and not merged else None,
-            "reference": ("given with the pairs" if "ref_chosen_logps" in data[0] else
-                          "the current iterate, precomputed" if cfg["precompute_ref"] else "the current iterate, frozen copy")
-            if cfg["task"] == "dpo" else None,
-            "eos_rule": "EOS only after a final step (chosen_final / rejected_final)" if cfg["task"] == "dpo" else "EOS where a record's eos is true",
-            "config": {k: v for k, v in cfg.items() if k != "manifest"},
-            "data_sha256": _sha256(cfg["data"]), "examples": len(data),
-            "training_args": trainer.args.to_dict(), "versions": _versions(),
-            "world_size": trainer.accelerator.num_processes, "torch_threads": torch.get_num_threads(),
-            "result": {k: v for k, v in summary.items() if k != "history"}, "history": history,
-            **({"pipeline": cfg["manifest"]} if cfg["manifest"] else {}),
-        }
-        with open(os.path.join(tmp, "manifest.json"), "w") as f:
-            json.dump(manifest, f, indent=2, default=str)
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    trainer.accelerator.wait_for_everyone()
+    trainer.processing_class.save_pretrained(tmp)
+    for junk in ("training_args.bin",):
+        if os.path.exists(os.path.join(tmp, junk)):
+            os.remove(os.path.join(tmp, junk))
+    manifest = {
+        # parent: the checkpoint trained from (M_t: the adapter when one was continued); base_model: what
+        # an adapter applies to (null for a full or merged checkpoint)
+        "kind": "psrlm-trl", "task": cfg["task"], "parent": os.path.abspath(cfg["adapter"] or cfg["model"]),
+        "adapter_parent": os.path.abspath(cfg["adapter"]) if cfg["adapter"] else None,
+        "base_model": os.path.abspath(cfg["model"]) if (cfg["adapter"] or cfg["lora"]) and not merged else None,
+        "reference": ("given with the pairs" if "ref_chosen_logps" in data[0] else
+                      "the current iterate, precomputed" if cfg["precompute_ref"] else "the current iterate, frozen copy")
+        if cfg["task"] == "dpo" else None,
+        "eos_rule": "EOS only after a final step (chosen_final / rejected_final)" if cfg["task"] == "dpo" else "EOS where a record's eos is true",
+        "config": {k: v for k, v in cfg.items() if k not in ("manifest", "tether", "status")},
+        "data_sha256": _sha256(cfg["data"]), "examples": len(data),
+        "training_args": trainer.args.to_dict(), "versions": _versions(),
+        "world_size": trainer.accelerator.num_processes, "torch_threads": torch.get_num_threads(),
+        "result": {k: v for k, v in summary.items() if k != "history"}, "history": history,
+        **({"pipeline": cfg["manifest"]} if cfg["manifest"] else {}),
+    }
+    with open(os.path.join(tmp, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2, default=str)
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.replace(tmp, out)
     return summary
 
 
@@ -334,16 +370,22 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         sys.stderr.write("usage: python -m psrlm_trl.train CONFIG.json\n")
         return 2
+    status = ""
     try:
         cfg = load_config(argv[0])
+        status = status_path(cfg)
+        watch(cfg["tether"], status)
         summary = train(cfg)
-    except DataError as e:
+    except (DataError, ContractError) as e:
         sys.stderr.write(f"psrlm_trl: {e}\n")
-        return 2
-    except ContractError as e:
-        sys.stderr.write(f"psrlm_trl: {e}\n")
-        return 3
-    emit({"event": "done", **summary})
+        kind = "data" if isinstance(e, DataError) else "contract"
+        return write_status(status, kind, str(e)) if status else 2
+    except Exception as e:  # noqa: BLE001 - any failure still leaves its kind and message in the status file
+        traceback.print_exc()
+        return write_status(status, "error", f"{type(e).__name__}: {e}") if status else 1
+    if _is_main():
+        emit({"event": "done", **summary})
+        write_status(status, "ok")
     return 0
 
 
