@@ -13,12 +13,13 @@ import { ROOT } from '../reference/env.js';
 
 const SUBSET = 'setup/chromium';
 
-/** The environment of a fresh shell: none of the variables `npm test` set for this process, and no
+/** The environment of a fresh shell: none of the variables that npm and node's test runner set for this
+ *  process (NODE_TEST_CONTEXT would make the inner test runner report in its binary child format), and no
  *  node_modules/.bin of this checkout on PATH. */
 function freshEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'PSRLM_TESTS') env[k] = v;
+    if (!/^npm_/i.test(k) && !['INIT_CWD', 'NODE_TEST_CONTEXT', 'PSRLM_TESTS'].includes(k)) env[k] = v;
   }
   const dirs = (process.env.PATH ?? '').split(path.delimiter);
   env.PATH = dirs.filter((d) => !d.includes('node_modules')).join(path.delimiter);
