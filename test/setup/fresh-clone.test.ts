@@ -1,8 +1,10 @@
 // The README's set-up commands on a fresh clone, in their order: a `git clone` of this repository's HEAD
 // (committed work only, as anyone else would get it) into a temporary folder, `npm ci` there (npm's cache
-// makes it quick), `npm test` restricted to one small test file through PSRLM_TESTS (the whole suite
-// cannot run inside itself; the subset still builds dist/ from scratch and provides Chromium), and then
-// `npx psrlm --help`, which must still run: a rebuild must leave the CLI's entry executable.
+// makes it quick), `npx psrlm --help`, `npm test` restricted to one small test file through PSRLM_TESTS
+// (the whole suite cannot run inside itself; the subset still builds dist/ from scratch and provides
+// Chromium), and `npx psrlm --help` again. The first npx links the project's bin into npx's cache (and
+// npm runs `prepare` for it); the second reuses that link, so it runs only if the rebuild in `npm test`
+// left the CLI's entry executable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -36,7 +38,7 @@ function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): S
 
 const tail = (r: SpawnSyncReturns<string>) => `${r.stdout}\n${r.stderr}`.slice(-4000);
 
-test('a fresh clone: npm ci, npm test (a subset), then npx psrlm --help', { timeout: 600_000 }, () => {
+test('a fresh clone: npm ci, npx psrlm --help, npm test (a subset), npx psrlm --help', { timeout: 600_000 }, () => {
   const git = spawnSync('git', ['--version'], { encoding: 'utf8' });
   assert.ok(!git.error && git.status === 0,
     'git is needed to clone the repository for this test: install git (e.g. apt-get install git)');
@@ -55,6 +57,10 @@ test('a fresh clone: npm ci, npm test (a subset), then npx psrlm --help', { time
     r = sh('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], repo, env);
     assert.equal(r.status, 0, `npm ci failed:\n${tail(r)}`);
 
+    r = sh('npx', ['psrlm', '--help'], repo, env);
+    assert.equal(r.status, 0, `npx psrlm --help failed after npm ci:\n${tail(r)}`);
+    assert.match(r.stdout, /^usage: psrlm <command>/);
+
     r = sh('npm', ['test'], repo, { ...env, PSRLM_TESTS: SUBSET });
     assert.equal(r.status, 0, `npm test failed:\n${tail(r)}`);
     assert.match(r.stderr, new RegExp(`running 1 test file\\(s\\): ${SUBSET}`), 'the subset was selected');
@@ -64,7 +70,7 @@ test('a fresh clone: npm ci, npm test (a subset), then npx psrlm --help', { time
     const entry = path.join(repo, 'dist', 'src', 'cli', 'main.js');
     assert.ok((statSync(entry).mode & 0o111) !== 0, `${entry} lost its executable bit in the rebuild`);
     r = sh('npx', ['psrlm', '--help'], repo, env);
-    assert.equal(r.status, 0, `npx psrlm --help failed:\n${tail(r)}`);
+    assert.equal(r.status, 0, `npx psrlm --help failed after npm test:\n${tail(r)}`);
     assert.match(r.stdout, /^usage: psrlm <command>/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
