@@ -8,7 +8,8 @@ import { readJsonl, requireString, writeLine } from './jsonl.js';
 const HELP = `usage: psrlm grade [--strict] [--bench NAME] [--timeout-ms N] [--workers N] < pairs.jsonl
 
 Reads JSONL with string fields "gold" and "pred" (an answer, as the content of a box) and writes each line
-back with a boolean "equal" added, judged as the Qwen2.5-Math evaluation toolkit judges it.
+back with a boolean "equal" added, judged as the Qwen2.5-Math evaluation toolkit judges it. A gold that
+states its answer (\\boxed{...}, "The answer is ...") is a solution: its answer is read out of it first.
 
   --strict        fix the toolkit's documented bugs (docs/grading.md) instead of reproducing them
   --bench NAME    benchmark name for per-benchmark rules (carp_en/minerva_math keep unit words)
