@@ -144,6 +144,17 @@ test('without apt-get the error says to install Chromium another way', () => {
   }
 });
 
+test('a missing font where nothing can install it is a warning: the Chromium there is used', () => {
+  const m = fakeMachine({ chromium: 'exit 0', 'dpkg-query': DPKG_FONT_MISSING });
+  try {
+    const q = quietLog();
+    assert.equal(ensureChromium({ env: m.env, uid: 0, log: q.log }), path.join(m.bin, 'chromium'));
+    assert.match(q.lines.join('\n'), /warning: fonts-dejavu-core not installed .*no apt-get/);
+  } finally {
+    m.done();
+  }
+});
+
 test('an install that leaves no chromium on PATH is an error', () => {
   const m = fakeMachine({ 'apt-get': APT_GET_NO_OP });
   try {
