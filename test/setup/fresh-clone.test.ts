@@ -48,6 +48,8 @@ test('a fresh clone: npm ci, npx psrlm --help, npm test (a subset), npx psrlm --
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-clone-'));
   const repo = path.join(dir, 'psrlm');
   const env = freshEnv();
+  // npx links the project into a cache of its own; keep that in the temporary folder, not the user's.
+  const npxEnv = { ...env, npm_config_cache: path.join(dir, 'npx-cache') };
   try {
     let r = sh('git', ['clone', '--quiet', '--no-checkout', ROOT, repo], dir, env);
     assert.equal(r.status, 0, tail(r));
@@ -57,7 +59,7 @@ test('a fresh clone: npm ci, npx psrlm --help, npm test (a subset), npx psrlm --
     r = sh('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], repo, env);
     assert.equal(r.status, 0, `npm ci failed:\n${tail(r)}`);
 
-    r = sh('npx', ['psrlm', '--help'], repo, env);
+    r = sh('npx', ['psrlm', '--help'], repo, npxEnv);
     assert.equal(r.status, 0, `npx psrlm --help failed after npm ci:\n${tail(r)}`);
     assert.match(r.stdout, /^usage: psrlm <command>/);
 
@@ -69,7 +71,7 @@ test('a fresh clone: npm ci, npx psrlm --help, npm test (a subset), npx psrlm --
 
     const entry = path.join(repo, 'dist', 'src', 'cli', 'main.js');
     assert.ok((statSync(entry).mode & 0o111) !== 0, `${entry} lost its executable bit in the rebuild`);
-    r = sh('npx', ['psrlm', '--help'], repo, env);
+    r = sh('npx', ['psrlm', '--help'], repo, npxEnv);
     assert.equal(r.status, 0, `npx psrlm --help failed after npm test:\n${tail(r)}`);
     assert.match(r.stdout, /^usage: psrlm <command>/);
   } finally {
