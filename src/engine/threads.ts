@@ -3,12 +3,55 @@
 // pair of counters in a SharedArrayBuffer. Kernel calls are microseconds apart during decoding, so both
 // sides spin briefly before falling back to Atomics.wait (a futex sleep costs tens of microseconds to
 // wake, longer than many of the calls). Small calls run inline: splitting them costs more than it saves.
-import { Worker } from 'node:worker_threads';
+//
+// The calling thread blocks in `wait` while the worker runs, so it never sees the worker's `error` or
+// `exit` events: a worker that fails to load (dist/ rebuilt or removed under a running process) or dies
+// mid-call would leave it waiting forever. A watchdog thread therefore owns the kernel worker: its event
+// loop is free, so it hears those events, writes FAILED into the shared control block, posts the reason
+// on a message port and wakes the waiter, which reads the reason synchronously (receiveMessageOnPort).
+// The watchdog is inline code, so nothing on disk can stop it from loading. The hand-off's fast path is
+// unchanged: the state is only read once the caller has spun and fallen back to sleeping.
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { instantiate, kernelModule, type KernelName, type Kernels } from './wasm.js';
 import { RESERVED, type Heap } from './memory.js';
 
-const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5;
+const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5, STATE = 6;
+/** Values of ctl[STATE]: the worker writes RUNNING once its kernels are instantiated; the watchdog FAILED. */
+const STARTING = 0, RUNNING = 1, FAILED = 2;
 const MAX_ARGS = 24;
+/** A worker not running after this long is reported as not started (start-up takes milliseconds). */
+const START_TIMEOUT_MS = 60_000;
+
+// Runs as its own thread (eval'd CommonJS): starts the kernel worker and reports its load error or exit.
+// An exit after close() set STOP is the normal end and is not reported.
+const WATCHDOG = `
+const { Worker, workerData } = require('node:worker_threads');
+const { url, port, ...data } = workerData;
+const ctl = new Int32Array(data.sab, 0, 16);
+let reported = false;
+function fail(what) {
+  if (reported || Atomics.load(ctl, ${STOP}) !== 0) return;
+  reported = true;
+  port.postMessage(what);
+  Atomics.store(ctl, ${STATE}, ${FAILED});
+  Atomics.notify(ctl, ${DONE});
+}
+try {
+  const w = new Worker(new URL(url), { workerData: data });
+  w.on('error', (e) => fail((Atomics.load(ctl, ${STATE}) === ${RUNNING} ? 'failed: ' : 'failed to load: ') +
+    (e && e.message ? e.message : String(e))));
+  w.on('exit', (code) => fail((Atomics.load(ctl, ${STATE}) === ${RUNNING} ? 'stopped' : 'stopped before it started') +
+    ' (exit code ' + code + ')'));
+} catch (e) {
+  fail('could not be created: ' + (e && e.message ? e.message : String(e)));
+}
+`;
+
+export interface ThreadPoolOptions {
+  /** The kernel worker's module (default: worker.js beside this file); tests point it at broken ones. */
+  workerUrl?: URL;
+}
 
 export const KERNEL_NAMES: KernelName[] = [
   'matmul', 'matmul_rows', 'matmul_cols', 'matmul_tn_rows', 'matmul_tn_cols', 'transpose', 'colsum', 'layernorm_fwd', 'layernorm_bwd_dx', 'layernorm_bwd_dw', 'attn_fwd',
@@ -29,7 +72,15 @@ export class ThreadPool {
   /** When set, wall time per kernel name accumulates here (benchmarks' breakdown). */
   profile: Map<string, { ms: number; calls: number }> | undefined;
 
-  constructor(readonly heap: Heap, threads = 2) {
+  private readonly workerUrl: URL;
+  /** Where the watchdog posts why the worker failed; read synchronously by the waiting thread. */
+  private failures: MessagePort | undefined;
+  private startDeadline = 0;
+  /** Set once the worker is known to have failed: every later split call throws it. */
+  private failure: Error | undefined;
+
+  constructor(readonly heap: Heap, threads = 2, opts: ThreadPoolOptions = {}) {
+    this.workerUrl = opts.workerUrl ?? new URL('./worker.js', import.meta.url);
     const module = kernelModule();
     this.k = instantiate(module, heap.memory);
     if (this.k.heap_base() > RESERVED) {
@@ -40,12 +91,18 @@ export class ThreadPool {
     this.ctl = new Int32Array(sab, 0, 16);
     this.args = new Float64Array(sab, 64, MAX_ARGS);
     if (this.threads > 1) {
-      this.worker = new Worker(new URL('./worker.js', import.meta.url), {
-        workerData: { module, memory: heap.memory, sab, names: KERNEL_NAMES },
+      const { port1, port2 } = new MessageChannel();
+      port1.unref();
+      this.failures = port1;
+      this.startDeadline = performance.now() + START_TIMEOUT_MS;
+      this.worker = new Worker(WATCHDOG, {
+        eval: true,
+        workerData: { url: this.workerUrl.href, port: port2, module, memory: heap.memory, sab, names: KERNEL_NAMES },
+        transferList: [port2],
       });
       this.worker.unref();
       this.worker.on('error', (e) => {
-        console.error(`engine worker thread failed: ${e.message}`);
+        console.error(`engine watchdog thread failed: ${e.message}`);
       });
     }
   }
@@ -98,12 +155,34 @@ export class ThreadPool {
   private wait(seq: number): void {
     let spins = 0;
     while (Atomics.load(this.ctl, DONE) !== seq) {
-      if (++spins > 20000) Atomics.wait(this.ctl, DONE, Atomics.load(this.ctl, DONE), 1);
+      if (++spins > 20000) {
+        Atomics.wait(this.ctl, DONE, Atomics.load(this.ctl, DONE), 1);
+        const state = Atomics.load(this.ctl, STATE);
+        if (state === FAILED || (state === STARTING && performance.now() > this.startDeadline)) throw this.failed();
+      }
     }
     if (this.ctl[ERROR] !== 0) {
       this.ctl[ERROR] = 0;
       throw new Error('engine worker thread: a kernel failed (out-of-bounds access?)');
     }
+  }
+
+  /** The worker's failure as an error that says what happened, to which file, and what to do. */
+  private failed(): Error {
+    if (!this.failure) {
+      let what: string | undefined;
+      // The watchdog posts the reason before it sets FAILED; allow the message a moment to land.
+      const until = performance.now() + 1000;
+      while (what === undefined && Atomics.load(this.ctl, STATE) === FAILED && performance.now() < until) {
+        what = receiveMessageOnPort(this.failures!)?.message as string | undefined;
+        if (what === undefined) Atomics.wait(this.ctl, STATE, FAILED, 5);
+      }
+      if (Atomics.load(this.ctl, STATE) === STARTING) what = `did not start within ${START_TIMEOUT_MS / 1000} s`;
+      this.failure = new Error(`engine worker thread (${fileURLToPath(this.workerUrl)}) ${what ?? 'failed'}. ` +
+        'The engine cannot go on without it. If dist/ was rebuilt or removed while this process ran, or the ' +
+        "build is incomplete, run 'npm run build' and start again.");
+    }
+    return this.failure;
   }
 
   close(): void {
@@ -116,4 +195,4 @@ export class ThreadPool {
   }
 }
 
-export const CTL = { SEQ, DONE, KERNEL, NARGS, STOP, ERROR };
+export const CTL = { SEQ, DONE, KERNEL, NARGS, STOP, ERROR, STATE };

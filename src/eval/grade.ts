@@ -6,7 +6,7 @@
 // The event loop never blocks on a comparison.
 import { Worker } from 'node:worker_threads';
 import { mathEqual, type EqualOptions } from './equal.js';
-import { normalizeBoxContent } from './extract.js';
+import { extractPrediction, normalizeBoxContent } from './extract.js';
 import { stripString } from './normalize.js';
 
 export interface GradeOptions extends EqualOptions {
@@ -15,7 +15,8 @@ export interface GradeOptions extends EqualOptions {
 }
 
 export interface GradeTask {
-  /** Gold answer as the benchmark gives it (normalised here once, as parse_ground_truth does). */
+  /** Gold answer as the benchmark gives it (normalised here once, as parse_ground_truth does), or a full
+   *  solution holding its answer (read out of it first: `goldAnswer`). */
   gold: string;
   /** Prediction as the content of a box (cleaned and normalised twice, as for an extracted answer). */
   pred: string;
@@ -32,12 +33,28 @@ export interface Verdict {
 
 const SKIP_UNIT = new Set(['carp_en', 'minerva_math']);
 
+// The phrases by which extract_answer finds a stated answer (its rules before the last-number fallback;
+// "final answer is" also covers Minerva's "final answer is $…$. I hope").
+const ANSWER_MARKERS = ['boxed', 'he answer is', 'final answer is', '答案是'];
+
+/**
+ * The gold as the toolkit compares it. A gold that states its answer (a `\boxed{}`, "The answer is …")
+ * is a solution, and the toolkit reads the answer out of it (parse_ground_truth's MATH branch:
+ * extract_answer, then strip_string); any other gold is the answer itself and is only normalised. The
+ * last-number fallback of extract_answer is not applied to golds: it would turn `x+1` into `1`.
+ */
+export function goldAnswer(gold: string, opts: GradeOptions = {}): string {
+  const skipUnit = SKIP_UNIT.has(opts.dataName ?? '');
+  if (ANSWER_MARKERS.some((m) => gold.includes(m))) return extractPrediction(gold, { skipUnit, strict: opts.strict });
+  return stripString(gold, { skipUnit, strict: opts.strict });
+}
+
 /** The strings the toolkit hands to math_equal for a task. */
 export function gradeInputs(t: GradeTask, opts: GradeOptions = {}): { pred: string; gold: string } {
   const skipUnit = SKIP_UNIT.has(opts.dataName ?? '');
   return {
     pred: t.predNormalized ? t.pred : normalizeBoxContent(t.pred, { skipUnit, strict: opts.strict }),
-    gold: t.goldNormalized ? t.gold : stripString(t.gold, { skipUnit, strict: opts.strict }),
+    gold: t.goldNormalized ? t.gold : goldAnswer(t.gold, opts),
   };
 }
 

@@ -4,8 +4,8 @@
 // raises no console error, fetches nothing, that each chart's SVG is laid out with a real size, that the
 // series, points, bars and their values are the ones in the data, that the legends read as they should,
 // that no two value labels overlap, and that the tables hold the run's figures; it saves a screenshot
-// (kept with PSRLM_KEEP_REPORT=1). Without Chromium the test fails and says how to install it (`.ci/run`
-// installs it on CI).
+// (kept with PSRLM_KEEP_REPORT=1). `npm test` installs Chromium first where it can (scripts/chromium.mjs)
+// and points PSRLM_CHROMIUM at it; without Chromium the test fails and says how to install it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,8 @@ function fixtureRun(dir: string, method: 'psrlm' | 'srlm', acc: number[]): void 
 interface ChartInfo { kind: string | null; label: string | null; w: number; h: number; titleW: number; series: Array<string | null>; points: Record<string, number[]>; bars: Record<string, number[]>; legend: Array<string | null>; refs: number; refLegend: Array<string | null>; overlaps: string[]; text: string }
 
 test('report.html renders its charts in headless Chromium with no console errors', { timeout: 20_000 }, async () => {
-  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it (Debian/Ubuntu: 'apt-get install -y chromium', which .ci/run does) or point PSRLM_CHROMIUM at a Chromium binary`);
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: run 'node scripts/chromium.mjs' (npm test ` +
+    "does; it installs Debian's chromium where it may, or says how) or point PSRLM_CHROMIUM at a Chromium binary");
   const { chromium } = await import('playwright-core');
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-report-'));
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
