@@ -29,6 +29,7 @@ import { deriveSeed } from '../engine/rng.js';
 import { dataConfig, type DataConfig } from '../data/build.js';
 import { drawQuestions, loadQuestions, type QuestionPool, type QuestionPoolReport } from '../data/questions.js';
 import { stepRuleOf } from '../data/steps.js';
+import { GradePool } from '../eval/grade.js';
 import { loadTemplate, type PromptTemplate } from '../data/templates.js';
 import { nextStepReport, solveReport } from '../measure/world.js';
 import { heldOutPrefixes } from '../judge/health.js';
@@ -113,12 +114,15 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   mkdirSync(out, { recursive: true });
   const backend = openBackend(cfg, out, log);
   const method = methodOf(cfg.method);
-  const stage: StageContext = { cfg, t, data, log, progress: hooks.progress ?? true, ...(questions ? { questions } : {}) };
+  let pool: GradePool | undefined;
+  const grader = () => (pool ??= new GradePool({}));
+  const stage: StageContext = { cfg, t, data, log, progress: hooks.progress ?? true, ...(questions ? { questions } : {}), grader };
   const ctx: Ctx = { ...stage, out, backend, method, judge: method.judgeBench(stage) };
   try {
     return await loop(ctx);
   } finally {
     await backend.close();
+    await pool?.close();
   }
 }
 
@@ -205,7 +209,7 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
 async function evaluate(ctx: Ctx, engine: Engine) {
   const world = ctx.questions ? null : await evaluateWorld(ctx, engine);
   const b = ctx.cfg.eval.benchmarks;
-  const table1 = b ? await benchmarkRow(engine, b) : null;
+  const table1 = b ? await benchmarkRow(engine, b, ctx.grader()) : null;
   return { ...(world ?? {}), ...(table1 ? { table1 } : {}) };
 }
 

@@ -27,21 +27,15 @@ const dataNameOf = (format: QuestionFormat): string => (format === 'gsm8k' ? 'gs
 
 export interface Graded { pred: string; right: boolean }
 
-/** Grades solution texts against their golds, as the benchmark evaluation grades model outputs. */
+/** Grades solution texts against their golds with `pool`, as the benchmark evaluation grades model outputs. */
 export async function gradeSolutions(
-  format: QuestionFormat, items: ReadonlyArray<{ text: string; gold: string }>,
+  pool: GradePool, format: QuestionFormat, items: ReadonlyArray<{ text: string; gold: string }>,
 ): Promise<Graded[]> {
-  if (items.length === 0) return [];
-  const pool = new GradePool({});
   const dataName = dataNameOf(format);
-  try {
-    return await Promise.all(items.map(async (it) => {
-      const pred = extractPrediction(it.text, { dataName });
-      return { pred, right: (await pool.grade({ gold: it.gold, pred, predNormalized: true })).equal };
-    }));
-  } finally {
-    await pool.close();
-  }
+  return Promise.all(items.map(async (it) => {
+    const pred = extractPrediction(it.text, { dataName });
+    return { pred, right: (await pool.grade({ gold: it.gold, pred, predNormalized: true })).equal };
+  }));
 }
 
 /** The label of a measure graded against gold answers. */
@@ -64,9 +58,9 @@ const finished = (outcome: string) => outcome === 'final' || outcome === 'eos';
 
 /** The final answers of an iteration's searches, graded against their questions' golds. */
 export async function gradeSearches(
-  format: QuestionFormat, records: readonly SearchRecord[], golds: ReadonlyMap<number, string>,
+  pool: GradePool, format: QuestionFormat, records: readonly SearchRecord[], golds: ReadonlyMap<number, string>,
 ): Promise<{ rows: GradedSearch[]; summary: GradedSummary }> {
-  const g = await gradeSolutions(format, records.map((r) => ({ text: joinSteps(r.steps), gold: goldOf(golds, r.index) })));
+  const g = await gradeSolutions(pool, format, records.map((r) => ({ text: joinSteps(r.steps), gold: goldOf(golds, r.index) })));
   const rows = records.map((r, i) => ({ index: r.index, outcome: r.outcome, finished: finished(r.outcome), ...g[i]! }));
   const right = rows.filter((r) => r.right).length;
   return {
@@ -124,7 +118,9 @@ export function roundPrefixes(rec: SearchRecord): string[][] {
   });
 }
 
-export interface RolloutOptions { rounds: number; seed: number; iteration: number; maxTokens: number; format: QuestionFormat }
+export interface RolloutOptions {
+  rounds: number; seed: number; iteration: number; maxTokens: number; format: QuestionFormat; pool: GradePool;
+}
 
 /** Judge health on real questions: `rounds` judged rounds of the searches, each candidate completed greedily. */
 export async function rolloutHealth(
@@ -152,7 +148,7 @@ export async function rolloutHealth(
     return s < 0 ? null : joinSteps(prefix) + c + outs[s]![0]!.text;
   }));
   const flat = texts.flatMap((ts, i) => ts.flatMap((x) => (x === null ? [] : [{ text: x, gold: goldOf(golds, picked[i]!.rec.index) }])));
-  const graded = await gradeSolutions(o.format, flat);
+  const graded = await gradeSolutions(o.pool, o.format, flat);
   let g = 0;
   const rounds: RolloutRound[] = picked.map(({ rec, round }, i) => ({
     index: rec.index, step: round.step, attempt: round.attempt, best: round.best!, worst: round.worst!,

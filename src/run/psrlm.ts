@@ -106,7 +106,7 @@ async function search(ctx: StageContext, t: number, dir: string, engine: Engine)
     return;
   }
   // no step verifier for a file's questions: the searched solutions' final answers against the golds
-  const g = await gradeSearches(ctx.questions!.report.format, all, goldsOf(drawn));
+  const g = await gradeSearches(ctx.grader(), ctx.questions!.report.format, all, goldsOf(drawn));
   writeFileAtomic(path.join(dir, 'graded.jsonl'), jsonl(g.rows));
   writeJSONAtomic(path.join(dir, 'search.json'), { ...s, measure: null, graded: g.summary });
   ctx.log(`${head}; ${g.summary.label}: ${g.summary.right} right answers (${pc(g.summary.accuracy)}), ${g.summary.finished} finished`);
@@ -122,7 +122,7 @@ async function rolloutStage(ctx: StageContext, t: number, dir: string, engine: E
   }
   const records = readRecords<SearchRecord>(path.join(dir, 'samples.jsonl'));
   const { report, rounds } = await rolloutHealth(engine, ctx.t, records, goldsOf(fileQuestions(ctx, t)!), {
-    rounds: n, seed: cfg.seed, iteration: t, maxTokens: cfg.eval.max_tokens, format: ctx.questions!.report.format,
+    rounds: n, seed: cfg.seed, iteration: t, maxTokens: cfg.eval.max_tokens, format: ctx.questions!.report.format, pool: ctx.grader(),
   });
   const verdict = report.mixed_rounds === 0
     ? 'not measurable: no rolled-out round had both right and wrong candidates'

@@ -70,7 +70,7 @@ async function sampleFile(
   const items = readable.map((q) => ({ index: q.index, problem: { text: q.question } }));
   // graded below, all of the batch's solutions in one grading pool
   const recs = await srlmSample(engine, ctx.t, items, ctx.cfg.srlm, coords, engine.contextTokens ?? Number.POSITIVE_INFINITY, (_, texts) => texts.map(() => false));
-  const graded = await gradeSolutions(format, recs.flatMap((r) => r.solutions.map((x) => ({ text: x.text, gold: golds.get(r.index)! }))));
+  const graded = await gradeSolutions(ctx.grader(), format, recs.flatMap((r) => r.solutions.map((x) => ({ text: x.text, gold: golds.get(r.index)! }))));
   let g = 0;
   for (const r of recs) for (const x of r.solutions) x.measure.answer_ok = graded[g++]!.right;
   const byIndex = new Map(recs.map((r) => [r.index, r]));

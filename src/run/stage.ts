@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import type { Engine } from '../engine/types.js';
 import type { DataConfig } from '../data/build.js';
 import { drawQuestions, type Question, type QuestionPool } from '../data/questions.js';
+import type { GradePool } from '../eval/grade.js';
 import type { PromptTemplate } from '../data/templates.js';
 import { problemsOf, type RunConfig } from './config.js';
 
@@ -26,6 +27,8 @@ export interface StageContext {
   progress: boolean;
   /** The question file's pool when the config has `questions` (absent: the synthetic world's questions). */
   questions?: QuestionPool;
+  /** The run's grading pool (src/eval/grade.ts), started at its first use and closed when the run ends. */
+  grader: () => GradePool;
 }
 
 /** One resumable step of an iteration, run with M_t's engine open. */

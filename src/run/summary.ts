@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Engine } from '../engine/types.js';
 import { evaluate as evaluateBenchmarks } from '../eval/evaluate.js';
+import type { GradePool } from '../eval/grade.js';
 import type { BenchmarksConfig, RunConfig } from './config.js';
 import type { Method } from './method.js';
 import { readJSON } from './stage.js';
@@ -48,9 +49,9 @@ export interface BenchmarkRow {
 }
 
 /** A model's Table-1 figures: greedy, through the benchmark evaluation `psrlm eval` uses (src/eval/evaluate.ts). */
-export async function benchmarkRow(engine: Engine, b: BenchmarksConfig): Promise<BenchmarkRow> {
+export async function benchmarkRow(engine: Engine, b: BenchmarksConfig, grader?: GradePool): Promise<BenchmarkRow> {
   const { summary, average } = await evaluateBenchmarks(engine, {
-    benches: b.names, prompt: b.prompt, limit: b.limit, maxTokens: b.max_tokens,
+    benches: b.names, prompt: b.prompt, limit: b.limit, maxTokens: b.max_tokens, ...(grader ? { grader } : {}),
   });
   return {
     prompt: b.prompt, limit: b.limit ?? null,
