@@ -4,9 +4,12 @@
 //           judge is at or below chance (the run goes on: the paper has no such gate; we only report it)
 //   search  step-wise search with self-judging over the iteration's questions (src/search/search.ts),
 //           one record per question appended to samples.jsonl (a restarted search skips those recorded)
+//   rollouts  (questions from a file only, in place of `health`) judge health after the search: its judged
+//           rounds rolled out and graded against the gold answers (src/run/outcomes.ts), into health.json
 //   pairs   PPD(M_t): pairs.jsonl, and the TRL and Step-DPO exports (src/search/pairs.ts)
 // Its judge is measured on held-out EFT step pairs. No ground truth enters the loop: the world's verifier
-// only measures (the chosen step's agreement with it, stored under `measure` in samples and search.json).
+// only measures (the chosen step's agreement with it, stored under `measure` in samples and search.json);
+// on a file's questions the gold answers only measure (search.json's `graded`, pairs.json's `audit`).
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJSONAtomic } from '../util/atomic.js';
@@ -166,8 +169,8 @@ export const PSRLM: Method = {
   pairSource: [
     { name: 'health', generates: true, run: health, applies: (ctx) => !ctx.questions },
     { name: 'search', generates: true, run: search },
-    // a file's questions: judge health measured after the search, on its own rounds
-    { name: 'health', generates: true, run: rolloutStage, applies: (ctx) => !!ctx.questions },
+    // a file's questions: judge health measured after the search, on its own rounds (also health.json)
+    { name: 'rollouts', generates: true, run: rolloutStage, applies: (ctx) => !!ctx.questions },
     { name: 'pairs', generates: false, run: pairs },
   ],
   judgeBench,
