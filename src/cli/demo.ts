@@ -51,7 +51,9 @@ export function demoSummary(psrlmDir: string, srlmDir: string | null, m0Dir: str
     if (m0.test !== undefined) acc.M0 = m0.test;
     if (m0.harder !== undefined) harder.M0 = m0.harder;
     for (const m of models(dir)) {
-      acc[m.model] = m.test_accuracy; harder[m.model] = m.harder_accuracy; judge[m.model] = m.judge_accuracy;
+      if (m.test_accuracy !== null) acc[m.model] = m.test_accuracy;
+      if (m.harder_accuracy !== null) harder[m.model] = m.harder_accuracy;
+      if (m.judge_accuracy !== null) judge[m.model] = m.judge_accuracy;
       if (typeof m.next_step_accuracy === 'number') step[m.model] = m.next_step_accuracy;
     }
     return { acc, harder, judge, step };

@@ -21,6 +21,9 @@ export interface EvalOptions extends LoadOptions {
   batchSize?: number;
   strict?: boolean;
   pool?: PoolOptions;
+  /** A grading pool to use (and leave open) instead of starting one: a caller that grades often shares
+   *  one, as starting its worker takes a while. */
+  grader?: GradePool;
   /** Called with each graded problem, in order (e.g. to stream JSONL). */
   onResult?: (r: ProblemResult) => void;
 }
@@ -62,7 +65,7 @@ export function roundAcc(correct: number, n: number): number {
 }
 
 export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ results: ProblemResult[]; summary: BenchSummary[]; average: number }> {
-  const pool = new GradePool({ strict: opts.strict, ...opts.pool });
+  const pool = opts.grader ?? new GradePool({ strict: opts.strict, ...opts.pool });
   const results: ProblemResult[] = [];
   const summary: BenchSummary[] = [];
   try {
@@ -110,7 +113,7 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
       summary.push(summarize(bench, benchResults));
     }
   } finally {
-    await pool.close();
+    if (!opts.grader) await pool.close();
   }
   const average = summary.length ? summary.reduce((s, b) => s + b.acc, 0) / summary.length : 0;
   return { results, summary, average };

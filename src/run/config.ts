@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BENCHMARKS } from '../eval/benchmarks.js';
+import { PROMPT_NAMES } from '../eval/prompts.js';
 import { QuestionsSchema } from '../data/questions.js';
 import { DEFAULT_SEARCH } from '../search/search.js';
 import { DPOSchema, TrainerSchema } from '../train/config.js';
@@ -54,6 +56,17 @@ export const EngineSchema = z.object({
   tokenizer: z.string().optional(),
 }).strict();
 
+/** The benchmark evaluation of every model (Table 1): the first `limit` problems of each (all: no limit). */
+export const BenchmarksSchema = z.object({
+  names: z.array(z.enum(BENCHMARKS)).min(1),
+  limit: int(1).optional(),
+  prompt: z.enum(PROMPT_NAMES).default('qwen25-math-cot'),
+  /** Tokens per completion (the toolkit's 2048 by default). */
+  max_tokens: int(1).default(2048),
+}).strict();
+
+export type BenchmarksConfig = z.infer<typeof BenchmarksSchema>;
+
 export const RunConfigSchema = z.object({
   /** psrlm: step-wise search with pairwise self-judging (the method); srlm: the outcome-based baseline
    *  (whole solutions self-scored 0–5, src/run/srlm.ts), whose 'model' is the M1 built with scoring data. */
@@ -78,17 +91,25 @@ export const RunConfigSchema = z.object({
   dpo: DPOSchema.default(DPOSchema.parse({})),
   /** The SRLM baseline's sampling and self-scoring (used when method = srlm). */
   srlm: SrlmSchema.default(SrlmSchema.parse({})),
-  /** Judge health on the model's own candidates before each search: held-out test prefixes. */
-  health: z.object({ prefixes: int(0).default(100) }).strict().default({ prefixes: 100 }),
+  /** Questions from a file (src/data/questions.ts) instead of the synthetic world's train split: iteration t
+   *  draws problemsOf(t) of them, disjoint from the other iterations'. Its `file` is relative to the config file. */
+  questions: QuestionsSchema.optional(),
+  /** Judge health on the model's own candidates before each search: held-out test prefixes (world runs);
+   *  with file questions, `rollouts`: search rounds sampled after each search, each candidate completed
+   *  greedily and graded against the gold answer (absent or 0: not measured). */
+  health: z.object({ prefixes: int(0).default(100), rollouts: int(0).optional() }).strict().default({ prefixes: 100 }),
   /** Evaluation of each new model: problems per split (test, harder), held-out EFT judge records, and
    *  held-out test prefixes for greedy next-step accuracy (the same prefixes for every model; 0: none). */
-  eval: z.object({ problems: int(0).default(200), judge: int(0).default(500), max_tokens: int(1).default(320), step_prefixes: int(0).default(500) }).strict()
+  eval: z.object({
+    problems: int(0).default(200), judge: int(0).default(500), max_tokens: int(1).default(320), step_prefixes: int(0).default(500),
+    /** A Table-1 row per model: greedy accuracy on these benchmarks (src/eval/evaluate.ts, as `psrlm eval`). */
+    benchmarks: BenchmarksSchema.optional(),
+  }).strict()
     .default({ problems: 200, judge: 500, max_tokens: 320, step_prefixes: 500 }),
   /** Engine threads (1 or 2). Results do not depend on it. */
   threads: int(1).max(2).default(2),
   engine: EngineSchema.default(EngineSchema.parse({})),
   trainer: TrainerSchema.default(TrainerSchema.parse({})),
-  questions: QuestionsSchema.optional(),
 }).strict().superRefine((c, ctx) => {
   const served = c.engine.kind !== 'embedded';
   if (served !== (c.trainer.kind === 'trl')) {
@@ -133,6 +154,7 @@ export function loadConfig(file: string): RunConfig {
   const prog = (cmd: string[]) => cmd.map((a, i) => (i === 0 && a.includes('/') && !path.isAbsolute(a) ? path.resolve(dir, a) : a));
   return {
     ...c, model: path.resolve(dir, c.model),
+    ...(c.questions ? { questions: { ...c.questions, file: path.resolve(dir, c.questions.file) } } : {}),
     engine: { ...c.engine, command: prog(c.engine.command), tokenizer: c.engine.tokenizer && path.resolve(dir, c.engine.tokenizer) },
     trainer: { ...c.trainer, launcher: prog(c.trainer.launcher) },
   };

@@ -5,10 +5,13 @@
 //           self-scoring of whole solutions, best vs worst (src/run/srlm.ts)
 //   dpo     step-wise DPO from M_t with M_t as reference → M_{t+1}, saved to iter-t/model
 //   eval    the new model: greedy solving on test and harder, the method's judge on its held-out
-//           benchmark, next-step accuracy at held-out prefixes, steps per solution and step length
+//           benchmark, next-step accuracy at held-out prefixes, steps per solution and step length (runs
+//           on the synthetic world), and a Table-1 row on the config's `eval.benchmarks` (when named)
 // plus `baseline/eval.json` for the starting model, and at the end summary.json, report.md and report.html
 // (src/run/summary.ts, src/run/report.ts). No ground truth enters the loop: the world's verifier only
-// measures (stored under `measure` in the methods' records).
+// measures (stored under `measure` in the methods' records); with questions from a file (config
+// `questions`, paper §4: NuminaMath questions) the gold answers only measure, through the grader
+// (src/run/outcomes.ts).
 //
 // Resume: each stage writes its outputs, then its completion marker (iter-t/done/<stage>) last; a stage
 // with a marker is skipped. A method's sampling appends one record per finished problem to samples.jsonl
@@ -24,19 +27,22 @@ import type { Engine } from '../engine/types.js';
 import type { GenerateStats } from '../engine/generate.js';
 import { deriveSeed } from '../engine/rng.js';
 import { dataConfig, type DataConfig } from '../data/build.js';
-import { loadTemplate } from '../data/templates.js';
+import { drawQuestions, loadQuestions, type QuestionPool, type QuestionPoolReport } from '../data/questions.js';
+import { stepRuleOf } from '../data/steps.js';
+import { GradePool } from '../eval/grade.js';
+import { loadTemplate, type PromptTemplate } from '../data/templates.js';
 import { nextStepReport, solveReport } from '../measure/world.js';
 import { heldOutPrefixes } from '../judge/health.js';
 import type { PairRecord } from '../search/pairs.js';
 import { generateProblems } from '../world/index.js';
 import { openBackend, type Backend } from './backend.js';
-import type { RunConfig } from './config.js';
+import { problemsOf, type RunConfig } from './config.js';
 import type { JudgeBench, Method } from './method.js';
 import { methodOf } from './methods.js';
 import { Progress } from '../util/progress.js';
 import { writeReport } from './report.js';
 import { isDone, mark, questionRange, readJSON, type StageContext } from './stage.js';
-import { percent as pc, summarize, summaryMarkdown } from './summary.js';
+import { benchmarkRow, percent as pc, summarize, summaryMarkdown, table1Line } from './summary.js';
 
 export const RUN_VERSION = 1;
 
@@ -53,7 +59,7 @@ interface Ctx extends StageContext {
   judge: JudgeBench;
 }
 
-export function runManifest(cfg: RunConfig, data: DataConfig): Record<string, unknown> {
+export function runManifest(cfg: RunConfig, data: DataConfig, questions?: QuestionPoolReport): Record<string, unknown> {
   return {
     format: 'psrlm-run', version: RUN_VERSION,
     config: cfg,
@@ -67,11 +73,32 @@ export function runManifest(cfg: RunConfig, data: DataConfig): Record<string, un
         dpo: "deriveSeed(seed, 'dpo', iteration)",
       },
     },
+    // a file's questions: what was refused or left out of its pool (contamination with the benchmarks)
+    ...(questions ? { questions } : {}),
     iterations: Array.from({ length: cfg.iterations }, (_, k) => {
       const [from, n] = questionRange(cfg, data, k + 1);
-      return { iteration: k + 1, from: `M${k + 1}`, to: `M${k + 2}`, questions: { split: 'train', from, count: n }, dir: `iter-${k + 1}` };
+      const qs = questions ? { file: questions.file, draw: k + 1, count: problemsOf(cfg, k + 1) } : { split: 'train', from, count: n };
+      return { iteration: k + 1, from: `M${k + 1}`, to: `M${k + 2}`, questions: qs, dir: `iter-${k + 1}` };
     }),
   };
+}
+
+/** The question file's pool, checked against the run before anything is written: its template must write
+ *  the paper's marked steps, and the file must hold every iteration's questions. */
+async function questionPool(cfg: RunConfig, t: PromptTemplate, log: (line: string) => void): Promise<QuestionPool | undefined> {
+  if (!cfg.questions) return undefined;
+  if (stepRuleOf(t) === 'line') {
+    throw new Error(`template '${cfg.template}' writes the synthetic world's one-line steps (steps: line), which real solutions `
+      + 'do not keep to: questions from a file need a template with "steps": "marked", such as template: paper');
+  }
+  const pool = await loadQuestions(cfg.questions);
+  const r = pool.report;
+  const by = Object.entries(r.contaminated_by).map(([b, n]) => `${b} ${n}`).join(', ');
+  log(`questions: ${r.usable} usable of ${r.rows} rows in ${r.file}; refused as benchmark questions: ${r.contaminated}`
+    + `${by ? ` (${by})` : ''}; left out: ${r.duplicates} duplicates, ${r.no_answer} without a gold answer`);
+  // every iteration's draw must fit the pool: fail before the first search, not in the last iteration
+  drawQuestions(pool.questions, Array.from({ length: cfg.iterations }, (_, k) => problemsOf(cfg, k + 1)), cfg.seed, 1);
+  return pool;
 }
 
 /** Runs (or resumes) the whole loop into `out`. Returns the final model's directory. */
@@ -82,21 +109,26 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
     throw new Error(`starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1` +
       (cfg.engine.kind === 'embedded' ? '' : ', or at a Hugging Face checkpoint directory'));
   }
+  const t = loadTemplate(cfg.template);
+  const questions = await questionPool(cfg, t, log);
   mkdirSync(out, { recursive: true });
   const backend = openBackend(cfg, out, log);
   const method = methodOf(cfg.method);
-  const stage: StageContext = { cfg, t: loadTemplate(cfg.template), data, log, progress: hooks.progress ?? true };
+  let pool: GradePool | undefined;
+  const grader = () => (pool ??= new GradePool({}));
+  const stage: StageContext = { cfg, t, data, log, progress: hooks.progress ?? true, ...(questions ? { questions } : {}), grader };
   const ctx: Ctx = { ...stage, out, backend, method, judge: method.judgeBench(stage) };
   try {
     return await loop(ctx);
   } finally {
     await backend.close();
+    await pool?.close();
   }
 }
 
 async function loop(ctx: Ctx): Promise<string> {
   const { cfg, out, data, log } = ctx;
-  const manifest = runManifest(cfg, data);
+  const manifest = runManifest(cfg, data, ctx.questions?.report);
   const mFile = path.join(out, 'manifest.json');
   if (existsSync(mFile)) {
     if (readFileSync(mFile, 'utf8') !== JSON.stringify(manifest, null, 2) + '\n') {
@@ -110,7 +142,9 @@ async function loop(ctx: Ctx): Promise<string> {
   const baseDir = path.join(out, 'baseline');
   if (!isDone(baseDir, 'eval')) {
     await ctx.backend.withEngine(cfg.model, 'M1', async (e) => timed(ctx, 'baseline', 'eval', async () => {
-      writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...(await evaluate(ctx, e)) });
+      const ev = await evaluate(ctx, e);
+      writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...ev });
+      if (ev.table1) log(`baseline: M1 ${table1Line(ev.table1)}`);
     }, e));
     mark(baseDir, 'eval');
   }
@@ -131,7 +165,7 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
   const dir = path.join(ctx.out, `iter-${t}`);
   const modelOut = path.join(dir, 'model');
   const done = (s: string) => isDone(dir, s);
-  const source = ctx.method.pairSource;
+  const source = ctx.method.pairSource.filter((s) => s.applies?.(ctx) ?? true);
   if ([...source.map((s) => s.name), 'dpo', 'eval'].every(done)) { log(`iteration ${t}: done already`); return modelOut; }
   mkdirSync(dir, { recursive: true });
   log(`iteration ${t}: M${t} -> M${t + 1}`);
@@ -162,14 +196,24 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
       const ev = await evaluate(ctx, engine);
       const ps = readJSON<{ stats: { kept: number } }>(path.join(dir, 'pairs.json'));
       writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
-      log(`iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`);
+      if (ev.test && ev.harder && ev.judge) log(`iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`);
+      if (ev.table1) log(`iteration ${t}: M${t + 1} ${table1Line(ev.table1)}`);
     }, engine));
     mark(dir, 'eval');
   }
   return modelOut;
 }
 
+/** A model's evaluation: on the synthetic world when the run asks its questions, and on the config's
+ *  benchmarks (a Table-1 row) when it names them. */
 async function evaluate(ctx: Ctx, engine: Engine) {
+  const world = ctx.questions ? null : await evaluateWorld(ctx, engine);
+  const b = ctx.cfg.eval.benchmarks;
+  const table1 = b ? await benchmarkRow(engine, b, ctx.grader()) : null;
+  return { ...(world ?? {}), ...(table1 ? { table1 } : {}) };
+}
+
+async function evaluateWorld(ctx: Ctx, engine: Engine) {
   const { cfg } = ctx;
   const world = ctx.data.world;
   const test = await solveReport(engine, generateProblems(world, 'test', Math.max(1, cfg.eval.problems)), ctx.t, cfg.eval.max_tokens);

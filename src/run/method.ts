@@ -64,6 +64,9 @@ export interface Method {
   /** The same for report.html; null when the iteration has none (not measured, or not run yet). */
   healthFigures(dir: string): HealthFigures | null;
   iterations: IterationTable;
+  /** The per-iteration figures graded against gold answers, in a run on a file's questions (src/run/outcomes.ts);
+   *  its rows are null in a run on the synthetic world. */
+  outcomes: IterationTable;
   /** The wording of its reports. */
   words: {
     /** Its self-judge: "judge" or "scorer" (the health columns and the gate). */

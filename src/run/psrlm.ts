@@ -4,9 +4,12 @@
 //           judge is at or below chance (the run goes on: the paper has no such gate; we only report it)
 //   search  step-wise search with self-judging over the iteration's questions (src/search/search.ts),
 //           one record per question appended to samples.jsonl (a restarted search skips those recorded)
+//   rollouts  (questions from a file only, in place of `health`) judge health after the search: its judged
+//           rounds rolled out and graded against the gold answers (src/run/outcomes.ts), into health.json
 //   pairs   PPD(M_t): pairs.jsonl, and the TRL and Step-DPO exports (src/search/pairs.ts)
 // Its judge is measured on held-out EFT step pairs. No ground truth enters the loop: the world's verifier
-// only measures (the chosen step's agreement with it, stored under `measure` in samples and search.json).
+// only measures (the chosen step's agreement with it, stored under `measure` in samples and search.json);
+// on a file's questions the gold answers only measure (search.json's `graded`, pairs.json's `audit`).
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJSONAtomic } from '../util/atomic.js';
@@ -23,7 +26,11 @@ import { checkStep, generateProblem, generateProblems } from '../world/index.js'
 import { chanceLabel, type Method } from './method.js';
 import { Progress } from '../util/progress.js';
 import { summarizeSearch, type SearchSummary } from './search-summary.js';
-import { jsonl, questionRange, readJSON, readJSONIf, readRecords, type StageContext } from './stage.js';
+import {
+  auditStepPairs, gradeSearches, goldsOf, rolloutHealth, type GradedSearch, type GradedSummary, type PairAudit,
+  type RolloutReport, type RolloutRound,
+} from './outcomes.js';
+import { fileQuestions, jsonl, questionRange, readJSON, readJSONIf, readRecords, type StageContext } from './stage.js';
 import { int, num, pct, percent as pc } from './summary.js';
 
 async function health(ctx: StageContext, t: number, dir: string, engine: Engine): Promise<void> {
@@ -72,36 +79,76 @@ export function healthWarnings(h: HealthReport | null): string[] {
 async function search(ctx: StageContext, t: number, dir: string, engine: Engine): Promise<void> {
   const { cfg } = ctx;
   const file = path.join(dir, 'samples.jsonl');
-  const [from, n] = questionRange(cfg, ctx.data, t);
+  const drawn = fileQuestions(ctx, t);
+  const [from, n] = drawn ? [0, drawn.length] : questionRange(cfg, ctx.data, t);
   const have = readRecords<SearchRecord>(file);
   const seen = new Set(have.map((r) => r.index));
-  const items = Array.from({ length: n }, (_, k) => from + k).filter((i) => !seen.has(i))
-    .map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) }));
   if (have.length) ctx.log(`iteration ${t}: search resumes, ${have.length} of ${n} questions already recorded`);
   const bar = new Progress(`iter ${t} search`, n, { unit: 'questions', silent: !ctx.progress });
   bar.tick(have.length);
-  const fresh = await runSearch(engine, ctx.t, items, { ...cfg.search, context_tokens: engine.contextTokens }, { seed: cfg.seed, iteration: t }, {
-    // measurement only: the verifier's opinion of each candidate is stored, never read by the search
-    measure: (p, prefix, step) => checkStep(p, prefix, step).ok,
-    onRecord: (r) => { appendFileSync(file, JSON.stringify(r) + '\n'); bar.tick(1); },
-  });
+  const opts = { ...cfg.search, context_tokens: engine.contextTokens }, coords = { seed: cfg.seed, iteration: t };
+  const onRecord = (r: SearchRecord) => { appendFileSync(file, JSON.stringify(r) + '\n'); bar.tick(1); };
+  const fresh = drawn
+    // a file's questions: a question's coordinate is its row in the file; no verifier to measure with
+    ? await runSearch(engine, ctx.t, drawn.filter((q) => !seen.has(q.index)).map((q) => ({ index: q.index, problem: { text: q.question } })), opts, coords, { onRecord })
+    : await runSearch(engine, ctx.t, Array.from({ length: n }, (_, k) => from + k).filter((i) => !seen.has(i))
+      .map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) })), opts, coords, {
+      // measurement only: the verifier's opinion of each candidate is stored, never read by the search
+      measure: (p, prefix, step) => checkStep(p, prefix, step).ok,
+      onRecord,
+    });
   bar.finish();
   // the finished file holds the records in question order, whatever order they finished in
   const all = [...have, ...fresh].sort((a, b) => a.index - b.index);
   writeFileAtomic(file, jsonl(all));
   const s = summarizeSearch(all);
-  writeJSONAtomic(path.join(dir, 'search.json'), s);
-  ctx.log(`iteration ${t}: searched ${n} questions: ${JSON.stringify(s.outcomes)}, ${s.pairs_found} pairs, ${s.judge_prompts} judge prompts (${s.judge_prompts_saved} saved by merging); verifier agrees with the chosen step ${pc(s.measure.chosen_ok)}`);
+  const head = `iteration ${t}: searched ${n} questions: ${JSON.stringify(s.outcomes)}, ${s.pairs_found} pairs, ${s.judge_prompts} judge prompts (${s.judge_prompts_saved} saved by merging)`;
+  if (!drawn) {
+    writeJSONAtomic(path.join(dir, 'search.json'), s);
+    ctx.log(`${head}; verifier agrees with the chosen step ${pc(s.measure.chosen_ok)}`);
+    return;
+  }
+  // no step verifier for a file's questions: the searched solutions' final answers against the golds
+  const g = await gradeSearches(ctx.grader(), ctx.questions!.report.format, all, goldsOf(drawn));
+  writeFileAtomic(path.join(dir, 'graded.jsonl'), jsonl(g.rows));
+  writeJSONAtomic(path.join(dir, 'search.json'), { ...s, measure: null, graded: g.summary });
+  ctx.log(`${head}; ${g.summary.label}: ${g.summary.right} right answers (${pc(g.summary.accuracy)}), ${g.summary.finished} finished`);
 }
 
-async function pairs(ctx: StageContext, _t: number, dir: string): Promise<void> {
+/** Judge health on a file's questions, after the search: its judged rounds rolled out (src/run/outcomes.ts). */
+async function rolloutStage(ctx: StageContext, t: number, dir: string, engine: Engine): Promise<void> {
+  const { cfg } = ctx;
+  const n = cfg.health.rollouts ?? 0;
+  if (n === 0) {
+    writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label: 'not measured (health.rollouts = 0)', warnings: [], report: null });
+    return;
+  }
+  const records = readRecords<SearchRecord>(path.join(dir, 'samples.jsonl'));
+  const { report, rounds } = await rolloutHealth(engine, ctx.t, records, goldsOf(fileQuestions(ctx, t)!), {
+    rounds: n, seed: cfg.seed, iteration: t, maxTokens: cfg.eval.max_tokens, format: ctx.questions!.report.format, pool: ctx.grader(),
+  });
+  const verdict = report.mixed_rounds === 0
+    ? 'not measurable: no rolled-out round had both right and wrong candidates'
+    : report.judge_pick <= report.random_pick ? 'JUDGE AT OR BELOW CHANCE on its own candidates' : 'above chance';
+  const label = `${verdict} (${report.label})`;
+  writeFileAtomic(path.join(dir, 'rollouts.jsonl'), jsonl(rounds));
+  writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, warnings: [], report });
+  const loud = verdict.startsWith('JUDGE');
+  ctx.log(`${loud ? '!!! ' : ''}iteration ${t}: judge health on its own candidates: ${label}: pick leads to a right answer ${pc(report.judge_pick)} vs random ${pc(report.random_pick)} on ${report.mixed_rounds} mixed rounds`);
+}
+
+async function pairs(ctx: StageContext, t: number, dir: string): Promise<void> {
   const records = readRecords<SearchRecord>(path.join(dir, 'samples.jsonl'));
   const { pairs: ps, stats } = collectPairs(records, { keep_unfinished: !ctx.cfg.drop_unfinished_pairs });
   writeFileAtomic(path.join(dir, 'pairs.jsonl'), jsonl(ps));
   writeFileAtomic(path.join(dir, 'pairs.trl.jsonl'), jsonl(ps.map(toTRL)));
   const byIndex = new Map(records.map((r) => [r.index, r.problem]));
   writeFileAtomic(path.join(dir, 'pairs.stepdpo.jsonl'), jsonl(ps.map((p) => toStepDPO(p, renderStepPrompt(ctx.t, byIndex.get(p.problem_index)!)))));
-  writeJSONAtomic(path.join(dir, 'pairs.json'), { stats });
+  if (!ctx.questions) { writeJSONAtomic(path.join(dir, 'pairs.json'), { stats }); return; }
+  const graded = readRecords<GradedSearch>(path.join(dir, 'graded.jsonl'));
+  const audit = auditStepPairs(ps, graded, readRecords<RolloutRound>(path.join(dir, 'rollouts.jsonl')));
+  writeJSONAtomic(path.join(dir, 'pairs.json'), { stats, audit });
+  ctx.log(`iteration ${t}: pairs ${audit.label}: chosen side's completion right ${pct(audit.chosen_right_share)} of ${audit.chosen_graded}, rejected side's ${pct(audit.rejected_right_share)} of ${audit.rejected_graded}`);
 }
 
 /** Pairwise step judgments of held-out EFT records (built once per run, at the first evaluation). */
@@ -120,15 +167,17 @@ export const PSRLM: Method = {
   title: 'PSRLM',
   comparedWith: 'srlm',
   pairSource: [
-    { name: 'health', generates: true, run: health },
+    { name: 'health', generates: true, run: health, applies: (ctx) => !ctx.questions },
     { name: 'search', generates: true, run: search },
+    // a file's questions: judge health measured after the search, on its own rounds (also health.json)
+    { name: 'rollouts', generates: true, run: rolloutStage, applies: (ctx) => !!ctx.questions },
     { name: 'pairs', generates: false, run: pairs },
   ],
   judgeBench,
   parentHealth(dir) {
     const h = readJSON<{ label: string }>(path.join(dir, 'health.json'));
     const s = readJSON<SearchSummary>(path.join(dir, 'search.json'));
-    return { judge_health_of_parent: h.label, chosen_step_verifier_agreement: s.measure.chosen_ok };
+    return { judge_health_of_parent: h.label, chosen_step_verifier_agreement: s.measure?.chosen_ok };
   },
   healthFigures(dir) {
     const h = readJSONIf<{ label?: string; report?: Record<string, unknown> | null }>(path.join(dir, 'health.json'));
@@ -154,6 +203,26 @@ export const PSRLM: Method = {
         String(t), int(s.questions), outcomes, int(s.rounds), int(s.rollbacks), int(s.judge_prompts),
         int(s.judge_prompts_saved), int(s.pairs_found),
         `${pct(m?.mixed_chosen_ok)} vs ${pct(m?.mixed_random_ok)} (${int(m?.mixed_rounds)})`,
+      ];
+    },
+  },
+  outcomes: {
+    heading: 'Searches graded against the gold answers',
+    columns: [
+      'iteration', 'questions', 'searches finished', 'right answers', 'judge health (rollouts)',
+      'on mixed rolled-out rounds: pick leads to right vs random (rounds)',
+      'pairs: chosen side completes right (graded)', 'rejected side completes right (graded)',
+    ],
+    row(dir, t) {
+      const g = readJSONIf<{ graded?: GradedSummary }>(path.join(dir, 'search.json'))?.graded;
+      if (!g) return null;
+      const h = readJSONIf<{ label?: string; report?: RolloutReport | null }>(path.join(dir, 'health.json'));
+      const r = h?.report, a = readJSONIf<{ audit?: PairAudit }>(path.join(dir, 'pairs.json'))?.audit;
+      return [
+        String(t), int(g.questions), int(g.finished), `${int(g.right)} (${pct(g.accuracy)})`, h?.label ?? '–',
+        r ? `${pct(r.judge_pick)} vs ${pct(r.random_pick)} (${int(r.mixed_rounds)})` : '–',
+        a ? `${pct(a.chosen_right_share)} (${int(a.chosen_graded)})` : '–',
+        a ? `${pct(a.rejected_right_share)} (${int(a.rejected_graded)})` : '–',
       ];
     },
   },

@@ -16,7 +16,9 @@ import { barChart, emptyChart, esc, lineChart } from './charts.js';
 import type { HealthFigures, Method } from './method.js';
 import { methodOf } from './methods.js';
 import { readJSONIf } from './stage.js';
-import { fix, int, iterationRows, modelTable, num, pct, type ModelRow } from './summary.js';
+import {
+  fix, int, iterationRows, modelTable, num, outcomeRows, pct, table1Table, type ModelRow, type Table1Row,
+} from './summary.js';
 
 export interface ReportOptions {
   /** A second run (the SRLM baseline) drawn beside this one. */
@@ -31,14 +33,14 @@ const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const table = (head: string[], rows: string[][]) =>
   `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
-interface Run { dir: string; method: Method; name: string; models: ModelRow[]; iterations: number }
+interface Run { dir: string; method: Method; name: string; models: ModelRow[]; table1: Table1Row[]; iterations: number }
 
 function loadRun(dir: string): Run {
-  const sum = readJSONIf<{ models?: ModelRow[] }>(path.join(dir, 'summary.json'));
+  const sum = readJSONIf<{ models?: ModelRow[]; table1?: Table1Row[] }>(path.join(dir, 'summary.json'));
   if (!sum?.models?.length) throw new Error(`${dir} holds no summary.json with models: is it a finished run directory (psrlm run / psrlm demo)?`);
   const man = readJSONIf<{ config?: { method?: string } }>(path.join(dir, 'manifest.json'));
   const method = methodOf(man?.config?.method);
-  return { dir, method, name: method.name, models: sum.models, iterations: sum.models.length - 1 };
+  return { dir, method, name: method.name, models: sum.models, table1: sum.table1 ?? [], iterations: sum.models.length - 1 };
 }
 
 /** M0's accuracies from its checkpoint manifest; without them the page says why M0 is missing (the demo
@@ -119,12 +121,30 @@ function stageTable(run: Run): string {
   return table(['where', 'stage', 'wall s', 'prompt tokens', 'prefilled', 'decoded', 'model calls'], rows);
 }
 
+/** The graded figures of a run on a file's questions (nothing in a run on the synthetic world). */
+function outcomeTable(run: Run): string {
+  const rows = outcomeRows(run.method, run.dir, run.iterations);
+  if (!rows.length) return '';
+  const o = run.method.outcomes;
+  return `<h3>${esc(o.heading)}</h3>${table(o.columns, rows.map((r) => r.map(esc)))}\n`;
+}
+
+/** The paper's Table 1: each model's benchmark accuracies, the baseline run's models beside (none when no
+ *  run evaluated benchmarks). */
+function table1Section(run: Run, base: Run | null): string {
+  const rows = [...run.table1, ...(base?.table1 ?? [])];
+  if (!rows.length) return '';
+  const t = table1Table(rows);
+  return `<h2>Table 1: greedy accuracy on the benchmarks</h2>${table(t.head, t.rows.map((r) => r.map(esc)))}
+<p class="note">Each model as <code>psrlm eval</code> evaluates it (greedy, the toolkit's grading); accuracy in percent.</p>\n`;
+}
+
 function runSection(run: Run, heading: string): string {
   const md = existsSync(path.join(run.dir, 'report.md')) ? readFileSync(path.join(run.dir, 'report.md'), 'utf8') : '';
   return `<h2>${heading}: <code>${esc(run.dir)}</code></h2>
 <h3>Models</h3>${modelsTable(run)}
 ${iterationTable(run)}
-<h3>Wall time and engine tokens per stage</h3>${stageTable(run)}
+${outcomeTable(run)}<h3>Wall time and engine tokens per stage</h3>${stageTable(run)}
 <p class="note">Wall times depend on the machine and on what else ran beside the run (2 shared cores); prompt tokens are what the pipeline asked for, prefilled what the engine computed after sharing prefixes.</p>
 ${md ? `<details><summary>report.md as written</summary><pre>${esc(md)}</pre></details>` : ''}`;
 }
@@ -179,7 +199,7 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}summary{cursor:p
 <p>Greedy accuracy with the world's checker (measurement only: nothing in the loop reads it).${esc(m0Note)}</p>
 <div class="charts">${charts.join('\n')}</div>
 ${gate ? `<h2>${capital(run.method.words.judge)} gate before each iteration</h2><ul>${gate}</ul>` : ''}
-${runSection(run, run.name)}
+${table1Section(run, base)}${runSection(run, run.name)}
 ${base ? runSection(base, `Baseline (${base.name})`) : ''}
 </body></html>
 `;

@@ -37,10 +37,16 @@ export interface SrlmRecord {
   solutions: Array<{ text: string; finish_reason: string; scores: Array<number | null>; mean: number | null; measure: { answer_ok: boolean } }>;
 }
 
+/** Measurement only: whether each of a question's solutions has the right answer (never read by the loop). */
+export type AnswerCheck<P> = (problem: P, solutions: readonly string[]) => boolean[] | Promise<boolean[]>;
+
+/** The world's answer check (its verifier). */
+export const worldAnswers: AnswerCheck<Problem> = (p, solutions) => solutions.map((s) => checkAnswer(p, s).ok);
+
 /** Samples and self-scores the solutions of a batch of questions; one record per question, in order. */
-export async function srlmSample(
-  engine: Engine, t: PromptTemplate, items: ReadonlyArray<{ index: number; problem: Problem }>, o: SrlmOptions, coords: { seed: number; iteration: number },
-  contextTokens = Number.POSITIVE_INFINITY,
+export async function srlmSample<P extends { text: string }>(
+  engine: Engine, t: PromptTemplate, items: ReadonlyArray<{ index: number; problem: P }>, o: SrlmOptions, coords: { seed: number; iteration: number },
+  contextTokens: number, check: AnswerCheck<P>,
 ): Promise<SrlmRecord[]> {
   if (items.length === 0) return [];
   const sols = await engine.generate(items.map((it) => renderStepPrompt(t, it.problem.text)), {
@@ -62,17 +68,18 @@ export async function srlmSample(
   const asked = prompts.length ? await engine.generate(prompts, { n: o.score_samples, temperature: o.score_temperature, top_p: o.top_p, max_tokens: o.score_max_tokens, seeds }) : [];
   let q = 0;
   const scored = fits.map((f) => (f ? asked[q++]! : Array.from({ length: o.score_samples }, () => ({ text: '' }))));
+  const right = await Promise.all(items.map((it, i) => check(it.problem, sols[i]!.map((s) => s.text))));
   let k = 0;
   return items.map((it, i) => ({
     index: it.index,
     problem: it.problem.text,
-    solutions: sols[i]!.map((s) => {
+    solutions: sols[i]!.map((s, j) => {
       const scores = scored[k++]!.map((c) => parseScore(c.text));
       const ok = scores.filter((x): x is number => x !== null);
       return {
         text: s.text, finish_reason: s.finish_reason, scores,
         mean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null,
-        measure: { answer_ok: checkAnswer(it.problem, s.text).ok },
+        measure: { answer_ok: right[i]![j]! },
       };
     }),
   }));

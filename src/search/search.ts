@@ -105,7 +105,8 @@ export interface RoundRecord {
   measure?: { candidates_ok: boolean[]; chosen_ok: boolean | null };
 }
 
-export type Outcome = 'final' | 'eos' | 'max_steps' | 'gave_up' | 'context';
+/** `unreadable`: the engine's tokenizer cannot encode the question (a character the model lacks). */
+export type Outcome = 'final' | 'eos' | 'max_steps' | 'gave_up' | 'context' | 'unreadable';
 
 export interface SearchRecord {
   index: number;
@@ -178,7 +179,12 @@ export async function runSearch<P extends { text: string } = Problem>(
   };
 
   while (next < pending.length || active.length) {
-    while (active.length < Math.max(1, o.batch_problems) && next < pending.length) active.push(pending[next++]!);
+    while (active.length < Math.max(1, o.batch_problems) && next < pending.length) {
+      const s = pending[next++]!;
+      // a question the engine cannot encode (a real question with a character the model lacks) ends at once
+      if (engine.unreadable?.(searchPrompt(t, s.item.problem.text, [])) != null) await finish(s, 'unreadable');
+      else active.push(s);
+    }
     // 1. sample w candidates for every active problem (one call)
     const sampling: State<P>[] = [], samplePrompts: string[] = [];
     for (const s of active) {

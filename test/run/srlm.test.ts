@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
 import { resolveConfig } from '../../src/run/config.js';
 import { runLoop } from '../../src/run/loop.js';
-import { srlmPairs, srlmSample, summarizeSrlm, type SrlmRecord } from '../../src/run/srlm-sampling.js';
+import { srlmPairs, srlmSample, summarizeSrlm, worldAnswers, type SrlmRecord } from '../../src/run/srlm-sampling.js';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { generateProblem, worldConfig } from '../../src/world/index.js';
 import { tinySrlmM1 } from './tiny.js';
@@ -78,7 +78,7 @@ test('a tiny SRLM run writes every artifact, and resumes from a torn samples fil
     const e = EmbeddedEngine.load(m1, { threads: 1 });
     try {
       const items = [{ index: 9, problem: generateProblem(worldConfig(), 'train', 300_009) }];
-      const r = await srlmSample(e, t, items, { ...cfg.srlm }, { seed: 1, iteration: 1 }, 64);
+      const r = await srlmSample(e, t, items, { ...cfg.srlm }, { seed: 1, iteration: 1 }, 64, worldAnswers);
       assert.equal(r[0]!.solutions.length, 3);
       for (const x of r[0]!.solutions) assert.deepEqual(x.scores, [null, null]);
     } finally {
