@@ -17,7 +17,11 @@ let equalSync = 0;
 for (const t of tasks) if (gradeSync(t)) equalSync++;
 const syncS = (performance.now() - t0) / 1000;
 
-const result: Record<string, number> = { pairs: tasks.length, equal: equalSync, sync_grades_per_s: Math.round(tasks.length / syncS) };
+const result: Record<string, number> = {
+  pairs: tasks.length,
+  equal: equalSync,
+  sync_grades_per_s: Math.round(tasks.length / syncS),
+};
 for (const workers of [1, 2]) {
   const pool = new GradePool({ workers });
   t0 = performance.now();
@@ -30,5 +34,7 @@ for (const workers of [1, 2]) {
   result[`pool${workers}_timeouts`] = vs.filter((v) => v.timeout).length;
 }
 console.log(`full MATH (${problems.length} problems): ${tasks.length} pairs, ${equalSync} equal`);
-console.log(`in-thread: ${result.sync_grades_per_s} grades/s; pool 1 worker: ${result.pool1_grades_per_s}/s; pool 2 workers: ${result.pool2_grades_per_s}/s`);
+console.log(
+  `in-thread: ${result.sync_grades_per_s} grades/s; pool 1 worker: ${result.pool1_grades_per_s}/s; pool 2 workers: ${result.pool2_grades_per_s}/s`,
+);
 console.log(JSON.stringify(result));

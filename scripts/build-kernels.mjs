@@ -11,11 +11,29 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const asc = path.join(path.dirname(require.resolve('assemblyscript/package.json')), 'bin', 'asc.js');
 mkdirSync('dist/src/engine', { recursive: true });
-execFileSync(process.execPath, [
-  asc, 'src/engine/kernels/index.ts',
-  '-O3', '--noAssert',
-  '--enable', 'simd', '--enable', 'relaxed-simd', '--enable', 'threads',
-  '--importMemory', '--sharedMemory', '--initialMemory', '64', '--maximumMemory', '65536',
-  '--runtime', 'stub',
-  '-o', 'dist/src/engine/kernels.wasm',
-], { stdio: 'inherit' });
+execFileSync(
+  process.execPath,
+  [
+    asc,
+    'src/engine/kernels/index.ts',
+    '-O3',
+    '--noAssert',
+    '--enable',
+    'simd',
+    '--enable',
+    'relaxed-simd',
+    '--enable',
+    'threads',
+    '--importMemory',
+    '--sharedMemory',
+    '--initialMemory',
+    '64',
+    '--maximumMemory',
+    '65536',
+    '--runtime',
+    'stub',
+    '-o',
+    'dist/src/engine/kernels.wasm',
+  ],
+  { stdio: 'inherit' },
+);

@@ -40,8 +40,10 @@ export function findChromium(env = process.env) {
   const chosen = env.PSRLM_CHROMIUM;
   if (chosen) {
     if (!executable(chosen)) {
-      throw new Error(`PSRLM_CHROMIUM=${chosen} is not an executable file: point it at a Chromium binary, or ` +
-        'unset it to use `chromium` from PATH');
+      throw new Error(
+        `PSRLM_CHROMIUM=${chosen} is not an executable file: point it at a Chromium binary, or ` +
+          'unset it to use `chromium` from PATH',
+      );
     }
     return chosen;
   }
@@ -74,8 +76,9 @@ function run(argv, env, what) {
   });
   if (r.error) throw new Error(`${what}: could not run ${argv[0]}: ${r.error.message}`);
   if (r.status !== 0) {
-    throw new Error(`${what}: '${argv.join(' ')}' exited with status ${r.status}. Install the packages ` +
-      `yourself: ${HINT}`);
+    throw new Error(
+      `${what}: '${argv.join(' ')}' exited with status ${r.status}. Install the packages ` + `yourself: ${HINT}`,
+    );
   }
 }
 
@@ -87,7 +90,8 @@ export function ensureChromium({ env = process.env, uid = process.getuid?.(), lo
   const chromium = findChromium(env);
   const missing = missingPackages(env, chromium);
   if (missing.length === 0) return chromium;
-  const why = `the report test (test/run/report.test.ts) drives a headless Chromium, and ${missing.join(', ')} ` +
+  const why =
+    `the report test (test/run/report.test.ts) drives a headless Chromium, and ${missing.join(', ')} ` +
     `${missing.length > 1 ? 'are' : 'is'} not installed`;
   const aptGet = which('apt-get', env);
   if (!aptGet) {
@@ -95,10 +99,12 @@ export function ensureChromium({ env = process.env, uid = process.getuid?.(), lo
       log(`warning: ${missing.join(', ')} not installed and this system has no apt-get; going on with ${chromium}`);
       return chromium;
     }
-    throw new Error('the report test (test/run/report.test.ts) drives a headless Chromium, and none was found ' +
-      '(PSRLM_CHROMIUM is unset and no `chromium` is on PATH). This system has no apt-get: install Chromium with ' +
-      "its package manager (e.g. 'brew install --cask chromium', 'dnf install chromium') and put `chromium` on " +
-      'PATH or set PSRLM_CHROMIUM to its binary, then run again.');
+    throw new Error(
+      'the report test (test/run/report.test.ts) drives a headless Chromium, and none was found ' +
+        '(PSRLM_CHROMIUM is unset and no `chromium` is on PATH). This system has no apt-get: install Chromium with ' +
+        "its package manager (e.g. 'brew install --cask chromium', 'dnf install chromium') and put `chromium` on " +
+        'PATH or set PSRLM_CHROMIUM to its binary, then run again.',
+    );
   }
   const prefix = rootPrefix(env, uid);
   if (!prefix) throw new Error(`${why}, and this user is not root and has no password-free sudo. Run once: ${HINT}`);
@@ -108,8 +114,10 @@ export function ensureChromium({ env = process.env, uid = process.getuid?.(), lo
   run([...prefix, aptGet, ...APT_INSTALL, ...missing], env, `apt-get install ${missing.join(' ')}`);
   const installed = findChromium(env);
   if (!installed) {
-    throw new Error(`apt-get installed ${missing.join(', ')} but no \`chromium\` is on PATH (${env.PATH}): set ` +
-      'PSRLM_CHROMIUM to the Chromium binary');
+    throw new Error(
+      `apt-get installed ${missing.join(', ')} but no \`chromium\` is on PATH (${env.PATH}): set ` +
+        'PSRLM_CHROMIUM to the Chromium binary',
+    );
   }
   const took = ((Date.now() - t0) / 1000).toFixed(0);
   log(`=== installed ${missing.join(', ')} in ${took} s; Chromium is ${installed} ===`);

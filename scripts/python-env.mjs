@@ -18,8 +18,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const ENVS = {
-  reference: { venv: '.venv', reqs: 'reference/requirements.txt', src: 'reference', pth: 'psrlm_reference.pth', noDeps: false, checkTorch: false },
-  rl: { venv: '.venv-rl', reqs: 'trainer/requirements-cpu.lock', src: 'trainer', pth: 'psrlm_trainer.pth', noDeps: true, checkTorch: true },
+  reference: {
+    venv: '.venv',
+    reqs: 'reference/requirements.txt',
+    src: 'reference',
+    pth: 'psrlm_reference.pth',
+    noDeps: false,
+    checkTorch: false,
+  },
+  rl: {
+    venv: '.venv-rl',
+    reqs: 'trainer/requirements-cpu.lock',
+    src: 'trainer',
+    pth: 'psrlm_trainer.pth',
+    noDeps: true,
+    checkTorch: true,
+  },
 };
 
 function envPaths(name) {
@@ -27,7 +41,9 @@ function envPaths(name) {
   if (!e) throw new Error(`unknown Python environment '${name}' (have: ${Object.keys(ENVS).join(', ')})`);
   const VENV = path.join(ROOT, e.venv);
   return {
-    ...e, name, VENV,
+    ...e,
+    name,
+    VENV,
     REQS: path.join(ROOT, e.reqs),
     STAMP: path.join(VENV, '.psrlm-requirements.sha256'),
     LOCK: path.join(ROOT, `${e.venv}.lock`),
@@ -66,13 +82,24 @@ async function withLock(LOCK, fn) {
     } catch (e) {
       if (e.code !== 'EEXIST') throw e;
       let age = 0;
-      try { age = Date.now() - statSync(LOCK).mtimeMs; } catch { continue; }
-      if (age > 20 * 60_000) { rmSync(LOCK, { recursive: true, force: true }); continue; }
+      try {
+        age = Date.now() - statSync(LOCK).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (age > 20 * 60_000) {
+        rmSync(LOCK, { recursive: true, force: true });
+        continue;
+      }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK} (remove it if no install runs)`);
       await sleep(500);
     }
   }
-  try { return await fn(); } finally { rmSync(LOCK, { recursive: true, force: true }); }
+  try {
+    return await fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
 }
 
 function sitePackages(PY) {
@@ -89,7 +116,9 @@ function ensurePth(e) {
 
 /** Built from the current requirements, and its python still runs (a venv breaks if its base python goes). */
 const fresh = (e) =>
-  existsSync(e.PY) && existsSync(e.STAMP) && readFileSync(e.STAMP, 'utf8').trim() === hashReqs(e.REQS) &&
+  existsSync(e.PY) &&
+  existsSync(e.STAMP) &&
+  readFileSync(e.STAMP, 'utf8').trim() === hashReqs(e.REQS) &&
   spawnSync(e.PY, ['-c', 'pass']).status === 0;
 
 function hashReqs(REQS) {
@@ -114,9 +143,11 @@ sys.exit(1 if problems else 0)
 function checkTorch(e) {
   const r = spawnSync(e.PY, ['-c', TORCH_CHECK], { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`${e.venv}: ${(r.stdout || r.stderr).trim()}. The environment needs torch 2.13.0's CPU wheel ` +
-      '(torch-2.13.0+cpu, from https://download.pytorch.org/whl/cpu): pass it to pip with PIP_FIND_LINKS=<folder holding the wheel> ' +
-      `or PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu, remove ${e.venv}/ and run again.`);
+    throw new Error(
+      `${e.venv}: ${(r.stdout || r.stderr).trim()}. The environment needs torch 2.13.0's CPU wheel ` +
+        '(torch-2.13.0+cpu, from https://download.pytorch.org/whl/cpu): pass it to pip with PIP_FIND_LINKS=<folder holding the wheel> ' +
+        `or PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu, remove ${e.venv}/ and run again.`,
+    );
   }
 }
 
@@ -131,10 +162,15 @@ export async function pythonEnv(name = 'reference') {
       const py3 = findPython3();
       const t0 = Date.now();
       console.error(`creating the Python ${name} environment (${e.venv}) from ${e.reqs} …`);
-      if (existsSync(e.PY) && spawnSync(e.PY, ['-c', 'pass']).status !== 0) rmSync(e.VENV, { recursive: true, force: true });
+      if (existsSync(e.PY) && spawnSync(e.PY, ['-c', 'pass']).status !== 0)
+        rmSync(e.VENV, { recursive: true, force: true });
       if (!existsSync(e.PY)) run(py3, ['-m', 'venv', e.VENV], `creating ${e.venv}`);
       rmSync(e.STAMP, { force: true });
-      run(e.PY, ['-m', 'pip', 'install', '--disable-pip-version-check', ...(e.noDeps ? ['--no-deps'] : []), '-r', e.REQS], `installing ${e.reqs}`);
+      run(
+        e.PY,
+        ['-m', 'pip', 'install', '--disable-pip-version-check', ...(e.noDeps ? ['--no-deps'] : []), '-r', e.REQS],
+        `installing ${e.reqs}`,
+      );
       if (e.checkTorch) checkTorch(e);
       writeFileSync(e.STAMP, hashReqs(e.REQS) + '\n');
       built = (Date.now() - t0) / 1000;
@@ -146,8 +182,11 @@ export async function pythonEnv(name = 'reference') {
 }
 
 if (process.argv[1] && pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url) {
-  pythonEnv(process.argv[2] ?? 'reference').then(({ python }) => console.log(python), (e) => {
-    console.error(`python-env: ${e.message}`);
-    process.exit(1);
-  });
+  pythonEnv(process.argv[2] ?? 'reference').then(
+    ({ python }) => console.log(python),
+    (e) => {
+      console.error(`python-env: ${e.message}`);
+      process.exit(1);
+    },
+  );
 }

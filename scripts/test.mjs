@@ -30,7 +30,10 @@ function testNames(dir = DIST, prefix = '') {
 
 /** A filter as the user may write it ("test/eval/grade.test.ts", "eval/grade", "eval/") in canonical form. */
 function canonical(filter) {
-  return filter.replaceAll('\\', '/').replace(/^(\.\/)?(dist\/)?test\//, '').replace(/\.test\.[cm]?[jt]s$/, '')
+  return filter
+    .replaceAll('\\', '/')
+    .replace(/^(\.\/)?(dist\/)?test\//, '')
+    .replace(/\.test\.[cm]?[jt]s$/, '')
     .replace(/\/+$/, '');
 }
 
@@ -43,8 +46,10 @@ function selectTests(all, filters) {
     const hits = all.filter((n) => f === '' || n === f || n.startsWith(`${f}/`));
     if (hits.length === 0) {
       const folders = [...new Set(all.map((n) => n.split('/')[0]))].join(', ');
-      throw new Error(`no test file or folder '${raw}' under test/ (folders: ${folders}; a file is named like ` +
-        "'eval/grade' for test/eval/grade.test.ts)");
+      throw new Error(
+        `no test file or folder '${raw}' under test/ (folders: ${folders}; a file is named like ` +
+          "'eval/grade' for test/eval/grade.test.ts)",
+      );
     }
     for (const h of hits) chosen.add(h);
   }
@@ -54,15 +59,22 @@ function selectTests(all, filters) {
 function main() {
   const args = process.argv.slice(2);
   const nodeArgs = args.filter((a) => a.startsWith('--'));
-  const filters = [...args.filter((a) => !a.startsWith('--')),
-    ...(process.env.PSRLM_TESTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
+  const filters = [
+    ...args.filter((a) => !a.startsWith('--')),
+    ...(process.env.PSRLM_TESTS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
   if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run 'npm run build' first (npm test does)`);
   const names = selectTests(testNames(), filters);
   const chromium = ensureChromium();
   if (filters.length > 0) console.error(`running ${names.length} test file(s): ${names.join(' ')}`);
-  const r = spawnSync(process.execPath, [
-    '--test', '--test-concurrency=1', ...nodeArgs, ...names.map((n) => path.join(DIST, n + SUFFIX)),
-  ], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, PSRLM_CHROMIUM: chromium } });
+  const r = spawnSync(
+    process.execPath,
+    ['--test', '--test-concurrency=1', ...nodeArgs, ...names.map((n) => path.join(DIST, n + SUFFIX))],
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, PSRLM_CHROMIUM: chromium } },
+  );
   if (r.error) throw r.error;
   return r.status ?? 1;
 }

@@ -12,7 +12,16 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCANNED = [
-  'README.md', 'docs', 'src', 'test', 'bench', 'scripts', 'reference', 'trainer', 'configs', 'data/README.md',
+  'README.md',
+  'docs',
+  'src',
+  'test',
+  'bench',
+  'scripts',
+  'reference',
+  'trainer',
+  'configs',
+  'data/README.md',
 ];
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '__pycache__', '.pytest_cache', '.mypy_cache']);
 const SKIP_EXT = new Set(['.wasm', '.safetensors', '.bin', '.png', '.jpg', '.pt', '.pyc']);
@@ -36,7 +45,10 @@ function walk(rel: string, out: string[]): void {
   const abs = path.join(ROOT, rel);
   if (!existsSync(abs)) return;
   const st = statSync(abs);
-  if (st.isFile()) { if (!SKIP_EXT.has(path.extname(rel))) out.push(rel); return; }
+  if (st.isFile()) {
+    if (!SKIP_EXT.has(path.extname(rel))) out.push(rel);
+    return;
+  }
   if (!st.isDirectory()) return;
   for (const name of readdirSync(abs).sort()) {
     if (SKIP_DIRS.has(name) || name.startsWith('.venv') || name.endsWith('.egg-info')) continue;
@@ -71,16 +83,36 @@ function textFiles(): { rel: string; text: string }[] {
 test('the patterns catch what they are for, and leave ordinary text alone', () => {
   // built by concatenation so that this file does not contain the phrases it forbids
   const bad = [
-    'see ..' + '/shared/notes.md', 'read /wo' + 'rk/shared/notes.md', 'in /ho' + 'me/user/x', 'at st' + 'op 19',
-    'the st' + 'op-18 demo', 'a throw' + 'away script', 'issu' + 'e 9', 'issu' + 'e "[' + '1 of 5]"',
-    'the issu' + "e's shape", '(issu' + 'e: "serve")', 'by design of the bri' + 'ef', 'the earlier bui' + 'lds',
-    '(paper' + '-notes §5)', 'grading' + '-reference §2', '(measure' + 'ments.md §3)',
+    'see ..' + '/shared/notes.md',
+    'read /wo' + 'rk/shared/notes.md',
+    'in /ho' + 'me/user/x',
+    'at st' + 'op 19',
+    'the st' + 'op-18 demo',
+    'a throw' + 'away script',
+    'issu' + 'e 9',
+    'issu' + 'e "[' + '1 of 5]"',
+    'the issu' + "e's shape",
+    '(issu' + 'e: "serve")',
+    'by design of the bri' + 'ef',
+    'the earlier bui' + 'lds',
+    '(paper' + '-notes §5)',
+    'grading' + '-reference §2',
+    '(measure' + 'ments.md §3)',
   ];
   for (const s of bad) assert.notDeepEqual(findForbidden(s), [], `not caught: ${s}`);
   const good = [
-    'the search stops at a final step', 'stop strings `</s>`', 'Step 20: \\boxed{5}', 'Be brief.', 'issued prompts',
-    'r.error.issues.map((i) => i.message)', 'https://example.com/work/x', 'github.com/QwenLM/Qwen2.5-Math/issues/50',
-    'dist/test/x.js', 'problem 375', 'a one-off script outside the repository', '~/work/x',
+    'the search stops at a final step',
+    'stop strings `</s>`',
+    'Step 20: \\boxed{5}',
+    'Be brief.',
+    'issued prompts',
+    'r.error.issues.map((i) => i.message)',
+    'https://example.com/work/x',
+    'github.com/QwenLM/Qwen2.5-Math/issues/50',
+    'dist/test/x.js',
+    'problem 375',
+    'a one-off script outside the repository',
+    '~/work/x',
   ];
   for (const s of good) assert.deepEqual(findForbidden(s), [], `wrongly caught: ${s}`);
 });
@@ -114,14 +146,20 @@ test('relative Markdown links in README.md and docs/ resolve to existing files',
 });
 
 test('every docs/*.md a file names exists, and every cited section is a heading there', () => {
-  const headings = (page: string): string[] => readFileSync(path.join(ROOT, page), 'utf8').split('\n')
-    .filter((l) => /^#{1,4} /.test(l)).map((l) => l.replace(/^#+ /, ''));
+  const headings = (page: string): string[] =>
+    readFileSync(path.join(ROOT, page), 'utf8')
+      .split('\n')
+      .filter((l) => /^#{1,4} /.test(l))
+      .map((l) => l.replace(/^#+ /, ''));
   const missing: string[] = [];
   let citations = 0;
   for (const { rel, text } of textFiles()) {
     for (const m of text.matchAll(/\bdocs\/([\w-]+\.md)(?:[,\s]+§\s?(\d+(?:\.\d+)?)|,\s+(\d{4}-\d{2}-\d{2}))?/g)) {
       const page = `docs/${m[1]}`;
-      if (!existsSync(path.join(ROOT, page))) { missing.push(`${rel}: ${page} does not exist`); continue; }
+      if (!existsSync(path.join(ROOT, page))) {
+        missing.push(`${rel}: ${page} does not exist`);
+        continue;
+      }
       const [section, date] = [m[2], m[3]];
       if (!section && !date) continue;
       citations++;

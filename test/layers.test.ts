@@ -46,7 +46,9 @@ function sourceFiles(dir: string): string[] {
 /** The folder graph of src/ and the folders found there. */
 export function srcGraph(): { folders: string[]; graph: FolderGraph } {
   const graph: FolderGraph = new Map();
-  const folders = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   for (const file of sourceFiles(SRC)) {
     const rel = path.relative(SRC, file);
     const from = rel.split(path.sep)[0]!;
@@ -66,21 +68,32 @@ export function srcGraph(): { folders: string[]; graph: FolderGraph } {
 /** Folder sets that import each other in a circle (strongly connected components of more than one folder). */
 export function folderCycles(graph: FolderGraph): string[][] {
   const nodes = new Set([...graph.keys(), ...[...graph.values()].flatMap((m) => [...m.keys()])]);
-  const index = new Map<string, number>(), low = new Map<string, number>();
-  const stack: string[] = [], onStack = new Set<string>();
+  const index = new Map<string, number>(),
+    low = new Map<string, number>();
+  const stack: string[] = [],
+    onStack = new Set<string>();
   const out: string[][] = [];
   let next = 0;
   const visit = (v: string): void => {
-    index.set(v, next); low.set(v, next); next++;
-    stack.push(v); onStack.add(v);
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
     for (const w of graph.get(v)?.keys() ?? []) {
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) === index.get(v)) {
       const scc: string[] = [];
       let w: string;
-      do { w = stack.pop()!; onStack.delete(w); scc.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
       if (scc.length > 1) out.push(scc.sort());
     }
   };
@@ -90,21 +103,26 @@ export function folderCycles(graph: FolderGraph): string[][] {
 
 /** Every import that does not run down `layers`, and every folder that is in no layer or in two. */
 export function layerViolations(
-  graph: FolderGraph, folders: readonly string[], layers: readonly (readonly string[])[],
+  graph: FolderGraph,
+  folders: readonly string[],
+  layers: readonly (readonly string[])[],
 ): string[] {
   const level = new Map<string, number>();
   const out: string[] = [];
-  layers.forEach((names, i) => names.forEach((f) => {
-    if (level.has(f)) out.push(`${f} is declared in two layers`);
-    level.set(f, i);
-  }));
+  layers.forEach((names, i) =>
+    names.forEach((f) => {
+      if (level.has(f)) out.push(`${f} is declared in two layers`);
+      level.set(f, i);
+    }),
+  );
   for (const f of new Set([...folders, ...graph.keys()])) {
     if (level.has(f)) continue;
     out.push(`src/${f} is in no layer: add it to LAYERS in test/layers.test.ts and to README.md "Layout"`);
   }
   for (const [from, edges] of graph) {
     for (const [to, where] of edges) {
-      const a = level.get(from), b = level.get(to);
+      const a = level.get(from),
+        b = level.get(to);
       if (a === undefined || b === undefined || b < a) continue;
       const how = b === a ? 'its own layer' : 'a higher layer';
       out.push(`${from} imports ${to} (${how}), against the layer order: ${where.join('; ')}`);
@@ -124,7 +142,7 @@ test('the import reader finds static, type-only, re-exported and dynamic imports
     "export * from '../d/d.js';",
     "import 'node:fs';",
     "// import { no } from '../commented.js';",
-    "const s = \"import x from '../in-a-string.js'\";",
+    'const s = "import x from \'../in-a-string.js\'";',
     "async function f() { const { e } = await import('../e/e.js'); return e; }",
   ].join('\n');
   assert.deepEqual(importsOf(src), ['./a.js', '../b/b.js', './c.js', '../d/d.js', 'node:fs', '../e/e.js']);

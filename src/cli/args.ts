@@ -13,7 +13,10 @@ import { parseArgs as tokenize } from 'node:util';
 /** A mistake in how a command was called; main.ts prints `psrlm <command>: <message>` and exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
-  constructor(message: string, public command?: string) {
+  constructor(
+    message: string,
+    public command?: string,
+  ) {
     super(message);
   }
 }
@@ -35,13 +38,30 @@ export interface StringFlag extends FlagBase {
   expected?: string;
 }
 /** A filesystem path; `exists` makes a missing file or directory a usage error before anything runs. */
-export interface PathFlag extends FlagBase { type: 'path'; default?: string; exists?: 'file' | 'dir' }
-export interface IntFlag extends FlagBase { type: 'int'; default?: number; min?: number; max?: number }
+export interface PathFlag extends FlagBase {
+  type: 'path';
+  default?: string;
+  exists?: 'file' | 'dir';
+}
+export interface IntFlag extends FlagBase {
+  type: 'int';
+  default?: number;
+  min?: number;
+  max?: number;
+}
 /** min/max are inclusive bounds, above/below exclusive ones (a learning rate is above 0). */
 export interface NumberFlag extends FlagBase {
-  type: 'number'; default?: number; min?: number; max?: number; above?: number; below?: number;
+  type: 'number';
+  default?: number;
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
 }
-export interface BooleanFlag { type: 'boolean'; help: string }
+export interface BooleanFlag {
+  type: 'boolean';
+  help: string;
+}
 export interface ChoiceFlag extends FlagBase {
   type: 'choice';
   /** The allowed values; a function is called only when a value is checked or help is printed. */
@@ -72,19 +92,28 @@ export interface Positional {
   min?: number;
 }
 
-type Value<F> = F extends { type: 'boolean' } ? boolean
-  : F extends { type: 'int' | 'number' } ? number
-  : F extends { type: 'list' } ? string[]
-  : F extends { type: 'choice'; choices: readonly (infer C extends string)[] } ? C
-  : string;
-type Always<F> = F extends { type: 'boolean' | 'list' } ? true
-  : F extends { required: true } ? true : F extends { default: unknown } ? true : false;
+type Value<F> = F extends { type: 'boolean' }
+  ? boolean
+  : F extends { type: 'int' | 'number' }
+    ? number
+    : F extends { type: 'list' }
+      ? string[]
+      : F extends { type: 'choice'; choices: readonly (infer C extends string)[] }
+        ? C
+        : string;
+type Always<F> = F extends { type: 'boolean' | 'list' }
+  ? true
+  : F extends { required: true }
+    ? true
+    : F extends { default: unknown }
+      ? true
+      : false;
 export type Values<Fs extends Flags> = {
-  -readonly [K in keyof Fs]: Always<Fs[K]> extends true ? Value<Fs[K]> : Value<Fs[K]> | undefined
+  -readonly [K in keyof Fs]: Always<Fs[K]> extends true ? Value<Fs[K]> : Value<Fs[K]> | undefined;
 };
 export type PositionalValues<P extends readonly Positional[]> = {
-  -readonly [I in keyof P]: (P[I] extends { type: 'int' } ? number : string)
-    | (P[I] extends { required: true } ? never : undefined)
+  -readonly [I in keyof P]:
+    (P[I] extends { type: 'int' } ? number : string) | (P[I] extends { required: true } ? never : undefined);
 };
 export interface Parsed<Fs extends Flags, P extends readonly Positional[]> {
   values: Values<Fs>;
@@ -157,7 +186,10 @@ export function expectation(f: Flag | Positional): string {
     if (l.separator) return `a '${l.separator}'-separated list of ${items}`;
     return l.choices ? oneOf(choicesOf(l.choices)) : l.exists ? existing(l.exists) : 'a value';
   }
-  if (t === 'path') { const e = (f as PathFlag).exists; return e ? existing(e) : 'a path'; }
+  if (t === 'path') {
+    const e = (f as PathFlag).exists;
+    return e ? existing(e) : 'a path';
+  }
   if (t === 'boolean') return 'no value';
   return (f as StringFlag).expected ?? 'a value';
 }
@@ -184,7 +216,11 @@ function checkPath(label: string, f: { exists?: 'file' | 'dir' }, raw: string): 
   if (f.exists) {
     const want = `${label} must be ${existing(f.exists)}, got '${raw}'`;
     let st;
-    try { st = statSync(raw); } catch { throw new UsageError(`${want} (no such file or directory)`); }
+    try {
+      st = statSync(raw);
+    } catch {
+      throw new UsageError(`${want} (no such file or directory)`);
+    }
     if (f.exists === 'dir' && !st.isDirectory()) throw new UsageError(`${want} (not a directory)`);
     if (f.exists === 'file' && st.isDirectory()) throw new UsageError(`${want} (a directory)`);
   }
@@ -194,11 +230,21 @@ function checkPath(label: string, f: { exists?: 'file' | 'dir' }, raw: string): 
 /** Turns one raw string into the flag's typed value, or throws a UsageError naming the flag. */
 function convert(label: string, f: Flag, raw: string): unknown {
   switch (f.type) {
-    case 'int': case 'number': return checkNumber(label, f, raw);
-    case 'path': return checkPath(label, f, raw);
-    case 'choice': if (!choicesOf(f.choices).includes(raw)) throw bad(label, f, raw); return raw;
+    case 'int':
+    case 'number':
+      return checkNumber(label, f, raw);
+    case 'path':
+      return checkPath(label, f, raw);
+    case 'choice':
+      if (!choicesOf(f.choices).includes(raw)) throw bad(label, f, raw);
+      return raw;
     case 'list': {
-      const items = f.separator ? raw.split(f.separator).map((s) => s.trim()).filter(Boolean) : [raw];
+      const items = f.separator
+        ? raw
+            .split(f.separator)
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [raw];
       if (items.length === 0) throw bad(label, f, raw);
       const allowed = f.choices && choicesOf(f.choices);
       const wrong = allowed && items.find((i) => !allowed.includes(i));
@@ -210,7 +256,8 @@ function convert(label: string, f: Flag, raw: string): unknown {
       if (raw === '') throw new UsageError(`${label} must not be empty`);
       if (f.check && !f.check(raw)) throw bad(label, f, raw);
       return raw;
-    default: throw new Error(`flag ${label} has no value type`);
+    default:
+      throw new Error(`flag ${label} has no value type`);
   }
 }
 
@@ -233,10 +280,14 @@ function distance(a: string, b: string): number {
 export function suggest(name: string, known: readonly string[]): string | undefined {
   const prefixed = known.filter((k) => name.length >= 3 && k.startsWith(name));
   if (prefixed.length === 1) return prefixed[0];
-  let best: string | undefined, bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
+  let best: string | undefined,
+    bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const k of known) {
     const dd = distance(name, k);
-    if (dd < bestD) { best = k; bestD = dd; }
+    if (dd < bestD) {
+      best = k;
+      bestD = dd;
+    }
   }
   return best;
 }
@@ -248,22 +299,32 @@ const isHelp = (s: string | undefined) => s === '--help' || s === '-h';
  * help and exits 0. Every other mistake throws a UsageError naming the flag or argument.
  */
 export function parse<const Fs extends Flags, const P extends readonly Positional[] = []>(
-  spec: CommandSpec<Fs, P>, argv: string[],
+  spec: CommandSpec<Fs, P>,
+  argv: string[],
 ): Parsed<Fs, P> | undefined {
   const flags: Flags = spec.flags;
-  const options = Object.fromEntries(Object.entries(flags).map(([k, f]) => [
-    k, { type: f.type === 'boolean' ? 'boolean' as const : 'string' as const },
-  ]));
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([k, f]) => [
+      k,
+      { type: f.type === 'boolean' ? ('boolean' as const) : ('string' as const) },
+    ]),
+  );
   const { tokens } = tokenize({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   // help wins over every other mistake on the line, even when a flag swallowed it as its value
-  const asksHelp = tokens.some((t) => t.kind === 'option' && (t.name === 'help' || t.name === 'h'
-    || (flags[t.name]?.type !== 'boolean' && !t.inlineValue && isHelp(t.value))));
+  const asksHelp = tokens.some(
+    (t) =>
+      t.kind === 'option' &&
+      (t.name === 'help' || t.name === 'h' || (flags[t.name]?.type !== 'boolean' && !t.inlineValue && isHelp(t.value))),
+  );
   if (asksHelp) return undefined;
   const raw = new Map<string, string[]>();
   const pos: string[] = [];
   for (const t of tokens) {
     if (t.kind === 'option-terminator') continue;
-    if (t.kind === 'positional') { pos.push(t.value); continue; }
+    if (t.kind === 'positional') {
+      pos.push(t.value);
+      continue;
+    }
     const f = Object.hasOwn(flags, t.name) ? flags[t.name] : undefined;
     if (!f || t.rawName.length === 2) {
       // one-letter short flags are not declared by any command (only -h, handled above)
@@ -280,8 +341,10 @@ export function parse<const Fs extends Flags, const P extends readonly Positiona
     // the tokenizer takes the next word whatever it is; a flag there means this one's value was forgotten
     if (!t.inlineValue && v.startsWith('-') && !NUMERIC.test(v)) {
       const text = f.type === 'string' || f.type === 'path' || f.type === 'list';
-      throw new UsageError(`--${t.name} needs a value (${expectation(f)}) but is followed by '${v}'`
-        + (text ? `; write --${t.name}=${v} if that is the value` : ''));
+      throw new UsageError(
+        `--${t.name} needs a value (${expectation(f)}) but is followed by '${v}'` +
+          (text ? `; write --${t.name}=${v} if that is the value` : ''),
+      );
     }
     raw.set(t.name, [...(raw.get(t.name) ?? []), v]);
   }
@@ -289,7 +352,10 @@ export function parse<const Fs extends Flags, const P extends readonly Positiona
   const values: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(flags)) {
     const given = raw.get(name);
-    if (f.type === 'boolean') { values[name] = given !== undefined; continue; }
+    if (f.type === 'boolean') {
+      values[name] = given !== undefined;
+      continue;
+    }
     if (given === undefined) {
       values[name] = f.type === 'list' ? [...(f.default ?? [])] : f.default;
       continue;
@@ -298,7 +364,9 @@ export function parse<const Fs extends Flags, const P extends readonly Positiona
     const converted = given.map((g) => convert(`--${name}`, f, g));
     values[name] = f.type === 'list' ? (converted as string[][]).flat() : converted[converted.length - 1];
   }
-  const required = Object.entries(flags).filter(([, f]) => f.type !== 'boolean' && f.required).map(([k]) => `--${k}`);
+  const required = Object.entries(flags)
+    .filter(([, f]) => f.type !== 'boolean' && f.required)
+    .map(([k]) => `--${k}`);
   const missing = required.filter((k) => {
     const v = values[k.slice(2)];
     return v === undefined || (Array.isArray(v) && v.length === 0);
@@ -339,8 +407,10 @@ function wrap(words: string[], first: string, indent: number): string {
   const lines: string[] = [];
   let line = first;
   for (const w of words) {
-    if (line.length + 1 + w.length > WIDTH && line.trim()) { lines.push(line); line = ' '.repeat(indent) + w; }
-    else line += (line.endsWith(' ') || line === '' ? '' : ' ') + w;
+    if (line.length + 1 + w.length > WIDTH && line.trim()) {
+      lines.push(line);
+      line = ' '.repeat(indent) + w;
+    } else line += (line.endsWith(' ') || line === '' ? '' : ' ') + w;
   }
   lines.push(line);
   return lines.join('\n');
@@ -360,8 +430,10 @@ export function synopsis(spec: CommandSpec<Flags, readonly Positional[]>): strin
 
 /** The whole --help text of a command, generated from its declarations. */
 export function helpText(spec: CommandSpec<Flags, readonly Positional[]>): string {
-  const rows: Array<[string, string]> = (spec.positionals ?? [])
-    .map((p) => [`<${p.name}>`, p.help + (p.required ? '' : ' (optional)')]);
+  const rows: Array<[string, string]> = (spec.positionals ?? []).map((p) => [
+    `<${p.name}>`,
+    p.help + (p.required ? '' : ' (optional)'),
+  ]);
   for (const [k, f] of Object.entries(spec.flags)) {
     const m = metavar(f);
     const notes: string[] = [];
@@ -394,12 +466,16 @@ export function helpText(spec: CommandSpec<Flags, readonly Positional[]>): strin
  * arguments throw a UsageError (exit 2) before the body runs, and the body gets typed values.
  */
 export function command<const Fs extends Flags, const P extends readonly Positional[] = []>(
-  spec: CommandSpec<Fs, P>, body: (args: Parsed<Fs, P>) => Promise<number>,
+  spec: CommandSpec<Fs, P>,
+  body: (args: Parsed<Fs, P>) => Promise<number>,
 ): Command {
   const run = async (argv: string[]): Promise<number> => {
     try {
       const args = parse(spec, argv);
-      if (!args) { console.log(helpText(spec)); return 0; }
+      if (!args) {
+        console.log(helpText(spec));
+        return 0;
+      }
       return await body(args);
     } catch (e) {
       if (e instanceof UsageError) e.command ??= spec.name;
@@ -411,21 +487,30 @@ export function command<const Fs extends Flags, const P extends readonly Positio
 
 /** A command with subcommands (`psrlm data build|segment|eft`): the first word picks one. */
 export function group(spec: {
-  name: string; summary: string; description?: string; commands: Record<string, Command>;
+  name: string;
+  summary: string;
+  description?: string;
+  commands: Record<string, Command>;
 }): Command {
   const names = Object.keys(spec.commands);
   const help = () => {
     const w = Math.max(...names.map((n) => n.length));
     return [
-      `usage: psrlm ${spec.name} <${names.join('|')}> [options]`, '',
+      `usage: psrlm ${spec.name} <${names.join('|')}> [options]`,
+      '',
       ...(spec.description ? [spec.description, ''] : []),
-      'subcommands:', ...names.map((n) => `  ${n.padEnd(w)}  ${spec.commands[n]!.spec.summary}`), '',
+      'subcommands:',
+      ...names.map((n) => `  ${n.padEnd(w)}  ${spec.commands[n]!.spec.summary}`),
+      '',
       `'psrlm ${spec.name} <subcommand> --help' shows a subcommand's options.`,
     ].join('\n');
   };
   const run = async (argv: string[]): Promise<number> => {
     const [sub, ...rest] = argv;
-    if (isHelp(sub)) { console.log(help()); return 0; }
+    if (isHelp(sub)) {
+      console.log(help());
+      return 0;
+    }
     if (sub === undefined) throw new UsageError(`a subcommand is required: ${oneOf(names)}`, spec.name);
     const cmd = spec.commands[sub];
     if (!cmd) {

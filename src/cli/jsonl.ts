@@ -2,7 +2,9 @@
 // with one field added, in input order, so other tools can pipe through psrlm without buffering a file.
 import { createInterface } from 'node:readline';
 
-export async function* readJsonl(input: NodeJS.ReadableStream): AsyncGenerator<{ line: number; obj: Record<string, unknown> }> {
+export async function* readJsonl(
+  input: NodeJS.ReadableStream,
+): AsyncGenerator<{ line: number; obj: Record<string, unknown> }> {
   const rl = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
@@ -15,7 +17,9 @@ export async function* readJsonl(input: NodeJS.ReadableStream): AsyncGenerator<{
       throw new Error(`stdin line ${line}: not valid JSON (each line must be one JSON object)`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new Error(`stdin line ${line}: expected a JSON object, got ${Array.isArray(obj) ? 'an array' : typeof obj}`);
+      throw new Error(
+        `stdin line ${line}: expected a JSON object, got ${Array.isArray(obj) ? 'an array' : typeof obj}`,
+      );
     }
     yield { line, obj: obj as Record<string, unknown> };
   }
@@ -24,7 +28,9 @@ export async function* readJsonl(input: NodeJS.ReadableStream): AsyncGenerator<{
 export function requireString(obj: Record<string, unknown>, field: string, line: number): string {
   const v = obj[field];
   if (typeof v !== 'string') {
-    throw new Error(`stdin line ${line}: field '${field}' must be a string (got ${v === undefined ? 'nothing' : typeof v})`);
+    throw new Error(
+      `stdin line ${line}: field '${field}' must be a string (got ${v === undefined ? 'nothing' : typeof v})`,
+    );
   }
   return v;
 }

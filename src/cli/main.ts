@@ -12,17 +12,41 @@ interface Entry {
 
 const commands: Record<string, Entry> = {
   demo: { summary: 'run the whole method on the synthetic math world', load: () => import('./demo.js') },
-  grade: { summary: 'grade JSONL {gold, pred} pairs as the Qwen2.5-Math toolkit does', load: () => import('./grade.js') },
-  extract: { summary: 'extract the normalised answer from JSONL {text} model outputs', load: () => import('./extract.js') },
-  eval: { summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks', load: () => import('./eval.js') },
-  world: { summary: 'show problems of the synthetic math world with their solutions', load: () => import('./world.js') },
-  pretrain: { summary: 'build the initial models M0 and M1 with the embedded engine', load: () => import('./pretrain.js') },
-  sft: { summary: 'M1 = SFT of a base model on IFT + EFT records, on the embedded engine or TRL', load: () => import('./sft.js') },
+  grade: {
+    summary: 'grade JSONL {gold, pred} pairs as the Qwen2.5-Math toolkit does',
+    load: () => import('./grade.js'),
+  },
+  extract: {
+    summary: 'extract the normalised answer from JSONL {text} model outputs',
+    load: () => import('./extract.js'),
+  },
+  eval: {
+    summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks',
+    load: () => import('./eval.js'),
+  },
+  world: {
+    summary: 'show problems of the synthetic math world with their solutions',
+    load: () => import('./world.js'),
+  },
+  pretrain: {
+    summary: 'build the initial models M0 and M1 with the embedded engine',
+    load: () => import('./pretrain.js'),
+  },
+  sft: {
+    summary: 'M1 = SFT of a base model on IFT + EFT records, on the embedded engine or TRL',
+    load: () => import('./sft.js'),
+  },
   judge: { summary: "measure a model's judge: held-out EFT and its own candidates", load: () => import('./judge.js') },
   run: { summary: 'run the self-rewarding loop of a config (resumable)', load: () => import('./run.js') },
   data: { summary: 'build the base, IFT and EFT data sets and their manifest', load: () => import('./data.js') },
-  tts: { summary: 'test-time scaling: greedy vs majority vote vs step-wise best-of-w with the model\'s own judge', load: () => import('./tts.js') },
-  report: { summary: 'write a run\'s self-contained report.html (charts), optionally beside its SRLM baseline', load: () => import('./report.js') },
+  tts: {
+    summary: "test-time scaling: greedy vs majority vote vs step-wise best-of-w with the model's own judge",
+    load: () => import('./tts.js'),
+  },
+  report: {
+    summary: "write a run's self-contained report.html (charts), optionally beside its SRLM baseline",
+    load: () => import('./report.js'),
+  },
   explain: { summary: "show one question's step tree and verdicts from a run", load: () => import('./explain.js') },
   serve: { summary: 'serve a checkpoint over an OpenAI-compatible HTTP API', load: () => import('./serve.js') },
 };
@@ -30,8 +54,10 @@ const commands: Record<string, Entry> = {
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   const lines = Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
-  return `usage: psrlm <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n`
-    + "'psrlm <command> --help' (or 'psrlm help <command>') shows a command's options.";
+  return (
+    `usage: psrlm <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+    "'psrlm <command> --help' (or 'psrlm help <command>') shows a command's options."
+  );
 }
 
 /** The command names, for tests that go through every command. */
@@ -47,7 +73,10 @@ export async function main(argv: string[]): Promise<number> {
   let [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) [name, rest] = [rest[0], ['--help']];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    if (name === undefined) { console.error(usage()); return 2; }
+    if (name === undefined) {
+      console.error(usage());
+      return 2;
+    }
     console.log(usage());
     return 0;
   }
@@ -70,7 +99,9 @@ export async function main(argv: string[]): Promise<number> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (err: unknown) => {
       console.error(`psrlm: ${err instanceof Error ? err.message : String(err)}`);
       if (process.env.PSRLM_DEBUG) console.error(err);

@@ -16,13 +16,18 @@ const SPEC = {
   description: 'Test-time scaling on the synthetic world (paper Table 5). Prints the table; progress goes to stderr.',
   flags: {
     model: {
-      type: 'string', required: true, metavar: 'SPEC',
+      type: 'string',
+      required: true,
+      metavar: 'SPEC',
       help: 'a checkpoint directory, embedded:<dir> or openai:<url> (see the engine registry)',
     },
     problems: { type: 'int', min: 1, default: 100, help: 'first N questions of the split' },
     split: { type: 'choice', choices: ['test', 'harder'], default: 'test', help: 'which split' },
     width: {
-      type: 'int', min: 2, default: 6, metavar: 'W',
+      type: 'int',
+      min: 2,
+      default: 6,
+      metavar: 'W',
       help: 'candidates per step for best-of-w, and samples for the majority vote',
     },
     k: { type: 'int', min: 1, metavar: 'K', defaultHelp: 'W', help: 'samples for the majority vote' },
@@ -30,7 +35,10 @@ const SPEC = {
     'max-tokens': { type: 'int', min: 1, default: 320, help: 'tokens of one whole solution, greedy and majority' },
     'data-seed': { type: 'int', min: 0, metavar: 'S', defaultHelp: "the shipped data's", help: "the world's seed" },
     template: {
-      type: 'choice', choices: () => listTemplates(), default: 'compact', metavar: 'NAME',
+      type: 'choice',
+      choices: () => listTemplates(),
+      default: 'compact',
+      metavar: 'NAME',
       help: 'prompt template',
     },
     threads: { type: 'int', min: 1, help: 'embedded engine threads' },
@@ -40,20 +48,33 @@ const SPEC = {
 
 export const run = command(SPEC, async ({ values }) => {
   const { problems: n, width, seed, k, threads } = values;
-  const maxTokens = values['max-tokens'], dataSeed = values['data-seed'];
+  const maxTokens = values['max-tokens'],
+    dataSeed = values['data-seed'];
 
   const template = loadTemplate(values.template);
-  const problems = generateProblems(dataConfig(dataSeed === undefined ? {} : { seed: dataSeed }).world, values.split, n);
+  const problems = generateProblems(
+    dataConfig(dataSeed === undefined ? {} : { seed: dataSeed }).world,
+    values.split,
+    n,
+  );
   const engine = await openEngine(values.model, threads === undefined ? {} : { threads });
-  const bars = new Map<TtsMethod, Progress>(), seen = new Map<TtsMethod, number>();
+  const bars = new Map<TtsMethod, Progress>(),
+    seen = new Map<TtsMethod, number>();
   try {
     // the embedded engine knows its context; a remote one does not say, and the server reports overflows
     const ctx = (engine as { config?: { n_ctx?: number } }).config?.n_ctx;
     const r = await ttsReport(engine, template, problems, {
-      width, k, seed, max_tokens: maxTokens, context_tokens: ctx,
+      width,
+      k,
+      seed,
+      max_tokens: maxTokens,
+      context_tokens: ctx,
       onProgress: (m, done, total) => {
         let bar = bars.get(m);
-        if (!bar) { bar = new Progress(`tts ${m}`, total, { unit: 'questions' }); bars.set(m, bar); }
+        if (!bar) {
+          bar = new Progress(`tts ${m}`, total, { unit: 'questions' });
+          bars.set(m, bar);
+        }
         bar.tick(done - (seen.get(m) ?? 0));
         seen.set(m, done);
         if (done >= total) bar.finish();

@@ -44,7 +44,12 @@ function proseSolution(p: Problem, rng: WorldRng): string {
         k += 2;
         break;
       case 'scale':
-        out.push(rng.pick([`${CAP(pro)} ${e.verb} them: ${eq(k)}.`, `${e.k === 2 ? 'Twice' : 'Three times'} that is ${eq(k)}.`]));
+        out.push(
+          rng.pick([
+            `${CAP(pro)} ${e.verb} them: ${eq(k)}.`,
+            `${e.k === 2 ? 'Twice' : 'Three times'} that is ${eq(k)}.`,
+          ]),
+        );
         k += 1;
         break;
       case 'split':
@@ -53,7 +58,13 @@ function proseSolution(p: Problem, rng: WorldRng): string {
         break;
     }
   });
-  out.push(rng.pick([`So ${p.name} has ${p.answer} ${p.item}.`, `The answer is ${p.answer}.`, `${p.answer} ${p.item} in the end.`]));
+  out.push(
+    rng.pick([
+      `So ${p.name} has ${p.answer} ${p.item}.`,
+      `The answer is ${p.answer}.`,
+      `${p.answer} ${p.item} in the end.`,
+    ]),
+  );
   return `${p.text}\n${out.join(' ')}`;
 }
 
@@ -63,17 +74,32 @@ export function baseSolutionRecord(p: Problem, seed: number): BaseRecord {
 }
 
 const WORD_FACTS = [
-  'To buy, find, win or get adds.', 'To sell, lose, use or give away takes away.', 'Bags of, boxes of, packs of and rows of multiply.',
-  'Doubles means times 2.', 'Triples means times 3.', 'Halves means divide by 2.', 'Keeping a third means divide by 3.',
+  'To buy, find, win or get adds.',
+  'To sell, lose, use or give away takes away.',
+  'Bags of, boxes of, packs of and rows of multiply.',
+  'Doubles means times 2.',
+  'Triples means times 3.',
+  'Halves means divide by 2.',
+  'Keeping a third means divide by 3.',
 ];
 
 function drill(rng: WorldRng): string {
   const op = rng.pick(['+', '+', '-', '-', '*', '/'] as Op[]);
   let x: number, y: number;
-  if (op === '*') { x = rng.int(2, 99); y = rng.int(2, 12); if (rng.chance(0.5)) [x, y] = [y, x]; }
-  else if (op === '/') { y = rng.pick([2, 3]); x = y * rng.int(2, 333); }
-  else if (op === '-') { x = rng.int(10, 999); y = rng.int(2, Math.min(x - 1, 99)); }
-  else { x = rng.int(2, 900); y = rng.int(2, 99); }
+  if (op === '*') {
+    x = rng.int(2, 99);
+    y = rng.int(2, 12);
+    if (rng.chance(0.5)) [x, y] = [y, x];
+  } else if (op === '/') {
+    y = rng.pick([2, 3]);
+    x = y * rng.int(2, 333);
+  } else if (op === '-') {
+    x = rng.int(10, 999);
+    y = rng.int(2, Math.min(x - 1, 99));
+  } else {
+    x = rng.int(2, 900);
+    y = rng.int(2, 99);
+  }
   const z = applyOp(x, op, y);
   const r = rng.next();
   // Written (column) arithmetic, the method the judge checks with (src/world/columns.ts): a base model
@@ -88,7 +114,10 @@ export function practiceRecord(index: number, seed: number): BaseRecord {
   const lines: string[] = [];
   const n = rng.int(2, 3);
   for (let i = 0; i < n; i++) {
-    if (rng.chance(0.25)) { lines.push(rng.pick(WORD_FACTS)); continue; }
+    if (rng.chance(0.25)) {
+      lines.push(rng.pick(WORD_FACTS));
+      continue;
+    }
     const k = rng.int(3, 5);
     const items = Array.from({ length: k }, () => drill(rng));
     lines.push(`${rng.pick(['Practice', 'Facts', 'Sums', 'Drill'])}: ${items.join(', ')}.`);

@@ -17,7 +17,16 @@ import { EXPLAIN_MODES, eftRecords, searchPairs, type EftPair, type ExplainMode 
 import { iftRecord } from './ift.js';
 import { SCORE_POOL } from './score.js';
 import { collectSingles } from './single.js';
-import { toJsonl, type BaseRecord, type DataRecord, type EftRecord, type FileStats, type IftRecord, type Manifest, type SingleRecord } from './schema.js';
+import {
+  toJsonl,
+  type BaseRecord,
+  type DataRecord,
+  type EftRecord,
+  type FileStats,
+  type IftRecord,
+  type Manifest,
+  type SingleRecord,
+} from './schema.js';
 import { loadTemplate } from './templates.js';
 
 export interface DataConfig {
@@ -53,7 +62,15 @@ export const DEFAULT_DATA: DataConfig = {
   world: worldConfig(),
   base: { problems: 20000, practice: 6000 },
   ift: { problems: 20000 },
-  eft: { trainPairs: 10000, testPairs: 250, harderPairs: 250, maxPairsPerProblem: 2, policy: DEFAULT_POLICY, explain: 'nines', singles: 6000 },
+  eft: {
+    trainPairs: 10000,
+    testPairs: 250,
+    harderPairs: 250,
+    maxPairsPerProblem: 2,
+    policy: DEFAULT_POLICY,
+    explain: 'nines',
+    singles: 6000,
+  },
   pools: { base: 0, ift: 100_000, eft: 200_000, loop: 300_000 },
   budget: { base: 512, ift: 512, eft: 512 },
 };
@@ -61,7 +78,11 @@ export const DEFAULT_DATA: DataConfig = {
 type Partial2<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 
 /** Merges a partial config (e.g. from --config file.json) over the defaults, one level deep. */
-export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: number; splits?: Partial<Record<Split, Partial<SplitConfig>>> } } = {}): DataConfig {
+export function dataConfig(
+  partial: Partial2<DataConfig> & {
+    world?: { seed?: number; splits?: Partial<Record<Split, Partial<SplitConfig>>> };
+  } = {},
+): DataConfig {
   const seed = partial.seed ?? DEFAULT_DATA.seed;
   const cfg: DataConfig = {
     seed,
@@ -76,20 +97,33 @@ export function dataConfig(partial: Partial2<DataConfig> & { world?: { seed?: nu
   // The 512-character budget is the small model's context (the compact* templates); the verbatim paper
   // prompts alone are ~1,000 characters and are meant for real models, so they get no EFT budget unless
   // one is given.
-  if (!cfg.template.startsWith('compact') && partial.budget?.eft === undefined) cfg.budget.eft = Number.MAX_SAFE_INTEGER;
+  if (!cfg.template.startsWith('compact') && partial.budget?.eft === undefined)
+    cfg.budget.eft = Number.MAX_SAFE_INTEGER;
   // Single-candidate checks are world data for the small model; the paper's templates have no check prompt.
   if (!cfg.template.startsWith('compact') && partial.eft?.singles === undefined) cfg.eft.singles = 0;
-  if (!EXPLAIN_MODES.includes(cfg.eft.explain)) throw new Error(`data config: eft.explain must be one of ${EXPLAIN_MODES.join(', ')}, got ${JSON.stringify(cfg.eft.explain)}`);
-  if (!(Number.isInteger(cfg.eft.singles) && cfg.eft.singles >= 0)) throw new Error(`data config: eft.singles must be a non-negative integer, got ${JSON.stringify(cfg.eft.singles)}`);
+  if (!EXPLAIN_MODES.includes(cfg.eft.explain))
+    throw new Error(
+      `data config: eft.explain must be one of ${EXPLAIN_MODES.join(', ')}, got ${JSON.stringify(cfg.eft.explain)}`,
+    );
+  if (!(Number.isInteger(cfg.eft.singles) && cfg.eft.singles >= 0))
+    throw new Error(`data config: eft.singles must be a non-negative integer, got ${JSON.stringify(cfg.eft.singles)}`);
   const p = cfg.pools;
   if (!(p.base + cfg.base.problems <= p.ift && p.ift + cfg.ift.problems <= p.eft && p.eft < p.loop)) {
-    throw new Error(`data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, eft ${p.eft}, loop ${p.loop})`);
+    throw new Error(
+      `data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, eft ${p.eft}, loop ${p.loop})`,
+    );
   }
   return cfg;
 }
 
 /** EFT pairs from consecutive problems of a split starting at `from`, until `n` pairs. */
-export function collectEftPairs(cfg: DataConfig, split: Split, from: number, n: number, limit?: number): { pairs: EftPair[]; next: number; dropped: number } {
+export function collectEftPairs(
+  cfg: DataConfig,
+  split: Split,
+  from: number,
+  n: number,
+  limit?: number,
+): { pairs: EftPair[]; next: number; dropped: number } {
   const t = loadTemplate(cfg.template);
   const pairs: EftPair[] = [];
   let dropped = 0;
@@ -99,13 +133,22 @@ export function collectEftPairs(cfg: DataConfig, split: Split, from: number, n: 
   while (pairs.length < n) {
     if (i >= stop) throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} EFT pairs`);
     if (i - lastKept > 2000) {
-      throw new Error(`data build: no ${split} EFT pair fits budget.eft = ${cfg.budget.eft} characters in 2000 problems (${dropped} dropped); raise budget.eft or shorten the template`);
+      throw new Error(
+        `data build: no ${split} EFT pair fits budget.eft = ${cfg.budget.eft} characters in 2000 problems (${dropped} dropped); raise budget.eft or shorten the template`,
+      );
     }
     const p = generateProblem(cfg.world, split, i);
     const rng = new WorldRng(seedOf(cfg.seed, 'eft', split, i));
-    for (const pair of searchPairs(p, { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem, explain: cfg.eft.explain }, rng)) {
+    for (const pair of searchPairs(
+      p,
+      { policy: cfg.eft.policy, maxPairsPerProblem: cfg.eft.maxPairsPerProblem, explain: cfg.eft.explain },
+      rng,
+    )) {
       const [r] = eftRecords(pair, 0, t);
-      if (r.prompt.length + r.completion.length > cfg.budget.eft) { dropped++; continue; }
+      if (r.prompt.length + r.completion.length > cfg.budget.eft) {
+        dropped++;
+        continue;
+      }
       if (pairs.length < n) pairs.push(pair);
       lastKept = i;
     }
@@ -139,11 +182,22 @@ export function buildRecords(cfg: DataConfig): BuiltData {
   // Interleave practice documents among solutions (a seeded shuffle), so any prefix of the file is a mix.
   const baseMixed = new WorldRng(seedOf(cfg.seed, 'base-order')).shuffle(base);
   const ift: IftRecord[] = [];
-  for (let i = 0; i < cfg.ift.problems; i++) ift.push(iftRecord(generateProblem(cfg.world, 'train', cfg.pools.ift + i), t));
+  for (let i = 0; i < cfg.ift.problems; i++)
+    ift.push(iftRecord(generateProblem(cfg.world, 'train', cfg.pools.ift + i), t));
   const tr = collectEftPairs(cfg, 'train', cfg.pools.eft, cfg.eft.trainPairs, cfg.pools.loop);
   const te = collectEftPairs(cfg, 'test', 0, cfg.eft.testPairs);
   const ha = collectEftPairs(cfg, 'harder', 0, cfg.eft.harderPairs);
-  const si = collectSingles(cfg.world, t, cfg.seed, 'train', tr.next, cfg.eft.singles, cfg.budget.eft, { policy: cfg.eft.policy, explain: cfg.eft.explain }, Math.min(SCORE_POOL, cfg.pools.loop));
+  const si = collectSingles(
+    cfg.world,
+    t,
+    cfg.seed,
+    'train',
+    tr.next,
+    cfg.eft.singles,
+    cfg.budget.eft,
+    { policy: cfg.eft.policy, explain: cfg.eft.explain },
+    Math.min(SCORE_POOL, cfg.pools.loop),
+  );
   const recs = (pairs: EftPair[], prefix: string) => pairs.flatMap((p, k) => eftRecords(p, k, t, prefix));
   return {
     base: baseMixed,
@@ -177,14 +231,21 @@ function stats(file: string, records: readonly DataRecord[], body: string, budge
     file,
     records: records.length,
     sha256: createHash('sha256').update(body).digest('hex'),
-    chars: { mean: Math.round(mean * 10) / 10, p50: q(0.5), p95: q(0.95), max: lens.length ? lens[lens.length - 1] : 0, over_budget: lens.filter((l) => l > budget).length, budget },
+    chars: {
+      mean: Math.round(mean * 10) / 10,
+      p50: q(0.5),
+      p95: q(0.95),
+      max: lens.length ? lens[lens.length - 1] : 0,
+      over_budget: lens.filter((l) => l > budget).length,
+      budget,
+    },
   };
 }
 
 function histogram(xs: readonly (string | number)[]): Record<string, number> {
   const h: Record<string, number> = {};
   for (const x of xs) h[String(x)] = (h[String(x)] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(h).sort(([a], [b]) => (Number(a) - Number(b)) || a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(h).sort(([a], [b]) => Number(a) - Number(b) || a.localeCompare(b)));
 }
 
 function writeAtomic(file: string, body: string): void {
@@ -210,7 +271,11 @@ export function buildData(cfg: DataConfig, outDir: string): Manifest {
   put('eft-test.jsonl', d.eftTest, cfg.budget.eft);
   put('eft-harder.jsonl', d.eftHarder, cfg.budget.eft);
   put('eft-single.jsonl', d.eftSingle, cfg.budget.eft);
-  const eftInfo = (rs: EftRecord[]) => ({ kinds: histogram(rs.filter((r) => r.order === 'AB').map((r) => r.kind)), labels: histogram(rs.map((r) => r.label)), layers: histogram(rs.map((r) => r.layer)) });
+  const eftInfo = (rs: EftRecord[]) => ({
+    kinds: histogram(rs.filter((r) => r.order === 'AB').map((r) => r.kind)),
+    labels: histogram(rs.map((r) => r.label)),
+    layers: histogram(rs.map((r) => r.layer)),
+  });
   const manifest: Manifest = {
     format: 'psrlm-data',
     version: 1,

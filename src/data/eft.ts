@@ -63,7 +63,12 @@ export type ExplainMode = 'nines' | 'drill' | 'digits' | 'columns' | 'reason';
 export const EXPLAIN_MODES: readonly ExplainMode[] = ['nines', 'drill', 'digits', 'columns', 'reason'];
 
 /** The judge's check line for one candidate next step after `prefix` (all as bodies). */
-export function checkLine(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'nines'): string {
+export function checkLine(
+  problem: Problem,
+  prefix: readonly string[],
+  step: string,
+  mode: ExplainMode = 'nines',
+): string {
   const c = checkStep(problem, prefix, step);
   if (mode === 'reason') return c.reason;
   if (c.kind !== 'ok' && c.kind !== 'digit' && c.kind !== 'carry' && c.kind !== 'answer') return c.reason;
@@ -72,9 +77,12 @@ export function checkLine(problem: Problem, prefix: readonly string[], step: str
     const n = ninesCheck(v.x, v.op, v.y, v.z);
     return n !== null && n.ok === c.ok ? n.line : columnCheck(v.x, v.op, v.y, v.z, 'drill');
   }
-  if (v.type === 'op') return columnCheck(v.x, v.op, v.y, v.z, mode === 'columns' ? 'whole' : (mode as 'drill' | 'digits'));
+  if (v.type === 'op')
+    return columnCheck(v.x, v.op, v.y, v.z, mode === 'columns' ? 'whole' : (mode as 'drill' | 'digits'));
   const R = replay(problem, prefix).R;
-  return mode === 'columns' ? `last ${R} vs ${v.z} ${c.ok ? 'ok' : 'no'}` : `last ${R} vs ${v.z}: ${digitCompare(R, v.z)}`;
+  return mode === 'columns'
+    ? `last ${R} vs ${v.z} ${c.ok ? 'ok' : 'no'}`
+    : `last ${R} vs ${v.z}: ${digitCompare(R, v.z)}`;
 }
 
 /**
@@ -83,7 +91,13 @@ export function checkLine(problem: Problem, prefix: readonly string[], step: str
  * EFT pairs and single checks leave such steps out, so every arithmetic line of the judge's data is a
  * nines check; the verifier still judges them everywhere else.
  */
-export function checkable(problem: Problem, prefix: readonly string[], step: string, mode: ExplainMode = 'nines', c: StepCheck = checkStep(problem, prefix, step)): boolean {
+export function checkable(
+  problem: Problem,
+  prefix: readonly string[],
+  step: string,
+  mode: ExplainMode = 'nines',
+  c: StepCheck = checkStep(problem, prefix, step),
+): boolean {
   if (mode !== 'nines') return true;
   if (c.ok || (c.kind !== 'digit' && c.kind !== 'carry')) return true;
   const v = readBody(parseStep(step).body)!;
@@ -114,8 +128,14 @@ export function searchPairs(problem: Problem, opts: EftSearchOptions, rng: World
     const worst = scored.find((s) => !s.check.ok && checkable(problem, prefix, s.c, mode, s.check));
     if (best && worst) {
       pairs.push({
-        problem, prefix: prefix.slice(), best: best.c, worst: worst.c, kind: worst.check.kind, reason: worst.check.reason,
-        checkBest: checkLine(problem, prefix, best.c, mode), checkWorst: checkLine(problem, prefix, worst.c, mode),
+        problem,
+        prefix: prefix.slice(),
+        best: best.c,
+        worst: worst.c,
+        kind: worst.check.kind,
+        reason: worst.check.reason,
+        checkBest: checkLine(problem, prefix, best.c, mode),
+        checkWorst: checkLine(problem, prefix, worst.c, mode),
       });
     }
     prefix.push(best ? best.c : nextStep(problem, prefix));
@@ -130,9 +150,20 @@ export function searchPairs(problem: Problem, opts: EftSearchOptions, rng: World
  * line of each and the label, or null when both are right or both wrong (no better step). For measuring a
  * judge on the model's own candidates, which the paper never does (docs/method.md §7).
  */
-export function goldJudgment(problem: Problem, prefix: readonly string[], stepA: string, stepB: string, mode: ExplainMode = 'nines'): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
-  const a = checkStep(problem, prefix, stepA), b = checkStep(problem, prefix, stepB);
-  return { label: a.ok === b.ok ? null : a.ok ? 'A' : 'B', checkA: checkLine(problem, prefix, stepA, mode), checkB: checkLine(problem, prefix, stepB, mode) };
+export function goldJudgment(
+  problem: Problem,
+  prefix: readonly string[],
+  stepA: string,
+  stepB: string,
+  mode: ExplainMode = 'nines',
+): { label: 'A' | 'B' | null; checkA: string; checkB: string } {
+  const a = checkStep(problem, prefix, stepA),
+    b = checkStep(problem, prefix, stepB);
+  return {
+    label: a.ok === b.ok ? null : a.ok ? 'A' : 'B',
+    checkA: checkLine(problem, prefix, stepA, mode),
+    checkB: checkLine(problem, prefix, stepB, mode),
+  };
 }
 
 /**

@@ -133,8 +133,7 @@ export function benchmarkQuestions(dir = defaultDataDir()): Map<string, Benchmar
         }
         // the question field as loadBenchmark picks it (its question may carry an appended " (True or False)")
         const q = ['question', 'problem', 'Question', 'input'].map((k) => row[k]).find((v) => typeof v === 'string') as
-          | string
-          | undefined;
+          string | undefined;
         const key = q === undefined ? '' : normaliseQuestion(q);
         if (!key) return;
         const have = index.get(key) ?? [];

@@ -21,7 +21,11 @@ import { parseVerdict, renderJudgePrompt, renderStepPrompt, type PromptTemplate 
 import { renderSteps } from '../world/format.js';
 import { appendJsonl, readResumableJsonl } from '../util/resumable-jsonl.js';
 
-export interface RealProblem { id: string; question: string; gold: string }
+export interface RealProblem {
+  id: string;
+  question: string;
+  gold: string;
+}
 
 export interface RealEftOptions {
   width: number;
@@ -38,8 +42,16 @@ export interface RealEftOptions {
 }
 
 export const DEFAULT_REAL_EFT: RealEftOptions = {
-  width: 6, temperature: 0.7, top_p: 0.95, max_step_tokens: 256, max_layers: 12, verifier: 'rollouts', rollouts: 4,
-  rollout_max_tokens: 1024, annotator_max_tokens: 1024, seed: 0,
+  width: 6,
+  temperature: 0.7,
+  top_p: 0.95,
+  max_step_tokens: 256,
+  max_layers: 12,
+  verifier: 'rollouts',
+  rollouts: 4,
+  rollout_max_tokens: 1024,
+  annotator_max_tokens: 1024,
+  seed: 0,
 };
 
 export interface RealEftPair {
@@ -59,18 +71,30 @@ export interface RealEftPair {
   dropped?: 'disagrees_ab' | 'disagrees_ba' | 'disagrees_both';
 }
 
-export interface ProblemRecord { problem_id: string; layers: number; ties: number; pairs: RealEftPair[]; calls: number }
+export interface ProblemRecord {
+  problem_id: string;
+  layers: number;
+  ties: number;
+  pairs: RealEftPair[];
+  calls: number;
+}
 
 /** The k-rollout estimate of a step's value: the share of completions whose answer equals the gold. */
 export function rolloutScore(completions: readonly string[], gold: string): number {
   if (completions.length === 0) return 0;
-  return completions.filter((c) => { const b = lastBoxed(c); return b !== undefined && gradeSync({ gold, pred: b }); }).length / completions.length;
+  return (
+    completions.filter((c) => {
+      const b = lastBoxed(c);
+      return b !== undefined && gradeSync({ gold, pred: b });
+    }).length / completions.length
+  );
 }
 
 /** P("+") normalised against P("-") from one position's top log-probs (token text, log-prob). */
 export function prmScore(top: ReadonlyArray<[string, number]>): number {
   const p = (t: string) => top.filter(([s]) => s.trim() === t).reduce((a, [, lp]) => a + Math.exp(lp), 0);
-  const plus = p('+'), minus = p('-');
+  const plus = p('+'),
+    minus = p('-');
   return plus + minus > 0 ? plus / (plus + minus) : 0;
 }
 
@@ -85,59 +109,144 @@ class Counted {
 }
 
 /** Searches one problem's step tree and annotates its pairs. */
-export async function searchProblem(p: RealProblem, t: PromptTemplate, policy: Engine, verifier: Engine, annotator: Engine, o: RealEftOptions): Promise<ProblemRecord> {
-  const pol = new Counted(policy), ver = new Counted(verifier), ann = new Counted(annotator);
+export async function searchProblem(
+  p: RealProblem,
+  t: PromptTemplate,
+  policy: Engine,
+  verifier: Engine,
+  annotator: Engine,
+  o: RealEftOptions,
+): Promise<ProblemRecord> {
+  const pol = new Counted(policy),
+    ver = new Counted(verifier),
+    ann = new Counted(annotator);
   const prefix: string[] = [];
   const pairs: RealEftPair[] = [];
-  let ties = 0, layer = 0;
+  let ties = 0,
+    layer = 0;
   for (; layer < o.max_layers; layer++) {
     const prompt = renderStepPrompt(t, p.question) + renderSteps(prefix) + `Step ${prefix.length + 1}: `;
-    const outs = (await pol.gen([prompt], { n: o.width, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_step_tokens, stop: ['\nStep '], seed: deriveSeed(o.seed, 'real-eft', p.id, layer) }))[0]!;
+    const outs = (
+      await pol.gen([prompt], {
+        n: o.width,
+        temperature: o.temperature,
+        top_p: o.top_p,
+        max_tokens: o.max_step_tokens,
+        stop: ['\nStep '],
+        seed: deriveSeed(o.seed, 'real-eft', p.id, layer),
+      })
+    )[0]!;
     const cands = [...new Set(outs.map((c) => c.text.trim()).filter(Boolean))];
     if (cands.length === 0) break;
     let scores: number[];
     if (o.verifier === 'rollouts') {
-      const r = await ver.gen(cands.map((c) => prompt + c + '\n'), { n: o.rollouts, temperature: o.temperature, top_p: o.top_p, max_tokens: o.rollout_max_tokens, seeds: cands.map((_, i) => deriveSeed(o.seed, 'rollout', p.id, layer, i)) });
-      scores = r.map((cs) => rolloutScore(cs.map((c) => c.text), p.gold));
+      const r = await ver.gen(
+        cands.map((c) => prompt + c + '\n'),
+        {
+          n: o.rollouts,
+          temperature: o.temperature,
+          top_p: o.top_p,
+          max_tokens: o.rollout_max_tokens,
+          seeds: cands.map((_, i) => deriveSeed(o.seed, 'rollout', p.id, layer, i)),
+        },
+      );
+      scores = r.map((cs) =>
+        rolloutScore(
+          cs.map((c) => c.text),
+          p.gold,
+        ),
+      );
     } else {
-      const r = await ver.gen(cands.map((c) => prompt + c + '\n'), { n: 1, temperature: 0, max_tokens: 1, top_logprobs: 20, seed: 0 });
+      const r = await ver.gen(
+        cands.map((c) => prompt + c + '\n'),
+        { n: 1, temperature: 0, max_tokens: 1, top_logprobs: 20, seed: 0 },
+      );
       scores = r.map((cs) => {
         const top = cs[0]!.top_logprobs?.[0] ?? [];
         return prmScore(top.map(([id, lp]) => [verifier.detokenize([id]), lp] as [string, number]));
       });
     }
-    let bi = 0, wi = 0;
-    scores.forEach((s, i) => { if (s > scores[bi]!) bi = i; if (s < scores[wi]!) wi = i; });
+    let bi = 0,
+      wi = 0;
+    scores.forEach((s, i) => {
+      if (s > scores[bi]!) bi = i;
+      if (s < scores[wi]!) wi = i;
+    });
     if (scores[bi]! > scores[wi]!) {
-      const best = cands[bi]!, worst = cands[wi]!;
-      const judge = (a: string, b: string) => renderJudgePrompt(t, { problem: p.question, steps: prefix, stepA: a, stepB: b });
-      const [ab, ba] = await ann.gen([judge(best, worst), judge(worst, best)], { n: 1, temperature: 0, max_tokens: o.annotator_max_tokens, seed: 0 });
-      const okAB = parseVerdict(ab![0]!.text) === 'A', okBA = parseVerdict(ba![0]!.text) === 'B';
+      const best = cands[bi]!,
+        worst = cands[wi]!;
+      const judge = (a: string, b: string) =>
+        renderJudgePrompt(t, { problem: p.question, steps: prefix, stepA: a, stepB: b });
+      const [ab, ba] = await ann.gen([judge(best, worst), judge(worst, best)], {
+        n: 1,
+        temperature: 0,
+        max_tokens: o.annotator_max_tokens,
+        seed: 0,
+      });
+      const okAB = parseVerdict(ab![0]!.text) === 'A',
+        okBA = parseVerdict(ba![0]!.text) === 'B';
       pairs.push({
-        id: `${p.id}:${layer + 1}`, problem_id: p.id, question: p.question, prefix: prefix.slice(), best, worst,
-        best_score: scores[bi]!, worst_score: scores[wi]!, annotation_ab: ab![0]!.text, annotation_ba: ba![0]!.text,
-        kept: okAB && okBA, dropped: okAB && okBA ? undefined : !okAB && !okBA ? 'disagrees_both' : !okAB ? 'disagrees_ab' : 'disagrees_ba',
+        id: `${p.id}:${layer + 1}`,
+        problem_id: p.id,
+        question: p.question,
+        prefix: prefix.slice(),
+        best,
+        worst,
+        best_score: scores[bi]!,
+        worst_score: scores[wi]!,
+        annotation_ab: ab![0]!.text,
+        annotation_ba: ba![0]!.text,
+        kept: okAB && okBA,
+        dropped: okAB && okBA ? undefined : !okAB && !okBA ? 'disagrees_both' : !okAB ? 'disagrees_ab' : 'disagrees_ba',
       });
     } else {
       ties++;
     }
     prefix.push(cands[bi]!);
-    if (lastBoxed(cands[bi]!) !== undefined) { layer++; break; }
+    if (lastBoxed(cands[bi]!) !== undefined) {
+      layer++;
+      break;
+    }
   }
   return { problem_id: p.id, layers: layer, ties, pairs, calls: pol.calls + ver.calls + ann.calls };
 }
 
 /** The two training examples (one per order) of a kept pair, in the engine's SFT shape. */
-export function pairExamples(t: PromptTemplate, pr: RealEftPair): Array<{ id: string; prompt: string; completion: string; eos: true; label: 'A' | 'B'; order: 'AB' | 'BA' }> {
-  const judge = (a: string, b: string) => renderJudgePrompt(t, { problem: pr.question, steps: pr.prefix, stepA: a, stepB: b });
+export function pairExamples(
+  t: PromptTemplate,
+  pr: RealEftPair,
+): Array<{ id: string; prompt: string; completion: string; eos: true; label: 'A' | 'B'; order: 'AB' | 'BA' }> {
+  const judge = (a: string, b: string) =>
+    renderJudgePrompt(t, { problem: pr.question, steps: pr.prefix, stepA: a, stepB: b });
   return [
-    { id: `${pr.id}-AB`, prompt: judge(pr.best, pr.worst), completion: pr.annotation_ab, eos: true, label: 'A', order: 'AB' },
-    { id: `${pr.id}-BA`, prompt: judge(pr.worst, pr.best), completion: pr.annotation_ba, eos: true, label: 'B', order: 'BA' },
+    {
+      id: `${pr.id}-AB`,
+      prompt: judge(pr.best, pr.worst),
+      completion: pr.annotation_ab,
+      eos: true,
+      label: 'A',
+      order: 'AB',
+    },
+    {
+      id: `${pr.id}-BA`,
+      prompt: judge(pr.worst, pr.best),
+      completion: pr.annotation_ba,
+      eos: true,
+      label: 'B',
+      order: 'BA',
+    },
   ];
 }
 
 /** Runs (or resumes) the search over `problems`, appending one record per problem to `recordsFile`. */
-export async function buildRealEft(problems: readonly RealProblem[], t: PromptTemplate, engines: { policy: Engine; verifier: Engine; annotator: Engine }, o: RealEftOptions, recordsFile: string, log?: (s: string) => void): Promise<ProblemRecord[]> {
+export async function buildRealEft(
+  problems: readonly RealProblem[],
+  t: PromptTemplate,
+  engines: { policy: Engine; verifier: Engine; annotator: Engine },
+  o: RealEftOptions,
+  recordsFile: string,
+  log?: (s: string) => void,
+): Promise<ProblemRecord[]> {
   const have = readResumableJsonl<ProblemRecord>(recordsFile);
   const done = new Set(have.map((r) => r.problem_id));
   const out = [...have];
@@ -146,7 +255,9 @@ export async function buildRealEft(problems: readonly RealProblem[], t: PromptTe
     const r = await searchProblem(p, t, engines.policy, engines.verifier, engines.annotator, o);
     appendJsonl(recordsFile, [r]);
     out.push(r);
-    log?.(`eft: ${out.length} / ${problems.length} problems, ${out.reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0)} pairs kept`);
+    log?.(
+      `eft: ${out.length} / ${problems.length} problems, ${out.reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0)} pairs kept`,
+    );
   }
   return out;
 }
@@ -157,9 +268,17 @@ export function eftCounts(records: readonly ProblemRecord[]) {
   const kept = pairs.filter((x) => x.kept).length;
   const calls = records.reduce((a, r) => a + r.calls, 0);
   return {
-    problems: records.length, layers: records.reduce((a, r) => a + r.layers, 0), tied_layers: records.reduce((a, r) => a + r.ties, 0),
-    pairs_found: pairs.length, kept,
-    dropped: { disagrees_ab: pairs.filter((x) => x.dropped === 'disagrees_ab').length, disagrees_ba: pairs.filter((x) => x.dropped === 'disagrees_ba').length, disagrees_both: pairs.filter((x) => x.dropped === 'disagrees_both').length },
-    engine_calls: calls, calls_per_kept_pair: kept ? calls / kept : null,
+    problems: records.length,
+    layers: records.reduce((a, r) => a + r.layers, 0),
+    tied_layers: records.reduce((a, r) => a + r.ties, 0),
+    pairs_found: pairs.length,
+    kept,
+    dropped: {
+      disagrees_ab: pairs.filter((x) => x.dropped === 'disagrees_ab').length,
+      disagrees_ba: pairs.filter((x) => x.dropped === 'disagrees_ba').length,
+      disagrees_both: pairs.filter((x) => x.dropped === 'disagrees_both').length,
+    },
+    engine_calls: calls,
+    calls_per_kept_pair: kept ? calls / kept : null,
   };
 }

@@ -96,7 +96,10 @@ export interface Manifest {
   /** Solution steps per problem (IFT, and base solutions), as a histogram. */
   steps: Record<string, Record<string, number>>;
   /** EFT: wrong-step kinds, labels, layers. */
-  eft: Record<string, { kinds: Record<string, number>; labels: Record<string, number>; layers: Record<string, number> }>;
+  eft: Record<
+    string,
+    { kinds: Record<string, number>; labels: Record<string, number>; layers: Record<string, number> }
+  >;
   /** Index ranges of the train split that each pool used (so the loop can take fresh questions after them). */
   pools: Record<string, [number, number]>;
   /** EFT pairs not kept because an example exceeded budget.eft characters. */
@@ -111,33 +114,72 @@ const isStr = (v: unknown) => typeof v === 'string';
 const isInt = (v: unknown) => Number.isInteger(v);
 
 export function validateBase(r: BaseRecord): BaseRecord {
-  need(isStr(r.id) && (r.type === 'solution' || r.type === 'practice') && isStr(r.split) && isInt(r.index) && isStr(r.text) && r.text.length > 0, 'base', r);
+  need(
+    isStr(r.id) &&
+      (r.type === 'solution' || r.type === 'practice') &&
+      isStr(r.split) &&
+      isInt(r.index) &&
+      isStr(r.text) &&
+      r.text.length > 0,
+    'base',
+    r,
+  );
   return r;
 }
 
 export function validateIft(r: IftRecord): IftRecord {
-  need(isStr(r.id) && isStr(r.split) && isInt(r.index) && isStr(r.prompt) && isStr(r.completion) && r.eos === true, 'ift fields', r);
-  need(r.completion.startsWith('Step 1: ') && r.completion.endsWith('}\n') && r.completion.includes('\\boxed{'), 'ift completion layout', r);
+  need(
+    isStr(r.id) && isStr(r.split) && isInt(r.index) && isStr(r.prompt) && isStr(r.completion) && r.eos === true,
+    'ift fields',
+    r,
+  );
+  need(
+    r.completion.startsWith('Step 1: ') && r.completion.endsWith('}\n') && r.completion.includes('\\boxed{'),
+    'ift completion layout',
+    r,
+  );
   need(isInt(r.answer) && isInt(r.steps) && r.steps >= 2, 'ift answer/steps', r);
   return r;
 }
 
 export function validateEft(r: EftRecord): EftRecord {
-  need(isStr(r.id) && isStr(r.split) && isInt(r.index) && isInt(r.pair) && (r.order === 'AB' || r.order === 'BA'), 'eft ids', r);
+  need(
+    isStr(r.id) && isStr(r.split) && isInt(r.index) && isInt(r.pair) && (r.order === 'AB' || r.order === 'BA'),
+    'eft ids',
+    r,
+  );
   need(isStr(r.prompt) && isStr(r.completion) && r.eos === true, 'eft prompt/completion', r);
   need((r.label === 'A') === (r.order === 'AB') && (r.label === 'A' || r.label === 'B'), 'eft label/order', r);
   need(r.completion.endsWith(`[[${r.label}]]`), 'eft verdict at the end', r);
   need(Array.isArray(r.prefix) && r.layer === r.prefix.length + 1, 'eft prefix/layer', r);
-  need(isStr(r.step_a) && isStr(r.step_b) && r.step_a !== r.step_b && isStr(r.check_a) && isStr(r.check_b), 'eft steps', r);
+  need(
+    isStr(r.step_a) && isStr(r.step_b) && r.step_a !== r.step_b && isStr(r.check_a) && isStr(r.check_b),
+    'eft steps',
+    r,
+  );
   // A right step's check is `ok` or ends in ` ok` (written arithmetic); a wrong step's never does.
   const says = (c: string) => /(^| )ok$/.test(c);
-  need(says(r.check_a) === (r.label === 'A') && says(r.check_b) === (r.label === 'B'), 'eft checks agree with label', r);
+  need(
+    says(r.check_a) === (r.label === 'A') && says(r.check_b) === (r.label === 'B'),
+    'eft checks agree with label',
+    r,
+  );
   return r;
 }
 
 export function validateSingle(r: SingleRecord): SingleRecord {
-  need(isStr(r.id) && isStr(r.split) && isInt(r.index) && isStr(r.prompt) && isStr(r.completion) && r.eos === true, 'single fields', r);
-  need((r.letter === 'A' || r.letter === 'B') && r.completion.startsWith(`${r.letter}: `) && r.completion.endsWith(r.check), 'single letter/completion', r);
+  need(
+    isStr(r.id) && isStr(r.split) && isInt(r.index) && isStr(r.prompt) && isStr(r.completion) && r.eos === true,
+    'single fields',
+    r,
+  );
+  need(
+    (r.letter === 'A' || r.letter === 'B') &&
+      r.completion.startsWith(`${r.letter}: `) &&
+      r.completion.endsWith(r.check),
+    'single letter/completion',
+    r,
+  );
   need(Array.isArray(r.prefix) && r.layer === r.prefix.length + 1 && isStr(r.step), 'single prefix/layer', r);
   need(/(^| )ok$/.test(r.check) === r.ok && (r.kind === 'ok') === r.ok, 'single check agrees with ok', r);
   return r;
@@ -145,13 +187,16 @@ export function validateSingle(r: SingleRecord): SingleRecord {
 
 /** Reads a JSONL file (one JSON object per non-empty line). */
 export function readJsonl<T>(file: string): T[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l, i) => {
-    try {
-      return JSON.parse(l) as T;
-    } catch (err) {
-      throw new Error(`${file}:${i + 1}: not JSON (${(err as Error).message})`);
-    }
-  });
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as T;
+      } catch (err) {
+        throw new Error(`${file}:${i + 1}: not JSON (${(err as Error).message})`);
+      }
+    });
 }
 
 export function toJsonl(records: readonly unknown[]): string {

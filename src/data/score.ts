@@ -36,12 +36,20 @@ export interface ScoreRecord {
 }
 
 /** The rubric's points for a written solution (bodies), and the check lines the judge writes first. */
-export function solutionScore(problem: Problem, steps: readonly string[], final: boolean, mode: ExplainMode = 'nines'): { score: number; checks: string[] } {
+export function solutionScore(
+  problem: Problem,
+  steps: readonly string[],
+  final: boolean,
+  mode: ExplainMode = 'nines',
+): { score: number; checks: string[] } {
   const checks: string[] = [];
   let firstError = -1;
   for (let i = 0; i < steps.length; i++) {
     checks.push(checkLine(problem, steps.slice(0, i), steps[i]!, mode));
-    if (!checkStep(problem, steps.slice(0, i), steps[i]!).ok) { firstError = i; break; }
+    if (!checkStep(problem, steps.slice(0, i), steps[i]!).ok) {
+      firstError = i;
+      break;
+    }
   }
   const rightBefore = firstError < 0 ? steps.length : firstError;
   const answerOk = final && checkAnswer(problem, renderSteps(steps)).ok;
@@ -55,11 +63,20 @@ export function solutionScore(problem: Problem, steps: readonly string[], final:
 }
 
 /** A solution from the program policy: each step wrong with probability pMistake (at most 20 steps). */
-export function policySolution(problem: Problem, pMistake: number, rng: WorldRng, policy: PolicyOptions = DEFAULT_POLICY): string[] {
+export function policySolution(
+  problem: Problem,
+  pMistake: number,
+  rng: WorldRng,
+  policy: PolicyOptions = DEFAULT_POLICY,
+): string[] {
   const steps: string[] = [];
   for (let i = 0; i < 20; i++) {
     let body: string;
-    try { body = nextStep(problem, steps); } catch { break; }
+    try {
+      body = nextStep(problem, steps);
+    } catch {
+      break;
+    }
     if (rng.chance(pMistake)) {
       const weights = { ...policy.weights };
       let wrong: string | null = null;
@@ -93,7 +110,13 @@ export function parseScore(text: string): number | null {
 }
 
 /** One scoring example for a problem: a policy solution, its rubric score and the target. */
-export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, pMistake = 0.2, mode: ExplainMode = 'nines'): ScoreRecord {
+export function scoreRecord(
+  problem: Problem,
+  t: PromptTemplate,
+  seed: number,
+  pMistake = 0.2,
+  mode: ExplainMode = 'nines',
+): ScoreRecord {
   const rng = new WorldRng(seed);
   const steps = policySolution(problem, pMistake, rng);
   const response = renderSteps(steps);
@@ -101,9 +124,16 @@ export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, p
   const { score, checks } = solutionScore(problem, steps.map(stepBody), final, mode);
   const firstError = checks.length && !/(^| )ok$/.test(checks[checks.length - 1]!) ? checks.length - 1 : -1;
   return {
-    id: `score-${problem.id}`, split: problem.split, index: problem.index,
-    prompt: renderScorePrompt(t, problem.text, response), completion: scoreTarget(checks, score), eos: true,
-    problem: problem.text, response, score, first_error: firstError,
+    id: `score-${problem.id}`,
+    split: problem.split,
+    index: problem.index,
+    prompt: renderScorePrompt(t, problem.text, response),
+    completion: scoreTarget(checks, score),
+    eos: true,
+    problem: problem.text,
+    response,
+    score,
+    first_error: firstError,
   };
 }
 
@@ -114,14 +144,31 @@ export function scoreRecord(problem: Problem, t: PromptTemplate, seed: number, p
  */
 export const SCORE_POOL = 250_000;
 
-export function scoreRecords(world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number, budget: number, pMistake = 0.2, mode: ExplainMode = 'nines'): { records: ScoreRecord[]; next: number; dropped: number } {
+export function scoreRecords(
+  world: WorldConfig,
+  t: PromptTemplate,
+  seed: number,
+  split: Split,
+  from: number,
+  n: number,
+  budget: number,
+  pMistake = 0.2,
+  mode: ExplainMode = 'nines',
+): { records: ScoreRecord[]; next: number; dropped: number } {
   const records: ScoreRecord[] = [];
-  let i = from, dropped = 0;
+  let i = from,
+    dropped = 0;
   while (records.length < n) {
-    if (i - from > 10 * n + 1000) throw new Error(`score data: fewer than ${n} ${split} examples fit ${budget} characters (${dropped} dropped); raise the budget`);
+    if (i - from > 10 * n + 1000)
+      throw new Error(
+        `score data: fewer than ${n} ${split} examples fit ${budget} characters (${dropped} dropped); raise the budget`,
+      );
     const r = scoreRecord(generateProblem(world, split, i), t, seedOf(seed, 'score', split, i), pMistake, mode);
     i++;
-    if (r.prompt.length + r.completion.length > budget) { dropped++; continue; }
+    if (r.prompt.length + r.completion.length > budget) {
+      dropped++;
+      continue;
+    }
     records.push(r);
   }
   return { records, next: i, dropped };

@@ -33,12 +33,14 @@ export function sourceOf(raw: Record<string, unknown>, i: number): SegmentSource
   if (typeof q !== 'string') throw new Error(`item ${i}: no 'question' or 'problem' field`);
   if (typeof raw.solution === 'string') {
     const gold = raw.answer;
-    if (typeof gold !== 'string' && typeof gold !== 'number') throw new Error(`item ${i}: a 'solution' needs an 'answer'`);
+    if (typeof gold !== 'string' && typeof gold !== 'number')
+      throw new Error(`item ${i}: a 'solution' needs an 'answer'`);
     return { id, question: q, solution: raw.solution, gold: String(gold) };
   }
   if (typeof raw.answer === 'string') {
     const gold = gsm8kGold(raw.answer);
-    if (gold === null) throw new Error(`item ${i}: 'answer' has no '#### N' line (GSM8K layout) and there is no 'solution'`);
+    if (gold === null)
+      throw new Error(`item ${i}: 'answer' has no '#### N' line (GSM8K layout) and there is no 'solution'`);
     return { id, question: q, solution: raw.answer, gold };
   }
   throw new Error(`item ${i}: expected {question, answer: "...#### N"} (GSM8K) or {problem, solution, answer}`);
@@ -46,10 +48,14 @@ export function sourceOf(raw: Record<string, unknown>, i: number): SegmentSource
 
 const readIds = (f: string) => readResumableJsonl<{ id: unknown }>(f).map((r) => String(r.id));
 
-export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; rejected: Record<string, number>; skipped: number }> {
+export async function runSegment(
+  o: SegmentRunOptions,
+): Promise<{ kept: number; rejected: Record<string, number>; skipped: number }> {
   if (!o.segmenter && !o.engine) throw new Error('data segment: give --segmenter gsm8k or --engine <spec>');
   const t = loadTemplate(o.template);
-  const lines = readFileSync(o.input, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(o.input, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   let items = lines.map((l, i) => sourceOf(JSON.parse(l) as Record<string, unknown>, i));
   if (o.limit !== undefined) items = items.slice(0, o.limit);
   const rejFile = `${o.out}.rejected.jsonl`;
@@ -57,9 +63,22 @@ export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; 
   const todo = items.filter((s) => !done.has(s.id));
   const counts: Record<string, number> = {};
   const record = (s: SegmentSource, output: string | null) => {
-    const c = output === null ? { ok: false as const, reason: 'no_steps' as const, detail: 'the segmenter gave nothing', steps: [] } : validateSegmentation(s, output);
+    const c =
+      output === null
+        ? { ok: false as const, reason: 'no_steps' as const, detail: 'the segmenter gave nothing', steps: [] }
+        : validateSegmentation(s, output);
     if (c.ok) {
-      appendJsonl(o.out, [{ id: s.id, question: s.question, gold: s.gold, prompt: renderStepPrompt(t, s.question), completion: output!.endsWith('\n') ? output : output + '\n', eos: true, steps: c.steps.length }]);
+      appendJsonl(o.out, [
+        {
+          id: s.id,
+          question: s.question,
+          gold: s.gold,
+          prompt: renderStepPrompt(t, s.question),
+          completion: output!.endsWith('\n') ? output : output + '\n',
+          eos: true,
+          steps: c.steps.length,
+        },
+      ]);
     } else {
       appendJsonl(rejFile, [{ id: s.id, reason: c.reason, detail: c.detail, output }]);
     }
@@ -69,7 +88,9 @@ export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; 
     if (o.segmenter === 'gsm8k') {
       for (const s of batch) record(s, segmentGsm8k(s.solution));
     } else {
-      const prompts = batch.map((s) => t.segment_prompt.replace('{question}', s.question).replace('{solution}', s.solution));
+      const prompts = batch.map((s) =>
+        t.segment_prompt.replace('{question}', s.question).replace('{solution}', s.solution),
+      );
       const outs = await o.engine!.generate(prompts, { n: 1, temperature: 0, max_tokens: o.max_tokens, seed: 0 });
       batch.forEach((s, i) => record(s, outs[i]![0]!.text));
     }
@@ -79,8 +100,14 @@ export async function runSegment(o: SegmentRunOptions): Promise<{ kept: number; 
   const kept = readIds(o.out).length;
   for (const { reason } of readResumableJsonl<{ reason: string }>(rejFile)) counts[reason] = (counts[reason] ?? 0) + 1;
   writeJSONAtomic(`${o.out}.manifest.json`, {
-    format: 'psrlm-segment', input: o.input, segmenter: o.segmenter ?? o.engine!.name, template: o.template,
-    items: items.length, kept, rejected: counts, skipped_as_done: done.size,
+    format: 'psrlm-segment',
+    input: o.input,
+    segmenter: o.segmenter ?? o.engine!.name,
+    template: o.template,
+    items: items.length,
+    kept,
+    rejected: counts,
+    skipped_as_done: done.size,
   });
   return { kept, rejected: counts, skipped: done.size };
 }

@@ -39,12 +39,16 @@ export interface SegmentCheck {
 
 /** Text as compared: no step markers, no \boxed{} wrapper (its content kept), no GSM8K notes, one space. */
 export function normaliseSolution(text: string): string {
-  let s = text.replace(/<<[^>]*>>/g, '').replace(/####/g, ' ').replace(/(^|\s)Step\s+\d+\s*:/g, ' ');
+  let s = text
+    .replace(/<<[^>]*>>/g, '')
+    .replace(/####/g, ' ')
+    .replace(/(^|\s)Step\s+\d+\s*:/g, ' ');
   // unwrap \boxed{...} with balanced braces
   for (;;) {
     const i = s.indexOf('\\boxed{');
     if (i < 0) break;
-    let depth = 0, j = i + 6;
+    let depth = 0,
+      j = i + 6;
     for (; j < s.length; j++) {
       if (s[j] === '{') depth++;
       else if (s[j] === '}' && --depth === 0) break;
@@ -58,8 +62,12 @@ export function normaliseSolution(text: string): string {
 export function firstEdit(a: string, b: string): string {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  let ea = a.length - 1, eb = b.length - 1;
-  while (ea >= i && eb >= i && a[ea] === b[eb]) { ea--; eb--; }
+  let ea = a.length - 1,
+    eb = b.length - 1;
+  while (ea >= i && eb >= i && a[ea] === b[eb]) {
+    ea--;
+    eb--;
+  }
   const ctx = a.slice(Math.max(0, i - 30), i);
   return `at character ${i}: …${ctx}[${a.slice(i, ea + 1)} → ${b.slice(i, eb + 1)}]${a.slice(ea + 1, ea + 31)}…`;
 }
@@ -70,14 +78,22 @@ export function validateSegmentation(src: SegmentSource, output: string): Segmen
   const { steps, final, before } = splitSolution('marked', output);
   if (steps.length === 0) return { ok: false, reason: 'no_steps', detail: 'no "Step n:" marker', steps };
   const bad = numbers.findIndex((n, k) => n !== k + 1);
-  if (bad >= 0) return { ok: false, reason: 'numbering', detail: `step markers ${numbers.join(', ')}: expected ${bad + 1} at position ${bad + 1}`, steps };
+  if (bad >= 0)
+    return {
+      ok: false,
+      reason: 'numbering',
+      detail: `step markers ${numbers.join(', ')}: expected ${bad + 1} at position ${bad + 1}`,
+      steps,
+    };
   // the box first: without it the text also differs (the gold line has no place), but the box is the cause
   const boxed = final ? lastBoxed(steps[steps.length - 1]!) : undefined;
   if (boxed === undefined) return { ok: false, reason: 'no_box', detail: 'no \\boxed{} closes in any step', steps };
   // text after the box's paragraph (or steps after it) is no step's: it shows up as a text change
-  const a = normaliseSolution(src.solution), b = normaliseSolution((before ? before + ' ' : '') + steps.join(' '));
+  const a = normaliseSolution(src.solution),
+    b = normaliseSolution((before ? before + ' ' : '') + steps.join(' '));
   if (a !== b) return { ok: false, reason: 'text_changed', detail: firstEdit(a, b), steps };
-  if (!gradeSync({ gold: src.gold, pred: boxed })) return { ok: false, reason: 'wrong_answer', detail: `boxed ${boxed}, gold ${src.gold}`, steps };
+  if (!gradeSync({ gold: src.gold, pred: boxed }))
+    return { ok: false, reason: 'wrong_answer', detail: `boxed ${boxed}, gold ${src.gold}`, steps };
   return { ok: true, steps };
 }
 
@@ -93,7 +109,11 @@ export function segmentGsm8k(answer: string): string | null {
   if (!m) return null;
   // boxed as written after #### (`1,000` stays `1,000`: the text must not change; the grader reads it)
   const gold = m[1]!.trim();
-  const lines = answer.slice(0, answer.lastIndexOf('####')).split('\n').map((l) => l.replace(/<<[^>]*>>/g, '').trim()).filter(Boolean);
+  const lines = answer
+    .slice(0, answer.lastIndexOf('####'))
+    .split('\n')
+    .map((l) => l.replace(/<<[^>]*>>/g, '').trim())
+    .filter(Boolean);
   if (lines.length === 0) return null;
   lines[lines.length - 1] = `${lines[lines.length - 1]} \\boxed{${gold}}`;
   return lines.map((l, i) => `Step ${i + 1}: ${l}`).join('\n') + '\n';

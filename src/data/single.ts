@@ -34,7 +34,13 @@ export interface SingleOptions {
  * correct next step or (with probability ½) one of the program policy's mistakes there, shown as A or B at
  * random. Null when the policy has no mistake at that layer (the caller moves on to the next problem).
  */
-export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOptions, rng: WorldRng, id: string): SingleRecord | null {
+export function singleRecord(
+  problem: Problem,
+  t: PromptTemplate,
+  opts: SingleOptions,
+  rng: WorldRng,
+  id: string,
+): SingleRecord | null {
   const layer = rng.int(1, problem.steps);
   const prefix: string[] = [];
   while (prefix.length < layer - 1) prefix.push(nextStep(problem, prefix));
@@ -43,7 +49,9 @@ export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOp
   let kind = 'ok';
   if (wantWrong) {
     const cands = proposeCandidates(problem, prefix, { ...opts.policy, pCorrect: 0 }, rng);
-    const wrong = cands.map((c) => ({ c, check: checkStep(problem, prefix, c) })).find((s) => !s.check.ok && checkable(problem, prefix, s.c, opts.explain, s.check));
+    const wrong = cands
+      .map((c) => ({ c, check: checkStep(problem, prefix, c) }))
+      .find((s) => !s.check.ok && checkable(problem, prefix, s.c, opts.explain, s.check));
     if (!wrong) return null;
     step = wrong.c;
     kind = wrong.check.kind;
@@ -73,21 +81,44 @@ export function singleRecord(problem: Problem, t: PromptTemplate, opts: SingleOp
  * those longer than `budget` characters (counted). `limit` is the first index the pool may not use.
  */
 export function collectSingles(
-  world: WorldConfig, t: PromptTemplate, seed: number, split: Split, from: number, n: number,
-  budget: number, opts: SingleOptions, limit = Number.POSITIVE_INFINITY,
+  world: WorldConfig,
+  t: PromptTemplate,
+  seed: number,
+  split: Split,
+  from: number,
+  n: number,
+  budget: number,
+  opts: SingleOptions,
+  limit = Number.POSITIVE_INFINITY,
 ): { records: SingleRecord[]; next: number; dropped: number } {
   if (n > 0 && (t.check_prompt === undefined || t.check_target === undefined)) {
-    throw new Error(`data build: template '${t.name}' has no check_prompt/check_target, so it cannot render single-candidate checks; set eft.singles to 0 or add both fields to templates/${t.name}.json`);
+    throw new Error(
+      `data build: template '${t.name}' has no check_prompt/check_target, so it cannot render single-candidate checks; set eft.singles to 0 or add both fields to templates/${t.name}.json`,
+    );
   }
   const records: SingleRecord[] = [];
-  let i = from, dropped = 0;
+  let i = from,
+    dropped = 0;
   while (records.length < n) {
-    if (i >= limit) throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} single checks`);
-    if (i - from > 10 * n + 1000) throw new Error(`data build: fewer than ${n} ${split} single checks fit budget.eft = ${budget} characters (${dropped} dropped); raise budget.eft`);
-    const r = singleRecord(generateProblem(world, split, i), t, opts, new WorldRng(seedOf(seed, 'single', split, i)), `single-${split}-${records.length}`);
+    if (i >= limit)
+      throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} single checks`);
+    if (i - from > 10 * n + 1000)
+      throw new Error(
+        `data build: fewer than ${n} ${split} single checks fit budget.eft = ${budget} characters (${dropped} dropped); raise budget.eft`,
+      );
+    const r = singleRecord(
+      generateProblem(world, split, i),
+      t,
+      opts,
+      new WorldRng(seedOf(seed, 'single', split, i)),
+      `single-${split}-${records.length}`,
+    );
     i++;
     if (r === null) continue;
-    if (r.prompt.length + r.completion.length > budget) { dropped++; continue; }
+    if (r.prompt.length + r.completion.length > budget) {
+      dropped++;
+      continue;
+    }
     records.push(r);
   }
   return { records, next: i, dropped };

@@ -226,7 +226,10 @@ function splitLines(text: string): SplitSolution {
     steps: full.slice(0, kept).map(bodyOf),
     numbers: numbers.slice(0, kept),
     final: k >= 0,
-    before: lines.slice(0, starts[0] ?? lines.length).join('\n').trim(),
+    before: lines
+      .slice(0, starts[0] ?? lines.length)
+      .join('\n')
+      .trim(),
     after: k >= 0 && kept < starts.length ? lines.slice(starts[kept]).join('\n').trim() : '',
   };
 }

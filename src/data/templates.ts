@@ -38,7 +38,10 @@ export interface PromptTemplate {
   check_target?: string;
 }
 
-const FIELDS: Record<keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target'>, string[]> = {
+const FIELDS: Record<
+  keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target'>,
+  string[]
+> = {
   step_prompt: ['problem'],
   judge_prompt: ['context', 'step_a', 'step_b'],
   context: ['problem', 'steps'],
@@ -63,7 +66,10 @@ export function templatesDir(): string {
 }
 
 export function listTemplates(dir = templatesDir()): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 function placeholders(s: string): string[] {
@@ -77,18 +83,26 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
   for (const k of ['name', 'description', ...Object.keys(FIELDS)]) {
     if (typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string`);
   }
-  if (o.candidate !== 'step' && o.candidate !== 'body') throw new Error(`${source}: field 'candidate' must be "step" or "body"`);
+  if (o.candidate !== 'step' && o.candidate !== 'body')
+    throw new Error(`${source}: field 'candidate' must be "step" or "body"`);
   if (o.steps !== undefined && !(STEP_RULES as readonly unknown[]).includes(o.steps)) {
-    throw new Error(`${source}: field 'steps' must be ${STEP_RULES.map((r) => `"${r}"`).join(' or ')} when present (got ${JSON.stringify(o.steps)})`);
+    throw new Error(
+      `${source}: field 'steps' must be ${STEP_RULES.map((r) => `"${r}"`).join(' or ')} when present (got ${JSON.stringify(o.steps)})`,
+    );
   }
   for (const k of Object.keys(OPTIONAL_FIELDS)) {
-    if (o[k] !== undefined && typeof o[k] !== 'string') throw new Error(`${source}: field '${k}' must be a string when present`);
+    if (o[k] !== undefined && typeof o[k] !== 'string')
+      throw new Error(`${source}: field '${k}' must be a string when present`);
   }
-  if ((o.check_prompt === undefined) !== (o.check_target === undefined)) throw new Error(`${source}: give both 'check_prompt' and 'check_target', or neither`);
+  if ((o.check_prompt === undefined) !== (o.check_target === undefined))
+    throw new Error(`${source}: give both 'check_prompt' and 'check_target', or neither`);
   for (const [k, allowed] of [...Object.entries(FIELDS), ...Object.entries(OPTIONAL_FIELDS)]) {
     if (o[k] === undefined) continue;
     for (const p of placeholders(o[k] as string)) {
-      if (!allowed.includes(p)) throw new Error(`${source}: field '${k}' has unknown placeholder {${p}} (allowed: ${allowed.map((a) => `{${a}}`).join(', ')})`);
+      if (!allowed.includes(p))
+        throw new Error(
+          `${source}: field '${k}' has unknown placeholder {${p}} (allowed: ${allowed.map((a) => `{${a}}`).join(', ')})`,
+        );
     }
   }
   return o as unknown as PromptTemplate;
@@ -154,7 +168,8 @@ export interface CheckInput {
 }
 
 function needCheckFields(t: PromptTemplate): { check_prompt: string; check_target: string } {
-  if (t.check_prompt === undefined || t.check_target === undefined) throw new Error(`template '${t.name}' has no check_prompt/check_target (single-candidate checks)`);
+  if (t.check_prompt === undefined || t.check_target === undefined)
+    throw new Error(`template '${t.name}' has no check_prompt/check_target (single-candidate checks)`);
   return { check_prompt: t.check_prompt, check_target: t.check_target };
 }
 
@@ -174,7 +189,13 @@ export function renderCheckTarget(t: PromptTemplate, letter: 'A' | 'B', check: s
 
 /** The judge's target: a check line for A and for B, then the verdict (and the `next` line where the
  *  template has one). */
-export function renderJudgeTarget(t: PromptTemplate, checkA: string, checkB: string, verdict: 'A' | 'B', next = ''): string {
+export function renderJudgeTarget(
+  t: PromptTemplate,
+  checkA: string,
+  checkB: string,
+  verdict: 'A' | 'B',
+  next = '',
+): string {
   return fill(t.judge_target, { check_a: checkA, check_b: checkB, verdict, next });
 }
 
@@ -183,6 +204,7 @@ export function renderJudgeTarget(t: PromptTemplate, checkA: string, checkB: str
  * `[[B]]` and not both; null otherwise (a parse failure: no win for either candidate).
  */
 export function parseVerdict(text: string): 'A' | 'B' | null {
-  const a = text.includes('[[A]]'), b = text.includes('[[B]]');
+  const a = text.includes('[[A]]'),
+    b = text.includes('[[B]]');
   return a === b ? null : a ? 'A' : 'B';
 }

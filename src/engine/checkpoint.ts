@@ -9,7 +9,12 @@ import type { GPT } from './model.js';
 import { readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';
 import type { TokenizerJSON } from './tokenizer.js';
 
-export function saveCheckpoint(dir: string, model: GPT, tokenizer: TokenizerJSON, manifest?: Record<string, unknown>): void {
+export function saveCheckpoint(
+  dir: string,
+  model: GPT,
+  tokenizer: TokenizerJSON,
+  manifest?: Record<string, unknown>,
+): void {
   writeJSONAtomic(path.join(dir, 'config.json'), model.cfg);
   writeJSONAtomic(path.join(dir, 'tokenizer.json'), tokenizer);
   if (manifest) writeJSONAtomic(path.join(dir, 'manifest.json'), manifest);
@@ -40,7 +45,9 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   validateConfig(config);
   const tokenizer = JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as TokenizerJSON;
   if (tokenizer.tokens?.length !== config.vocab_size) {
-    throw new Error(`checkpoint ${dir}: tokenizer has ${tokenizer.tokens?.length} tokens but config.vocab_size is ${config.vocab_size}`);
+    throw new Error(
+      `checkpoint ${dir}: tokenizer has ${tokenizer.tokens?.length} tokens but config.vocab_size is ${config.vocab_size}`,
+    );
   }
   const { tensors } = readSafetensors(path.join(dir, 'model.safetensors'));
   const mpath = path.join(dir, 'manifest.json');

@@ -31,13 +31,16 @@ export function modelConfig(c: Partial<ModelConfig> & Pick<ModelConfig, 'vocab_s
 }
 
 export function validateConfig(c: ModelConfig): void {
-  const bad = (msg: string) => { throw new Error(`model config: ${msg}`); };
+  const bad = (msg: string) => {
+    throw new Error(`model config: ${msg}`);
+  };
   if (c.arch !== 'psrlm-gpt') bad(`arch must be "psrlm-gpt", got ${JSON.stringify(c.arch)}`);
   for (const k of ['vocab_size', 'n_ctx', 'n_layer', 'n_embd', 'n_head', 'n_inner'] as const) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) bad(`${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.n_embd % c.n_head !== 0) bad(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head})`);
-  if ((c.n_embd / c.n_head) % 4 !== 0) bad(`head size n_embd/n_head = ${c.n_embd / c.n_head} must be a multiple of 4 (SIMD lanes)`);
+  if ((c.n_embd / c.n_head) % 4 !== 0)
+    bad(`head size n_embd/n_head = ${c.n_embd / c.n_head} must be a multiple of 4 (SIMD lanes)`);
   if (c.n_inner % 4 !== 0) bad(`n_inner (${c.n_inner}) must be a multiple of 4`);
   if (!(c.ln_eps > 0)) bad(`ln_eps must be positive, got ${c.ln_eps}`);
 }
@@ -62,7 +65,8 @@ export interface ParamLayout {
 }
 
 export function paramLayout(c: ModelConfig): ParamLayout {
-  const C = c.n_embd, F = c.n_inner;
+  const C = c.n_embd,
+    F = c.n_inner;
   const specs: Array<Omit<ParamInfo, 'offset' | 'size'>> = [];
   for (let l = 0; l < c.n_layer; l++) {
     specs.push({ name: `h.${l}.attn.qkv.weight`, shape: [C, 3 * C], decay: true, init: 'normal' });

@@ -140,12 +140,23 @@ function buildTree(prompts: number[][], ids: number[], offset: number, parent: N
 }
 
 export function generateTokens(
-  runner: InferRunner, vocab: string[], eos: number, req: TokenRequest, stats?: GenerateStats,
+  runner: InferRunner,
+  vocab: string[],
+  eos: number,
+  req: TokenRequest,
+  stats?: GenerateStats,
 ): Completion[][] {
   const d = new Decoder(runner, vocab, eos, req.max_rows, stats);
   let out: Completion[][] | undefined;
   try {
-    d.admit([{ req, done: (r) => { out = r; } }]);
+    d.admit([
+      {
+        req,
+        done: (r) => {
+          out = r;
+        },
+      },
+    ]);
     while (d.active) d.step();
     return out!;
   } finally {
@@ -182,7 +193,11 @@ export class Decoder {
   private readonly nCtx: number;
 
   constructor(
-    readonly runner: InferRunner, readonly vocab: string[], readonly eos: number, readonly maxRows: number, readonly stats?: GenerateStats,
+    readonly runner: InferRunner,
+    readonly vocab: string[],
+    readonly eos: number,
+    readonly maxRows: number,
+    readonly stats?: GenerateStats,
   ) {
     this.V = runner.model.cfg.vocab_size;
     this.nCtx = runner.model.cfg.n_ctx;
@@ -197,7 +212,10 @@ export class Decoder {
   check(req: TokenRequest): void {
     req.prompts.forEach((p, i) => {
       if (p.length === 0) throw new Error(`prompt ${i} is empty: the embedded model needs at least one prompt token`);
-      if (p.length >= this.nCtx) throw new Error(`prompt ${i} has ${p.length} tokens; the model context is ${this.nCtx}, leaving no room to generate`);
+      if (p.length >= this.nCtx)
+        throw new Error(
+          `prompt ${i} has ${p.length} tokens; the model context is ${this.nCtx}, leaving no room to generate`,
+        );
     });
   }
 
@@ -212,8 +230,13 @@ export class Decoder {
     if (!entries.length) return [];
     const shared: Memory = { segments: [], chains: [], refs: entries.length };
     const jobs: Job[] = entries.map((e) => ({
-      req: e.req, results: e.req.prompts.map(() => new Array<Completion>(e.req.n)), left: e.req.prompts.length * e.req.n,
-      own: { segments: [], chains: [], refs: 1 }, shared, done: e.done, onSample: e.onSample,
+      req: e.req,
+      results: e.req.prompts.map(() => new Array<Completion>(e.req.n)),
+      left: e.req.prompts.length * e.req.n,
+      own: { segments: [], chains: [], refs: 1 },
+      shared,
+      done: e.done,
+      onSample: e.onSample,
     }));
     for (const job of jobs) this.jobs.add(job);
     const share = entries.every((e) => e.req.share_prefix);
@@ -227,17 +250,37 @@ export class Decoder {
           vPrompts.push(req.prompts[i]!);
           vOwner.push([job, i, Array.from({ length: req.n }, (_, j) => j)]);
         } else {
-          for (let j = 0; j < req.n; j++) { vPrompts.push(req.prompts[i]!); vOwner.push([job, i, [j]]); }
+          for (let j = 0; j < req.n; j++) {
+            vPrompts.push(req.prompts[i]!);
+            vOwner.push([job, i, [j]]);
+          }
         }
       }
     }
     const nodes: Node[] = [];
     if (share) {
-      buildTree(vPrompts, vPrompts.map((_, i) => i), 0, undefined, nodes);
+      buildTree(
+        vPrompts,
+        vPrompts.map((_, i) => i),
+        0,
+        undefined,
+        nodes,
+      );
     } else {
-      vPrompts.forEach((p, i) => nodes.push({ tokens: p.slice(), start: 0, parent: undefined, children: [], terminals: [i] }));
+      vPrompts.forEach((p, i) =>
+        nodes.push({ tokens: p.slice(), start: 0, parent: undefined, children: [], terminals: [i] }),
+      );
     }
-    const p: Prefill = { jobs, shared, nodes, level: nodes.filter((nd) => !nd.parent), vPrompts, vOwner, share, terminalLogp: new Map() };
+    const p: Prefill = {
+      jobs,
+      shared,
+      nodes,
+      level: nodes.filter((nd) => !nd.parent),
+      vPrompts,
+      vOwner,
+      share,
+      terminalLogp: new Map(),
+    };
     this.makeChains(p);
     this.prefilling.push(p);
     return jobs.map((job) => ({ cancel: () => this.drop(job) }));
@@ -253,7 +296,12 @@ export class Decoder {
     const rows: InferRow[] = [];
     const tags: RowTag[] = [];
     for (const s of this.live) {
-      rows.push({ token: s.tokens[s.tokens.length - 1]!, pos: s.promptLen + s.tokens.length - 1, chain: s.chain, slot: s.tokens.length - 1 });
+      rows.push({
+        token: s.tokens[s.tokens.length - 1]!,
+        pos: s.promptLen + s.tokens.length - 1,
+        chain: s.chain,
+        slot: s.tokens.length - 1,
+      });
       tags.push({ s });
     }
     for (const p of this.prefilling) {
@@ -267,11 +315,15 @@ export class Decoder {
     for (let start = 0; start < rows.length; start += this.maxRows) {
       const end = Math.min(rows.length, start + this.maxRows);
       const want: number[] = [];
-      for (let r = start; r < end; r++) if (tags[r]!.s || (tags[r] as { terminal: boolean }).terminal) want.push(r - start);
+      for (let r = start; r < end; r++)
+        if (tags[r]!.s || (tags[r] as { terminal: boolean }).terminal) want.push(r - start);
       const out = this.runner.run(rows.slice(start, end), want);
       if (stats) {
         stats.calls++;
-        for (let r = start; r < end; r++) { if (tags[r]!.s) stats.decode_tokens++; else stats.prefill_tokens++; }
+        for (let r = start; r < end; r++) {
+          if (tags[r]!.s) stats.decode_tokens++;
+          else stats.prefill_tokens++;
+        }
       }
       want.forEach((r, k) => {
         const tag = tags[start + r]!;
@@ -284,7 +336,10 @@ export class Decoder {
     const still: Prefill[] = [];
     for (const p of this.prefilling) {
       p.level = p.level.flatMap((nd) => nd.children);
-      if (p.level.length) { this.makeChains(p); still.push(p); } else started.push(...this.start(p));
+      if (p.level.length) {
+        this.makeChains(p);
+        still.push(p);
+      } else started.push(...this.start(p));
     }
     this.prefilling = still;
     this.live = advanced.filter((s) => !s.finish).concat(started.filter((s) => !s.finish));
@@ -314,7 +369,9 @@ export class Decoder {
   private start(p: Prefill): Sample[] {
     const model = this.runner.model;
     const fresh: Sample[] = [];
-    if (this.stats) for (const { req } of p.jobs) this.stats.prompt_tokens += req.prompts.reduce((a, q) => a + q.length, 0) * (p.share ? 1 : req.n);
+    if (this.stats)
+      for (const { req } of p.jobs)
+        this.stats.prompt_tokens += req.prompts.reduce((a, q) => a + q.length, 0) * (p.share ? 1 : req.n);
     for (const nd of p.nodes) {
       for (const v of nd.terminals) {
         const [job, pi, sampleIdx] = p.vOwner[v]!;
@@ -329,8 +386,16 @@ export class Decoder {
           const chain = new Chain(model, [...nd.chain!.segments, seg]);
           job.own.chains.push(chain);
           const s: Sample = {
-            job, prompt: pi, index: j, rng: new Rng(deriveSeed(req.seeds[pi]!, j)), chain, promptLen,
-            tokens: [], logprobs: [], text: '', top: req.top_logprobs ? [] : undefined,
+            job,
+            prompt: pi,
+            index: j,
+            rng: new Rng(deriveSeed(req.seeds[pi]!, j)),
+            chain,
+            promptLen,
+            tokens: [],
+            logprobs: [],
+            text: '',
+            top: req.top_logprobs ? [] : undefined,
           };
           this.advance(s, lp.row, lp.off);
           fresh.push(s);
@@ -343,7 +408,10 @@ export class Decoder {
   private advance(s: Sample, row: Float32Array, off: number): void {
     const req = s.job.req;
     const tok = sampleToken(row, off, this.V, req.temperature, req.top_p, s.rng);
-    if (tok === this.eos && !req.ignore_eos) { s.finish = 'eos'; return; }
+    if (tok === this.eos && !req.ignore_eos) {
+      s.finish = 'eos';
+      return;
+    }
     s.tokens.push(tok);
     s.logprobs.push(row[off + tok]!);
     s.top?.push(topK(row, off, this.V, req.top_logprobs!));

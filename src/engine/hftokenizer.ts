@@ -31,7 +31,10 @@ export interface TextTokenizer {
   decode(ids: number[]): string;
 }
 
-interface Component { type?: string; [k: string]: unknown }
+interface Component {
+  type?: string;
+  [k: string]: unknown;
+}
 
 interface HFJson {
   model?: { type?: string; vocab?: unknown; merges?: unknown[] } | null;
@@ -51,7 +54,8 @@ export interface HFConfig {
 /** Every component in a (possibly nested Sequence) normaliser / pre-tokenizer / decoder tree. */
 function components(x: Component | null | undefined): Component[] {
   if (!x || typeof x !== 'object') return [];
-  const kids = [x.normalizers, x.pretokenizers, x.decoders, x.processors].find(Array.isArray) as Component[] | undefined;
+  const kids = [x.normalizers, x.pretokenizers, x.decoders, x.processors].find(Array.isArray) as
+    Component[] | undefined;
   return [x, ...(kids ?? []).flatMap(components)];
 }
 
@@ -64,7 +68,7 @@ export const BYTE_CHARS: string[] = (() => {
   return out;
 })();
 
-const FIX = 'give the model\'s own tokenizer.json and tokenizer_config.json (its Hugging Face checkpoint directory)';
+const FIX = "give the model's own tokenizer.json and tokenizer_config.json (its Hugging Face checkpoint directory)";
 
 export class HFTokenizer implements TextTokenizer {
   readonly tokens: string[];
@@ -73,22 +77,37 @@ export class HFTokenizer implements TextTokenizer {
   /** Ids that decode to something: in the vocabulary and not special. */
   private readonly shown: Uint8Array;
 
-  constructor(json: HFJson, config: HFConfig, readonly source = 'tokenizer.json') {
+  constructor(
+    json: HFJson,
+    config: HFConfig,
+    readonly source = 'tokenizer.json',
+  ) {
     if (!json || typeof json !== 'object' || !json.model || typeof json.model !== 'object') {
       throw new Error(`${source}: not a Hugging Face tokenizer.json (no "model" object); ${FIX}`);
     }
     for (const c of components(json.pre_tokenizer)) {
       const b = typeof c.behavior === 'string' ? c.behavior : 'Isolated';
       if (c.type === 'Split' && !/^(isolated|removed)$/i.test(b)) {
-        throw new Error(`${source}: a Split pre-tokenizer with behavior ${b}, which @huggingface/tokenizers does not reproduce ` +
-          '(only Isolated and Removed); encoding here would drift from Python\'s, so it is refused');
+        throw new Error(
+          `${source}: a Split pre-tokenizer with behavior ${b}, which @huggingface/tokenizers does not reproduce ` +
+            "(only Isolated and Removed); encoding here would drift from Python's, so it is refused",
+        );
       }
     }
-    const full = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...json, added_tokens: json.added_tokens ?? [] };
+    const full = {
+      normalizer: null,
+      pre_tokenizer: null,
+      post_processor: null,
+      decoder: null,
+      ...json,
+      added_tokens: json.added_tokens ?? [],
+    };
     try {
       this.tok = new Tokenizer(full, config ?? {});
     } catch (e) {
-      throw new Error(`${source}: @huggingface/tokenizers cannot read this tokenizer (${(e as Error).message}); ${FIX}`);
+      throw new Error(
+        `${source}: @huggingface/tokenizers cannot read this tokenizer (${(e as Error).message}); ${FIX}`,
+      );
     }
 
     const vocab = this.tok.get_vocab(true);
@@ -97,25 +116,36 @@ export class HFTokenizer implements TextTokenizer {
     if (size === 0) throw new Error(`${source}: the vocabulary is empty; ${FIX}`);
     this.tokens = new Array<string>(size).fill('');
     this.shown = new Uint8Array(size);
-    for (const [t, id] of vocab) if (typeof t === 'string' && Number.isInteger(id)) { this.tokens[id] = t; this.shown[id] = 1; }
+    for (const [t, id] of vocab)
+      if (typeof t === 'string' && Number.isInteger(id)) {
+        this.tokens[id] = t;
+        this.shown[id] = 1;
+      }
     for (const t of json.added_tokens ?? []) if (t.special) this.shown[t.id] = 0;
 
     if ([json.pre_tokenizer, json.decoder].some((c) => components(c).some((x) => x.type === 'ByteLevel'))) {
       // a byte with no token of its own would be dropped without a word by the library
       const missing = BYTE_CHARS.map((c, b) => (this.tok.token_to_id(c) === undefined ? b : -1)).filter((b) => b >= 0);
       if (missing.length) {
-        throw new Error(`${source}: byte-level, but ${missing.length} byte(s) have no token (first: byte ${missing[0]}, ` +
-          `${JSON.stringify(BYTE_CHARS[missing[0]!])}), so text containing them could not be encoded; ${FIX}`);
+        throw new Error(
+          `${source}: byte-level, but ${missing.length} byte(s) have no token (first: byte ${missing[0]}, ` +
+            `${JSON.stringify(BYTE_CHARS[missing[0]!])}), so text containing them could not be encoded; ${FIX}`,
+        );
       }
     }
 
     const eosToken = typeof config?.eos_token === 'string' ? config.eos_token : config?.eos_token?.content;
     if (!eosToken) {
-      throw new Error(`${source}: tokenizer_config.json has no eos_token (the pipeline needs it to end final steps); ` +
-        'add e.g. "eos_token": "<|endoftext|>" as the model\'s own tokenizer_config.json has it');
+      throw new Error(
+        `${source}: tokenizer_config.json has no eos_token (the pipeline needs it to end final steps); ` +
+          'add e.g. "eos_token": "<|endoftext|>" as the model\'s own tokenizer_config.json has it',
+      );
     }
     const eos = (json.added_tokens ?? []).find((t) => t.content === eosToken)?.id ?? this.tok.token_to_id(eosToken);
-    if (eos === undefined) throw new Error(`${source}: the eos token ${JSON.stringify(eosToken)} (tokenizer_config.json) is not in the vocabulary`);
+    if (eos === undefined)
+      throw new Error(
+        `${source}: the eos token ${JSON.stringify(eosToken)} (tokenizer_config.json) is not in the vocabulary`,
+      );
     this.eos = eos;
   }
 
@@ -123,7 +153,10 @@ export class HFTokenizer implements TextTokenizer {
   encode(text: string): number[] {
     const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
     for (const id of ids) {
-      if (id === undefined || id === null) throw new Error(`${this.source}: a piece of ${JSON.stringify(text.slice(0, 80))} has no token and the vocabulary no unk token`);
+      if (id === undefined || id === null)
+        throw new Error(
+          `${this.source}: a piece of ${JSON.stringify(text.slice(0, 80))} has no token and the vocabulary no unk token`,
+        );
     }
     return ids;
   }
@@ -142,7 +175,9 @@ export class HFTokenizer implements TextTokenizer {
 
   private decodeAll(ids: number[]): string {
     // the library refuses an empty list
-    return ids.length === 0 ? '' : this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    return ids.length === 0
+      ? ''
+      : this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 }
 
@@ -152,7 +187,10 @@ export function loadHFTokenizer(p: string): HFTokenizer {
   const file = p.endsWith('.json') ? p : path.join(dir, 'tokenizer.json');
   const cfgFile = path.join(dir, 'tokenizer_config.json');
   if (!existsSync(file)) throw new Error(`no tokenizer.json at ${file}; ${FIX}`);
-  if (!existsSync(cfgFile)) throw new Error(`no tokenizer_config.json next to ${file} (its eos_token says which token ends a solution); copy the model's own`);
+  if (!existsSync(cfgFile))
+    throw new Error(
+      `no tokenizer_config.json next to ${file} (its eos_token says which token ends a solution); copy the model's own`,
+    );
   const read = (f: string): unknown => {
     try {
       return JSON.parse(readFileSync(f, 'utf8'));

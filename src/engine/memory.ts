@@ -71,10 +71,12 @@ export class Heap {
     this.sizes.delete(ptr);
     this.used -= size;
     // insert sorted, then merge with neighbours
-    let lo = 0, hi = this.free.length;
+    let lo = 0,
+      hi = this.free.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.free[mid]![0] < ptr) lo = mid + 1; else hi = mid;
+      if (this.free[mid]![0] < ptr) lo = mid + 1;
+      else hi = mid;
     }
     this.free.splice(lo, 0, [ptr, size]);
     if (lo + 1 < this.free.length && this.free[lo]![0] + this.free[lo]![1] === this.free[lo + 1]![0]) {
@@ -103,7 +105,9 @@ export class Heap {
     if (end <= have) return;
     const pages = Math.ceil((end - have) / WASM_PAGE);
     if (have / WASM_PAGE + pages > MAX_PAGES) {
-      throw new Error(`engine heap: ${(end / 2 ** 30).toFixed(2)} GiB needed, over the 4 GiB wasm32 limit; use a smaller batch or model.`);
+      throw new Error(
+        `engine heap: ${(end / 2 ** 30).toFixed(2)} GiB needed, over the 4 GiB wasm32 limit; use a smaller batch or model.`,
+      );
     }
     // grow by at least a quarter to keep growth events rare
     this.memory.grow(Math.min(MAX_PAGES - have / WASM_PAGE, Math.max(pages, Math.ceil(have / WASM_PAGE / 4))));

@@ -13,7 +13,13 @@ export interface AdamWConfig {
   grad_clip: number;
 }
 
-export const DEFAULT_ADAMW: Omit<AdamWConfig, 'lr'> = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1.0 };
+export const DEFAULT_ADAMW: Omit<AdamWConfig, 'lr'> = {
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weight_decay: 0.1,
+  grad_clip: 1.0,
+};
 
 /** Learning rate at optimizer step s (1-based) of S, with W warmup steps. */
 export function scheduleLR(s: number, S: number, W: number, lr: number, minLrFrac: number): number {
@@ -45,19 +51,27 @@ export class AdamW {
   step(lr: number, cfg: Omit<AdamWConfig, 'lr'>): number {
     const { model } = this;
     const norm = this.gradNorm();
-    if (!Number.isFinite(norm)) throw new Error(`AdamW: gradient norm is ${norm}; lower the learning rate or check the data`);
+    if (!Number.isFinite(norm))
+      throw new Error(`AdamW: gradient norm is ${norm}; lower the learning rate or check the data`);
     const scale = cfg.grad_clip > 0 && norm > cfg.grad_clip ? cfg.grad_clip / norm : 1;
     this.t++;
     const bc1 = 1 - Math.pow(cfg.beta1, this.t);
     const bc2 = 1 - Math.pow(cfg.beta2, this.t);
     const { decayEnd, total } = model.layout;
-    const P = model.params, G = model.grads;
+    const P = model.params,
+      G = model.grads;
     const hyper = [lr, cfg.beta1, cfg.beta2, cfg.eps];
     const tail = [bc1, bc2, scale];
     // decayed block [0, decayEnd), then the rest: each a separate range so the split stays simple
     model.pool.run('adamw', [P, G, this.m, this.v, ...hyper, cfg.weight_decay, ...tail], decayEnd, 16, 8192);
     const off = decayEnd * 4;
-    model.pool.run('adamw', [P + off, G + off, this.m + off, this.v + off, ...hyper, 0, ...tail], total - decayEnd, 16, 8192);
+    model.pool.run(
+      'adamw',
+      [P + off, G + off, this.m + off, this.v + off, ...hyper, 0, ...tail],
+      total - decayEnd,
+      16,
+      8192,
+    );
     return norm;
   }
 

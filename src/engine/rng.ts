@@ -29,7 +29,10 @@ function hashString(s: string): bigint {
 }
 
 export class Rng {
-  private s0: number; private s1: number; private s2: number; private s3: number;
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
   private spare: number | undefined;
 
   constructor(seed: number) {
@@ -47,8 +50,12 @@ export class Rng {
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
     const t = this.s1 << 9;
-    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
-    this.s2 ^= t; this.s3 = rotl(this.s3, 11);
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
     return result;
   }
 
@@ -64,7 +71,11 @@ export class Rng {
 
   /** Standard normal (Box-Muller, caching the second value). */
   normal(): number {
-    if (this.spare !== undefined) { const s = this.spare; this.spare = undefined; return s; }
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();

@@ -14,7 +14,10 @@ export interface TensorEntry {
  * The file as parts: the 8-byte length and padded JSON header, then each tensor's bytes as a view of its
  * data (no copy: a caller can hand views of the wasm heap straight to the file writer).
  */
-export function safetensorsParts(tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): Uint8Array[] {
+export function safetensorsParts(
+  tensors: Map<string, TensorEntry>,
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -33,18 +36,30 @@ export function safetensorsParts(tensors: Map<string, TensorEntry>, metadata: Re
   const head = Buffer.alloc(8 + hbytes.length);
   head.writeBigUInt64LE(BigInt(hbytes.length), 0);
   hbytes.copy(head, 8);
-  return [head, ...names.map((name) => { const d = tensors.get(name)!.data; return new Uint8Array(d.buffer, d.byteOffset, d.byteLength); })];
+  return [
+    head,
+    ...names.map((name) => {
+      const d = tensors.get(name)!.data;
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    }),
+  ];
 }
 
 export function encodeSafetensors(tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): Buffer {
   return Buffer.concat(safetensorsParts(tensors, metadata));
 }
 
-export function decodeSafetensors(buf: Buffer, what = 'safetensors'): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  buf: Buffer,
+  what = 'safetensors',
+): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new Error(`${what}: file too short to be safetensors`);
   const hlen = Number(buf.readBigUInt64LE(0));
   if (hlen > buf.length - 8) throw new Error(`${what}: header length ${hlen} exceeds the file size`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  let header: Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+  >;
   try {
     header = JSON.parse(buf.subarray(8, 8 + hlen).toString('utf8'));
   } catch (e) {
@@ -54,9 +69,13 @@ export function decodeSafetensors(buf: Buffer, what = 'safetensors'): { tensors:
   const tensors = new Map<string, TensorEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = info as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      metadata = info as Record<string, string>;
+      continue;
+    }
     const t = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (t.dtype !== 'F32') throw new Error(`${what}: tensor ${name} has dtype ${t.dtype}; the embedded engine stores F32 only`);
+    if (t.dtype !== 'F32')
+      throw new Error(`${what}: tensor ${name} has dtype ${t.dtype}; the embedded engine stores F32 only`);
     const [a, b] = t.data_offsets;
     const n = t.shape.reduce((x, y) => x * y, 1);
     if (b - a !== n * 4 || base + b > buf.length) throw new Error(`${what}: tensor ${name} has inconsistent offsets`);
@@ -68,7 +87,11 @@ export function decodeSafetensors(buf: Buffer, what = 'safetensors'): { tensors:
   return { tensors, metadata };
 }
 
-export function writeSafetensors(path: string, tensors: Map<string, TensorEntry>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Map<string, TensorEntry>,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomic(path, safetensorsParts(tensors, metadata));
 }
 

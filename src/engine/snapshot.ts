@@ -48,7 +48,12 @@ export interface SnapshotState {
  * defaults. Left out: the callbacks and the snapshot settings themselves, which do not change the result.
  */
 export function jobKey(
-  kind: string, model: GPT, opts: TrainOptions, resolved: object, seqs: ReadonlyArray<{ ids: number[]; start: number }>, extra: number[] = [],
+  kind: string,
+  model: GPT,
+  opts: TrainOptions,
+  resolved: object,
+  seqs: ReadonlyArray<{ ids: number[]; start: number }>,
+  extra: number[] = [],
 ): string {
   const h = createHash('sha256');
   const { onStep: _onStep, snapshot: _snapshot, ...rest } = opts;
@@ -73,7 +78,8 @@ function heapTensor(model: GPT, ptr: number): TensorEntry {
 }
 
 export function validateSnapshotOptions(s: SnapshotOptions, what: string): void {
-  if (!Number.isInteger(s.every) || s.every < 1) throw new Error(`${what}: snapshot.every must be a positive integer, got ${s.every}`);
+  if (!Number.isInteger(s.every) || s.every < 1)
+    throw new Error(`${what}: snapshot.every must be a positive integer, got ${s.every}`);
   if (!s.dir) throw new Error(`${what}: snapshot.dir is empty`);
 }
 
@@ -84,7 +90,10 @@ export function writeSnapshot(dir: string, model: GPT, opt: AdamW, state: Snapsh
     ['adam.m', heapTensor(model, opt.m)],
     ['adam.v', heapTensor(model, opt.v)],
   ]);
-  writeFileAtomic(path.join(dir, SNAPSHOT_FILE), safetensorsParts(tensors, { format: FORMAT, state: JSON.stringify(state) }));
+  writeFileAtomic(
+    path.join(dir, SNAPSHOT_FILE),
+    safetensorsParts(tensors, { format: FORMAT, state: JSON.stringify(state) }),
+  );
 }
 
 /**
@@ -92,16 +101,26 @@ export function writeSnapshot(dir: string, model: GPT, opt: AdamW, state: Snapsh
  * state; otherwise leaves both untouched, says why through `log` (a snapshot that exists but is not
  * used is never silent) and returns undefined.
  */
-export function restoreSnapshot(dir: string, key: string, steps: number, model: GPT, opt: AdamW, log: (line: string) => void): SnapshotState | undefined {
+export function restoreSnapshot(
+  dir: string,
+  key: string,
+  steps: number,
+  model: GPT,
+  opt: AdamW,
+  log: (line: string) => void,
+): SnapshotState | undefined {
   const file = path.join(dir, SNAPSHOT_FILE);
   // a kill in the middle of a write leaves its temporary file (src/util/atomic.ts names it
   // .snapshot.safetensors.<pid>.<n>.tmp); it is never read, only in the way
   if (existsSync(dir)) {
-    for (const f of readdirSync(dir)) if (f.startsWith(`.${SNAPSHOT_FILE}.`) && f.endsWith('.tmp')) rmSync(path.join(dir, f), { force: true });
+    for (const f of readdirSync(dir))
+      if (f.startsWith(`.${SNAPSHOT_FILE}.`) && f.endsWith('.tmp')) rmSync(path.join(dir, f), { force: true });
   }
   if (!existsSync(file)) return undefined;
   const ignore = (why: string): undefined => {
-    log(`training snapshot ${file}: ${why}; ignoring it and training from the start (it is replaced at the first new snapshot)`);
+    log(
+      `training snapshot ${file}: ${why}; ignoring it and training from the start (it is replaced at the first new snapshot)`,
+    );
     return undefined;
   };
   let tensors: Map<string, TensorEntry>, metadata: Record<string, string>;
@@ -117,12 +136,26 @@ export function restoreSnapshot(dir: string, key: string, steps: number, model: 
   } catch {
     return ignore('its state is not valid JSON');
   }
-  if (st.key !== key) return ignore('it belongs to a different training job (other starting weights, data, seed or options)');
-  if (st.steps !== steps || !Number.isInteger(st.step) || st.step < 1 || st.step > steps || st.t !== st.step || st.history?.length !== st.step) {
-    return ignore(`inconsistent state (step ${st.step}, t ${st.t}, ${st.history?.length} history entries, plan of ${st.steps} steps vs ${steps})`);
+  if (st.key !== key)
+    return ignore('it belongs to a different training job (other starting weights, data, seed or options)');
+  if (
+    st.steps !== steps ||
+    !Number.isInteger(st.step) ||
+    st.step < 1 ||
+    st.step > steps ||
+    st.t !== st.step ||
+    st.history?.length !== st.step
+  ) {
+    return ignore(
+      `inconsistent state (step ${st.step}, t ${st.t}, ${st.history?.length} history entries, plan of ${st.steps} steps vs ${steps})`,
+    );
   }
   const n = model.layout.total;
-  const bufs: Array<[string, number]> = [['params', model.params], ['adam.m', opt.m], ['adam.v', opt.v]];
+  const bufs: Array<[string, number]> = [
+    ['params', model.params],
+    ['adam.m', opt.m],
+    ['adam.v', opt.v],
+  ];
   for (const [name] of bufs) {
     const t = tensors.get(name);
     if (!t || t.shape.length !== 1 || t.shape[0] !== n) return ignore(`tensor ${name} is missing or not [${n}]`);

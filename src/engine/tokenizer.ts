@@ -66,16 +66,21 @@ export class Tokenizer {
     const out: number[] = [];
     let i = 0;
     while (i < text.length) {
-      let id = -1, len = 0;
+      let id = -1,
+        len = 0;
       for (let l = Math.min(this.maxLen, text.length - i); l >= 1; l--) {
         const t = this.index.get(text.slice(i, i + l));
-        if (t !== undefined) { id = t; len = l; break; }
+        if (t !== undefined) {
+          id = t;
+          len = l;
+          break;
+        }
       }
       if (id < 0) {
         const ch = text.codePointAt(i)!;
         throw new Error(
           `tokenizer: character ${JSON.stringify(String.fromCodePoint(ch))} (U+${ch.toString(16).toUpperCase().padStart(4, '0')}) ` +
-          `at offset ${i} is not in the vocabulary; the embedded model reads plain ASCII text only.`,
+            `at offset ${i} is not in the vocabulary; the embedded model reads plain ASCII text only.`,
         );
       }
       out.push(id);
@@ -90,7 +95,8 @@ export class Tokenizer {
     for (const id of ids) {
       if (id === this.eos || id === this.pad) continue;
       const t = this.tokens[id];
-      if (t === undefined) throw new Error(`tokenizer: id ${id} is outside the vocabulary (size ${this.tokens.length})`);
+      if (t === undefined)
+        throw new Error(`tokenizer: id ${id} is outside the vocabulary (size ${this.tokens.length})`);
       s += t;
     }
     return s;

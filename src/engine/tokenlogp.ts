@@ -26,8 +26,13 @@ export function tokenLogprobs(runner: InferRunner, seqs: number[][], top: number
   const model = runner.model;
   const { n_ctx: nCtx, vocab_size: V } = model.cfg;
   seqs.forEach((s, i) => {
-    if (s.length - 1 > nCtx) throw new Error(`sequence ${i} has ${s.length} tokens; scoring it needs ${s.length - 1} positions but the model context is ${nCtx}`);
-    for (const t of s) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`sequence ${i}: token id ${t} is outside the vocabulary (size ${V})`);
+    if (s.length - 1 > nCtx)
+      throw new Error(
+        `sequence ${i} has ${s.length} tokens; scoring it needs ${s.length - 1} positions but the model context is ${nCtx}`,
+      );
+    for (const t of s)
+      if (!Number.isInteger(t) || t < 0 || t >= V)
+        throw new Error(`sequence ${i}: token id ${t} is outside the vocabulary (size ${V})`);
   });
   const out: TokenLogprob[][] = seqs.map(() => []);
   const segments: Segment[] = [];
@@ -37,12 +42,16 @@ export function tokenLogprobs(runner: InferRunner, seqs: number[][], top: number
     let owners: Array<[number, number]> = []; // [sequence, position of the predicted token]
     const flush = () => {
       if (!rows.length) return;
-      const lp = runner.run(rows, rows.map((_, i) => i));
+      const lp = runner.run(
+        rows,
+        rows.map((_, i) => i),
+      );
       owners.forEach(([si, t], r) => {
         const id = seqs[si]![t]!;
         out[si]!.push({ logprob: lp[r * V + id]!, rank: rankOf(lp, r * V, V, id), top: topK(lp, r * V, V, top) });
       });
-      rows = []; owners = [];
+      rows = [];
+      owners = [];
     };
     seqs.forEach((s, si) => {
       if (s.length < 2) return;

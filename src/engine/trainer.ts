@@ -32,7 +32,14 @@ export interface ScoredSeq {
   start: number;
 }
 
-export function encodePair(tok: Tokenizer, prompt: string, completion: string, eos: boolean, nCtx: number, what: string): ScoredSeq {
+export function encodePair(
+  tok: Tokenizer,
+  prompt: string,
+  completion: string,
+  eos: boolean,
+  nCtx: number,
+  what: string,
+): ScoredSeq {
   const p = tok.encode(prompt);
   const c = tok.encode(completion);
   if (eos) c.push(tok.eos);
@@ -41,7 +48,9 @@ export function encodePair(tok: Tokenizer, prompt: string, completion: string, e
   const ids = p.concat(c);
   // inputs are ids[0..n-1): n - 1 positions must fit the context
   if (ids.length - 1 > nCtx) {
-    throw new Error(`${what}: ${ids.length} tokens (prompt ${p.length} + completion ${c.length}) exceed the model context ${nCtx}; shorten it or use a model with a larger n_ctx`);
+    throw new Error(
+      `${what}: ${ids.length} tokens (prompt ${p.length} + completion ${c.length}) exceed the model context ${nCtx}; shorten it or use a model with a larger n_ctx`,
+    );
   }
   return { ids, start: p.length };
 }
@@ -49,7 +58,8 @@ export function encodePair(tok: Tokenizer, prompt: string, completion: string, e
 /** Packs sequences for the training forward; targets are -1 outside completions. */
 export function pack(seqs: ScoredSeq[]): PackedBatch {
   const N = seqs.reduce((a, s) => a + s.ids.length - 1, 0);
-  const tokens = new Int32Array(N), targets = new Int32Array(N).fill(-1);
+  const tokens = new Int32Array(N),
+    targets = new Int32Array(N).fill(-1);
   const spans: Array<[number, number]> = [];
   let off = 0;
   for (const s of seqs) {
@@ -76,11 +86,17 @@ export function sumBySeq(logp: Float32Array, batch: PackedBatch): number[] {
 /** Groups item indices into micro-batches of at most `budget` tokens (at least one item each). */
 export function microBatches(items: number[], cost: (i: number) => number, budget: number): number[][] {
   const out: number[][] = [];
-  let cur: number[] = [], used = 0;
+  let cur: number[] = [],
+    used = 0;
   for (const i of items) {
     const c = cost(i);
-    if (cur.length && used + c > budget) { out.push(cur); cur = []; used = 0; }
-    cur.push(i); used += c;
+    if (cur.length && used + c > budget) {
+      out.push(cur);
+      cur = [];
+      used = 0;
+    }
+    cur.push(i);
+    used += c;
   }
   if (cur.length) out.push(cur);
   return out;
@@ -93,7 +109,9 @@ export function scoreSeqs(model: GPT, seqs: ScoredSeq[], budget: number): number
   for (const mb of microBatches(idx, (i) => seqs[i]!.ids.length, budget)) {
     const batch = pack(mb.map((i) => seqs[i]!));
     const sums = sumBySeq(model.forward(batch), batch);
-    mb.forEach((i, j) => { out[i] = sums[j]!; });
+    mb.forEach((i, j) => {
+      out[i] = sums[j]!;
+    });
   }
   model.releaseActivations();
   return out;
@@ -109,7 +127,10 @@ export function sftMicroBatch(model: GPT, seqs: ScoredSeq[], denominator: number
   const g = new Float32Array(logp.length);
   let nll = 0;
   for (let k = 0; k < g.length; k++) {
-    if (batch.targets[k]! >= 0) { g[k] = -1 / denominator; nll -= logp[k]!; }
+    if (batch.targets[k]! >= 0) {
+      g[k] = -1 / denominator;
+      nll -= logp[k]!;
+    }
   }
   model.backward(g);
   return { nll, tokens: batch.tokens.length };
@@ -134,18 +155,33 @@ export interface DPOMicroStats {
  * whole optimizer step).
  */
 export function dpoMicroBatch(
-  model: GPT, chosen: ScoredSeq[], rejected: ScoredSeq[], refC: number[], refR: number[], beta: number, B: number,
-  alpha = 0, chosenTokens = 1,
+  model: GPT,
+  chosen: ScoredSeq[],
+  rejected: ScoredSeq[],
+  refC: number[],
+  refR: number[],
+  beta: number,
+  B: number,
+  alpha = 0,
+  chosenTokens = 1,
 ): DPOMicroStats {
   const batch = pack(chosen.flatMap((c, i) => [c, rejected[i]!]));
   const logp = model.forward(batch);
   const sums = sumBySeq(logp, batch);
   const coef: number[] = [];
-  const st: DPOMicroStats = { lossSum: 0, nllSum: 0, correct: 0, marginSum: 0, tokens: batch.tokens.length, policy: [] };
+  const st: DPOMicroStats = {
+    lossSum: 0,
+    nllSum: 0,
+    correct: 0,
+    marginSum: 0,
+    tokens: batch.tokens.length,
+    policy: [],
+  };
   chosen.forEach((_, j) => {
-    const pc = sums[2 * j]!, pr = sums[2 * j + 1]!;
+    const pc = sums[2 * j]!,
+      pr = sums[2 * j + 1]!;
     st.policy.push([pc, pr]);
-    const z = beta * ((pc - refC[j]!) - (pr - refR[j]!));
+    const z = beta * (pc - refC[j]! - (pr - refR[j]!));
     // -log sigmoid(z), stably
     st.lossSum += z >= 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
     if (z > 0) st.correct++;
@@ -178,7 +214,8 @@ function checkOpts(opts: TrainOptions, n: number, what: string): void {
   if (opts.snapshot) validateSnapshotOptions(opts.snapshot, what);
   if (!(opts.epochs > 0)) throw new Error(`${what}: epochs must be positive, got ${opts.epochs}`);
   if (!(opts.lr > 0)) throw new Error(`${what}: lr must be positive, got ${opts.lr}`);
-  if (!Number.isInteger(opts.batch_size) || opts.batch_size < 1) throw new Error(`${what}: batch_size must be a positive integer, got ${opts.batch_size}`);
+  if (!Number.isInteger(opts.batch_size) || opts.batch_size < 1)
+    throw new Error(`${what}: batch_size must be a positive integer, got ${opts.batch_size}`);
 }
 
 /** Epoch-shuffled optimizer steps: each a list of item indices. Fractional epochs take a prefix. */
@@ -201,16 +238,30 @@ function stepPlan(n: number, opts: TrainOptions, salt: string): number[][] {
  * (so a caller killed while evaluating or saving the result does not train again).
  */
 function runSteps(
-  model: GPT, opt: AdamW, plan: number[][], opts: TrainOptions, r: ReturnType<typeof resolve>, key: () => string,
+  model: GPT,
+  opt: AdamW,
+  plan: number[][],
+  opts: TrainOptions,
+  r: ReturnType<typeof resolve>,
+  key: () => string,
   accumulate: (items: number[]) => { loss: number; tokens: number; extra?: Partial<StepInfo> },
 ): TrainResult {
   const t0 = performance.now();
   let history: StepInfo[] = [];
-  let tokens = 0, first = 0, before = 0;
+  let tokens = 0,
+    first = 0,
+    before = 0;
   const snap = opts.snapshot;
   const jk = snap ? key() : '';
   if (snap) {
-    const st = restoreSnapshot(snap.dir, jk, plan.length, model, opt, snap.log ?? ((l) => process.stderr.write(l + '\n')));
+    const st = restoreSnapshot(
+      snap.dir,
+      jk,
+      plan.length,
+      model,
+      opt,
+      snap.log ?? ((l) => process.stderr.write(l + '\n')),
+    );
     if (st) {
       ({ history, tokens, step: first, wall_s: before } = st);
       snap.onResume?.(first, plan.length);
@@ -228,7 +279,15 @@ function runSteps(
     history.push(info);
     // before onStep: a caller that sees step k (and stops there) finds its snapshot already on disk
     if (snap && ((si + 1) % snap.every === 0 || si + 1 === plan.length)) {
-      writeSnapshot(snap.dir, model, opt, { key: jk, step: si + 1, steps: plan.length, t: opt.t, tokens, wall_s: wall(), history });
+      writeSnapshot(snap.dir, model, opt, {
+        key: jk,
+        step: si + 1,
+        steps: plan.length,
+        t: opt.t,
+        tokens,
+        wall_s: wall(),
+        history,
+      });
     }
     opts.onStep?.(info);
   }
@@ -236,16 +295,29 @@ function runSteps(
   return { steps: plan.length, tokens, final_loss: history[history.length - 1]!.loss, wall_s: wall(), history };
 }
 
-export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTExample[], opts: TrainOptions): TrainResult {
+export function trainSFT(
+  model: GPT,
+  opt: AdamW,
+  tok: Tokenizer,
+  examples: SFTExample[],
+  opts: TrainOptions,
+): TrainResult {
   checkOpts(opts, examples.length, 'trainSFT');
   const r = resolve(opts);
-  const seqs = examples.map((e, i) => encodePair(tok, e.prompt, e.completion, e.eos ?? true, model.cfg.n_ctx, `SFT example ${i}`));
+  const seqs = examples.map((e, i) =>
+    encodePair(tok, e.prompt, e.completion, e.eos ?? true, model.cfg.n_ctx, `SFT example ${i}`),
+  );
   const key = () => jobKey('sft', model, opts, r, seqs);
   return runSteps(model, opt, stepPlan(seqs.length, opts, 'sft'), opts, r, key, (items) => {
     const completionTokens = items.reduce((a, i) => a + seqs[i]!.ids.length - seqs[i]!.start, 0);
-    let nll = 0, tokens = 0;
+    let nll = 0,
+      tokens = 0;
     for (const mb of microBatches(items, (i) => seqs[i]!.ids.length, r.budget)) {
-      const m = sftMicroBatch(model, mb.map((i) => seqs[i]!), completionTokens);
+      const m = sftMicroBatch(
+        model,
+        mb.map((i) => seqs[i]!),
+        completionTokens,
+      );
       nll += m.nll;
       tokens += m.tokens;
     }
@@ -253,37 +325,84 @@ export function trainSFT(model: GPT, opt: AdamW, tok: Tokenizer, examples: SFTEx
   });
 }
 
-export function trainDPO(model: GPT, opt: AdamW, tok: Tokenizer, pairs: PreferencePair[], opts: DPOOptions): TrainResult {
+export function trainDPO(
+  model: GPT,
+  opt: AdamW,
+  tok: Tokenizer,
+  pairs: PreferencePair[],
+  opts: DPOOptions,
+): TrainResult {
   checkOpts(opts, pairs.length, 'trainDPO');
   if (!(opts.beta > 0)) throw new Error(`trainDPO: beta must be positive, got ${opts.beta}`);
   const alpha = opts.nll_alpha ?? 0;
   if (!(alpha >= 0)) throw new Error(`trainDPO: nll_alpha must be 0 or more, got ${opts.nll_alpha}`);
   const r = resolve(opts);
   const nCtx = model.cfg.n_ctx;
-  const chosen = pairs.map((p, i) => encodePair(tok, p.prompt, p.chosen, p.chosen_final ?? p.final ?? false, nCtx, `DPO pair ${i} (chosen)`));
-  const rejected = pairs.map((p, i) => encodePair(tok, p.prompt, p.rejected, p.rejected_final ?? p.final ?? false, nCtx, `DPO pair ${i} (rejected)`));
+  const chosen = pairs.map((p, i) =>
+    encodePair(tok, p.prompt, p.chosen, p.chosen_final ?? p.final ?? false, nCtx, `DPO pair ${i} (chosen)`),
+  );
+  const rejected = pairs.map((p, i) =>
+    encodePair(tok, p.prompt, p.rejected, p.rejected_final ?? p.final ?? false, nCtx, `DPO pair ${i} (rejected)`),
+  );
   // reference log-probs: given, or from the weights as they are now (the frozen current iterate)
-  const missing = pairs.map((p, i) => (p.ref_chosen === undefined || p.ref_rejected === undefined ? i : -1)).filter((i) => i >= 0);
-  const refC = pairs.map((p) => p.ref_chosen ?? 0), refR = pairs.map((p) => p.ref_rejected ?? 0);
+  const missing = pairs
+    .map((p, i) => (p.ref_chosen === undefined || p.ref_rejected === undefined ? i : -1))
+    .filter((i) => i >= 0);
+  const refC = pairs.map((p) => p.ref_chosen ?? 0),
+    refR = pairs.map((p) => p.ref_rejected ?? 0);
   if (missing.length) {
-    const scored = scoreSeqs(model, missing.flatMap((i) => [chosen[i]!, rejected[i]!]), r.budget);
-    missing.forEach((i, j) => { refC[i] = scored[2 * j]!; refR[i] = scored[2 * j + 1]!; });
+    const scored = scoreSeqs(
+      model,
+      missing.flatMap((i) => [chosen[i]!, rejected[i]!]),
+      r.budget,
+    );
+    missing.forEach((i, j) => {
+      refC[i] = scored[2 * j]!;
+      refR[i] = scored[2 * j + 1]!;
+    });
   }
   // the reference log-probs come from the starting weights, which the key also covers; they are in the
   // key themselves because given ones (pair.ref_*) need not come from those weights
-  const key = () => jobKey('dpo', model, opts, r, chosen.flatMap((c, i) => [c, rejected[i]!]), [...refC, ...refR]);
+  const key = () =>
+    jobKey(
+      'dpo',
+      model,
+      opts,
+      r,
+      chosen.flatMap((c, i) => [c, rejected[i]!]),
+      [...refC, ...refR],
+    );
   return runSteps(model, opt, stepPlan(pairs.length, opts, 'dpo'), opts, r, key, (items) => {
     const B = items.length;
     const chosenTokens = items.reduce((a, i) => a + chosen[i]!.ids.length - chosen[i]!.start, 0);
-    let lossSum = 0, nllSum = 0, correct = 0, marginSum = 0, tokens = 0;
+    let lossSum = 0,
+      nllSum = 0,
+      correct = 0,
+      marginSum = 0,
+      tokens = 0;
     for (const mb of microBatches(items, (i) => chosen[i]!.ids.length + rejected[i]!.ids.length, r.budget)) {
       const m = dpoMicroBatch(
-        model, mb.map((i) => chosen[i]!), mb.map((i) => rejected[i]!), mb.map((i) => refC[i]!), mb.map((i) => refR[i]!), opts.beta, B,
-        alpha, chosenTokens,
+        model,
+        mb.map((i) => chosen[i]!),
+        mb.map((i) => rejected[i]!),
+        mb.map((i) => refC[i]!),
+        mb.map((i) => refR[i]!),
+        opts.beta,
+        B,
+        alpha,
+        chosenTokens,
       );
-      lossSum += m.lossSum; nllSum += m.nllSum; correct += m.correct; marginSum += m.marginSum; tokens += m.tokens;
+      lossSum += m.lossSum;
+      nllSum += m.nllSum;
+      correct += m.correct;
+      marginSum += m.marginSum;
+      tokens += m.tokens;
     }
     const nll = nllSum / chosenTokens;
-    return { loss: lossSum / B + alpha * nll, tokens, extra: { accuracy: correct / B, margin: marginSum / B, ...(alpha > 0 ? { chosen_nll: nll } : {}) } };
+    return {
+      loss: lossSum / B + alpha * nll,
+      tokens,
+      extra: { accuracy: correct / B, margin: marginSum / B, ...(alpha > 0 ? { chosen_nll: nll } : {}) },
+    };
   });
 }

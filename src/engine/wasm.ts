@@ -17,37 +17,173 @@ export function setWasmFlags(): void {
 
 /** The kernel exports, typed. Pointers are byte offsets into the shared memory. */
 export interface Kernels {
-  matmul(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc: number,
-    r0: number, r1: number, c0: number, c1: number): void;
-  matmul_rows(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc: number,
-    r0: number, r1: number): void;
-  matmul_cols(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc: number,
-    c0: number, c1: number): void;
-  matmul_tn_rows(a: number, b: number, c: number, M: number, K: number, N: number, acc: number, r0: number, r1: number): void;
-  matmul_tn_cols(a: number, b: number, c: number, M: number, K: number, N: number, acc: number, c0: number, c1: number): void;
+  matmul(
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+    r0: number,
+    r1: number,
+    c0: number,
+    c1: number,
+  ): void;
+  matmul_rows(
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+    r0: number,
+    r1: number,
+  ): void;
+  matmul_cols(
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+    c0: number,
+    c1: number,
+  ): void;
+  matmul_tn_rows(
+    a: number,
+    b: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+    r0: number,
+    r1: number,
+  ): void;
+  matmul_tn_cols(
+    a: number,
+    b: number,
+    c: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+    c0: number,
+    c1: number,
+  ): void;
   transpose(src: number, dst: number, R: number, C: number, r0: number, r1: number): void;
   colsum(x: number, out: number, M: number, N: number, acc: number, c0: number, c1: number): void;
-  layernorm_fwd(x: number, w: number, b: number, out: number, mean: number, rstd: number, C: number, eps: number,
-    r0: number, r1: number): void;
-  layernorm_bwd_dx(dout: number, x: number, w: number, mean: number, rstd: number, dx: number, C: number,
-    r0: number, r1: number): void;
-  layernorm_bwd_dw(dout: number, x: number, mean: number, rstd: number, dw: number, db: number, M: number,
-    C: number, c0: number, c1: number): void;
-  attn_fwd(qkv: number, y: number, att: number, seqs: number, kt: number, C: number, H: number, t0: number, t1: number): void;
-  attn_bwd(qkv: number, y: number, att: number, dy: number, dqkv: number, seqs: number, vt: number, C: number, H: number,
-    t0: number, t1: number): void;
+  layernorm_fwd(
+    x: number,
+    w: number,
+    b: number,
+    out: number,
+    mean: number,
+    rstd: number,
+    C: number,
+    eps: number,
+    r0: number,
+    r1: number,
+  ): void;
+  layernorm_bwd_dx(
+    dout: number,
+    x: number,
+    w: number,
+    mean: number,
+    rstd: number,
+    dx: number,
+    C: number,
+    r0: number,
+    r1: number,
+  ): void;
+  layernorm_bwd_dw(
+    dout: number,
+    x: number,
+    mean: number,
+    rstd: number,
+    dw: number,
+    db: number,
+    M: number,
+    C: number,
+    c0: number,
+    c1: number,
+  ): void;
+  attn_fwd(
+    qkv: number,
+    y: number,
+    att: number,
+    seqs: number,
+    kt: number,
+    C: number,
+    H: number,
+    t0: number,
+    t1: number,
+  ): void;
+  attn_bwd(
+    qkv: number,
+    y: number,
+    att: number,
+    dy: number,
+    dqkv: number,
+    seqs: number,
+    vt: number,
+    C: number,
+    H: number,
+    t0: number,
+    t1: number,
+  ): void;
   kv_append(qkv: number, tab: number, layer: number, C: number, r0: number, r1: number): void;
-  attn_infer(q: number, qld: number, y: number, qtab: number, layer: number, C: number, H: number, scratch: number,
-    sstride: number, t0: number, t1: number): void;
-  xent(logits: number, targets: number, g: number, logp: number, V: number, withGrad: number, r0: number, r1: number): void;
+  attn_infer(
+    q: number,
+    qld: number,
+    y: number,
+    qtab: number,
+    layer: number,
+    C: number,
+    H: number,
+    scratch: number,
+    sstride: number,
+    t0: number,
+    t1: number,
+  ): void;
+  xent(
+    logits: number,
+    targets: number,
+    g: number,
+    logp: number,
+    V: number,
+    withGrad: number,
+    r0: number,
+    r1: number,
+  ): void;
   log_softmax(logits: number, V: number, r0: number, r1: number): void;
   gelu_fwd(x: number, out: number, n0: number, n1: number): void;
   gelu_bwd(x: number, dout: number, dx: number, n0: number, n1: number): void;
   add_inplace(a: number, b: number, n0: number, n1: number): void;
   embed_fwd(tok: number, pos: number, wte: number, wpe: number, h: number, C: number, r0: number, r1: number): void;
   embed_bwd(tok: number, pos: number, dh: number, dwte: number, dwpe: number, C: number, r0: number, r1: number): void;
-  adamw(p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, wd: number,
-    bc1: number, bc2: number, gscale: number, n0: number, n1: number): void;
+  adamw(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+    gscale: number,
+    n0: number,
+    n1: number,
+  ): void;
   sumsq(x: number, n: number): number;
   zero(x: number, n0: number, n1: number): void;
   peak_fma(n: number, p: number): number;
@@ -69,7 +205,9 @@ export function kernelModule(): WebAssembly.Module {
     try {
       bytes = readFileSync(url);
     } catch {
-      throw new Error(`kernel module not found at ${url.pathname}: run 'npm run build' (it compiles src/engine/kernels).`);
+      throw new Error(
+        `kernel module not found at ${url.pathname}: run 'npm run build' (it compiles src/engine/kernels).`,
+      );
     }
     cachedModule = new WebAssembly.Module(new Uint8Array(bytes));
   }

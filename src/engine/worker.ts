@@ -4,9 +4,19 @@ import { workerData } from 'node:worker_threads';
 import { instantiate } from './wasm.js';
 
 const { module, memory, sab, names } = workerData as {
-  module: WebAssembly.Module; memory: WebAssembly.Memory; sab: SharedArrayBuffer; names: string[];
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  sab: SharedArrayBuffer;
+  names: string[];
 };
-const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5, STATE = 6, RUNNING = 1;
+const SEQ = 0,
+  DONE = 1,
+  KERNEL = 2,
+  NARGS = 3,
+  STOP = 4,
+  ERROR = 5,
+  STATE = 6,
+  RUNNING = 1;
 const ctl = new Int32Array(sab, 0, 16);
 const args = new Float64Array(sab, 64, 24);
 const k = instantiate(module, memory) as unknown as Record<string, (...a: number[]) => unknown>;

@@ -16,7 +16,14 @@ import { stripString, pyStr } from './normalize.js';
 export const BENCHMARKS = ['gsm8k', 'math500', 'gaokao2023en', 'olympiadbench', 'aime24', 'amc23', 'math'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 /** The paper's Table 1 columns, in its order (full MATH is extra). */
-export const TABLE1: readonly BenchmarkName[] = ['gsm8k', 'math500', 'gaokao2023en', 'olympiadbench', 'aime24', 'amc23'];
+export const TABLE1: readonly BenchmarkName[] = [
+  'gsm8k',
+  'math500',
+  'gaokao2023en',
+  'olympiadbench',
+  'aime24',
+  'amc23',
+];
 
 export interface BenchmarkProblem {
   bench: BenchmarkName;
@@ -49,15 +56,22 @@ function isBenchmark(name: string): name is BenchmarkName {
 /** The raw gold answer, before strip_string: parse_ground_truth's per-benchmark rule. */
 export function rawGold(bench: BenchmarkName, row: Record<string, unknown>, strict = false): string {
   switch (bench) {
-    case 'gsm8k': return pyStr(row.answer).split('####').pop() ?? '';
-    case 'math': case 'math500': return extractAnswer(pyStr(row.solution), { dataName: bench, strict });
-    case 'gaokao2023en': return pyStr(row.answer).replaceAll('$', '').trim();
+    case 'gsm8k':
+      return pyStr(row.answer).split('####').pop() ?? '';
+    case 'math':
+    case 'math500':
+      return extractAnswer(pyStr(row.solution), { dataName: bench, strict });
+    case 'gaokao2023en':
+      return pyStr(row.answer).replaceAll('$', '').trim();
     case 'olympiadbench': {
       const fa = row.final_answer;
-      if (!Array.isArray(fa) || fa.length === 0) throw new Error(`olympiadbench row ${pyStr(row.id)}: final_answer is not a non-empty list`);
+      if (!Array.isArray(fa) || fa.length === 0)
+        throw new Error(`olympiadbench row ${pyStr(row.id)}: final_answer is not a non-empty list`);
       return pyStr(fa[0]).replace(/^\$+|\$+$/g, '');
     }
-    case 'aime24': case 'amc23': return pyStr(row.answer);
+    case 'aime24':
+    case 'amc23':
+      return pyStr(row.answer);
   }
 }
 
@@ -65,10 +79,16 @@ export function rawGold(bench: BenchmarkName, row: Record<string, unknown>, stri
 function referenceText(bench: BenchmarkName, row: Record<string, unknown>): string | undefined {
   switch (bench) {
     // The whole answer field: its "#### N" line makes the last number the answer (the GSM8K convention).
-    case 'gsm8k': return pyStr(row.answer);
-    case 'math': case 'math500': case 'aime24': return typeof row.solution === 'string' ? row.solution : undefined;
-    case 'olympiadbench': return Array.isArray(row.solution) ? pyStr(row.solution[0]) : undefined;
-    default: return undefined;
+    case 'gsm8k':
+      return pyStr(row.answer);
+    case 'math':
+    case 'math500':
+    case 'aime24':
+      return typeof row.solution === 'string' ? row.solution : undefined;
+    case 'olympiadbench':
+      return Array.isArray(row.solution) ? pyStr(row.solution[0]) : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -77,21 +97,28 @@ export function loadBenchmark(name: string, opts: LoadOptions = {}): BenchmarkPr
     throw new Error(`unknown benchmark '${name}': use one of ${BENCHMARKS.join(', ')}`);
   }
   const file = `${opts.dir ?? defaultDataDir()}${opts.dir && !opts.dir.endsWith('/') ? '/' : ''}${name}/test.jsonl`;
-  if (!existsSync(file)) throw new Error(`benchmark file ${file} is missing: the repo ships it under data/benchmarks/${name}/`);
-  const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
-    try {
-      return JSON.parse(l) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${file}:${i + 1}: not valid JSON`);
-    }
-  });
+  if (!existsSync(file))
+    throw new Error(`benchmark file ${file} is missing: the repo ships it under data/benchmarks/${name}/`);
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        throw new Error(`${file}:${i + 1}: not valid JSON`);
+      }
+    });
   const withIdx = rows.map((r, i) => ('idx' in r ? r : { idx: i, ...r }));
   withIdx.sort((a, b) => Number(a.idx) - Number(b.idx));
   return withIdx.map((row) => {
     const gold = stripString(rawGold(name, row, opts.strict), { strict: opts.strict });
     let question = '';
     for (const k of ['question', 'problem', 'Question', 'input']) {
-      if (k in row) { question = pyStr(row[k]); break; }
+      if (k in row) {
+        question = pyStr(row[k]);
+        break;
+      }
     }
     const low = gold.toLowerCase();
     if (low === 'true' || low === 'false') question += ' (True or False)';

@@ -28,6 +28,7 @@ export function caseGold(gold: string, strict = false): string {
 
 export function caseVerdict(c: RecordedCase, strict = false): { gold: string; pred: string; equal: boolean } {
   const gold = caseGold(c.gold, strict);
-  const pred = c.mode === 'grade' ? normalizeBoxContent(c.pred ?? '', { strict }) : extractPrediction(c.text ?? '', { strict });
+  const pred =
+    c.mode === 'grade' ? normalizeBoxContent(c.pred ?? '', { strict }) : extractPrediction(c.text ?? '', { strict });
   return { gold, pred, equal: mathEqual(pred, gold, { strict }) };
 }

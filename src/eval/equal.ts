@@ -43,7 +43,12 @@ export function parseDigits(s: string): number | undefined {
 
 /** The grader's choice_answer_clean (its own copy in grader.py, simpler than parser.py's). */
 export function choiceAnswerClean(pred: string): string {
-  let p = pred.replace(/^\n+|\n+$/g, '').replace(/\.+$/, '').replace(/\/+$/, '').replace(/^ +| +$/g, '').replace(/^:+/, '');
+  let p = pred
+    .replace(/^\n+|\n+$/g, '')
+    .replace(/\.+$/, '')
+    .replace(/\/+$/, '')
+    .replace(/^ +| +$/g, '')
+    .replace(/^:+/, '');
   const letters = p.toUpperCase().match(/\b(A|B|C|D|E)\b/g);
   p = letters ? letters[letters.length - 1] : p.trim().replace(/^\.+|\.+$/g, '');
   return p.replace(/\.+$/, '').replace(/\/+$/, '');
@@ -52,7 +57,9 @@ export function choiceAnswerClean(pred: string): string {
 /** The toolkit's str_to_pmatrix: "{a,b}" groups become column pmatrices. */
 function strToPmatrix(s: string): string {
   const groups = s.trim().match(/\{.*,.*\}/g) ?? [];
-  return groups.map((m) => '\\begin{pmatrix}' + m.replace(/^[{}]+|[{}]+$/g, '').replaceAll(',', '\\') + '\\end{pmatrix}').join(', ');
+  return groups
+    .map((m) => '\\begin{pmatrix}' + m.replace(/^[{}]+|[{}]+$/g, '').replaceAll(',', '\\') + '\\end{pmatrix}')
+    .join(', ');
 }
 
 const stripChars = (s: string, chars: string) => {
@@ -67,8 +74,10 @@ const stripChars = (s: string, chars: string) => {
 const pyStrip = (s: string) => s.replace(/^\s+|\s+$/g, '');
 
 function isMatrix(s: string): boolean {
-  return (s.startsWith('\\begin{pmatrix}') || s.startsWith('\\begin{bmatrix}'))
-    && (s.endsWith('\\end{pmatrix}') || s.endsWith('\\end{bmatrix}'));
+  return (
+    (s.startsWith('\\begin{pmatrix}') || s.startsWith('\\begin{bmatrix}')) &&
+    (s.endsWith('\\end{pmatrix}') || s.endsWith('\\end{bmatrix}'))
+  );
 }
 
 /** Top-level comma split (strict mode only: the toolkit splits on every comma). */
@@ -79,14 +88,21 @@ function splitTop(s: string): string[] {
   for (const c of s) {
     if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) depth--;
-    if (c === ',' && depth === 0) { out.push(cur); cur = ''; } else cur += c;
+    if (c === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   out.push(cur);
   return out;
 }
 
 /** `math_equal(prediction, reference)`; synchronous, without a time limit (see grade.ts for that). */
-export function mathEqual(prediction: string | null | undefined, reference: string | null | undefined, opts: EqualOptions = {}): boolean {
+export function mathEqual(
+  prediction: string | null | undefined,
+  reference: string | null | undefined,
+  opts: EqualOptions = {},
+): boolean {
   const includePct = opts.includePercentage ?? true;
   if (prediction == null || reference == null) return false;
   // Rule 2.
@@ -109,8 +125,10 @@ export function mathEqual(prediction: string | null | undefined, reference: stri
   // Rule 7: bracket-insensitive comparison.
   let ps = pred;
   let rs = ref;
-  if ((pred.startsWith('[') && pred.endsWith(']') && !ref.startsWith('('))
-    || (pred.startsWith('(') && pred.endsWith(')') && !ref.startsWith('['))) {
+  if (
+    (pred.startsWith('[') && pred.endsWith(']') && !ref.startsWith('(')) ||
+    (pred.startsWith('(') && pred.endsWith(')') && !ref.startsWith('['))
+  ) {
     ps = stripChars(ps, '[]()');
     rs = stripChars(rs, '[]()');
   }
@@ -131,14 +149,23 @@ export function mathEqual(prediction: string | null | undefined, reference: stri
   }
   // Rule 9: matrices cell by cell.
   if (isMatrix(pred) && isMatrix(ref)) {
-    const rows = (s: string) => s.slice('\\begin{pmatrix}'.length, -'\\end{pmatrix}'.length).split('\\\\').map(pyStrip).filter((l) => l);
+    const rows = (s: string) =>
+      s
+        .slice('\\begin{pmatrix}'.length, -'\\end{pmatrix}'.length)
+        .split('\\\\')
+        .map(pyStrip)
+        .filter((l) => l);
     const pr = rows(pred);
     const rr = rows(ref);
-    if (pr.length === rr.length && pr.every((line, i) => {
-      const pc = line.split('&');
-      const rc = rr[i].split('&');
-      return pc.length === rc.length && pc.every((c, j) => mathEqual(c, rc[j], opts));
-    })) return true;
+    if (
+      pr.length === rr.length &&
+      pr.every((line, i) => {
+        const pc = line.split('&');
+        const rc = rr[i].split('&');
+        return pc.length === rc.length && pc.every((c, j) => mathEqual(c, rc[j], opts));
+      })
+    )
+      return true;
   }
   // Rule 10: equations.
   const pEq = count(pred, '=');

@@ -64,7 +64,10 @@ export function roundAcc(correct: number, n: number): number {
   return r / 10;
 }
 
-export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ results: ProblemResult[]; summary: BenchSummary[]; average: number }> {
+export async function evaluate(
+  engine: Engine,
+  opts: EvalOptions,
+): Promise<{ results: ProblemResult[]; summary: BenchSummary[]; average: number }> {
   const pool = opts.grader ?? new GradePool({ strict: opts.strict, ...opts.pool });
   const results: ProblemResult[] = [];
   const summary: BenchSummary[] = [];
@@ -84,7 +87,15 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
             chunk.push(p);
           } else {
             const r: ProblemResult = {
-              bench, idx: p.idx, question: p.question, gold: p.gold, output: '', pred: '', correct: false, timeout: false, error: why,
+              bench,
+              idx: p.idx,
+              question: p.question,
+              gold: p.gold,
+              output: '',
+              pred: '',
+              correct: false,
+              timeout: false,
+              error: why,
             };
             opts.onResult?.(r);
             benchResults.push(r);
@@ -93,20 +104,40 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
         if (!chunk.length) continue;
         const prompts = chunk.map((p) => buildPrompt(opts.prompt ?? 'qwen25-math-cot', p.question));
         const outs = await engine.generate(prompts, {
-          n: 1, temperature: 0, top_p: 1, max_tokens: opts.maxTokens ?? 2048, stop: STOP_WORDS, seed: opts.seed ?? 0,
+          n: 1,
+          temperature: 0,
+          top_p: 1,
+          max_tokens: opts.maxTokens ?? 2048,
+          stop: STOP_WORDS,
+          seed: opts.seed ?? 0,
         });
         if (outs.length !== chunk.length) {
           throw new Error(`engine ${engine.name} returned ${outs.length} results for ${chunk.length} prompts`);
         }
-        const graded = await Promise.all(chunk.map(async (p, k) => {
-          const c = outs[k][0];
-          if (!c) throw new Error(`engine ${engine.name} returned no completion for ${bench} #${p.idx}`);
-          const output = cleanOutput(c.text);
-          const pred = extractPrediction(output, { dataName: bench, strict: opts.strict });
-          const v = await pool.grade({ gold: p.gold, goldNormalized: true, pred, predNormalized: true });
-          return { bench, idx: p.idx, question: p.question, gold: p.gold, output, pred, correct: v.equal, timeout: v.timeout, finish_reason: c.finish_reason };
-        }));
-        for (const r of graded) { opts.onResult?.(r); benchResults.push(r); }
+        const graded = await Promise.all(
+          chunk.map(async (p, k) => {
+            const c = outs[k][0];
+            if (!c) throw new Error(`engine ${engine.name} returned no completion for ${bench} #${p.idx}`);
+            const output = cleanOutput(c.text);
+            const pred = extractPrediction(output, { dataName: bench, strict: opts.strict });
+            const v = await pool.grade({ gold: p.gold, goldNormalized: true, pred, predNormalized: true });
+            return {
+              bench,
+              idx: p.idx,
+              question: p.question,
+              gold: p.gold,
+              output,
+              pred,
+              correct: v.equal,
+              timeout: v.timeout,
+              finish_reason: c.finish_reason,
+            };
+          }),
+        );
+        for (const r of graded) {
+          opts.onResult?.(r);
+          benchResults.push(r);
+        }
       }
       benchResults.sort((a, b) => a.idx - b.idx);
       results.push(...benchResults);
@@ -119,16 +150,31 @@ export async function evaluate(engine: Engine, opts: EvalOptions): Promise<{ res
   return { results, summary, average };
 }
 
-function summarize(bench: string, rs: { correct: boolean; timeout: boolean; pred: string; error?: string }[]): BenchSummary {
+function summarize(
+  bench: string,
+  rs: { correct: boolean; timeout: boolean; pred: string; error?: string }[],
+): BenchSummary {
   const correct = rs.filter((r) => r.correct).length;
   return {
-    bench, n: rs.length, correct, acc: roundAcc(correct, rs.length), timeouts: rs.filter((r) => r.timeout).length,
-    empty: rs.filter((r) => !r.pred && !r.error).length, errors: rs.filter((r) => r.error).length,
+    bench,
+    n: rs.length,
+    correct,
+    acc: roundAcc(correct, rs.length),
+    timeouts: rs.filter((r) => r.timeout).length,
+    empty: rs.filter((r) => !r.pred && !r.error).length,
+    errors: rs.filter((r) => r.error).length,
   };
 }
 
-export interface GoldCheckMiss { idx: number; gold: string; pred: string; timeout: boolean }
-export interface GoldCheckPart extends BenchSummary { misses: GoldCheckMiss[] }
+export interface GoldCheckMiss {
+  idx: number;
+  gold: string;
+  pred: string;
+  timeout: boolean;
+}
+export interface GoldCheckPart extends BenchSummary {
+  misses: GoldCheckMiss[];
+}
 export interface GoldCheckResult {
   bench: string;
   /** The raw gold answer, as a box's content, against the gold the toolkit computes from it. */
@@ -139,22 +185,52 @@ export interface GoldCheckResult {
 }
 
 /** Grade every benchmark's raw gold and, where it has them, its reference solutions against the gold. */
-export async function goldCheck(benches: string[], opts: LoadOptions & { strict?: boolean; pool?: PoolOptions } = {}): Promise<GoldCheckResult[]> {
+export async function goldCheck(
+  benches: string[],
+  opts: LoadOptions & { strict?: boolean; pool?: PoolOptions } = {},
+): Promise<GoldCheckResult[]> {
   const pool = new GradePool({ strict: opts.strict, ...opts.pool });
   const out: GoldCheckResult[] = [];
-  const part = async (bench: string, items: { p: BenchmarkProblem; pred: string; normalized: boolean }[]): Promise<GoldCheckPart> => {
-    const rows = await Promise.all(items.map(async (it) => ({ ...it, v: await pool.grade({ gold: it.p.gold, goldNormalized: true, pred: it.pred, predNormalized: it.normalized }) })));
-    const s = summarize(bench, rows.map((r) => ({ correct: r.v.equal, timeout: r.v.timeout, pred: r.pred })));
-    return { ...s, misses: rows.filter((r) => !r.v.equal).map((r) => ({ idx: r.p.idx, gold: r.p.gold, pred: r.pred, timeout: r.v.timeout })) };
+  const part = async (
+    bench: string,
+    items: { p: BenchmarkProblem; pred: string; normalized: boolean }[],
+  ): Promise<GoldCheckPart> => {
+    const rows = await Promise.all(
+      items.map(async (it) => ({
+        ...it,
+        v: await pool.grade({ gold: it.p.gold, goldNormalized: true, pred: it.pred, predNormalized: it.normalized }),
+      })),
+    );
+    const s = summarize(
+      bench,
+      rows.map((r) => ({ correct: r.v.equal, timeout: r.v.timeout, pred: r.pred })),
+    );
+    return {
+      ...s,
+      misses: rows
+        .filter((r) => !r.v.equal)
+        .map((r) => ({ idx: r.p.idx, gold: r.p.gold, pred: r.pred, timeout: r.v.timeout })),
+    };
   };
   try {
     for (const bench of benches) {
       const problems: BenchmarkProblem[] = loadBenchmark(bench, opts);
-      const gold = await part(bench, problems.map((p) => ({ p, pred: rawGold(p.bench, p.raw, opts.strict), normalized: false })));
+      const gold = await part(
+        bench,
+        problems.map((p) => ({ p, pred: rawGold(p.bench, p.raw, opts.strict), normalized: false })),
+      );
       const withRef = problems.filter((p) => p.reference !== undefined);
-      const reference = withRef.length === 0 ? undefined : await part(bench, withRef.map((p) => ({
-        p, pred: extractPrediction(p.reference!, { dataName: bench, strict: opts.strict }), normalized: true,
-      })));
+      const reference =
+        withRef.length === 0
+          ? undefined
+          : await part(
+              bench,
+              withRef.map((p) => ({
+                p,
+                pred: extractPrediction(p.reference!, { dataName: bench, strict: opts.strict }),
+                normalized: true,
+              })),
+            );
       out.push({ bench, gold, reference });
     }
   } finally {

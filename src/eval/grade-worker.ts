@@ -7,7 +7,10 @@ import { gradeSync, type GradeOptions, type GradeTask } from './grade.js';
 const opts = workerData as GradeOptions;
 
 parentPort?.on('message', (m: { id: number; task: GradeTask }) => {
-  if (m.task.gold === '__psrlm_hang__') for (;;) { /* never returns: exercised by the timeout test */ }
+  if (m.task.gold === '__psrlm_hang__')
+    for (;;) {
+      /* never returns: exercised by the timeout test */
+    }
   const equal = gradeSync(m.task, opts);
   parentPort?.postMessage({ id: m.id, equal });
 });

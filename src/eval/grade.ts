@@ -73,10 +73,19 @@ export interface PoolOptions extends GradeOptions {
   depth?: number;
 }
 
-interface Job { id: number; task: GradeTask; resolve: (v: Verdict) => void }
+interface Job {
+  id: number;
+  task: GradeTask;
+  resolve: (v: Verdict) => void;
+}
 // `ready` turns true when the worker has loaded its modules: the clock on a comparison must not include a
 // worker's start-up (a second or more on a busy two-core machine).
-interface Slot { worker: Worker; queue: Job[]; timer?: NodeJS.Timeout; ready: boolean }
+interface Slot {
+  worker: Worker;
+  queue: Job[];
+  timer?: NodeJS.Timeout;
+  ready: boolean;
+}
 
 /** A pool of grading workers. `close()` it when done (workers keep the process alive). */
 export class GradePool {
@@ -101,7 +110,10 @@ export class GradePool {
     const worker = new Worker(new URL('./grade-worker.js', import.meta.url), { workerData: gradeOpts });
     const slot: Slot = { worker, queue: [], ready: false };
     worker.on('message', (m: { id: number; equal: boolean } | { ready: true }) => {
-      if ('ready' in m) { slot.ready = true; this.armTimer(slot); } else this.onResult(slot, m);
+      if ('ready' in m) {
+        slot.ready = true;
+        this.armTimer(slot);
+      } else this.onResult(slot, m);
     });
     worker.on('error', (err) => this.onCrash(slot, err));
     worker.unref();

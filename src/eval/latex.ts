@@ -26,15 +26,70 @@ export class ParseError extends Error {}
 
 type Tok = { k: string; v: string };
 
-const SKIP_CMDS = new Set(['left', 'right', 'quad', 'qquad', 'thinspace', 'medspace', 'thickspace', 'negthinspace',
-  'negmedspace', 'negthickspace']);
-const FUNCS = new Set(['sin', 'cos', 'tan', 'csc', 'sec', 'cot', 'arcsin', 'arccos', 'arctan', 'arccsc', 'arcsec',
-  'arccot', 'sinh', 'cosh', 'tanh', 'arsinh', 'arcosh', 'artanh', 'log', 'ln', 'exp']);
+const SKIP_CMDS = new Set([
+  'left',
+  'right',
+  'quad',
+  'qquad',
+  'thinspace',
+  'medspace',
+  'thickspace',
+  'negthinspace',
+  'negmedspace',
+  'negthickspace',
+]);
+const FUNCS = new Set([
+  'sin',
+  'cos',
+  'tan',
+  'csc',
+  'sec',
+  'cot',
+  'arcsin',
+  'arccos',
+  'arctan',
+  'arccsc',
+  'arcsec',
+  'arccot',
+  'sinh',
+  'cosh',
+  'tanh',
+  'arsinh',
+  'arcosh',
+  'artanh',
+  'log',
+  'ln',
+  'exp',
+]);
 const CMD_TOKENS: Record<string, string> = {
-  frac: 'FRAC', dfrac: 'FRAC', tfrac: 'FRAC', binom: 'BINOM', dbinom: 'BINOM', tbinom: 'BINOM', sqrt: 'SQRT',
-  overline: 'OVERLINE', times: 'MUL', cdot: 'MUL', div: 'DIV', le: 'LE', leq: 'LE', leqslant: 'LE', ge: 'GE',
-  geq: 'GE', geqslant: 'GE', neq: 'NE', lfloor: 'LFLOOR', rfloor: 'RFLOOR', lceil: 'LCEIL', rceil: 'RCEIL',
-  infty: 'INF', mathit: 'MATHIT', sum: 'BIG', prod: 'BIG', int: 'BIG', lim: 'BIG',
+  frac: 'FRAC',
+  dfrac: 'FRAC',
+  tfrac: 'FRAC',
+  binom: 'BINOM',
+  dbinom: 'BINOM',
+  tbinom: 'BINOM',
+  sqrt: 'SQRT',
+  overline: 'OVERLINE',
+  times: 'MUL',
+  cdot: 'MUL',
+  div: 'DIV',
+  le: 'LE',
+  leq: 'LE',
+  leqslant: 'LE',
+  ge: 'GE',
+  geq: 'GE',
+  geqslant: 'GE',
+  neq: 'NE',
+  lfloor: 'LFLOOR',
+  rfloor: 'RFLOOR',
+  lceil: 'LCEIL',
+  rceil: 'RCEIL',
+  infty: 'INF',
+  mathit: 'MATHIT',
+  sum: 'BIG',
+  prod: 'BIG',
+  int: 'BIG',
+  lim: 'BIG',
 };
 
 /** Tokenise; throws ParseError on any character sympy's lexer rejects (anywhere in the string). */
@@ -43,7 +98,10 @@ export function lex(src: string): Tok[] {
   let i = 0;
   while (i < src.length) {
     const c = src[i];
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') { i++; continue; }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+      i++;
+      continue;
+    }
     if (c === '\\') {
       const m = /^\\([a-zA-Z]+)/.exec(src.slice(i));
       if (m) {
@@ -56,9 +114,20 @@ export function lex(src: string): Tok[] {
         continue;
       }
       const n = src[i + 1];
-      if (n === ',' || n === ':' || n === ';' || n === '!') { i += 2; continue; } // thin/medium/thick/negative space
-      if (n === '{') { toks.push({ k: 'LBRACE_LIT', v: '\\{' }); i += 2; continue; }
-      if (n === '}') { toks.push({ k: 'RBRACE_LIT', v: '\\}' }); i += 2; continue; }
+      if (n === ',' || n === ':' || n === ';' || n === '!') {
+        i += 2;
+        continue;
+      } // thin/medium/thick/negative space
+      if (n === '{') {
+        toks.push({ k: 'LBRACE_LIT', v: '\\{' });
+        i += 2;
+        continue;
+      }
+      if (n === '}') {
+        toks.push({ k: 'RBRACE_LIT', v: '\\}' });
+        i += 2;
+        continue;
+      }
       throw new ParseError(`unexpected '\\${n ?? ''}'`);
     }
     if (/[0-9]/.test(c)) {
@@ -69,7 +138,11 @@ export function lex(src: string): Tok[] {
     }
     if (c === '.') {
       const m = /^\.\d+/.exec(src.slice(i));
-      if (!m) { toks.push({ k: 'OTHER', v: '.' }); i++; continue; } // lexed by sympy, never parsed: ends the prefix
+      if (!m) {
+        toks.push({ k: 'OTHER', v: '.' });
+        i++;
+        continue;
+      } // lexed by sympy, never parsed: ends the prefix
       // sympy's NUMBER needs a digit before the point; ".5" is lexed but cannot start an expression.
       toks.push({ k: 'BADNUM', v: m[0] });
       i += m[0].length;
@@ -84,16 +157,43 @@ export function lex(src: string): Tok[] {
         toks.push({ k: 'LETTER', v: c });
         i++;
       }
-      while (src[i] === "'") { toks[toks.length - 1].v += "'"; i++; }
+      while (src[i] === "'") {
+        toks[toks.length - 1].v += "'";
+        i++;
+      }
       continue;
     }
     const single: Record<string, string> = {
-      '+': 'ADD', '-': 'SUB', '*': 'MUL', '/': 'DIV', ':': 'DIV', '(': 'LPAREN', ')': 'RPAREN', '{': 'LBRACE',
-      '}': 'RBRACE', '[': 'LBRACKET', ']': 'RBRACKET', '|': 'BAR', '^': 'CARET', '_': 'UNDERSCORE', '=': 'EQ',
-      '<': 'LT', '>': 'GT', '!': 'BANG', ',': 'COMMA',
+      '+': 'ADD',
+      '-': 'SUB',
+      '*': 'MUL',
+      '/': 'DIV',
+      ':': 'DIV',
+      '(': 'LPAREN',
+      ')': 'RPAREN',
+      '{': 'LBRACE',
+      '}': 'RBRACE',
+      '[': 'LBRACKET',
+      ']': 'RBRACKET',
+      '|': 'BAR',
+      '^': 'CARET',
+      _: 'UNDERSCORE',
+      '=': 'EQ',
+      '<': 'LT',
+      '>': 'GT',
+      '!': 'BANG',
+      ',': 'COMMA',
     };
-    if (c in single) { toks.push({ k: single[c], v: c }); i++; continue; }
-    if (c === "'") { toks.push({ k: 'OTHER', v: c }); i++; continue; }
+    if (c in single) {
+      toks.push({ k: single[c], v: c });
+      i++;
+      continue;
+    }
+    if (c === "'") {
+      toks.push({ k: 'OTHER', v: c });
+      i++;
+      continue;
+    }
     throw new ParseError(`unexpected character '${c}'`);
   }
   return toks;
@@ -107,8 +207,12 @@ const inv = (n: Node): Node => ({ t: 'pow', b: n, e: MINUS_ONE });
 class Parser {
   p = 0;
   constructor(private toks: Tok[]) {}
-  peek(o = 0): Tok | undefined { return this.toks[this.p + o]; }
-  is(k: string, o = 0): boolean { return this.toks[this.p + o]?.k === k; }
+  peek(o = 0): Tok | undefined {
+    return this.toks[this.p + o];
+  }
+  is(k: string, o = 0): boolean {
+    return this.toks[this.p + o]?.k === k;
+  }
   take(k: string): Tok {
     const t = this.toks[this.p];
     if (!t || t.k !== k) throw new ParseError(`expected ${k}, found ${t ? t.v : 'end'}`);
@@ -118,7 +222,9 @@ class Parser {
   /** Run `f`; on failure restore the position and return undefined (ANTLR stops before what cannot continue). */
   attempt<T>(f: () => T): T | undefined {
     const save = this.p;
-    try { return f(); } catch (e) {
+    try {
+      return f();
+    } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       this.p = save;
       return undefined;
@@ -134,14 +240,19 @@ class Parser {
       const save = this.p;
       this.p++;
       const right = this.attempt(() => this.expr());
-      if (!right) { this.p = save; return left; }
+      if (!right) {
+        this.p = save;
+        return left;
+      }
       // sympy builds Eq(Eq(a, b), c) for a=b=c, but a<b<c raises (a relational has no truth value).
       if (left.t === 'rel' && op !== '=') throw new ParseError('chained inequality');
       left = { t: 'rel', op, l: left, r: right };
     }
   }
 
-  expr(): Node { return this.additive(); }
+  expr(): Node {
+    return this.additive();
+  }
 
   additive(): Node {
     const terms = [this.mp(false)];
@@ -149,7 +260,10 @@ class Parser {
       const save = this.p;
       const minus = this.take(this.peek()!.k).k === 'SUB';
       const rhs = this.attempt(() => this.mp(false));
-      if (!rhs) { this.p = save; break; }
+      if (!rhs) {
+        this.p = save;
+        break;
+      }
       terms.push(minus ? neg(rhs) : rhs);
     }
     return terms.length === 1 ? terms[0] : { t: 'add', a: terms };
@@ -161,15 +275,24 @@ class Parser {
       const save = this.p;
       const div = this.take(this.peek()!.k).k === 'DIV';
       const rhs = this.attempt(() => this.unary(nofunc));
-      if (!rhs) { this.p = save; break; }
+      if (!rhs) {
+        this.p = save;
+        break;
+      }
       left = div ? { t: 'mul', a: [left, inv(rhs)] } : { t: 'mul', a: [left, rhs] };
     }
     return left;
   }
 
   unary(nofunc: boolean): Node {
-    if (this.is('ADD')) { this.p++; return this.unary(nofunc); }
-    if (this.is('SUB')) { this.p++; return neg(this.unary(nofunc)); }
+    if (this.is('ADD')) {
+      this.p++;
+      return this.unary(nofunc);
+    }
+    if (this.is('SUB')) {
+      this.p++;
+      return neg(this.unary(nofunc));
+    }
     const items = [this.postfix(nofunc)];
     for (;;) {
       const next = this.attempt(() => this.postfix(nofunc));
@@ -181,7 +304,10 @@ class Parser {
 
   postfix(nofunc: boolean): Node {
     let e = this.exp(nofunc);
-    while (this.is('BANG')) { this.p++; e = { t: 'fn', name: 'factorial', args: [e] }; }
+    while (this.is('BANG')) {
+      this.p++;
+      e = { t: 'fn', name: 'factorial', args: [e] };
+    }
     return e;
   }
 
@@ -191,7 +317,10 @@ class Parser {
       const save = this.p;
       this.p++;
       const e = this.attempt(() => (this.is('LBRACE') ? this.braced() : this.atom()));
-      if (!e) { this.p = save; break; }
+      if (!e) {
+        this.p = save;
+        break;
+      }
       this.subscriptIgnored();
       base = { t: 'pow', b: base, e };
     }
@@ -199,7 +328,10 @@ class Parser {
   }
 
   private subscriptIgnored(): void {
-    if (this.is('UNDERSCORE')) { this.p++; this.is('LBRACE') ? this.braced() : this.atom(); }
+    if (this.is('UNDERSCORE')) {
+      this.p++;
+      this.is('LBRACE') ? this.braced() : this.atom();
+    }
   }
 
   braced(): Node {
@@ -213,7 +345,10 @@ class Parser {
     const t = this.peek();
     if (!t) throw new ParseError('unexpected end');
     switch (t.k) {
-      case 'LPAREN': case 'LBRACKET': case 'LBRACE': case 'LBRACE_LIT': {
+      case 'LPAREN':
+      case 'LBRACKET':
+      case 'LBRACE':
+      case 'LBRACE_LIT': {
         const close = { LPAREN: 'RPAREN', LBRACKET: 'RBRACKET', LBRACE: 'RBRACE', LBRACE_LIT: 'RBRACE_LIT' }[t.k]!;
         this.p++;
         const e = this.expr();
@@ -226,13 +361,15 @@ class Parser {
         this.take('BAR');
         return { t: 'fn', name: 'abs', args: [e] };
       }
-      case 'LFLOOR': case 'LCEIL': {
+      case 'LFLOOR':
+      case 'LCEIL': {
         this.p++;
         const e = this.expr();
         this.take(t.k === 'LFLOOR' ? 'RFLOOR' : 'RCEIL');
         return { t: 'fn', name: t.k === 'LFLOOR' ? 'floor' : 'ceiling', args: [e] };
       }
-      case 'FRAC': return this.frac();
+      case 'FRAC':
+        return this.frac();
       case 'BINOM': {
         this.p++;
         const n = this.braced();
@@ -242,16 +379,27 @@ class Parser {
       case 'SQRT': {
         this.p++;
         let root: Node | undefined;
-        if (this.is('LBRACKET')) { this.p++; root = this.expr(); this.take('RBRACKET'); }
+        if (this.is('LBRACKET')) {
+          this.p++;
+          root = this.expr();
+          this.take('RBRACKET');
+        }
         const x = this.braced();
-        return root ? { t: 'pow', b: x, e: inv(root) } : { t: 'pow', b: x, e: { t: 'pow', b: { t: 'num', v: 2, float: false }, e: MINUS_ONE } };
+        return root
+          ? { t: 'pow', b: x, e: inv(root) }
+          : { t: 'pow', b: x, e: { t: 'pow', b: { t: 'num', v: 2, float: false }, e: MINUS_ONE } };
       }
-      case 'OVERLINE': { this.p++; return { t: 'fn', name: 'conjugate', args: [this.braced()] }; }
+      case 'OVERLINE': {
+        this.p++;
+        return { t: 'fn', name: 'conjugate', args: [this.braced()] };
+      }
       case 'FUNC':
         if (nofunc) throw new ParseError('function inside a function argument');
         return this.func();
-      case 'BIG': return this.big();
-      default: break;
+      case 'BIG':
+        return this.big();
+      default:
+        break;
     }
     // A letter or unknown command followed by "(" is an undefined function applied to its arguments.
     if ((t.k === 'LETTER' || t.k === 'SYMBOL') && !nofunc) {
@@ -259,7 +407,10 @@ class Parser {
         const name = this.symbolName();
         this.take('LPAREN');
         const args = [this.expr()];
-        while (this.is('COMMA')) { this.p++; args.push(this.expr()); }
+        while (this.is('COMMA')) {
+          this.p++;
+          args.push(this.expr());
+        }
         this.take('RPAREN');
         return { t: 'fn', name: 'user:' + name, args } as Node;
       });
@@ -289,7 +440,10 @@ class Parser {
       const text = t.v.replaceAll(',', '');
       return { t: 'num', v: Number(text), float: text.includes('.') };
     }
-    if (t.k === 'INF') { this.p++; return { t: 'inf', sign: 1 }; }
+    if (t.k === 'INF') {
+      this.p++;
+      return { t: 'inf', sign: 1 };
+    }
     if (t.k === 'LETTER' || t.k === 'SYMBOL') return { t: 'sym', name: this.symbolName() };
     if (t.k === 'MATHIT') {
       this.p++;
@@ -312,7 +466,11 @@ class Parser {
     for (let k = 0; k < 2; k++) {
       if (this.is('UNDERSCORE') || this.is('CARET')) {
         this.p++;
-        if (this.is('LBRACE')) { this.p++; args.push(this.relation()); this.take('RBRACE'); } else args.push(this.atom());
+        if (this.is('LBRACE')) {
+          this.p++;
+          args.push(this.relation());
+          this.take('RBRACE');
+        } else args.push(this.atom());
       }
     }
     args.push(this.mp(false));
@@ -325,7 +483,11 @@ class Parser {
     const arg = (): Node => {
       const t = this.peek();
       if (t?.k === 'NUM' && /^\d/.test(t.v)) {
-        if (t.v.length === 1) { this.p++; } else { this.toks[this.p] = { k: 'NUM', v: t.v.slice(1) }; }
+        if (t.v.length === 1) {
+          this.p++;
+        } else {
+          this.toks[this.p] = { k: 'NUM', v: t.v.slice(1) };
+        }
         return { t: 'num', v: Number(t.v[0]), float: false };
       }
       return this.braced();
@@ -340,17 +502,33 @@ class Parser {
     let sup: Node | undefined;
     let sub: Node | undefined;
     for (let k = 0; k < 2; k++) {
-      if (this.is('CARET') && !sup) { this.p++; sup = this.is('LBRACE') ? this.braced() : this.atom(); }
-      else if (this.is('UNDERSCORE') && !sub) { this.p++; sub = this.is('LBRACE') ? this.braced() : this.atom(); }
+      if (this.is('CARET') && !sup) {
+        this.p++;
+        sup = this.is('LBRACE') ? this.braced() : this.atom();
+      } else if (this.is('UNDERSCORE') && !sub) {
+        this.p++;
+        sub = this.is('LBRACE') ? this.braced() : this.atom();
+      }
     }
     let arg: Node;
-    if (this.is('LPAREN')) { this.p++; arg = this.expr(); this.take('RPAREN'); }
-    else arg = this.mp(true);
+    if (this.is('LPAREN')) {
+      this.p++;
+      arg = this.expr();
+      this.take('RPAREN');
+    } else arg = this.mp(true);
     let fname = name === 'ln' ? 'log' : name.replace(/^arc/, 'a').replace(/^ar(?=(sinh|cosh|tanh))/, 'a');
     // sympy reads f^{-1} of a trigonometric function as its inverse, any other power as a power.
-    const isMinusOne = sup && sup.t === 'mul' && sup.a.length === 2 && sup.a[0] === MINUS_ONE
-      && sup.a[1].t === 'num' && sup.a[1].v === 1;
-    if (isMinusOne && /^(sin|cos|tan|csc|sec|cot|sinh|cosh|tanh)$/.test(fname)) { fname = 'a' + fname; sup = undefined; }
+    const isMinusOne =
+      sup &&
+      sup.t === 'mul' &&
+      sup.a.length === 2 &&
+      sup.a[0] === MINUS_ONE &&
+      sup.a[1].t === 'num' &&
+      sup.a[1].v === 1;
+    if (isMinusOne && /^(sin|cos|tan|csc|sec|cot|sinh|cosh|tanh)$/.test(fname)) {
+      fname = 'a' + fname;
+      sup = undefined;
+    }
     let out: Node;
     if (fname === 'log') {
       out = { t: 'fn', name: 'log', args: sub ? [arg, sub] : [arg] };
@@ -373,18 +551,30 @@ export function parseLatex(src: string): Node {
  *  after its automatic canonical ordering) is string equality. */
 export function show(n: Node): string {
   switch (n.t) {
-    case 'num': return n.float ? `${n.v}f` : `${n.v}`;
-    case 'sym': return n.name;
-    case 'inf': return n.sign > 0 ? 'oo' : '-oo';
-    case 'add': return '(' + flat(n).map(show).sort().join('+') + ')';
-    case 'mul': return '(' + flat(n).map(show).sort().join('*') + ')';
-    case 'pow': return `(${show(n.b)})^(${show(n.e)})`;
-    case 'fn': return `${n.name}(${n.args.map(show).join(',')})`;
-    case 'rel': return `${show(n.l)}${n.op}${show(n.r)}`;
-    case 'bool': return n.v ? 'True' : 'False';
-    case 'set': return '{' + n.items.map(show).sort().join(',') + '}';
-    case 'tuple': return '(' + n.items.map(show).join(',') + ',)';
-    case 'list': return '[' + n.items.map(show).join(',') + ']';
+    case 'num':
+      return n.float ? `${n.v}f` : `${n.v}`;
+    case 'sym':
+      return n.name;
+    case 'inf':
+      return n.sign > 0 ? 'oo' : '-oo';
+    case 'add':
+      return '(' + flat(n).map(show).sort().join('+') + ')';
+    case 'mul':
+      return '(' + flat(n).map(show).sort().join('*') + ')';
+    case 'pow':
+      return `(${show(n.b)})^(${show(n.e)})`;
+    case 'fn':
+      return `${n.name}(${n.args.map(show).join(',')})`;
+    case 'rel':
+      return `${show(n.l)}${n.op}${show(n.r)}`;
+    case 'bool':
+      return n.v ? 'True' : 'False';
+    case 'set':
+      return '{' + n.items.map(show).sort().join(',') + '}';
+    case 'tuple':
+      return '(' + n.items.map(show).join(',') + ',)';
+    case 'list':
+      return '[' + n.items.map(show).join(',') + ']';
   }
 }
 

@@ -7,14 +7,14 @@ export const PROMPT_NAMES = ['qwen25-math-cot', 'step'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 const QWEN25_MATH_COT =
-  '<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n'
-  + '<|im_start|>user\n{input}<|im_end|>\n'
-  + '<|im_start|>assistant\n';
+  '<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n' +
+  '<|im_start|>user\n{input}<|im_end|>\n' +
+  '<|im_start|>assistant\n';
 
 const STEP =
-  'Let\'s think step by step and solve the following math problem. Use "Step n: " before each step to '
-  + 'distinguish between different steps, where n is a positive integer starting from 1, representing the '
-  + 'current step number. Put your final answer in \\boxed{}.\n\nProblem: {input}';
+  'Let\'s think step by step and solve the following math problem. Use "Step n: " before each step to ' +
+  'distinguish between different steps, where n is a positive integer starting from 1, representing the ' +
+  'current step number. Put your final answer in \\boxed{}.\n\nProblem: {input}';
 
 /** The toolkit's stop strings; its Qwen2 stop token ids are the engine's business (EOS). */
 export const STOP_WORDS = ['</s>', '<|im_end|>', '<|endoftext|>'];

@@ -25,20 +25,40 @@ function lex(src: string): Tok[] {
   return out;
 }
 
-const FUNCS: Record<string, string> = { sqrt: 'sqrt', exp: 'exp', log: 'log', sin: 'sin', cos: 'cos', tan: 'tan', factorial: 'factorial', Abs: 'abs', abs: 'abs' };
+const FUNCS: Record<string, string> = {
+  sqrt: 'sqrt',
+  exp: 'exp',
+  log: 'log',
+  sin: 'sin',
+  cos: 'cos',
+  tan: 'tan',
+  factorial: 'factorial',
+  Abs: 'abs',
+  abs: 'abs',
+};
 
 class P {
   i = 0;
   constructor(private t: Tok[]) {}
-  peek(v?: string): boolean { const x = this.t[this.i]; return !!x && x.k === 'op' && (v === undefined || x.v === v); }
-  eat(v: string): void { if (!this.peek(v)) throw new ParseError(`python syntax: expected '${v}'`); this.i++; }
+  peek(v?: string): boolean {
+    const x = this.t[this.i];
+    return !!x && x.k === 'op' && (v === undefined || x.v === v);
+  }
+  eat(v: string): void {
+    if (!this.peek(v)) throw new ParseError(`python syntax: expected '${v}'`);
+    this.i++;
+  }
 
   /** expr_list: a bare "a, b" is a tuple in Python. */
   top(): Node {
     const first = this.sum();
     if (!this.peek(',')) return first;
     const items = [first];
-    while (this.peek(',')) { this.i++; if (this.i >= this.t.length) break; items.push(this.sum()); }
+    while (this.peek(',')) {
+      this.i++;
+      if (this.i >= this.t.length) break;
+      items.push(this.sum());
+    }
     return { t: 'tuple', items };
   }
   sum(): Node {
@@ -60,18 +80,30 @@ class P {
     return l;
   }
   unary(): Node {
-    if (this.peek('-')) { this.i++; return { t: 'mul', a: [{ t: 'num', v: -1, float: false }, this.unary()] }; }
-    if (this.peek('+')) { this.i++; return this.unary(); }
+    if (this.peek('-')) {
+      this.i++;
+      return { t: 'mul', a: [{ t: 'num', v: -1, float: false }, this.unary()] };
+    }
+    if (this.peek('+')) {
+      this.i++;
+      return this.unary();
+    }
     return this.power();
   }
   power(): Node {
     const b = this.postfix();
-    if (this.peek('**')) { this.i++; return { t: 'pow', b, e: this.unary() }; }
+    if (this.peek('**')) {
+      this.i++;
+      return { t: 'pow', b, e: this.unary() };
+    }
     return b;
   }
   postfix(): Node {
     let a = this.atom();
-    while (this.peek('!')) { this.i++; a = { t: 'fn', name: 'factorial', args: [a] }; }
+    while (this.peek('!')) {
+      this.i++;
+      a = { t: 'fn', name: 'factorial', args: [a] };
+    }
     return a;
   }
   atom(): Node {
@@ -85,7 +117,10 @@ class P {
         if (!fn) throw new ParseError(`python syntax: unknown function ${x.v}`);
         this.i++;
         const args = [this.sum()];
-        while (this.peek(',')) { this.i++; args.push(this.sum()); }
+        while (this.peek(',')) {
+          this.i++;
+          args.push(this.sum());
+        }
         this.eat(')');
         return { t: 'fn', name: fn, args };
       }
@@ -102,7 +137,10 @@ class P {
     let comma = false;
     while (!this.peek(close)) {
       items.push(this.sum());
-      if (this.peek(',')) { this.i++; comma = true; } else break;
+      if (this.peek(',')) {
+        this.i++;
+        comma = true;
+      } else break;
     }
     this.eat(close);
     if (open === '(') {

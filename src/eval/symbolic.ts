@@ -17,8 +17,39 @@
 // arithmetic and special functions — gamma, inverse trig/hyperbolic, logs — behind one typed API, about a
 // microsecond per operation, actively maintained). The verdict-deciding part is the grammar, which must be
 // sympy's and is written here; what is needed from a library is exact complex evaluation, so mathjs.
-import { add, multiply, divide, pow, complex, sin, cos, tan, sec, csc, cot, asin, acos, atan, asec, acsc, acot,
-  sinh, cosh, tanh, asinh, acosh, atanh, log, exp, gamma, abs, floor, ceil, conj, type Complex } from 'mathjs';
+import {
+  add,
+  multiply,
+  divide,
+  pow,
+  complex,
+  sin,
+  cos,
+  tan,
+  sec,
+  csc,
+  cot,
+  asin,
+  acos,
+  atan,
+  asec,
+  acsc,
+  acot,
+  sinh,
+  cosh,
+  tanh,
+  asinh,
+  acosh,
+  atanh,
+  log,
+  exp,
+  gamma,
+  abs,
+  floor,
+  ceil,
+  conj,
+  type Complex,
+} from 'mathjs';
 import { parseLatex, show, ParseError, type Node } from './latex.js';
 import { parsePython } from './pyexpr.js';
 
@@ -42,7 +73,25 @@ export function readSide(s: string): Side {
 class EvalError extends Error {}
 
 const FN: Record<string, (z: Complex) => Complex> = {
-  sin, cos, tan, sec, csc, cot, asin, acos, atan, asec, acsc, acot, sinh, cosh, tanh, asinh, acosh, atanh, exp,
+  sin,
+  cos,
+  tan,
+  sec,
+  csc,
+  cot,
+  asin,
+  acos,
+  atan,
+  asec,
+  acsc,
+  acot,
+  sinh,
+  cosh,
+  tanh,
+  asinh,
+  acosh,
+  atanh,
+  exp,
   conjugate: conj,
   abs: (z) => complex(abs(z) as unknown as number, 0),
   floor: (z) => floor(z) as Complex,
@@ -60,7 +109,8 @@ function hash(s: string): number {
  *  A fixed pseudo-random function of the name and the argument values has exactly that property. */
 function opaque(name: string, args: Complex[]): Complex {
   let z = complex(hash(name) + 0.5, hash(name + '#') - 0.5);
-  for (const a of args) z = add(multiply(sin(add(multiply(a, 0.731), z) as Complex), 1.37), multiply(z, 0.61)) as Complex;
+  for (const a of args)
+    z = add(multiply(sin(add(multiply(a, 0.731), z) as Complex), 1.37), multiply(z, 0.61)) as Complex;
   return z;
 }
 
@@ -73,7 +123,8 @@ function evaluate(n: Node, env: Map<string, Complex>): Complex {
 
 function evaluateRaw(n: Node, env: Map<string, Complex>): Complex {
   switch (n.t) {
-    case 'num': return complex(n.v, 0);
+    case 'num':
+      return complex(n.v, 0);
     case 'sym': {
       if (n.name === '#pi') return complex(Math.PI, 0);
       if (n.name === '#E') return complex(Math.E, 0);
@@ -82,9 +133,12 @@ function evaluateRaw(n: Node, env: Map<string, Complex>): Complex {
       if (!v) throw new EvalError(`unbound ${n.name}`);
       return v;
     }
-    case 'inf': throw new EvalError('infinity');
-    case 'add': return n.a.reduce((s, c) => add(s, evaluate(c, env)) as Complex, complex(0, 0));
-    case 'mul': return n.a.reduce((s, c) => multiply(s, evaluate(c, env)) as Complex, complex(1, 0));
+    case 'inf':
+      throw new EvalError('infinity');
+    case 'add':
+      return n.a.reduce((s, c) => add(s, evaluate(c, env)) as Complex, complex(0, 0));
+    case 'mul':
+      return n.a.reduce((s, c) => multiply(s, evaluate(c, env)) as Complex, complex(1, 0));
     case 'pow': {
       const b = evaluate(n.b, env);
       const e = evaluate(n.e, env);
@@ -106,19 +160,38 @@ function evaluateRaw(n: Node, env: Map<string, Complex>): Complex {
       const f = FN[n.name];
       return f ? C(f(args[0])) : opaque(n.name, args);
     }
-    default: throw new EvalError(`cannot evaluate ${n.t}`);
+    default:
+      throw new EvalError(`cannot evaluate ${n.t}`);
   }
 }
 
 function symbols(n: Node, out: Set<string>): Set<string> {
   switch (n.t) {
-    case 'sym': if (!n.name.startsWith('#')) out.add(n.name); break;
-    case 'add': case 'mul': n.a.forEach((c) => symbols(c, out)); break;
-    case 'pow': symbols(n.b, out); symbols(n.e, out); break;
-    case 'fn': n.args.forEach((c) => symbols(c, out)); break;
-    case 'rel': symbols(n.l, out); symbols(n.r, out); break;
-    case 'tuple': case 'list': case 'set': n.items.forEach((c) => symbols(c, out)); break;
-    default: break;
+    case 'sym':
+      if (!n.name.startsWith('#')) out.add(n.name);
+      break;
+    case 'add':
+    case 'mul':
+      n.a.forEach((c) => symbols(c, out));
+      break;
+    case 'pow':
+      symbols(n.b, out);
+      symbols(n.e, out);
+      break;
+    case 'fn':
+      n.args.forEach((c) => symbols(c, out));
+      break;
+    case 'rel':
+      symbols(n.l, out);
+      symbols(n.r, out);
+      break;
+    case 'tuple':
+    case 'list':
+    case 'set':
+      n.items.forEach((c) => symbols(c, out));
+      break;
+    default:
+      break;
   }
   return out;
 }
@@ -129,9 +202,15 @@ const mag = (z: Complex) => Math.hypot(z.re, z.im);
 /** Deterministic sample points: a small LCG seeded by the pair, so a verdict never changes between runs. */
 function points(syms: string[], seed: string, count: number): Map<string, Complex>[] {
   let s = Math.floor(hash(seed) * 2 ** 31) || 1;
-  const rnd = () => { s = (Math.imul(s, 48271) % 2147483647 + 2147483647) % 2147483647; return s / 2147483647; };
+  const rnd = () => {
+    s = ((Math.imul(s, 48271) % 2147483647) + 2147483647) % 2147483647;
+    return s / 2147483647;
+  };
   // Real parts of both signs: on the right half-plane alone sqrt(x^2) and x would agree.
-  const coord = () => { const r = 0.3 + 1.7 * rnd(); return rnd() < 0.5 ? -r : r; };
+  const coord = () => {
+    const r = 0.3 + 1.7 * rnd();
+    return rnd() < 0.5 ? -r : r;
+  };
   return Array.from({ length: count }, () => new Map(syms.map((k) => [k, complex(coord(), 1.4 * rnd() - 0.7)])));
 }
 
@@ -141,7 +220,10 @@ function identical(a: Node, b: Node, seed: string): boolean {
   let agreed = 0;
   for (const env of points(syms, seed, syms.length === 0 ? 1 : 5)) {
     let va: Complex, vb: Complex;
-    try { va = evaluate(a, env); vb = evaluate(b, env); } catch (e) {
+    try {
+      va = evaluate(a, env);
+      vb = evaluate(b, env);
+    } catch (e) {
       if (e instanceof EvalError) continue;
       throw e;
     }
@@ -153,7 +235,11 @@ function identical(a: Node, b: Node, seed: string): boolean {
   return agreed >= (syms.length === 0 ? 1 : 2);
 }
 
-const diffAbs = (r: Node & { t: 'rel' }): Node => ({ t: 'fn', name: 'abs', args: [{ t: 'add', a: [r.l, { t: 'mul', a: [{ t: 'num', v: -1, float: false }, r.r] }] }] });
+const diffAbs = (r: Node & { t: 'rel' }): Node => ({
+  t: 'fn',
+  name: 'abs',
+  args: [{ t: 'add', a: [r.l, { t: 'mul', a: [{ t: 'num', v: -1, float: false }, r.r] }] }],
+});
 
 /** A constant real value (sympy's float(N(x)) succeeds), else undefined. */
 function realValue(n: Node): number | undefined {

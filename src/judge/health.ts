@@ -24,7 +24,13 @@ export interface HealthOptions {
 }
 
 export const DEFAULT_HEALTH: HealthOptions = {
-  candidates: 6, temperature: 0.5, top_p: 0.95, bothOrders: true, seed: 0, maxStepTokens: 48, maxJudgeTokens: 208,
+  candidates: 6,
+  temperature: 0.5,
+  top_p: 0.95,
+  bothOrders: true,
+  seed: 0,
+  maxStepTokens: 48,
+  maxJudgeTokens: 208,
 };
 
 export interface HealthReport {
@@ -56,7 +62,10 @@ export interface HealthReport {
 }
 
 /** A prefix of k correct steps of a problem (k drawn from the problem's own steps). */
-export function heldOutPrefixes(problems: readonly Problem[], seed: number): Array<{ problem: Problem; prefix: string[] }> {
+export function heldOutPrefixes(
+  problems: readonly Problem[],
+  seed: number,
+): Array<{ problem: Problem; prefix: string[] }> {
   return problems.map((p, i) => {
     const bodies = solutionBodies(p);
     const k = new Rng(deriveSeed(seed, 'prefix', i)).int(bodies.length);
@@ -64,10 +73,20 @@ export function heldOutPrefixes(problems: readonly Problem[], seed: number): Arr
   });
 }
 
-export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Array<{ problem: Problem; prefix: string[] }>, o: HealthOptions = DEFAULT_HEALTH): Promise<HealthReport> {
+export async function judgeHealth(
+  engine: Engine,
+  t: PromptTemplate,
+  items: Array<{ problem: Problem; prefix: string[] }>,
+  o: HealthOptions = DEFAULT_HEALTH,
+): Promise<HealthReport> {
   const prompts = items.map((it) => renderStepPrompt(t, it.problem.text) + renderSteps(it.prefix));
   const samples = await engine.generate(prompts, {
-    n: o.candidates, temperature: o.temperature, top_p: o.top_p, max_tokens: o.maxStepTokens, stop: ['\n'], include_stop: true,
+    n: o.candidates,
+    temperature: o.temperature,
+    top_p: o.top_p,
+    max_tokens: o.maxStepTokens,
+    stop: ['\n'],
+    include_stop: true,
     seeds: items.map((_, i) => deriveSeed(o.seed, 'health', i)),
   });
   const cands = samples.map((s) => s.map((c) => c.text));
@@ -77,23 +96,41 @@ export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Arra
     ? await engine.generate(allPrompts, { n: 1, temperature: 0, max_tokens: o.maxJudgeTokens, seed: o.seed })
     : [];
   let off = 0;
-  let mixed = 0, jSum = 0, rSum = 0, mSum = 0, candRight = 0, candN = 0, first = 0, verdictsN = 0, flips = 0, orderPairs = 0;
-  let fails = 0, ties = 0, lenBias = 0, merged = 0, dFlips = 0, dPairs = 0;
+  let mixed = 0,
+    jSum = 0,
+    rSum = 0,
+    mSum = 0,
+    candRight = 0,
+    candN = 0,
+    first = 0,
+    verdictsN = 0,
+    flips = 0,
+    orderPairs = 0;
+  let fails = 0,
+    ties = 0,
+    lenBias = 0,
+    merged = 0,
+    dFlips = 0,
+    dPairs = 0;
   items.forEach((it, i) => {
     const plan = plans[i]!;
     const texts = outs.slice(off, off + plan.pairs.length).map((x) => x[0]!.text);
     off += plan.pairs.length;
     const tl = tally(plan, texts);
     merged += plan.rep.length - plan.unique.length;
-    first += tl.firstPosition; verdictsN += plan.pairs.length; fails += tl.parseFailures;
-    flips += tl.orderFlips; orderPairs += tl.orderPairs;
+    first += tl.firstPosition;
+    verdictsN += plan.pairs.length;
+    fails += tl.parseFailures;
+    flips += tl.orderFlips;
+    orderPairs += tl.orderPairs;
     const ok = cands[i]!.map((c) => checkStep(it.problem, it.prefix, c).ok);
     for (const o of tl.orderResults) {
       if (ok[o.a] === ok[o.b]) continue;
       dPairs++;
       if (o.flipped) dFlips++;
     }
-    candRight += ok.filter(Boolean).length; candN += ok.length;
+    candRight += ok.filter(Boolean).length;
+    candN += ok.length;
     const nRight = ok.filter(Boolean).length;
     if (nRight === 0 || nRight === ok.length) return;
     mixed++;
@@ -117,7 +154,9 @@ export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Arra
   const r = {
     prefixes: items.length,
     mixed_share: mixed / Math.max(1, items.length),
-    judge_pick: jSum / m, random_pick: rSum / m, majority_pick: mSum / m,
+    judge_pick: jSum / m,
+    random_pick: rSum / m,
+    majority_pick: mSum / m,
     candidate_accuracy: candRight / Math.max(1, candN),
     first_position_rate: verdictsN ? first / verdictsN : 0,
     order_flip_rate: orderPairs ? flips / orderPairs : 0,
@@ -129,5 +168,9 @@ export async function judgeHealth(engine: Engine, t: PromptTemplate, items: Arra
     judge_prompts: allPrompts.length,
     merged_duplicates: merged,
   };
-  return { ...r, judge_beats_random: r.judge_pick > r.random_pick, judge_beats_majority: r.judge_pick > r.majority_pick };
+  return {
+    ...r,
+    judge_beats_random: r.judge_pick > r.random_pick,
+    judge_beats_majority: r.judge_pick > r.majority_pick,
+  };
 }

@@ -24,7 +24,11 @@ export function canonicalStep(step: string): string {
 }
 
 export function planJudgments(
-  t: PromptTemplate, problem: string, prefix: readonly string[], candidates: readonly string[], bothOrders = true,
+  t: PromptTemplate,
+  problem: string,
+  prefix: readonly string[],
+  candidates: readonly string[],
+  bothOrders = true,
 ): JudgePlan {
   const seen = new Map<string, number>();
   const rep = candidates.map((c, i) => {
@@ -38,9 +42,19 @@ export function planJudgments(
   const pairs: JudgePlan['pairs'] = [];
   for (let x = 0; x < unique.length; x++) {
     for (let y = x + 1; y < unique.length; y++) {
-      const a = unique[x]!, b = unique[y]!;
-      pairs.push({ a, b, prompt: renderJudgePrompt(t, { problem, steps: prefix, stepA: candidates[a]!, stepB: candidates[b]! }) });
-      if (bothOrders) pairs.push({ a: b, b: a, prompt: renderJudgePrompt(t, { problem, steps: prefix, stepA: candidates[b]!, stepB: candidates[a]! }) });
+      const a = unique[x]!,
+        b = unique[y]!;
+      pairs.push({
+        a,
+        b,
+        prompt: renderJudgePrompt(t, { problem, steps: prefix, stepA: candidates[a]!, stepB: candidates[b]! }),
+      });
+      if (bothOrders)
+        pairs.push({
+          a: b,
+          b: a,
+          prompt: renderJudgePrompt(t, { problem, steps: prefix, stepA: candidates[b]!, stepB: candidates[a]! }),
+        });
     }
   }
   return { rep, unique, pairs };
@@ -64,30 +78,50 @@ export function tally(plan: JudgePlan, outputs: readonly string[]): Tally {
   const n = plan.rep.length;
   const winsRep = new Array<number>(n).fill(0);
   const verdicts = outputs.map(parseVerdict);
-  let firstPosition = 0, parseFailures = 0;
+  let firstPosition = 0,
+    parseFailures = 0;
   // each unordered pair's winners, one per order it was judged in
   const chosen = new Map<string, { a: number; b: number; winners: number[] }>();
   plan.pairs.forEach((p, k) => {
     const v = verdicts[k];
-    if (v === null || v === undefined) { parseFailures++; return; }
+    if (v === null || v === undefined) {
+      parseFailures++;
+      return;
+    }
     if (v === 'A') firstPosition++;
     const winner = v === 'A' ? p.a : p.b;
     winsRep[winner]!++;
-    const a = Math.min(p.a, p.b), b = Math.max(p.a, p.b), key = `${a},${b}`;
+    const a = Math.min(p.a, p.b),
+      b = Math.max(p.a, p.b),
+      key = `${a},${b}`;
     let e = chosen.get(key);
     if (!e) chosen.set(key, (e = { a, b, winners: [] }));
     e.winners.push(winner);
   });
-  const orderResults = [...chosen.values()].filter((e) => e.winners.length === 2)
+  const orderResults = [...chosen.values()]
+    .filter((e) => e.winners.length === 2)
     .map((e) => ({ a: e.a, b: e.b, flipped: e.winners[0] !== e.winners[1] }));
-  const orderFlips = orderResults.filter((o) => o.flipped).length, orderPairs = orderResults.length;
-  return { wins: plan.rep.map((r) => winsRep[r]!), verdicts, firstPosition, parseFailures, orderFlips, orderPairs, orderResults };
+  const orderFlips = orderResults.filter((o) => o.flipped).length,
+    orderPairs = orderResults.length;
+  return {
+    wins: plan.rep.map((r) => winsRep[r]!),
+    verdicts,
+    firstPosition,
+    parseFailures,
+    orderFlips,
+    orderPairs,
+    orderResults,
+  };
 }
 
 /** Indices of the candidates with the most wins, and with the fewest (among distinct steps). */
-export function bestAndWorst(wins: readonly number[], rep: readonly number[]): { best: number[]; worst: number[]; tied: boolean } {
+export function bestAndWorst(
+  wins: readonly number[],
+  rep: readonly number[],
+): { best: number[]; worst: number[]; tied: boolean } {
   const uniq = rep.map((r, i) => (r === i ? i : -1)).filter((i) => i >= 0);
   const ws = uniq.map((i) => wins[i]!);
-  const hi = Math.max(...ws), lo = Math.min(...ws);
+  const hi = Math.max(...ws),
+    lo = Math.min(...ws);
   return { best: uniq.filter((i) => wins[i] === hi), worst: uniq.filter((i) => wins[i] === lo), tied: hi === lo };
 }

@@ -44,7 +44,13 @@ export interface TtsOptions {
 
 export type TtsMethod = 'greedy' | 'majority' | 'best_of_w';
 
-export const DEFAULT_TTS: Omit<TtsOptions, 'onProgress'> = { width: 6, temperature: 0.5, top_p: 0.95, seed: 0, max_tokens: 320 };
+export const DEFAULT_TTS: Omit<TtsOptions, 'onProgress'> = {
+  width: 6,
+  temperature: 0.5,
+  top_p: 0.95,
+  seed: 0,
+  max_tokens: 320,
+};
 
 export interface MethodReport {
   accuracy: number;
@@ -81,7 +87,12 @@ export interface TtsReport {
   seed: number;
   greedy: MethodReport;
   majority: MethodReport & { ties: number };
-  best_of_w: MethodReport & { outcomes: Record<string, number>; rollbacks: number; judge_prompts: number; judge_prompts_saved: number };
+  best_of_w: MethodReport & {
+    outcomes: Record<string, number>;
+    rollbacks: number;
+    judge_prompts: number;
+    judge_prompts_saved: number;
+  };
   questions: TtsQuestion[];
 }
 
@@ -93,23 +104,40 @@ export class CountingEngine implements Engine {
   generated_tokens = 0;
   calls = 0;
   constructor(readonly inner: Engine) {}
-  get name(): string { return this.inner.name; }
-  tokenize(text: string): number[] { return this.inner.tokenize(text); }
-  detokenize(ids: number[]): string { return this.inner.detokenize(ids); }
-  unreadable(text: string): string | null { return this.inner.unreadable?.(text) ?? null; }
-  logprob(r: ScoreRequest[]): Promise<number[]> { return this.inner.logprob(r); }
+  get name(): string {
+    return this.inner.name;
+  }
+  tokenize(text: string): number[] {
+    return this.inner.tokenize(text);
+  }
+  detokenize(ids: number[]): string {
+    return this.inner.detokenize(ids);
+  }
+  unreadable(text: string): string | null {
+    return this.inner.unreadable?.(text) ?? null;
+  }
+  logprob(r: ScoreRequest[]): Promise<number[]> {
+    return this.inner.logprob(r);
+  }
   /** The inner engine belongs to the caller. */
-  close(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
   async generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
     const out = await this.inner.generate(prompts, opts);
     this.calls++;
     prompts.forEach((p, i) => {
       this.prompt_tokens += this.inner.tokenize(p).length;
-      for (const c of out[i]!) this.generated_tokens += c.tokens.length || (c.text ? this.inner.tokenize(c.text).length : 0);
+      for (const c of out[i]!)
+        this.generated_tokens += c.tokens.length || (c.text ? this.inner.tokenize(c.text).length : 0);
     });
     return out;
   }
-  reset(): void { this.prompt_tokens = 0; this.generated_tokens = 0; this.calls = 0; }
+  reset(): void {
+    this.prompt_tokens = 0;
+    this.generated_tokens = 0;
+    this.calls = 0;
+  }
 }
 
 export interface Vote {
@@ -135,74 +163,148 @@ export function majorityVote(texts: readonly string[], seed: number): Vote {
   return { answer, pick: answers.indexOf(answer), votes: top, tied };
 }
 
-async function measure<T>(e: CountingEngine, fn: () => Promise<T>): Promise<{ value: T; prompt_tokens: number; generated_tokens: number; calls: number; wall_s: number }> {
+async function measure<T>(
+  e: CountingEngine,
+  fn: () => Promise<T>,
+): Promise<{ value: T; prompt_tokens: number; generated_tokens: number; calls: number; wall_s: number }> {
   e.reset();
   const t0 = performance.now();
   const value = await fn();
-  return { value, prompt_tokens: e.prompt_tokens, generated_tokens: e.generated_tokens, calls: e.calls, wall_s: Math.round((performance.now() - t0) / 10) / 100 };
+  return {
+    value,
+    prompt_tokens: e.prompt_tokens,
+    generated_tokens: e.generated_tokens,
+    calls: e.calls,
+    wall_s: Math.round((performance.now() - t0) / 10) / 100,
+  };
 }
 
 /** Greedy vs majority vote vs step-wise best-of-w on `problems` (their split and index seed the draws). */
-export async function ttsReport(engine: Engine, t: PromptTemplate, problems: readonly Problem[], opts: Partial<TtsOptions> = {}): Promise<TtsReport> {
+export async function ttsReport(
+  engine: Engine,
+  t: PromptTemplate,
+  problems: readonly Problem[],
+  opts: Partial<TtsOptions> = {},
+): Promise<TtsReport> {
   const o = { ...DEFAULT_TTS, ...opts };
   const k = o.k ?? o.width;
-  if (!Number.isInteger(o.width) || o.width < 2) throw new Error(`tts: width must be an integer >= 2 (candidates per step), got ${o.width}`);
-  if (!Number.isInteger(k) || k < 1) throw new Error(`tts: k must be an integer >= 1 (samples per majority vote), got ${k}`);
+  if (!Number.isInteger(o.width) || o.width < 2)
+    throw new Error(`tts: width must be an integer >= 2 (candidates per step), got ${o.width}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new Error(`tts: k must be an integer >= 1 (samples per majority vote), got ${k}`);
   const e = new CountingEngine(engine);
   const prompts = problems.map((p) => renderStepPrompt(t, p.text));
   const n = problems.length;
   const progress = (m: TtsMethod, done: number) => o.onProgress?.(m, done, n);
 
   progress('greedy', 0);
-  const g = await measure(e, () => e.generate(prompts, {
-    n: 1, temperature: 0, max_tokens: o.max_tokens, seeds: problems.map((p) => deriveSeed(o.seed, 'tts-greedy', p.split, p.index)),
-  }));
+  const g = await measure(e, () =>
+    e.generate(prompts, {
+      n: 1,
+      temperature: 0,
+      max_tokens: o.max_tokens,
+      seeds: problems.map((p) => deriveSeed(o.seed, 'tts-greedy', p.split, p.index)),
+    }),
+  );
   progress('greedy', n);
 
   progress('majority', 0);
-  const m = await measure(e, () => e.generate(prompts, {
-    n: k, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_tokens,
-    seeds: problems.map((p) => deriveSeed(o.seed, 'tts-majority', p.split, p.index)),
-  }));
-  const votes = m.value.map((cs, i) => majorityVote(cs.map((c) => c.text), deriveSeed(o.seed, 'tts-majority-tie', problems[i]!.split, problems[i]!.index)));
+  const m = await measure(e, () =>
+    e.generate(prompts, {
+      n: k,
+      temperature: o.temperature,
+      top_p: o.top_p,
+      max_tokens: o.max_tokens,
+      seeds: problems.map((p) => deriveSeed(o.seed, 'tts-majority', p.split, p.index)),
+    }),
+  );
+  const votes = m.value.map((cs, i) =>
+    majorityVote(
+      cs.map((c) => c.text),
+      deriveSeed(o.seed, 'tts-majority-tie', problems[i]!.split, problems[i]!.index),
+    ),
+  );
   progress('majority', n);
 
-  const so: SearchOptions = { ...DEFAULT_SEARCH, ...o.search, candidates: o.width, temperature: o.temperature, top_p: o.top_p, context_tokens: o.context_tokens ?? o.search?.context_tokens };
+  const so: SearchOptions = {
+    ...DEFAULT_SEARCH,
+    ...o.search,
+    candidates: o.width,
+    temperature: o.temperature,
+    top_p: o.top_p,
+    context_tokens: o.context_tokens ?? o.search?.context_tokens,
+  };
   let searched = 0;
   progress('best_of_w', 0);
   // the search's seeds derive from (seed, 'search', iteration, index, step, attempt); the split goes into
   // the base seed so that test and harder questions with the same index draw differently
   const coords = { seed: deriveSeed(o.seed, 'tts-search', problems[0]?.split ?? ''), iteration: 0 };
-  const b = await measure(e, () => runSearch(e, t, problems.map((p) => ({ index: p.index, problem: p })), so, coords, {
-    onRecord: () => progress('best_of_w', ++searched),
-  }));
+  const b = await measure(e, () =>
+    runSearch(
+      e,
+      t,
+      problems.map((p) => ({ index: p.index, problem: p })),
+      so,
+      coords,
+      {
+        onRecord: () => progress('best_of_w', ++searched),
+      },
+    ),
+  );
 
   const questions = problems.map((p, i): TtsQuestion => {
-    const gText = g.value[i]![0]!.text, v = votes[i]!, r = b.value[i]!;
+    const gText = g.value[i]![0]!.text,
+      v = votes[i]!,
+      r = b.value[i]!;
     const path = renderSteps(r.steps);
     const mText = v.pick >= 0 ? m.value[i]![v.pick]!.text : '';
     return {
-      index: p.index, expected: p.answer,
-      greedy: extractBoxed(gText), majority: v.answer, majority_votes: v.votes, majority_tie: v.tied.length > 1,
-      best_of_w: extractBoxed(path), best_of_w_steps: r.steps.length, best_of_w_outcome: r.outcome,
+      index: p.index,
+      expected: p.answer,
+      greedy: extractBoxed(gText),
+      majority: v.answer,
+      majority_votes: v.votes,
+      majority_tie: v.tied.length > 1,
+      best_of_w: extractBoxed(path),
+      best_of_w_steps: r.steps.length,
+      best_of_w_outcome: r.outcome,
       ok: { greedy: checkAnswer(p, gText).ok, majority: checkAnswer(p, mText).ok, best_of_w: checkAnswer(p, path).ok },
     };
   });
-  const rep = (method: TtsMethod, x: { prompt_tokens: number; generated_tokens: number; calls: number; wall_s: number }): MethodReport => {
+  const rep = (
+    method: TtsMethod,
+    x: { prompt_tokens: number; generated_tokens: number; calls: number; wall_s: number },
+  ): MethodReport => {
     const correct = questions.filter((q) => q.ok[method]).length;
-    return { accuracy: n ? correct / n : 0, correct, prompt_tokens: x.prompt_tokens, generated_tokens: x.generated_tokens, calls: x.calls, wall_s: x.wall_s };
+    return {
+      accuracy: n ? correct / n : 0,
+      correct,
+      prompt_tokens: x.prompt_tokens,
+      generated_tokens: x.generated_tokens,
+      calls: x.calls,
+      wall_s: x.wall_s,
+    };
   };
   const outcomes: Record<string, number> = {};
   for (const r of b.value) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
   const sum = (f: (r: (typeof b.value)[number]) => number) => b.value.reduce((s, r) => s + f(r), 0);
   const splits = [...new Set(problems.map((p) => p.split))];
   return {
-    n, split: splits.length === 1 ? splits[0]! : null, width: o.width, k, temperature: o.temperature, top_p: o.top_p, seed: o.seed,
+    n,
+    split: splits.length === 1 ? splits[0]! : null,
+    width: o.width,
+    k,
+    temperature: o.temperature,
+    top_p: o.top_p,
+    seed: o.seed,
     greedy: rep('greedy', g),
     majority: { ...rep('majority', m), ties: questions.filter((q) => q.majority_tie).length },
     best_of_w: {
-      ...rep('best_of_w', b), outcomes, rollbacks: sum((r) => r.rollbacks),
-      judge_prompts: sum((r) => r.judge_prompts), judge_prompts_saved: sum((r) => r.judge_prompts_saved),
+      ...rep('best_of_w', b),
+      outcomes,
+      rollbacks: sum((r) => r.rollbacks),
+      judge_prompts: sum((r) => r.judge_prompts),
+      judge_prompts_saved: sum((r) => r.judge_prompts_saved),
     },
     questions,
   };
@@ -218,9 +320,14 @@ export function ttsTable(r: TtsReport): string {
     return `| ${name} | ${(100 * m.accuracy).toFixed(1)}% (${m.correct}/${r.n}) | ${m.prompt_tokens} | ${m.generated_tokens} | ${x(tok, gTok)} | ${m.wall_s.toFixed(1)} | ${x(m.wall_s, r.greedy.wall_s)} |`;
   };
   const s = r.best_of_w;
-  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const outcomes = Object.entries(s.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return [
-    `Test-time scaling on ${r.n} ${r.split ?? ''} questions (T ${r.temperature}, top_p ${r.top_p}, seed ${r.seed}; accuracy by the world's checker)`.replace('  ', ' '),
+    `Test-time scaling on ${r.n} ${r.split ?? ''} questions (T ${r.temperature}, top_p ${r.top_p}, seed ${r.seed}; accuracy by the world's checker)`.replace(
+      '  ',
+      ' ',
+    ),
     '',
     '| method | accuracy | prompt tokens | generated tokens | tokens vs greedy | wall s | time vs greedy |',
     '|---|---|---|---|---|---|---|',

@@ -22,9 +22,21 @@ export interface SolveReport {
   mean_step_chars: number;
 }
 
-export async function solveReport(engine: Engine, problems: Problem[], t: PromptTemplate, maxTokens = 320): Promise<SolveReport> {
-  const outs = await engine.generate(problems.map((p) => renderStepPrompt(t, p.text)), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
-  let right = 0, all = 0, fin = 0, steps = 0, chars = 0;
+export async function solveReport(
+  engine: Engine,
+  problems: Problem[],
+  t: PromptTemplate,
+  maxTokens = 320,
+): Promise<SolveReport> {
+  const outs = await engine.generate(
+    problems.map((p) => renderStepPrompt(t, p.text)),
+    { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 },
+  );
+  let right = 0,
+    all = 0,
+    fin = 0,
+    steps = 0,
+    chars = 0;
   outs.forEach((o, i) => {
     const c = checkSolution(problems[i]!, o[0]!.text);
     if (c.answer.ok) right++;
@@ -34,7 +46,14 @@ export async function solveReport(engine: Engine, problems: Problem[], t: Prompt
     chars += o[0]!.text.length / Math.max(1, c.steps.length);
   });
   const n = problems.length;
-  return { n, accuracy: right / n, all_steps_right: all / n, finished: fin / n, mean_steps: steps / n, mean_step_chars: chars / n };
+  return {
+    n,
+    accuracy: right / n,
+    all_steps_right: all / n,
+    finished: fin / n,
+    mean_steps: steps / n,
+    mean_step_chars: chars / n,
+  };
 }
 
 export interface NextStepReport {
@@ -45,11 +64,21 @@ export interface NextStepReport {
 
 /** Greedy next step after each prefix (a problem and its first correct steps), checked by the verifier. */
 export async function nextStepReport(
-  engine: Engine, items: ReadonlyArray<{ problem: Problem; prefix: readonly string[] }>, t: PromptTemplate, maxTokens = 48,
+  engine: Engine,
+  items: ReadonlyArray<{ problem: Problem; prefix: readonly string[] }>,
+  t: PromptTemplate,
+  maxTokens = 48,
 ): Promise<NextStepReport> {
   if (items.length === 0) return { n: 0, accuracy: 0 };
   const prompts = items.map((it) => renderStepPrompt(t, it.problem.text) + renderSteps(it.prefix));
-  const outs = await engine.generate(prompts, { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0, stop: ['\n'], include_stop: true });
+  const outs = await engine.generate(prompts, {
+    n: 1,
+    temperature: 0,
+    max_tokens: maxTokens,
+    seed: 0,
+    stop: ['\n'],
+    include_stop: true,
+  });
   const right = items.filter((it, i) => checkStep(it.problem, it.prefix, outs[i]![0]!.text).ok).length;
   return { n: items.length, accuracy: right / items.length };
 }
@@ -69,9 +98,18 @@ export interface JudgeReport {
 
 /** Greedy judgments of EFT records (each pair in both orders), scored against their labels. */
 export async function judgeReport(engine: Engine, records: EftRecord[], maxTokens = 208): Promise<JudgeReport> {
-  const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
+  const outs = await engine.generate(
+    records.map((r) => r.prompt),
+    { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 },
+  );
   const verdicts = outs.map((o) => parseVerdict(o[0]!.text));
-  let right = 0, ab = 0, abN = 0, ba = 0, baN = 0, firstPos = 0, fails = 0;
+  let right = 0,
+    ab = 0,
+    abN = 0,
+    ba = 0,
+    baN = 0,
+    firstPos = 0,
+    fails = 0;
   const byPair = new Map<string, { AB?: 'A' | 'B' | null; BA?: 'A' | 'B' | null }>();
   records.forEach((r, i) => {
     const v = verdicts[i]!;
@@ -80,13 +118,20 @@ export async function judgeReport(engine: Engine, records: EftRecord[], maxToken
     const ok = v === r.label;
     if (ok) right++;
     // the correct step is first when the label is A
-    if (r.label === 'A') { abN++; if (ok) ab++; } else { baN++; if (ok) ba++; }
+    if (r.label === 'A') {
+      abN++;
+      if (ok) ab++;
+    } else {
+      baN++;
+      if (ok) ba++;
+    }
     const key = `${r.split}:${r.pair}`;
     const e = byPair.get(key) ?? {};
     e[r.order] = v;
     byPair.set(key, e);
   });
-  let pairs = 0, consistent = 0;
+  let pairs = 0,
+    consistent = 0;
   for (const e of byPair.values()) {
     if (e.AB === undefined || e.BA === undefined) continue;
     pairs++;
@@ -95,8 +140,13 @@ export async function judgeReport(engine: Engine, records: EftRecord[], maxToken
   }
   const n = records.length;
   return {
-    n, accuracy: right / n, accuracy_ab: abN ? ab / abN : 0, accuracy_ba: baN ? ba / baN : 0,
-    order_consistency: pairs ? consistent / pairs : 0, first_position_rate: firstPos / n, parse_failures: fails,
+    n,
+    accuracy: right / n,
+    accuracy_ab: abN ? ab / abN : 0,
+    accuracy_ba: baN ? ba / baN : 0,
+    order_consistency: pairs ? consistent / pairs : 0,
+    first_position_rate: firstPos / n,
+    parse_failures: fails,
   };
 }
 
@@ -119,26 +169,47 @@ export interface SingleReport {
  * candidate, end its line in the right word? This isolates the check from the choice between two candidates.
  */
 export async function singleReport(engine: Engine, records: SingleRecord[], maxTokens = 96): Promise<SingleReport> {
-  const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0, stop: ['\n'] });
-  let right = 0, exact = 0, fails = 0;
+  const outs = await engine.generate(
+    records.map((r) => r.prompt),
+    { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0, stop: ['\n'] },
+  );
+  let right = 0,
+    exact = 0,
+    fails = 0;
   const by = { right: [0, 0], wrong: [0, 0], arithmetic: [0, 0] };
   records.forEach((r, i) => {
     const out = outs[i]![0]!;
     const line = out.text.split('\n')[0]!;
     // As in the pairwise targets, a line ending in `ok` passes the step and any other finished line (`… no`,
     // or a reason such as `sells means -`) fails it; an empty or cut-off line says nothing.
-    const says = / ok$/.test(line) ? true : line.length > 2 && !(out.finish_reason === 'length' && !out.text.includes('\n')) ? false : null;
+    const says = / ok$/.test(line)
+      ? true
+      : line.length > 2 && !(out.finish_reason === 'length' && !out.text.includes('\n'))
+        ? false
+        : null;
     if (says === null) fails++;
     const ok = says === r.ok;
     if (ok) right++;
     if (line === r.completion) exact++;
     const b = r.ok ? by.right : by.wrong;
-    b[0]++; if (ok) b[1]++;
-    if (r.kind === 'digit' || r.kind === 'carry') { by.arithmetic[0]++; if (ok) by.arithmetic[1]++; }
+    b[0]++;
+    if (ok) b[1]++;
+    if (r.kind === 'digit' || r.kind === 'carry') {
+      by.arithmetic[0]++;
+      if (ok) by.arithmetic[1]++;
+    }
   });
   const share = ([n, k]: number[]) => (n! ? k! / n! : 0);
   const n = records.length;
-  return { n, accuracy: right / n, accuracy_right: share(by.right), accuracy_wrong: share(by.wrong), accuracy_arithmetic: share(by.arithmetic), exact: exact / n, parse_failures: fails };
+  return {
+    n,
+    accuracy: right / n,
+    accuracy_right: share(by.right),
+    accuracy_wrong: share(by.wrong),
+    accuracy_arithmetic: share(by.arithmetic),
+    exact: exact / n,
+    parse_failures: fails,
+  };
 }
 
 export interface ScoreReport {
@@ -153,11 +224,21 @@ export interface ScoreReport {
 
 /** Greedy 0–5 scores of held-out scored solutions (the SRLM judge), against the rubric. */
 export async function scoreReport(engine: Engine, records: ScoreRecord[], maxTokens = 320): Promise<ScoreReport> {
-  const outs = await engine.generate(records.map((r) => r.prompt), { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 });
-  let acc = 0, exact = 0, err = 0, fails = 0;
+  const outs = await engine.generate(
+    records.map((r) => r.prompt),
+    { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 },
+  );
+  let acc = 0,
+    exact = 0,
+    err = 0,
+    fails = 0;
   records.forEach((r, i) => {
     const s = parseScore(outs[i]![0]!.text);
-    if (s === null) { fails++; err += 5; return; }
+    if (s === null) {
+      fails++;
+      err += 5;
+      return;
+    }
     if ((s === 5) === (r.score === 5)) acc++;
     if (s === r.score) exact++;
     err += Math.abs(s - r.score);

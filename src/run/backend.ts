@@ -23,7 +23,15 @@ export interface Backend {
   /** Runs `fn` with an engine serving `checkpoint` (label: M1, M2, … for names and logs). */
   withEngine<T>(checkpoint: string, label: string, fn: (e: Engine) => Promise<T>): Promise<T>;
   /** Step-wise DPO of `modelIn` on the pairs, saved to `modelOut` with `meta` in its manifest. */
-  dpo(modelIn: string, modelOut: string, pairs: PairRecord[], c: StepDPOConfig, seed: number, onStep: (s: StepInfo) => void, meta: Record<string, unknown>): Promise<StepDPOReport & { contract?: unknown }>;
+  dpo(
+    modelIn: string,
+    modelOut: string,
+    pairs: PairRecord[],
+    c: StepDPOConfig,
+    seed: number,
+    onStep: (s: StepInfo) => void,
+    meta: Record<string, unknown>,
+  ): Promise<StepDPOReport & { contract?: unknown }>;
   close(): Promise<void>;
 }
 
@@ -41,12 +49,26 @@ class EmbeddedBackend implements Backend {
 
   async withEngine<T>(checkpoint: string, _label: string, fn: (e: Engine) => Promise<T>): Promise<T> {
     // the engine stays open for dpo() on the same checkpoint (search and training share the loaded weights)
-    if (this.open?.dir !== checkpoint) { await this.close(); this.open = { dir: checkpoint, e: this.load(checkpoint) }; }
+    if (this.open?.dir !== checkpoint) {
+      await this.close();
+      this.open = { dir: checkpoint, e: this.load(checkpoint) };
+    }
     return fn(this.open.e);
   }
 
-  async dpo(modelIn: string, modelOut: string, pairs: PairRecord[], c: StepDPOConfig, seed: number, onStep: (s: StepInfo) => void, meta: Record<string, unknown>) {
-    if (this.open?.dir !== modelIn) { await this.close(); this.open = { dir: modelIn, e: this.load(modelIn) }; }
+  async dpo(
+    modelIn: string,
+    modelOut: string,
+    pairs: PairRecord[],
+    c: StepDPOConfig,
+    seed: number,
+    onStep: (s: StepInfo) => void,
+    meta: Record<string, unknown>,
+  ) {
+    if (this.open?.dir !== modelIn) {
+      await this.close();
+      this.open = { dir: modelIn, e: this.load(modelIn) };
+    }
     const e = this.open.e;
     try {
       const rep = await stepDPO(e, pairs, c, seed, onStep);
@@ -66,8 +88,15 @@ class EmbeddedBackend implements Backend {
 
 class ServedBackend implements Backend {
   private served?: { dir: string; s: Served; e: Engine };
-  constructor(private readonly cfg: RunConfig, private readonly out: string, private readonly log: (s: string) => void) {
-    if (cfg.trainer.kind !== 'trl') throw new Error('engine.kind server/lora needs trainer.kind: trl (the embedded trainer cannot train a served model)');
+  constructor(
+    private readonly cfg: RunConfig,
+    private readonly out: string,
+    private readonly log: (s: string) => void,
+  ) {
+    if (cfg.trainer.kind !== 'trl')
+      throw new Error(
+        'engine.kind server/lora needs trainer.kind: trl (the embedded trainer cannot train a served model)',
+      );
   }
 
   async withEngine<T>(checkpoint: string, label: string, fn: (e: Engine) => Promise<T>): Promise<T> {
@@ -75,10 +104,23 @@ class ServedBackend implements Backend {
       await this.close();
       const ec = this.cfg.engine;
       const name = servedName(`psrlm-${label}`, checkpoint);
-      const s = ec.kind === 'lora'
-        ? await loadAdapter(ec.url!, checkpoint, name, ec.options, {}, this.log)
-        : await startServer({ command: ec.command, env: ec.env, port: ec.port, host: ec.host, startup_timeout_s: ec.startup_timeout, options: ec.options },
-          checkpoint, name, path.join(this.out, `server-${label}.log`), this.log);
+      const s =
+        ec.kind === 'lora'
+          ? await loadAdapter(ec.url!, checkpoint, name, ec.options, {}, this.log)
+          : await startServer(
+              {
+                command: ec.command,
+                env: ec.env,
+                port: ec.port,
+                host: ec.host,
+                startup_timeout_s: ec.startup_timeout,
+                options: ec.options,
+              },
+              checkpoint,
+              name,
+              path.join(this.out, `server-${label}.log`),
+              this.log,
+            );
       const tok = encodeURIComponent(path.resolve(ec.tokenizer ?? checkpoint));
       const cache = encodeURIComponent(path.join(this.out, `calls-${label}.jsonl`));
       try {
@@ -92,18 +134,34 @@ class ServedBackend implements Backend {
     return fn(this.served.e);
   }
 
-  async dpo(modelIn: string, modelOut: string, pairs: PairRecord[], c: StepDPOConfig, seed: number, onStep: (s: StepInfo) => void, meta: Record<string, unknown>) {
+  async dpo(
+    modelIn: string,
+    modelOut: string,
+    pairs: PairRecord[],
+    c: StepDPOConfig,
+    seed: number,
+    onStep: (s: StepInfo) => void,
+    meta: Record<string, unknown>,
+  ) {
     await this.close(); // free the accelerator for training
     if (pairs.length === 0) {
       // as the embedded backend does: no pairs means no update, so M_{t+1} is M_t (the run goes on,
       // labelled, rather than dying between iterations); the copy's manifest says so
-      this.log(`WARNING: no preference pairs for ${path.basename(modelIn)}: the search found none (see search.json); M_{t+1} is a copy of M_t`);
+      this.log(
+        `WARNING: no preference pairs for ${path.basename(modelIn)}: the search found none (see search.json); M_{t+1} is a copy of M_t`,
+      );
       const tmp = `${modelOut}.tmp-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });
       cpSync(modelIn, tmp, { recursive: true });
       const mf = path.join(tmp, 'manifest.json');
       const m = existsSync(mf) ? (JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>) : {};
-      writeJSONAtomic(mf, { ...m, task: 'copy', parent: path.resolve(modelIn), reference: 'none: no pairs, no training', pipeline: { ...meta, dpo: { pairs: 0, steps: 0, final_loss: 0 } } });
+      writeJSONAtomic(mf, {
+        ...m,
+        task: 'copy',
+        parent: path.resolve(modelIn),
+        reference: 'none: no pairs, no training',
+        pipeline: { ...meta, dpo: { pairs: 0, steps: 0, final_loss: 0 } },
+      });
       rmSync(modelOut, { recursive: true, force: true });
       renameSync(tmp, modelOut);
       return { pairs: 0, steps: 0, tokens: 0, final_loss: 0, final_accuracy: null, history: [] };

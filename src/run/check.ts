@@ -54,7 +54,8 @@ const GB = 1e9;
 const gb = (b: number) => `${(b / GB).toFixed(1)} GB`;
 
 export async function checkRun(cfg: RunConfig, o: CheckOptions = {}): Promise<CheckReport> {
-  const errors: Finding[] = [], warnings: Finding[] = [];
+  const errors: Finding[] = [],
+    warnings: Finding[] = [];
   const checks: Record<string, unknown> = {};
   const err = (check: string, message: string) => errors.push({ check, message });
   const warn = (check: string, message: string) => warnings.push({ check, message });
@@ -74,21 +75,32 @@ export async function checkRun(cfg: RunConfig, o: CheckOptions = {}): Promise<Ch
     hf = m.hf_config;
     weightBytes = m.weight_bytes;
     checks.model = {
-      dir: m.dir, format: m.format, config: m.config, tokenizer: m.tokenizer,
-      weights: m.weights?.length ?? 0, weight_bytes: m.weight_bytes,
+      dir: m.dir,
+      format: m.format,
+      config: m.config,
+      tokenizer: m.tokenizer,
+      weights: m.weights?.length ?? 0,
+      weight_bytes: m.weight_bytes,
     };
     if (m.missing.length) {
       const how = served ? '' : ' (`psrlm pretrain --out DIR` writes one: point model at DIR/m1)';
-      err('model', `model ${m.dir} lacks ${m.missing.join(', ')}; ` +
-        `point model: at a complete checkpoint directory${how}`);
+      err(
+        'model',
+        `model ${m.dir} lacks ${m.missing.join(', ')}; ` + `point model: at a complete checkpoint directory${how}`,
+      );
     }
     if (m.missing_shards.length) {
-      err('model', `model ${m.dir}: its weight index names ${m.missing_shards.length} shard(s) that are not ` +
-        `there (${m.missing_shards.slice(0, 3).join(', ')}); finish the download`);
+      err(
+        'model',
+        `model ${m.dir}: its weight index names ${m.missing_shards.length} shard(s) that are not ` +
+          `there (${m.missing_shards.slice(0, 3).join(', ')}); finish the download`,
+      );
     }
     if (m.format === 'hf-adapter' && !m.hf_config) {
-      warn('lengths', `model ${m.dir} is an adapter whose base model is not a local directory: ` +
-        'context lengths not checked');
+      warn(
+        'lengths',
+        `model ${m.dir} is an adapter whose base model is not a local directory: ` + 'context lengths not checked',
+      );
     }
     const tok = cfg.engine.tokenizer;
     if (tok && !existsSync(tok)) err('model', `engine.tokenizer ${tok} not found`);
@@ -113,12 +125,16 @@ function checkLengths(cfg: RunConfig, hf: Checks | undefined, err: Report, warn:
   const ctx = maxContext(hf);
   const mml = flagValue(cfg.engine.command, '--max-model-len');
   checks.lengths = {
-    max_context: ctx?.limit ?? null, from: ctx?.key ?? null,
-    max_model_len: mml, trainer_max_length: cfg.trainer.max_length,
+    max_context: ctx?.limit ?? null,
+    from: ctx?.key ?? null,
+    max_model_len: mml,
+    trainer_max_length: cfg.trainer.max_length,
   };
   if (!ctx) {
-    warn('lengths', 'the model\'s config.json has no max_position_embeddings (nor another length key): ' +
-      'lengths not checked');
+    warn(
+      'lengths',
+      "the model's config.json has no max_position_embeddings (nor another length key): " + 'lengths not checked',
+    );
     return;
   }
   const where = `the model's config.json (${ctx.key} = ${ctx.limit})`;
@@ -130,25 +146,36 @@ function checkLengths(cfg: RunConfig, hf: Checks | undefined, err: Report, warn:
       // vLLM lets VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 override its refusal; the model is then used past its training
       const key = 'VLLM_ALLOW_LONG_MAX_MODEL_LEN';
       const allowed = /^(1|true)$/i.test(cfg.engine.env[key] ?? process.env[key] ?? '');
-      (allowed ? warn : err)('lengths', `engine.command: --max-model-len ${n} exceeds ${where}; vLLM refuses to ` +
-        `start${allowed ? ` (here overridden by ${key})` : ''}: set --max-model-len to at most ${ctx.limit}`);
+      (allowed ? warn : err)(
+        'lengths',
+        `engine.command: --max-model-len ${n} exceeds ${where}; vLLM refuses to ` +
+          `start${allowed ? ` (here overridden by ${key})` : ''}: set --max-model-len to at most ${ctx.limit}`,
+      );
     }
   }
   const ml = cfg.trainer.max_length;
   if (ml !== null && ml > ctx.limit) {
-    err('lengths', `trainer.max_length ${ml} exceeds ${where}: positions past it were never trained; ` +
-      `set trainer.max_length to at most ${ctx.limit}`);
+    err(
+      'lengths',
+      `trainer.max_length ${ml} exceeds ${where}: positions past it were never trained; ` +
+        `set trainer.max_length to at most ${ctx.limit}`,
+    );
   }
 }
 
-interface Launcher { accelerate: boolean; file: string | null; switch: string | null }
+interface Launcher {
+  accelerate: boolean;
+  file: string | null;
+  switch: string | null;
+}
 
 /** The accelerate config file a launcher names, and its --use_deepspeed / --use_fsdp switches. */
 function accelerateOf(launcher: readonly string[]): Launcher {
   const base = path.basename(launcher[0] ?? '');
   const module = launcher.includes('-m') ? launcher[launcher.indexOf('-m') + 1] : undefined;
-  const accelerate = base === 'accelerate' && launcher[1] === 'launch'
-    || /^python[\d.]*$/.test(base) && module === 'accelerate.commands.launch';
+  const accelerate =
+    (base === 'accelerate' && launcher[1] === 'launch') ||
+    (/^python[\d.]*$/.test(base) && module === 'accelerate.commands.launch');
   const file = flagValue(launcher, '--config_file') ?? flagValue(launcher, '--config-file');
   const switches = ['--use_deepspeed', '--use-deepspeed', '--use_fsdp', '--use-fsdp'];
   const sw = launcher.find((a) => switches.includes(a)) ?? null;
@@ -161,11 +188,14 @@ function checkPrecision(cfg: RunConfig, cwd: string, err: Report, checks: Checks
   const info: Record<string, unknown> = { dtype: t.dtype, launcher: t.launcher.join(' '), lora: t.lora !== null };
   checks.precision = info;
   if (t.dtype === 'float32' || t.lora) return;
-  const fp32 = 'set trainer.dtype: float32 (add mixed_precision: bf16 to the accelerate config for bf16 compute ' +
+  const fp32 =
+    'set trainer.dtype: float32 (add mixed_precision: bf16 to the accelerate config for bf16 compute ' +
     'on fp32 master weights)';
-  const fix = `${fp32}, or launch with accelerate under DeepSpeed or FSDP ` +
+  const fix =
+    `${fp32}, or launch with accelerate under DeepSpeed or FSDP ` +
     '(trainer.launcher: [accelerate, launch, --config_file, configs/accelerate/zero3-8gpu.yaml])';
-  const pure = `trainer.dtype ${t.dtype} trains the weights themselves in ${t.dtype}: updates of about ` +
+  const pure =
+    `trainer.dtype ${t.dtype} trains the weights themselves in ${t.dtype}: updates of about ` +
     `${cfg.dpo.lr} are rounded away and the model never changes`;
   if (!a.accelerate) {
     err('precision', `${pure} (trainer.launcher '${t.launcher.join(' ')}' keeps no fp32 master copy); ${fix}`);
@@ -176,15 +206,21 @@ function checkPrecision(cfg: RunConfig, cwd: string, err: Report, checks: Checks
     return;
   }
   if (!a.file) {
-    err('precision', `${pure} unless accelerate runs DeepSpeed or FSDP, and trainer.launcher names no ` +
-      `--config_file to say which (accelerate would use its default config); name the accelerate config, or ${fix}`);
+    err(
+      'precision',
+      `${pure} unless accelerate runs DeepSpeed or FSDP, and trainer.launcher names no ` +
+        `--config_file to say which (accelerate would use its default config); name the accelerate config, or ${fix}`,
+    );
     return;
   }
   const file = path.resolve(cwd, a.file);
   info.accelerate_config = file;
   if (!existsSync(file)) {
-    err('precision', `trainer.launcher's accelerate config ${a.file} not found (accelerate reads it relative ` +
-      `to the working directory, ${cwd}); run from the folder it is relative to, or give its absolute path`);
+    err(
+      'precision',
+      `trainer.launcher's accelerate config ${a.file} not found (accelerate reads it relative ` +
+        `to the working directory, ${cwd}); run from the folder it is relative to, or give its absolute path`,
+    );
     return;
   }
   let yaml: unknown;
@@ -198,8 +234,11 @@ function checkPrecision(cfg: RunConfig, cwd: string, err: Report, checks: Checks
   info.distributed_type = dt;
   info.mixed_precision = (yaml as Record<string, unknown> | null)?.mixed_precision ?? null;
   if (dt !== 'DEEPSPEED' && dt !== 'FSDP') {
-    err('precision', `${pure}: the accelerate config ${a.file} has distributed_type ${dt}, which keeps no ` +
-      `fp32 master copy; set distributed_type: DEEPSPEED (ZeRO) or FSDP there, or ${fp32}`);
+    err(
+      'precision',
+      `${pure}: the accelerate config ${a.file} has distributed_type ${dt}, which keeps no ` +
+        `fp32 master copy; set distributed_type: DEEPSPEED (ZeRO) or FSDP there, or ${fp32}`,
+    );
   }
 }
 
@@ -221,8 +260,11 @@ function checkVllm(cfg: RunConfig, o: CheckOptions, err: Report, warn: Report, c
   const late = flagsTooNew(cfg.engine.command, version);
   checks.vllm = { version, too_new: late.map((l) => ({ flag: l.flag, since: l.rule.since })) };
   for (const l of late) {
-    err('vllm', `engine.command uses ${l.flag}, which vLLM has only from ${l.rule.since} on, but vLLM ` +
-      `${version} is installed; upgrade vLLM (pip install -U 'vllm>=${l.rule.since}') or drop the flag`);
+    err(
+      'vllm',
+      `engine.command uses ${l.flag}, which vLLM has only from ${l.rule.since} on, but vLLM ` +
+        `${version} is installed; upgrade vLLM (pip install -U 'vllm>=${l.rule.since}') or drop the flag`,
+    );
   }
 }
 
@@ -232,12 +274,17 @@ async function checkQuestions(cfg: RunConfig, o: CheckOptions, err: Report, warn
   const need = Array.from({ length: cfg.iterations }, (_, i) => problemsOf(cfg, i + 1)).reduce((a, b) => a + b, 0);
   checks.questions = { ...report, needed: need };
   if (report.contaminated > 0) {
-    const by = Object.entries(report.contaminated_by).map(([b, n]) => `${b} ${n}`).join(', ');
+    const by = Object.entries(report.contaminated_by)
+      .map(([b, n]) => `${b} ${n}`)
+      .join(', ');
     warn('questions', `${report.contaminated} row(s) of ${q.file} are benchmark questions and are left out (${by})`);
   }
   if (questions.length < need) {
-    err('questions', `the ${cfg.iterations} iterations need ${need} questions but ${q.file} has ` +
-      `${questions.length} usable ones; lower problems or problem_scale, or use a larger file`);
+    err(
+      'questions',
+      `the ${cfg.iterations} iterations need ${need} questions but ${q.file} has ` +
+        `${questions.length} usable ones; lower problems or problem_scale, or use a larger file`,
+    );
   }
 }
 
@@ -249,28 +296,47 @@ function freeBytesOf(dir: string): number {
 }
 
 function checkDisk(
-  cfg: RunConfig, o: CheckOptions, hf: Checks | undefined, weightBytes: number,
-  err: Report, warn: Report, checks: Checks,
+  cfg: RunConfig,
+  o: CheckOptions,
+  hf: Checks | undefined,
+  weightBytes: number,
+  err: Report,
+  warn: Report,
+  checks: Checks,
 ) {
   const params = hf ? paramCount(hf) : null;
   // TRL saves each iterate in the training dtype; the embedded engine's iterates are as large as M1's weights
   const dtype = cfg.trainer.kind === 'trl' ? cfg.trainer.dtype : 'float32';
-  const iterate = cfg.trainer.kind === 'trl' && cfg.trainer.lora && !cfg.trainer.lora.merge ? weightBytes
-    : params !== null ? params * dtypeBytes(dtype) : weightBytes;
+  const iterate =
+    cfg.trainer.kind === 'trl' && cfg.trainer.lora && !cfg.trainer.lora.merge
+      ? weightBytes
+      : params !== null
+        ? params * dtypeBytes(dtype)
+        : weightBytes;
   const out = o.out ?? '.';
-  const todo = Array.from({ length: cfg.iterations }, (_, i) => i + 1)
-    .filter((t) => !existsSync(path.join(out, `iter-${t}`, 'model')));
+  const todo = Array.from({ length: cfg.iterations }, (_, i) => i + 1).filter(
+    (t) => !existsSync(path.join(out, `iter-${t}`, 'model')),
+  );
   const needed = iterate * todo.length;
   const free = (o.freeBytes ?? freeBytesOf)(out);
   const dir = path.resolve(out);
   checks.disk = {
-    dir, params, dtype, iterate_bytes: iterate, iterates: todo.length, needed_bytes: needed, free_bytes: free,
+    dir,
+    params,
+    dtype,
+    iterate_bytes: iterate,
+    iterates: todo.length,
+    needed_bytes: needed,
+    free_bytes: free,
   };
   if (iterate === 0) {
     warn('disk', 'the size of an iterate is unknown (no config.json shape, no weight files): disk space not checked');
   } else if (needed > free) {
     const shape = params !== null ? `: ${(params / 1e9).toFixed(2)}B parameters in ${dtype}` : '';
-    err('disk', `the ${todo.length} iterate(s) to write need about ${gb(needed)} (${gb(iterate)} each${shape}) ` +
-      `but ${dir} has ${gb(free)} free; free space there or give --out on a larger disk`);
+    err(
+      'disk',
+      `the ${todo.length} iterate(s) to write need about ${gb(needed)} (${gb(iterate)} each${shape}) ` +
+        `but ${dir} has ${gb(free)} free; free space there or give --out on a larger disk`,
+    );
   }
 }

@@ -11,8 +11,11 @@ import { canonicalStep } from '../judge/tournament.js';
 /** Every iteration directory's records for question `index` (train-split index), in iteration order. */
 export function findRecords(runDir: string, index: number): Array<{ iteration: number; record: SearchRecord }> {
   if (!existsSync(runDir)) throw new Error(`explain: no run directory at ${runDir}`);
-  const iters = readdirSync(runDir).map((d) => /^iter-(\d+)$/.exec(d)).filter((m): m is RegExpExecArray => !!m)
-    .map((m) => Number(m[1])).sort((a, b) => a - b);
+  const iters = readdirSync(runDir)
+    .map((d) => /^iter-(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
   const out: Array<{ iteration: number; record: SearchRecord }> = [];
   for (const it of iters) {
     const f = path.join(runDir, `iter-${it}`, 'samples.jsonl');
@@ -27,13 +30,19 @@ const mark = (ok: boolean | undefined) => (ok === undefined ? ' ' : ok ? '✓' :
 function roundLines(r: RoundRecord): string[] {
   const lines: string[] = [];
   const action = r.action === 'accept' ? `appended candidate ${r.best}` : r.action.replace(/_/g, ' ');
-  lines.push(`  step ${r.step} (attempt ${r.attempt}): ${action}${r.tied && r.action !== 'accept' && r.action !== 'accept_identical' ? ' — all distinct candidates tied' : ''}`);
+  lines.push(
+    `  step ${r.step} (attempt ${r.attempt}): ${action}${r.tied && r.action !== 'accept' && r.action !== 'accept_identical' ? ' — all distinct candidates tied' : ''}`,
+  );
   const reps = r.rep.map((x, i) => (x === i ? i : -1)).filter((i) => i >= 0);
   for (const i of reps) {
     const copies = r.rep.filter((x) => x === i).length;
-    const beat = r.judgments.filter(([a, b, v]) => (v === 'A' && a === i) || (v === 'B' && b === i)).map(([a, b]) => (a === i ? `${b} (as A)` : `${a} (as B)`));
+    const beat = r.judgments
+      .filter(([a, b, v]) => (v === 'A' && a === i) || (v === 'B' && b === i))
+      .map(([a, b]) => (a === i ? `${b} (as A)` : `${a} (as B)`));
     const tag = i === r.best ? ' best' : i === r.worst ? ' worst' : '';
-    lines.push(`    [${i}]${copies > 1 ? ` ×${copies}` : ''} ${mark(r.measure?.candidates_ok[i])} ${canonicalStep(r.candidates[i]!)}  — wins ${r.wins[i]}${beat.length ? `, beat ${beat.join(', ')}` : ''}${tag}`);
+    lines.push(
+      `    [${i}]${copies > 1 ? ` ×${copies}` : ''} ${mark(r.measure?.candidates_ok[i])} ${canonicalStep(r.candidates[i]!)}  — wins ${r.wins[i]}${beat.length ? `, beat ${beat.join(', ')}` : ''}${tag}`,
+    );
   }
   const fails = r.judgments.filter(([, , v]) => v === null).length;
   if (fails) lines.push(`    (${fails} unparsable verdicts)`);

@@ -61,11 +61,13 @@ interface Ctx extends StageContext {
 
 export function runManifest(cfg: RunConfig, data: DataConfig, questions?: QuestionPoolReport): Record<string, unknown> {
   return {
-    format: 'psrlm-run', version: RUN_VERSION,
+    format: 'psrlm-run',
+    version: RUN_VERSION,
     config: cfg,
     versions: { node: process.version, psrlm: '0.1.0' },
     seeds: {
-      run: cfg.seed, data: cfg.data_seed,
+      run: cfg.seed,
+      data: cfg.data_seed,
       derivation: {
         candidates: "deriveSeed(seed, 'search', iteration, problem, step, attempt)",
         tie_break: "deriveSeed(seed, 'tiebreak', iteration, problem, step, attempt)",
@@ -77,7 +79,9 @@ export function runManifest(cfg: RunConfig, data: DataConfig, questions?: Questi
     ...(questions ? { questions } : {}),
     iterations: Array.from({ length: cfg.iterations }, (_, k) => {
       const [from, n] = questionRange(cfg, data, k + 1);
-      const qs = questions ? { file: questions.file, draw: k + 1, count: problemsOf(cfg, k + 1) } : { split: 'train', from, count: n };
+      const qs = questions
+        ? { file: questions.file, draw: k + 1, count: problemsOf(cfg, k + 1) }
+        : { split: 'train', from, count: n };
       return { iteration: k + 1, from: `M${k + 1}`, to: `M${k + 2}`, questions: qs, dir: `iter-${k + 1}` };
     }),
   };
@@ -85,19 +89,34 @@ export function runManifest(cfg: RunConfig, data: DataConfig, questions?: Questi
 
 /** The question file's pool, checked against the run before anything is written: its template must write
  *  the paper's marked steps, and the file must hold every iteration's questions. */
-async function questionPool(cfg: RunConfig, t: PromptTemplate, log: (line: string) => void): Promise<QuestionPool | undefined> {
+async function questionPool(
+  cfg: RunConfig,
+  t: PromptTemplate,
+  log: (line: string) => void,
+): Promise<QuestionPool | undefined> {
   if (!cfg.questions) return undefined;
   if (stepRuleOf(t) === 'line') {
-    throw new Error(`template '${cfg.template}' writes the synthetic world's one-line steps (steps: line), which real solutions `
-      + 'do not keep to: questions from a file need a template with "steps": "marked", such as template: paper');
+    throw new Error(
+      `template '${cfg.template}' writes the synthetic world's one-line steps (steps: line), which real solutions ` +
+        'do not keep to: questions from a file need a template with "steps": "marked", such as template: paper',
+    );
   }
   const pool = await loadQuestions(cfg.questions);
   const r = pool.report;
-  const by = Object.entries(r.contaminated_by).map(([b, n]) => `${b} ${n}`).join(', ');
-  log(`questions: ${r.usable} usable of ${r.rows} rows in ${r.file}; refused as benchmark questions: ${r.contaminated}`
-    + `${by ? ` (${by})` : ''}; left out: ${r.duplicates} duplicates, ${r.no_answer} without a gold answer`);
+  const by = Object.entries(r.contaminated_by)
+    .map(([b, n]) => `${b} ${n}`)
+    .join(', ');
+  log(
+    `questions: ${r.usable} usable of ${r.rows} rows in ${r.file}; refused as benchmark questions: ${r.contaminated}` +
+      `${by ? ` (${by})` : ''}; left out: ${r.duplicates} duplicates, ${r.no_answer} without a gold answer`,
+  );
   // every iteration's draw must fit the pool: fail before the first search, not in the last iteration
-  drawQuestions(pool.questions, Array.from({ length: cfg.iterations }, (_, k) => problemsOf(cfg, k + 1)), cfg.seed, 1);
+  drawQuestions(
+    pool.questions,
+    Array.from({ length: cfg.iterations }, (_, k) => problemsOf(cfg, k + 1)),
+    cfg.seed,
+    1,
+  );
   return pool;
 }
 
@@ -105,9 +124,15 @@ async function questionPool(cfg: RunConfig, t: PromptTemplate, log: (line: strin
 export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}): Promise<string> {
   const log = hooks.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const data = dataConfig({ seed: cfg.data_seed, template: cfg.template });
-  if (!['model.safetensors', 'model.safetensors.index.json', 'adapter_model.safetensors'].some((f) => existsSync(path.join(cfg.model, f)))) {
-    throw new Error(`starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1` +
-      (cfg.engine.kind === 'embedded' ? '' : ', or at a Hugging Face checkpoint directory'));
+  if (
+    !['model.safetensors', 'model.safetensors.index.json', 'adapter_model.safetensors'].some((f) =>
+      existsSync(path.join(cfg.model, f)),
+    )
+  ) {
+    throw new Error(
+      `starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1` +
+        (cfg.engine.kind === 'embedded' ? '' : ', or at a Hugging Face checkpoint directory'),
+    );
   }
   const t = loadTemplate(cfg.template);
   const questions = await questionPool(cfg, t, log);
@@ -116,7 +141,15 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   const method = methodOf(cfg.method);
   let pool: GradePool | undefined;
   const grader = () => (pool ??= new GradePool({}));
-  const stage: StageContext = { cfg, t, data, log, progress: hooks.progress ?? true, ...(questions ? { questions } : {}), grader };
+  const stage: StageContext = {
+    cfg,
+    t,
+    data,
+    log,
+    progress: hooks.progress ?? true,
+    ...(questions ? { questions } : {}),
+    grader,
+  };
   const ctx: Ctx = { ...stage, out, backend, method, judge: method.judgeBench(stage) };
   try {
     return await loop(ctx);
@@ -132,7 +165,9 @@ async function loop(ctx: Ctx): Promise<string> {
   const mFile = path.join(out, 'manifest.json');
   if (existsSync(mFile)) {
     if (readFileSync(mFile, 'utf8') !== JSON.stringify(manifest, null, 2) + '\n') {
-      throw new Error(`${out} holds a run with a different config or version (${mFile}); resume it with its own config, or choose a new output directory`);
+      throw new Error(
+        `${out} holds a run with a different config or version (${mFile}); resume it with its own config, or choose a new output directory`,
+      );
     }
     log(`resuming the run in ${out}`);
   } else {
@@ -141,11 +176,19 @@ async function loop(ctx: Ctx): Promise<string> {
 
   const baseDir = path.join(out, 'baseline');
   if (!isDone(baseDir, 'eval')) {
-    await ctx.backend.withEngine(cfg.model, 'M1', async (e) => timed(ctx, 'baseline', 'eval', async () => {
-      const ev = await evaluate(ctx, e);
-      writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...ev });
-      if (ev.table1) log(`baseline: M1 ${table1Line(ev.table1)}`);
-    }, e));
+    await ctx.backend.withEngine(cfg.model, 'M1', async (e) =>
+      timed(
+        ctx,
+        'baseline',
+        'eval',
+        async () => {
+          const ev = await evaluate(ctx, e);
+          writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...ev });
+          if (ev.table1) log(`baseline: M1 ${table1Line(ev.table1)}`);
+        },
+        e,
+      ),
+    );
     mark(baseDir, 'eval');
   }
   let model = cfg.model;
@@ -166,7 +209,10 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
   const modelOut = path.join(dir, 'model');
   const done = (s: string) => isDone(dir, s);
   const source = ctx.method.pairSource.filter((s) => s.applies?.(ctx) ?? true);
-  if ([...source.map((s) => s.name), 'dpo', 'eval'].every(done)) { log(`iteration ${t}: done already`); return modelOut; }
+  if ([...source.map((s) => s.name), 'dpo', 'eval'].every(done)) {
+    log(`iteration ${t}: done already`);
+    return modelOut;
+  }
   mkdirSync(dir, { recursive: true });
   log(`iteration ${t}: M${t} -> M${t + 1}`);
 
@@ -181,10 +227,29 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
       });
     }
     await timed(ctx, `iter-${t}`, 'dpo', async () => {
-      const ps = readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as PairRecord);
-      const bar = new Progress(`iter ${t} DPO`, Math.ceil(ps.length / cfg.dpo.batch_size) * Math.ceil(cfg.dpo.epochs), { unit: 'steps', silent: !ctx.progress });
-      const meta = { kind: 'psrlm-iterate', stage: `M${t + 1}`, parent: `M${t}`, run_manifest: readJSON(path.join(ctx.out, 'manifest.json')) };
-      const rep = await ctx.backend.dpo(modelIn, modelOut, ps, cfg.dpo, deriveSeed(cfg.seed, 'dpo', t), (s) => bar.tick(1, `loss ${s.loss.toFixed(3)} acc ${(s.accuracy ?? 0).toFixed(2)}`), meta);
+      const ps = readFileSync(path.join(dir, 'pairs.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as PairRecord);
+      const bar = new Progress(`iter ${t} DPO`, Math.ceil(ps.length / cfg.dpo.batch_size) * Math.ceil(cfg.dpo.epochs), {
+        unit: 'steps',
+        silent: !ctx.progress,
+      });
+      const meta = {
+        kind: 'psrlm-iterate',
+        stage: `M${t + 1}`,
+        parent: `M${t}`,
+        run_manifest: readJSON(path.join(ctx.out, 'manifest.json')),
+      };
+      const rep = await ctx.backend.dpo(
+        modelIn,
+        modelOut,
+        ps,
+        cfg.dpo,
+        deriveSeed(cfg.seed, 'dpo', t),
+        (s) => bar.tick(1, `loss ${s.loss.toFixed(3)} acc ${(s.accuracy ?? 0).toFixed(2)}`),
+        meta,
+      );
       bar.finish();
       writeJSONAtomic(path.join(dir, 'dpo.json'), rep);
       log(`iteration ${t}: DPO on ${rep.pairs} pairs, ${rep.steps} steps, final loss ${rep.final_loss.toFixed(4)}`);
@@ -192,13 +257,24 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
     mark(dir, 'dpo');
   }
   if (!done('eval')) {
-    await ctx.backend.withEngine(modelOut, `M${t + 1}`, (engine) => timed(ctx, `iter-${t}`, 'eval', async () => {
-      const ev = await evaluate(ctx, engine);
-      const ps = readJSON<{ stats: { kept: number } }>(path.join(dir, 'pairs.json'));
-      writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
-      if (ev.test && ev.harder && ev.judge) log(`iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`);
-      if (ev.table1) log(`iteration ${t}: M${t + 1} ${table1Line(ev.table1)}`);
-    }, engine));
+    await ctx.backend.withEngine(modelOut, `M${t + 1}`, (engine) =>
+      timed(
+        ctx,
+        `iter-${t}`,
+        'eval',
+        async () => {
+          const ev = await evaluate(ctx, engine);
+          const ps = readJSON<{ stats: { kept: number } }>(path.join(dir, 'pairs.json'));
+          writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
+          if (ev.test && ev.harder && ev.judge)
+            log(
+              `iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`,
+            );
+          if (ev.table1) log(`iteration ${t}: M${t + 1} ${table1Line(ev.table1)}`);
+        },
+        engine,
+      ),
+    );
     mark(dir, 'eval');
   }
   return modelOut;
@@ -216,14 +292,32 @@ async function evaluate(ctx: Ctx, engine: Engine) {
 async function evaluateWorld(ctx: Ctx, engine: Engine) {
   const { cfg } = ctx;
   const world = ctx.data.world;
-  const test = await solveReport(engine, generateProblems(world, 'test', Math.max(1, cfg.eval.problems)), ctx.t, cfg.eval.max_tokens);
-  const harder = await solveReport(engine, generateProblems(world, 'harder', Math.max(1, cfg.eval.problems)), ctx.t, cfg.eval.max_tokens);
+  const test = await solveReport(
+    engine,
+    generateProblems(world, 'test', Math.max(1, cfg.eval.problems)),
+    ctx.t,
+    cfg.eval.max_tokens,
+  );
+  const harder = await solveReport(
+    engine,
+    generateProblems(world, 'harder', Math.max(1, cfg.eval.problems)),
+    ctx.t,
+    cfg.eval.max_tokens,
+  );
   // the judge of the method on its own held-out benchmark
   const judge = await ctx.judge(engine);
   // the same held-out prefixes for every model of the run (and of any run on this world)
-  const next_step = cfg.eval.step_prefixes > 0
-    ? await nextStepReport(engine, heldOutPrefixes(generateProblems(world, 'test', cfg.eval.step_prefixes), deriveSeed(ctx.data.seed, 'next-step')), ctx.t)
-    : null;
+  const next_step =
+    cfg.eval.step_prefixes > 0
+      ? await nextStepReport(
+          engine,
+          heldOutPrefixes(
+            generateProblems(world, 'test', cfg.eval.step_prefixes),
+            deriveSeed(ctx.data.seed, 'next-step'),
+          ),
+          ctx.t,
+        )
+      : null;
   return { test, harder, judge, next_step, steps_per_solution: test.mean_steps, step_length: test.mean_step_chars };
 }
 
@@ -246,9 +340,9 @@ async function timed<T>(ctx: Ctx, where: string, stage: string, fn: () => Promis
     const tf = path.join(ctx.out, 'engine_tokens.json');
     const tok = existsSync(tf) ? readJSON<Record<string, Record<string, Record<string, number>>>>(tf) : {};
     const cur = ((tok[where] ??= {})[stage] ??= {});
-    for (const k of Object.keys(engine.stats) as Array<keyof GenerateStats>) cur[k] = (cur[k] ?? 0) + engine.stats[k] - before[k];
+    for (const k of Object.keys(engine.stats) as Array<keyof GenerateStats>)
+      cur[k] = (cur[k] ?? 0) + engine.stats[k] - before[k];
     writeJSONAtomic(tf, tok);
   }
   return r;
 }
-

@@ -58,7 +58,14 @@ export function inspectModelDir(dir: string, format: 'hf' | 'psrlm'): ModelFiles
   const names = list(dir);
   const has = (n: string) => names.includes(n);
   const out: ModelFiles = {
-    dir, format, config: null, tokenizer: null, weights: null, missing: [], missing_shards: [], weight_bytes: 0,
+    dir,
+    format,
+    config: null,
+    tokenizer: null,
+    weights: null,
+    missing: [],
+    missing_shards: [],
+    weight_bytes: 0,
   };
   if (!existsSync(dir)) {
     out.missing.push('the directory itself');
@@ -98,15 +105,21 @@ export function inspectModelDir(dir: string, format: 'hf' | 'psrlm'): ModelFiles
   if (out.format !== 'psrlm' && out.config_file) out.hf_config = readJSON(out.config_file);
   if (!out.config) out.missing.push('config.json');
   if (!out.tokenizer) {
-    out.missing.push(format === 'psrlm' ? 'tokenizer.json'
-      : 'the tokenizer (tokenizer.json, or vocab.json + merges.txt)');
+    out.missing.push(
+      format === 'psrlm' ? 'tokenizer.json' : 'the tokenizer (tokenizer.json, or vocab.json + merges.txt)',
+    );
   }
   if (!out.weights) {
-    out.missing.push(format === 'psrlm' ? 'model.safetensors'
-      : out.format === 'hf-adapter' ? 'adapter_model.safetensors'
-      : 'the weights (*.safetensors or pytorch_model*.bin)');
+    out.missing.push(
+      format === 'psrlm'
+        ? 'model.safetensors'
+        : out.format === 'hf-adapter'
+          ? 'adapter_model.safetensors'
+          : 'the weights (*.safetensors or pytorch_model*.bin)',
+    );
   }
-  out.weight_bytes = (out.weights ?? []).filter((w) => !w.endsWith('.json'))
+  out.weight_bytes = (out.weights ?? [])
+    .filter((w) => !w.endsWith('.json'))
     .reduce((a, w) => a + size(path.join(dir, w)), 0);
   return out;
 }
@@ -127,8 +140,16 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
  * the scaled one); yarn scales original_max_position_embeddings. null when no key is there.
  */
 export function maxContext(cfg: Record<string, unknown>): { limit: number; key: string } | null {
-  const keys = ['max_position_embeddings', 'n_positions', 'max_seq_len', 'seq_length', 'max_target_positions',
-    'max_sequence_length', 'max_seq_length', 'seq_len'];
+  const keys = [
+    'max_position_embeddings',
+    'n_positions',
+    'max_seq_len',
+    'seq_length',
+    'max_target_positions',
+    'max_sequence_length',
+    'max_seq_length',
+    'seq_len',
+  ];
   let best: { limit: number; key: string } | null = null;
   for (const k of keys) {
     const v = num(cfg[k]);
@@ -142,7 +163,7 @@ export function maxContext(cfg: Record<string, unknown>): { limit: number; key: 
     const type = String(rs.rope_type ?? rs.type ?? 'default');
     if (!['su', 'longrope', 'llama3'].includes(type)) {
       const factor = num(rs.factor) ?? 1;
-      const base = type === 'yarn' ? num(rs.original_max_position_embeddings) ?? best.limit : best.limit;
+      const base = type === 'yarn' ? (num(rs.original_max_position_embeddings) ?? best.limit) : best.limit;
       if (factor !== 1 || base !== best.limit) {
         best = { limit: Math.floor(base * factor), key: `${best.key} x rope_scaling` };
       }
@@ -158,14 +179,18 @@ export function maxContext(cfg: Record<string, unknown>): { limit: number; key: 
  * model is a mixture of experts (the shape differs; the weight files' size is used then).
  */
 export function paramCount(cfg: Record<string, unknown>): number | null {
-  const h = num(cfg.hidden_size), inter = num(cfg.intermediate_size), layers = num(cfg.num_hidden_layers);
-  const heads = num(cfg.num_attention_heads), vocab = num(cfg.vocab_size);
+  const h = num(cfg.hidden_size),
+    inter = num(cfg.intermediate_size),
+    layers = num(cfg.num_hidden_layers);
+  const heads = num(cfg.num_attention_heads),
+    vocab = num(cfg.vocab_size);
   if (!h || !inter || !layers || !heads || !vocab) return null;
   if (num(cfg.num_experts) || num(cfg.num_local_experts) || num(cfg.n_routed_experts)) return null;
   const kv = num(cfg.num_key_value_heads) ?? heads;
   const headDim = num(cfg.head_dim) ?? h / heads;
   const qkvBias = cfg.attention_bias === true || cfg.model_type === 'qwen2';
-  const q = h * heads * headDim, k = h * kv * headDim;
+  const q = h * heads * headDim,
+    k = h * kv * headDim;
   const attn = q + 2 * k + heads * headDim * h + (qkvBias ? heads * headDim + 2 * kv * headDim : 0);
   const mlp = 3 * h * inter;
   const perLayer = attn + mlp + 2 * h;

@@ -27,8 +27,15 @@ import { chanceLabel, type Method } from './method.js';
 import { Progress } from '../util/progress.js';
 import { summarizeSearch, type SearchSummary } from './search-summary.js';
 import {
-  auditStepPairs, gradeSearches, goldsOf, rolloutHealth, type GradedSearch, type GradedSummary, type PairAudit,
-  type RolloutReport, type RolloutRound,
+  auditStepPairs,
+  gradeSearches,
+  goldsOf,
+  rolloutHealth,
+  type GradedSearch,
+  type GradedSummary,
+  type PairAudit,
+  type RolloutReport,
+  type RolloutRound,
 } from './outcomes.js';
 import { fileQuestions, jsonl, questionRange, readJSON, readJSONIf, readRecords, type StageContext } from './stage.js';
 import { int, num, pct, percent as pc } from './summary.js';
@@ -37,18 +44,26 @@ async function health(ctx: StageContext, t: number, dir: string, engine: Engine)
   const { cfg } = ctx;
   const problems = generateProblems(ctx.data.world, 'test', cfg.health.prefixes);
   const seed = deriveSeed(cfg.seed, 'health', t);
-  const h = cfg.health.prefixes > 0
-    ? await judgeHealth(engine, ctx.t, heldOutPrefixes(problems, seed), {
-      candidates: cfg.search.candidates, temperature: cfg.search.temperature, top_p: cfg.search.top_p, bothOrders: cfg.search.both_orders,
-      seed, maxStepTokens: cfg.search.max_step_tokens, maxJudgeTokens: cfg.search.judge_max_tokens,
-    })
-    : null;
+  const h =
+    cfg.health.prefixes > 0
+      ? await judgeHealth(engine, ctx.t, heldOutPrefixes(problems, seed), {
+          candidates: cfg.search.candidates,
+          temperature: cfg.search.temperature,
+          top_p: cfg.search.top_p,
+          bothOrders: cfg.search.both_orders,
+          seed,
+          maxStepTokens: cfg.search.max_step_tokens,
+          maxJudgeTokens: cfg.search.judge_max_tokens,
+        })
+      : null;
   const label = healthLabel(h);
   const warnings = healthWarnings(h);
   writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, warnings, report: h });
   for (const w of warnings) ctx.log(`!!! iteration ${t}: judge ${w}`);
   const loud = label.startsWith('JUDGE');
-  ctx.log(`${loud ? '!!! ' : ''}iteration ${t}: judge health on own candidates: ${label}${h ? ` (pick right ${pc(h.judge_pick)} vs random ${pc(h.random_pick)} vs majority ${pc(h.majority_pick)} on ${pc(h.mixed_share)} mixed prefixes)` : ''}${loud ? ' — the run goes on, but its preferences are no better than noise' : ''}`);
+  ctx.log(
+    `${loud ? '!!! ' : ''}iteration ${t}: judge health on own candidates: ${label}${h ? ` (pick right ${pc(h.judge_pick)} vs random ${pc(h.random_pick)} vs majority ${pc(h.majority_pick)} on ${pc(h.mixed_share)} mixed prefixes)` : ''}${loud ? ' — the run goes on, but its preferences are no better than noise' : ''}`,
+  );
 }
 
 /** The label of a health report: loud when the judge's pick is at or below a random pick. */
@@ -69,9 +84,12 @@ export function healthWarnings(h: HealthReport | null): string[] {
   if (h.parse_failure_rate > 0.5) w.push(`verdicts unparsable: ${pc(h.parse_failure_rate)} of judgments`);
   const parsed = 1 - h.parse_failure_rate;
   const first = parsed > 0 ? h.first_position_rate / parsed : 0;
-  if (parsed > 0 && (first > 0.9 || first < 0.1)) w.push(`collapsed to one position: ${pc(first)} of parsed verdicts name the first-shown step`);
+  if (parsed > 0 && (first > 0.9 || first < 0.1))
+    w.push(`collapsed to one position: ${pc(first)} of parsed verdicts name the first-shown step`);
   if (h.decisive_order_pairs > 0 && h.decisive_order_flip_rate > 0.5) {
-    w.push(`order-dependent: ${pc(h.decisive_order_flip_rate)} of the pairs of a right and a wrong step change winner when the order is swapped`);
+    w.push(
+      `order-dependent: ${pc(h.decisive_order_flip_rate)} of the pairs of a right and a wrong step change winner when the order is swapped`,
+    );
   }
   return w;
 }
@@ -86,17 +104,36 @@ async function search(ctx: StageContext, t: number, dir: string, engine: Engine)
   if (have.length) ctx.log(`iteration ${t}: search resumes, ${have.length} of ${n} questions already recorded`);
   const bar = new Progress(`iter ${t} search`, n, { unit: 'questions', silent: !ctx.progress });
   bar.tick(have.length);
-  const opts = { ...cfg.search, context_tokens: engine.contextTokens }, coords = { seed: cfg.seed, iteration: t };
-  const onRecord = (r: SearchRecord) => { appendFileSync(file, JSON.stringify(r) + '\n'); bar.tick(1); };
+  const opts = { ...cfg.search, context_tokens: engine.contextTokens },
+    coords = { seed: cfg.seed, iteration: t };
+  const onRecord = (r: SearchRecord) => {
+    appendFileSync(file, JSON.stringify(r) + '\n');
+    bar.tick(1);
+  };
   const fresh = drawn
-    // a file's questions: a question's coordinate is its row in the file; no verifier to measure with
-    ? await runSearch(engine, ctx.t, drawn.filter((q) => !seen.has(q.index)).map((q) => ({ index: q.index, problem: { text: q.question } })), opts, coords, { onRecord })
-    : await runSearch(engine, ctx.t, Array.from({ length: n }, (_, k) => from + k).filter((i) => !seen.has(i))
-      .map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) })), opts, coords, {
-      // measurement only: the verifier's opinion of each candidate is stored, never read by the search
-      measure: (p, prefix, step) => checkStep(p, prefix, step).ok,
-      onRecord,
-    });
+    ? // a file's questions: a question's coordinate is its row in the file; no verifier to measure with
+      await runSearch(
+        engine,
+        ctx.t,
+        drawn.filter((q) => !seen.has(q.index)).map((q) => ({ index: q.index, problem: { text: q.question } })),
+        opts,
+        coords,
+        { onRecord },
+      )
+    : await runSearch(
+        engine,
+        ctx.t,
+        Array.from({ length: n }, (_, k) => from + k)
+          .filter((i) => !seen.has(i))
+          .map((index) => ({ index, problem: generateProblem(ctx.data.world, 'train', index) })),
+        opts,
+        coords,
+        {
+          // measurement only: the verifier's opinion of each candidate is stored, never read by the search
+          measure: (p, prefix, step) => checkStep(p, prefix, step).ok,
+          onRecord,
+        },
+      );
   bar.finish();
   // the finished file holds the records in question order, whatever order they finished in
   const all = [...have, ...fresh].sort((a, b) => a.index - b.index);
@@ -112,7 +149,9 @@ async function search(ctx: StageContext, t: number, dir: string, engine: Engine)
   const g = await gradeSearches(ctx.grader(), ctx.questions!.report.format, all, goldsOf(drawn));
   writeFileAtomic(path.join(dir, 'graded.jsonl'), jsonl(g.rows));
   writeJSONAtomic(path.join(dir, 'search.json'), { ...s, measure: null, graded: g.summary });
-  ctx.log(`${head}; ${g.summary.label}: ${g.summary.right} right answers (${pc(g.summary.accuracy)}), ${g.summary.finished} finished`);
+  ctx.log(
+    `${head}; ${g.summary.label}: ${g.summary.right} right answers (${pc(g.summary.accuracy)}), ${g.summary.finished} finished`,
+  );
 }
 
 /** Judge health on a file's questions, after the search: its judged rounds rolled out (src/run/outcomes.ts). */
@@ -120,21 +159,36 @@ async function rolloutStage(ctx: StageContext, t: number, dir: string, engine: E
   const { cfg } = ctx;
   const n = cfg.health.rollouts ?? 0;
   if (n === 0) {
-    writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label: 'not measured (health.rollouts = 0)', warnings: [], report: null });
+    writeJSONAtomic(path.join(dir, 'health.json'), {
+      model: `M${t}`,
+      label: 'not measured (health.rollouts = 0)',
+      warnings: [],
+      report: null,
+    });
     return;
   }
   const records = readRecords<SearchRecord>(path.join(dir, 'samples.jsonl'));
   const { report, rounds } = await rolloutHealth(engine, ctx.t, records, goldsOf(fileQuestions(ctx, t)!), {
-    rounds: n, seed: cfg.seed, iteration: t, maxTokens: cfg.eval.max_tokens, format: ctx.questions!.report.format, pool: ctx.grader(),
+    rounds: n,
+    seed: cfg.seed,
+    iteration: t,
+    maxTokens: cfg.eval.max_tokens,
+    format: ctx.questions!.report.format,
+    pool: ctx.grader(),
   });
-  const verdict = report.mixed_rounds === 0
-    ? 'not measurable: no rolled-out round had both right and wrong candidates'
-    : report.judge_pick <= report.random_pick ? 'JUDGE AT OR BELOW CHANCE on its own candidates' : 'above chance';
+  const verdict =
+    report.mixed_rounds === 0
+      ? 'not measurable: no rolled-out round had both right and wrong candidates'
+      : report.judge_pick <= report.random_pick
+        ? 'JUDGE AT OR BELOW CHANCE on its own candidates'
+        : 'above chance';
   const label = `${verdict} (${report.label})`;
   writeFileAtomic(path.join(dir, 'rollouts.jsonl'), jsonl(rounds));
   writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, warnings: [], report });
   const loud = verdict.startsWith('JUDGE');
-  ctx.log(`${loud ? '!!! ' : ''}iteration ${t}: judge health on its own candidates: ${label}: pick leads to a right answer ${pc(report.judge_pick)} vs random ${pc(report.random_pick)} on ${report.mixed_rounds} mixed rounds`);
+  ctx.log(
+    `${loud ? '!!! ' : ''}iteration ${t}: judge health on its own candidates: ${label}: pick leads to a right answer ${pc(report.judge_pick)} vs random ${pc(report.random_pick)} on ${report.mixed_rounds} mixed rounds`,
+  );
 }
 
 async function pairs(ctx: StageContext, t: number, dir: string): Promise<void> {
@@ -143,12 +197,20 @@ async function pairs(ctx: StageContext, t: number, dir: string): Promise<void> {
   writeFileAtomic(path.join(dir, 'pairs.jsonl'), jsonl(ps));
   writeFileAtomic(path.join(dir, 'pairs.trl.jsonl'), jsonl(ps.map(toTRL)));
   const byIndex = new Map(records.map((r) => [r.index, r.problem]));
-  writeFileAtomic(path.join(dir, 'pairs.stepdpo.jsonl'), jsonl(ps.map((p) => toStepDPO(p, renderStepPrompt(ctx.t, byIndex.get(p.problem_index)!)))));
-  if (!ctx.questions) { writeJSONAtomic(path.join(dir, 'pairs.json'), { stats }); return; }
+  writeFileAtomic(
+    path.join(dir, 'pairs.stepdpo.jsonl'),
+    jsonl(ps.map((p) => toStepDPO(p, renderStepPrompt(ctx.t, byIndex.get(p.problem_index)!)))),
+  );
+  if (!ctx.questions) {
+    writeJSONAtomic(path.join(dir, 'pairs.json'), { stats });
+    return;
+  }
   const graded = readRecords<GradedSearch>(path.join(dir, 'graded.jsonl'));
   const audit = auditStepPairs(ps, graded, readRecords<RolloutRound>(path.join(dir, 'rollouts.jsonl')));
   writeJSONAtomic(path.join(dir, 'pairs.json'), { stats, audit });
-  ctx.log(`iteration ${t}: pairs ${audit.label}: chosen side's completion right ${pct(audit.chosen_right_share)} of ${audit.chosen_graded}, rejected side's ${pct(audit.rejected_right_share)} of ${audit.rejected_graded}`);
+  ctx.log(
+    `iteration ${t}: pairs ${audit.label}: chosen side's completion right ${pct(audit.chosen_right_share)} of ${audit.chosen_graded}, rejected side's ${pct(audit.rejected_right_share)} of ${audit.rejected_graded}`,
+  );
 }
 
 /** Pairwise step judgments of held-out EFT records (built once per run, at the first evaluation). */
@@ -156,7 +218,12 @@ function judgeBench(ctx: StageContext) {
   let eft: EftRecord[] | undefined;
   return async (engine: Engine) => {
     const { cfg, data } = ctx;
-    eft ??= buildRecords({ ...data, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...data.eft, trainPairs: 0, harderPairs: 0, testPairs: Math.ceil(cfg.eval.judge / 2) } }).eftTest;
+    eft ??= buildRecords({
+      ...data,
+      base: { problems: 0, practice: 0 },
+      ift: { problems: 0 },
+      eft: { ...data.eft, trainPairs: 0, harderPairs: 0, testPairs: Math.ceil(cfg.eval.judge / 2) },
+    }).eftTest;
     return judgeReport(engine, eft.slice(0, Math.max(1, cfg.eval.judge)), cfg.search.judge_max_tokens);
   };
 }
@@ -184,24 +251,44 @@ export const PSRLM: Method = {
     const r = h?.report;
     if (!r) return null;
     return {
-      label: h.label ?? '', pick: num(r.judge_pick), random: num(r.random_pick), majority: num(r.majority_pick),
-      first: num(r.first_position_rate), flip: num(r.decisive_order_flip_rate), mixed: num(r.mixed_share),
+      label: h.label ?? '',
+      pick: num(r.judge_pick),
+      random: num(r.random_pick),
+      majority: num(r.majority_pick),
+      first: num(r.first_position_rate),
+      flip: num(r.decisive_order_flip_rate),
+      mixed: num(r.mixed_share),
     };
   },
   iterations: {
     heading: 'Searches',
     columns: [
-      'iteration', 'questions', 'outcomes', 'rounds', 'rollbacks', 'judge prompts', 'saved by merging', 'pairs',
+      'iteration',
+      'questions',
+      'outcomes',
+      'rounds',
+      'rollbacks',
+      'judge prompts',
+      'saved by merging',
+      'pairs',
       'on mixed rounds: pick right vs random (rounds)',
     ],
     row(dir, t) {
       const s = readJSONIf<SearchSummary>(path.join(dir, 'search.json'));
       if (!s) return null;
-      const outcomes = Object.entries(s.outcomes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+      const outcomes = Object.entries(s.outcomes ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
       const m = s.measure;
       return [
-        String(t), int(s.questions), outcomes, int(s.rounds), int(s.rollbacks), int(s.judge_prompts),
-        int(s.judge_prompts_saved), int(s.pairs_found),
+        String(t),
+        int(s.questions),
+        outcomes,
+        int(s.rounds),
+        int(s.rollbacks),
+        int(s.judge_prompts),
+        int(s.judge_prompts_saved),
+        int(s.pairs_found),
         `${pct(m?.mixed_chosen_ok)} vs ${pct(m?.mixed_random_ok)} (${int(m?.mixed_rounds)})`,
       ];
     },
@@ -209,17 +296,27 @@ export const PSRLM: Method = {
   outcomes: {
     heading: 'Searches graded against the gold answers',
     columns: [
-      'iteration', 'questions', 'searches finished', 'right answers', 'judge health (rollouts)',
+      'iteration',
+      'questions',
+      'searches finished',
+      'right answers',
+      'judge health (rollouts)',
       'on mixed rolled-out rounds: pick leads to right vs random (rounds)',
-      'pairs: chosen side completes right (graded)', 'rejected side completes right (graded)',
+      'pairs: chosen side completes right (graded)',
+      'rejected side completes right (graded)',
     ],
     row(dir, t) {
       const g = readJSONIf<{ graded?: GradedSummary }>(path.join(dir, 'search.json'))?.graded;
       if (!g) return null;
       const h = readJSONIf<{ label?: string; report?: RolloutReport | null }>(path.join(dir, 'health.json'));
-      const r = h?.report, a = readJSONIf<{ audit?: PairAudit }>(path.join(dir, 'pairs.json'))?.audit;
+      const r = h?.report,
+        a = readJSONIf<{ audit?: PairAudit }>(path.join(dir, 'pairs.json'))?.audit;
       return [
-        String(t), int(g.questions), int(g.finished), `${int(g.right)} (${pct(g.accuracy)})`, h?.label ?? '–',
+        String(t),
+        int(g.questions),
+        int(g.finished),
+        `${int(g.right)} (${pct(g.accuracy)})`,
+        h?.label ?? '–',
         r ? `${pct(r.judge_pick)} vs ${pct(r.random_pick)} (${int(r.mixed_rounds)})` : '–',
         a ? `${pct(a.chosen_right_share)} (${int(a.chosen_graded)})` : '–',
         a ? `${pct(a.rejected_right_share)} (${int(a.rejected_graded)})` : '–',

@@ -17,7 +17,16 @@ import type { HealthFigures, Method } from './method.js';
 import { methodOf } from './methods.js';
 import { readJSONIf } from './stage.js';
 import {
-  fix, int, iterationRows, modelTable, num, outcomeRows, pct, table1Table, type ModelRow, type Table1Row,
+  fix,
+  int,
+  iterationRows,
+  modelTable,
+  num,
+  outcomeRows,
+  pct,
+  table1Table,
+  type ModelRow,
+  type Table1Row,
 } from './summary.js';
 
 export interface ReportOptions {
@@ -33,14 +42,31 @@ const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const table = (head: string[], rows: string[][]) =>
   `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
-interface Run { dir: string; method: Method; name: string; models: ModelRow[]; table1: Table1Row[]; iterations: number }
+interface Run {
+  dir: string;
+  method: Method;
+  name: string;
+  models: ModelRow[];
+  table1: Table1Row[];
+  iterations: number;
+}
 
 function loadRun(dir: string): Run {
   const sum = readJSONIf<{ models?: ModelRow[]; table1?: Table1Row[] }>(path.join(dir, 'summary.json'));
-  if (!sum?.models?.length) throw new Error(`${dir} holds no summary.json with models: is it a finished run directory (psrlm run / psrlm demo)?`);
+  if (!sum?.models?.length)
+    throw new Error(
+      `${dir} holds no summary.json with models: is it a finished run directory (psrlm run / psrlm demo)?`,
+    );
   const man = readJSONIf<{ config?: { method?: string } }>(path.join(dir, 'manifest.json'));
   const method = methodOf(man?.config?.method);
-  return { dir, method, name: method.name, models: sum.models, table1: sum.table1 ?? [], iterations: sum.models.length - 1 };
+  return {
+    dir,
+    method,
+    name: method.name,
+    models: sum.models,
+    table1: sum.table1 ?? [],
+    iterations: sum.models.length - 1,
+  };
 }
 
 /** M0's accuracies from its checkpoint manifest; without them the page says why M0 is missing (the demo
@@ -51,11 +77,17 @@ function m0Accuracy(m0?: string): { acc: { test: number | null; harder: number |
   const f = path.join(m0, 'manifest.json');
   const r = readJSONIf<{ report?: { test?: { accuracy?: number }; harder?: { accuracy?: number } } }>(f)?.report;
   if (!r) return { acc: null, note: ` M0 is not shown: ${f} holds no evaluation report (psrlm pretrain writes it).` };
-  return { acc: { test: num(r.test?.accuracy), harder: num(r.harder?.accuracy) }, note: ' M0 is the pretrained base model before instruction tuning.' };
+  return {
+    acc: { test: num(r.test?.accuracy), harder: num(r.harder?.accuracy) },
+    note: ' M0 is the pretrained base model before instruction tuning.',
+  };
 }
 
 /** One bar group per iteration: how the self-judge of M_t did on its own candidates. */
-interface Health extends HealthFigures { model: string; judgeAcc: number | null }
+interface Health extends HealthFigures {
+  model: string;
+  judgeAcc: number | null;
+}
 
 function healthRows(run: Run): Health[] {
   const rows: Health[] = [];
@@ -68,12 +100,15 @@ function healthRows(run: Run): Health[] {
 }
 
 function healthCharts(run: Run): string[] {
-  const h = healthRows(run), w = run.method.words;
+  const h = healthRows(run),
+    w = run.method.words;
   if (!h.length) return [emptyChart(`${run.name}: judge health per iteration`, [w.noHealth])];
   const cats = h.map((r) => r.model);
   return [
     barChart({
-      title: w.pickTitle, categories: cats, yLabel: 'share right',
+      title: w.pickTitle,
+      categories: cats,
+      yLabel: 'share right',
       series: [
         { name: w.pickSeries, values: h.map((r) => r.pick) },
         { name: 'random pick right', values: h.map((r) => r.random) },
@@ -81,7 +116,10 @@ function healthCharts(run: Run): string[] {
       ],
     }),
     barChart({
-      title: w.sideTitle, categories: cats, yLabel: 'share', refs: w.sideRefs,
+      title: w.sideTitle,
+      categories: cats,
+      yLabel: 'share',
+      refs: w.sideRefs,
       series: w.sideSeries.map((s) => ({ name: s.name, values: h.map((r) => r[s.of]) })),
     }),
   ];
@@ -89,7 +127,10 @@ function healthCharts(run: Run): string[] {
 
 function modelsTable(run: Run): string {
   const t = modelTable(run.method, run.models, 'html');
-  return table(t.head, t.rows.map((r) => r.map(esc)));
+  return table(
+    t.head,
+    t.rows.map((r) => r.map(esc)),
+  );
 }
 
 /** The per-iteration table of report.md: the method's (searches, or sampling and self-scoring). */
@@ -97,20 +138,25 @@ function iterationTable(run: Run): string {
   const rows = iterationRows(run.method, run.dir, run.iterations);
   if (!rows.length) return '<p>No iteration summaries in this run.</p>';
   const it = run.method.iterations;
-  return `<h3>${esc(it.heading)}</h3>${table(it.columns, rows.map((r) => r.map(esc)))}`;
+  return `<h3>${esc(it.heading)}</h3>${table(
+    it.columns,
+    rows.map((r) => r.map(esc)),
+  )}`;
 }
 
 /** Wall seconds (timings.json) and engine tokens (engine_tokens.json) per stage, with a total row. */
 function stageTable(run: Run): string {
   const times = readJSONIf<Record<string, Record<string, number>>>(path.join(run.dir, 'timings.json')) ?? {};
-  const toks = readJSONIf<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
+  const toks =
+    readJSONIf<Record<string, Record<string, Record<string, number>>>>(path.join(run.dir, 'engine_tokens.json')) ?? {};
   const keys = ['prompt_tokens', 'prefill_tokens', 'decode_tokens', 'calls'] as const;
   const total = { s: 0, k: {} as Record<string, number> }; // a token column with no figure at all totals '–'
   const rows: string[][] = [];
   const wheres = [...new Set([...Object.keys(times), ...Object.keys(toks)])];
   for (const where of wheres) {
     for (const stage of [...new Set([...Object.keys(times[where] ?? {}), ...Object.keys(toks[where] ?? {})])]) {
-      const s = num(times[where]?.[stage]), k = toks[where]?.[stage];
+      const s = num(times[where]?.[stage]),
+        k = toks[where]?.[stage];
       total.s += s ?? 0;
       for (const key of keys) if (num(k?.[key]) !== null) total.k[key] = (total.k[key] ?? 0) + k![key]!;
       rows.push([esc(where), esc(stage), fix(s, 1), ...keys.map((key) => int(k?.[key]))]);
@@ -126,7 +172,10 @@ function outcomeTable(run: Run): string {
   const rows = outcomeRows(run.method, run.dir, run.iterations);
   if (!rows.length) return '';
   const o = run.method.outcomes;
-  return `<h3>${esc(o.heading)}</h3>${table(o.columns, rows.map((r) => r.map(esc)))}\n`;
+  return `<h3>${esc(o.heading)}</h3>${table(
+    o.columns,
+    rows.map((r) => r.map(esc)),
+  )}\n`;
 }
 
 /** The paper's Table 1: each model's benchmark accuracies, the baseline run's models beside (none when no
@@ -135,7 +184,10 @@ function table1Section(run: Run, base: Run | null): string {
   const rows = [...run.table1, ...(base?.table1 ?? [])];
   if (!rows.length) return '';
   const t = table1Table(rows);
-  return `<h2>Table 1: greedy accuracy on the benchmarks</h2>${table(t.head, t.rows.map((r) => r.map(esc)))}
+  return `<h2>Table 1: greedy accuracy on the benchmarks</h2>${table(
+    t.head,
+    t.rows.map((r) => r.map(esc)),
+  )}
 <p class="note">Each model as <code>psrlm eval</code> evaluates it (greedy, the toolkit's grading); accuracy in percent.</p>\n`;
 }
 
@@ -157,31 +209,54 @@ export function renderReport(runDir: string, o: Omit<ReportOptions, 'out'> = {})
   const lead = (v: number | null) => (m0 ? [v] : []);
   const cats = [...(m0 ? ['M0'] : []), ...run.models.map((m) => m.model)];
   const charts: string[] = [];
-  charts.push(lineChart({
-    title: `${run.name}: greedy accuracy per model`, categories: cats, yLabel: 'accuracy',
-    series: [
-      { name: 'test', values: [...lead(m0?.test ?? null), ...run.models.map((m) => num(m.test_accuracy))] },
-      { name: 'harder-test', values: [...lead(m0?.harder ?? null), ...run.models.map((m) => num(m.harder_accuracy))] },
-    ],
-  }));
+  charts.push(
+    lineChart({
+      title: `${run.name}: greedy accuracy per model`,
+      categories: cats,
+      yLabel: 'accuracy',
+      series: [
+        { name: 'test', values: [...lead(m0?.test ?? null), ...run.models.map((m) => num(m.test_accuracy))] },
+        {
+          name: 'harder-test',
+          values: [...lead(m0?.harder ?? null), ...run.models.map((m) => num(m.harder_accuracy))],
+        },
+      ],
+    }),
+  );
   const other = methodOf(run.method.comparedWith).name;
   if (base) {
     const n = Math.max(run.models.length, base.models.length);
-    const vals = (r: Run) => [...lead(m0?.test ?? null), ...Array.from({ length: n }, (_, i) => num(r.models[i]?.test_accuracy))];
+    const vals = (r: Run) => [
+      ...lead(m0?.test ?? null),
+      ...Array.from({ length: n }, (_, i) => num(r.models[i]?.test_accuracy)),
+    ];
     const baseName = base.name === run.name ? `${base.name} (baseline)` : base.name;
-    charts.push(lineChart({
-      title: `${run.name} vs ${baseName}: test accuracy per iteration`, yLabel: 'test accuracy',
-      categories: [...(m0 ? ['M0'] : []), ...Array.from({ length: n }, (_, i) => `M${i + 1}`)],
-      series: [{ name: run.name, values: vals(run) }, { name: baseName, values: vals(base) }],
-    }));
+    charts.push(
+      lineChart({
+        title: `${run.name} vs ${baseName}: test accuracy per iteration`,
+        yLabel: 'test accuracy',
+        categories: [...(m0 ? ['M0'] : []), ...Array.from({ length: n }, (_, i) => `M${i + 1}`)],
+        series: [
+          { name: run.name, values: vals(run) },
+          { name: baseName, values: vals(base) },
+        ],
+      }),
+    );
   } else {
-    charts.push(emptyChart(`${run.name} vs ${other}: test accuracy per iteration`, [
-      `The ${other} baseline was not run with this report: nothing to compare.`,
-      `psrlm report <run> --baseline <${other.toLowerCase()} run dir>`,
-    ]));
+    charts.push(
+      emptyChart(`${run.name} vs ${other}: test accuracy per iteration`, [
+        `The ${other} baseline was not run with this report: nothing to compare.`,
+        `psrlm report <run> --baseline <${other.toLowerCase()} run dir>`,
+      ]),
+    );
   }
   charts.push(...healthCharts(run));
-  const gate = healthRows(run).map((r) => `<li><b>${esc(r.model)}</b>: ${esc(r.label)}${r.mixed === null ? '' : ` (mixed prefixes ${pct(r.mixed)})`}</li>`).join('');
+  const gate = healthRows(run)
+    .map(
+      (r) =>
+        `<li><b>${esc(r.model)}</b>: ${esc(r.label)}${r.mixed === null ? '' : ` (mixed prefixes ${pct(r.mixed)})`}</li>`,
+    )
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${run.name} run report</title>
 <style>

@@ -33,33 +33,81 @@ export interface SearchSummary {
 
 export function summarizeSearch(records: readonly SearchRecord[]): SearchSummary {
   const outcomes: Record<string, number> = {};
-  let rounds = 0, rollbacks = 0, jp = 0, saved = 0, pairs = 0, steps = 0, fin = 0, finSteps = 0;
-  let verdicts = 0, firstPos = 0, fails = 0;
-  let chosen = 0, chosenOk = 0, cand = 0, candOk = 0, mixed = 0, mixedAcc = 0, mixedOk = 0, mixedRand = 0;
+  let rounds = 0,
+    rollbacks = 0,
+    jp = 0,
+    saved = 0,
+    pairs = 0,
+    steps = 0,
+    fin = 0,
+    finSteps = 0;
+  let verdicts = 0,
+    firstPos = 0,
+    fails = 0;
+  let chosen = 0,
+    chosenOk = 0,
+    cand = 0,
+    candOk = 0,
+    mixed = 0,
+    mixedAcc = 0,
+    mixedOk = 0,
+    mixedRand = 0;
   for (const r of records) {
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    rounds += r.rounds.length; rollbacks += r.rollbacks; jp += r.judge_prompts; saved += r.judge_prompts_saved; pairs += r.pairs.length;
+    rounds += r.rounds.length;
+    rollbacks += r.rollbacks;
+    jp += r.judge_prompts;
+    saved += r.judge_prompts_saved;
+    pairs += r.pairs.length;
     steps += r.steps.length;
-    if (r.outcome === 'final' || r.outcome === 'eos') { fin++; finSteps += r.steps.length; }
+    if (r.outcome === 'final' || r.outcome === 'eos') {
+      fin++;
+      finSteps += r.steps.length;
+    }
     for (const x of r.rounds) {
-      for (const [, , v] of x.judgments) { verdicts++; if (v === 'A') firstPos++; if (v === null) fails++; }
+      for (const [, , v] of x.judgments) {
+        verdicts++;
+        if (v === 'A') firstPos++;
+        if (v === null) fails++;
+      }
       const m = x.measure;
       if (!m) continue;
       const right = m.candidates_ok.filter(Boolean).length;
-      cand += m.candidates_ok.length; candOk += right;
-      if (m.chosen_ok !== null) { chosen++; if (m.chosen_ok) chosenOk++; }
+      cand += m.candidates_ok.length;
+      candOk += right;
+      if (m.chosen_ok !== null) {
+        chosen++;
+        if (m.chosen_ok) chosenOk++;
+      }
       if (right > 0 && right < m.candidates_ok.length) {
         mixed++;
-        if (m.chosen_ok !== null) { mixedAcc++; if (m.chosen_ok) mixedOk++; mixedRand += right / m.candidates_ok.length; }
+        if (m.chosen_ok !== null) {
+          mixedAcc++;
+          if (m.chosen_ok) mixedOk++;
+          mixedRand += right / m.candidates_ok.length;
+        }
       }
     }
   }
   const div = (a: number, b: number) => (b ? a / b : 0);
   return {
-    questions: records.length, outcomes: Object.fromEntries(Object.entries(outcomes).sort()), rounds, rollbacks,
-    judge_prompts: jp, judge_prompts_saved: saved,
-    first_position_rate: div(firstPos, verdicts), parse_failure_rate: div(fails, verdicts), pairs_found: pairs,
-    mean_steps: div(steps, records.length), mean_steps_finished: div(finSteps, fin),
-    measure: { chosen_ok: div(chosenOk, chosen), candidate_ok: div(candOk, cand), mixed_rounds: mixed, mixed_chosen_ok: div(mixedOk, mixedAcc), mixed_random_ok: div(mixedRand, mixedAcc) },
+    questions: records.length,
+    outcomes: Object.fromEntries(Object.entries(outcomes).sort()),
+    rounds,
+    rollbacks,
+    judge_prompts: jp,
+    judge_prompts_saved: saved,
+    first_position_rate: div(firstPos, verdicts),
+    parse_failure_rate: div(fails, verdicts),
+    pairs_found: pairs,
+    mean_steps: div(steps, records.length),
+    mean_steps_finished: div(finSteps, fin),
+    measure: {
+      chosen_ok: div(chosenOk, chosen),
+      candidate_ok: div(candOk, cand),
+      mixed_rounds: mixed,
+      mixed_chosen_ok: div(mixedOk, mixedAcc),
+      mixed_random_ok: div(mixedRand, mixedAcc),
+    },
   };
 }

@@ -37,7 +37,10 @@ export interface Table1Row {
   avg: number;
 }
 
-export interface Summary { models: ModelRow[]; table1?: Table1Row[] }
+export interface Summary {
+  models: ModelRow[];
+  table1?: Table1Row[];
+}
 
 /** eval.json's `table1`: what `psrlm eval` reports for the model on the config's benchmarks. */
 export interface BenchmarkRow {
@@ -51,10 +54,15 @@ export interface BenchmarkRow {
 /** A model's Table-1 figures: greedy, through the benchmark evaluation `psrlm eval` uses (src/eval/evaluate.ts). */
 export async function benchmarkRow(engine: Engine, b: BenchmarksConfig, grader?: GradePool): Promise<BenchmarkRow> {
   const { summary, average } = await evaluateBenchmarks(engine, {
-    benches: b.names, prompt: b.prompt, limit: b.limit, maxTokens: b.max_tokens, ...(grader ? { grader } : {}),
+    benches: b.names,
+    prompt: b.prompt,
+    limit: b.limit,
+    maxTokens: b.max_tokens,
+    ...(grader ? { grader } : {}),
   });
   return {
-    prompt: b.prompt, limit: b.limit ?? null,
+    prompt: b.prompt,
+    limit: b.limit ?? null,
     benchmarks: Object.fromEntries(summary.map((x) => [x.bench, { n: x.n, correct: x.correct, acc: x.acc }])),
     avg: Math.round(average * 10) / 10,
   };
@@ -79,13 +87,19 @@ interface EvalFile {
 }
 
 const evalFigures = (e: EvalFile) => ({
-  test_accuracy: e.test?.accuracy ?? null, harder_accuracy: e.harder?.accuracy ?? null, judge_accuracy: e.judge?.accuracy ?? null,
+  test_accuracy: e.test?.accuracy ?? null,
+  harder_accuracy: e.harder?.accuracy ?? null,
+  judge_accuracy: e.judge?.accuracy ?? null,
   next_step_accuracy: e.next_step?.accuracy ?? null,
-  steps_per_solution: e.steps_per_solution ?? null, step_length: e.step_length ?? null,
+  steps_per_solution: e.steps_per_solution ?? null,
+  step_length: e.step_length ?? null,
 });
 
 const table1Row = (model: string, method: Method, r: BenchmarkRow): Table1Row => ({
-  model, method: method.name, ...Object.fromEntries(Object.entries(r.benchmarks).map(([b, x]) => [b, x.acc])), avg: r.avg,
+  model,
+  method: method.name,
+  ...Object.fromEntries(Object.entries(r.benchmarks).map(([b, x]) => [b, x.acc])),
+  avg: r.avg,
 });
 
 /** summary.json of a finished run in `out`. */
@@ -105,7 +119,9 @@ export function summarize(out: string, iterations: number, method: Method): Summ
 /** The Table-1 layout (the paper's): model, method, one column per benchmark, average. Rows of several runs
  *  (PSRLM beside its SRLM baseline) share the columns; a benchmark a run did not evaluate shows '–'. */
 export function table1Table(rows: readonly Table1Row[]): Table {
-  const benches = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => !['model', 'method', 'avg'].includes(k))))];
+  const benches = [
+    ...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => !['model', 'method', 'avg'].includes(k)))),
+  ];
   return {
     head: ['model', 'method', ...benches, 'avg'],
     rows: rows.map((r) => [r.model, r.method, ...benches.map((b) => fix(r[b], 1)), fix(r.avg, 1)]),
@@ -120,22 +136,38 @@ export const fix = (v: unknown, d: number): string => (num(v) === null ? '–' :
 export const int = (v: unknown): string => (num(v) === null ? '–' : String(v));
 
 /** A table's header and rows as plain text (report.html escapes each cell). */
-export interface Table { head: string[]; rows: string[][] }
+export interface Table {
+  head: string[];
+  rows: string[][];
+}
 
 /** The models table: report.md's, or report.html's (no next-step column; the verifier column keeps its
  *  name for every method there, with '–' in the cells of a method that chooses no steps). */
 export function modelTable(method: Method, models: readonly ModelRow[], form: 'md' | 'html'): Table {
-  const md = form === 'md', w = method.words;
+  const md = form === 'md',
+    w = method.words;
   const head = [
-    'model', 'test acc', 'harder acc', ...(md ? ['next-step acc (held-out prefixes)'] : []), w.judgeColumn,
-    'steps/solution', 'step length', 'pairs it was trained on',
+    'model',
+    'test acc',
+    'harder acc',
+    ...(md ? ['next-step acc (held-out prefixes)'] : []),
+    w.judgeColumn,
+    'steps/solution',
+    'step length',
+    'pairs it was trained on',
     md ? w.verifierColumn : 'verifier agrees with chosen steps',
     `${w.judge} health of its parent`,
   ];
   const rows = models.map((m) => [
-    m.model, pct(m.test_accuracy), pct(m.harder_accuracy), ...(md ? [pct(m.next_step_accuracy)] : []),
+    m.model,
+    pct(m.test_accuracy),
+    pct(m.harder_accuracy),
+    ...(md ? [pct(m.next_step_accuracy)] : []),
     pct(m.judge_accuracy),
-    fix(m.steps_per_solution, 2), fix(m.step_length, 2), int(m.pairs_kept), pct(m.chosen_step_verifier_agreement),
+    fix(m.steps_per_solution, 2),
+    fix(m.step_length, 2),
+    int(m.pairs_kept),
+    pct(m.chosen_step_verifier_agreement),
     m.judge_health_of_parent ?? '–',
   ]);
   return { head, rows };
@@ -151,8 +183,11 @@ export function iterationRows(method: Method, runDir: string, iterations: number
   return rows;
 }
 
-const mdTable = (head: string[], rows: string[][]) =>
-  [`| ${head.join(' | ')} |`, `|${'---|'.repeat(head.length)}`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+const mdTable = (head: string[], rows: string[][]) => [
+  `| ${head.join(' | ')} |`,
+  `|${'---|'.repeat(head.length)}`,
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+];
 
 /** report.md: the summary and the method's iteration figures as tables. */
 export function summaryMarkdown(cfg: RunConfig, method: Method, sum: Summary, out: string): string {
@@ -161,8 +196,8 @@ export function summaryMarkdown(cfg: RunConfig, method: Method, sum: Summary, ou
   return [
     `# ${method.title} run: M1 → M${cfg.iterations + 1}`,
     '',
-    `Seed ${cfg.seed}, start model \`${cfg.model}\`${w.modelNote}, template \`${cfg.template}\`; `
-      + `the resolved config is in manifest.json, wall times in timings.json.${w.judgeNote}`,
+    `Seed ${cfg.seed}, start model \`${cfg.model}\`${w.modelNote}, template \`${cfg.template}\`; ` +
+      `the resolved config is in manifest.json, wall times in timings.json.${w.judgeNote}`,
     '',
     ...mdTable(models.head, models.rows),
     '',
@@ -182,8 +217,12 @@ function outcomeLines(method: Method, out: string, iterations: number): string[]
   const rows = outcomeRows(method, out, iterations);
   if (!rows.length) return [];
   return [
-    `## ${method.outcomes.heading}`, '', ...mdTable(method.outcomes.columns, rows), '',
-    'Graded against the questions\' gold answers with the benchmark grader: measurement only, as the verifier is.', '',
+    `## ${method.outcomes.heading}`,
+    '',
+    ...mdTable(method.outcomes.columns, rows),
+    '',
+    "Graded against the questions' gold answers with the benchmark grader: measurement only, as the verifier is.",
+    '',
   ];
 }
 

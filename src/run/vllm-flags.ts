@@ -20,19 +20,23 @@ export interface FlagRule {
 export const VLLM_FLAGS: readonly FlagRule[] = [
   {
     // absent from 0.8.2's vllm/engine/arg_utils.py, added there (with -dp) in 0.8.3
-    flags: ['--data-parallel-size', '-dp'], since: '0.8.3',
+    flags: ['--data-parallel-size', '-dp'],
+    since: '0.8.3',
     source: 'vllm 0.8.2 and 0.8.3 sdists on PyPI, vllm/engine/arg_utils.py',
   },
   {
     // absent from 0.3.3, present in 0.4.1; 0.4.0 was published as wheels only and was not inspected
-    flags: ['--enable-prefix-caching'], since: '0.4.1',
+    flags: ['--enable-prefix-caching'],
+    since: '0.4.1',
     source: 'vllm 0.3.3 and 0.4.1 sdists on PyPI, vllm/engine/arg_utils.py',
   },
 ];
 
 /** The `vllm` command itself (`vllm serve ...`, `vllm --version`): the console script vllm.scripts:main. */
 export const VLLM_CLI: FlagRule = {
-  flags: ['serve'], since: '0.5.2', source: 'vllm 0.5.1 and 0.5.2 sdists on PyPI, setup.py console_scripts',
+  flags: ['serve'],
+  since: '0.5.2',
+  source: 'vllm 0.5.1 and 0.5.2 sdists on PyPI, setup.py console_scripts',
 };
 
 /** PEP 440's order for the versions vLLM publishes: 0.8.3.dev5 < 0.8.3 < 0.8.3.post1 < 0.8.4. */
@@ -43,7 +47,8 @@ export function compareVersions(a: string, b: string): number {
     const stage = m[4] === '.dev' ? -2 : m[4] === 'rc' ? -1 : m[4] === '.post' ? 1 : 0;
     return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0), stage, Number(m[5] || 0)];
   };
-  const x = key(a), y = key(b);
+  const x = key(a),
+    y = key(b);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
   return 0;
 }
@@ -55,7 +60,7 @@ export function vllmLaunch(command: readonly string[]): { kind: 'cli' | 'python'
   const base = path.basename(program);
   if (base === 'vllm') return { kind: 'cli', program };
   const m = args.indexOf('-m');
-  const module = m >= 0 ? args[m + 1] ?? '' : '';
+  const module = m >= 0 ? (args[m + 1] ?? '') : '';
   if (/^python[\d.]*$/.test(base) && /^vllm(\.|$)/.test(module)) return { kind: 'python', program };
   return null;
 }

@@ -48,7 +48,10 @@ export interface PairOptions {
 }
 
 /** Pairs of all records, in record order, filtered and de-duplicated. */
-export function collectPairs(records: readonly SearchRecord[], o: PairOptions = { keep_unfinished: true }): { pairs: PairRecord[]; stats: PairStats } {
+export function collectPairs(
+  records: readonly SearchRecord[],
+  o: PairOptions = { keep_unfinished: true },
+): { pairs: PairRecord[]; stats: PairStats } {
   const stats: PairStats = { found: 0, kept: 0, same_sides: 0, duplicates: 0, unfinished_dropped: 0 };
   const seen = new Set<string>();
   const pairs: PairRecord[] = [];
@@ -56,10 +59,19 @@ export function collectPairs(records: readonly SearchRecord[], o: PairOptions = 
     const finished = r.outcome === 'final' || r.outcome === 'eos';
     for (const p of r.pairs) {
       stats.found++;
-      if (canonicalStep(p.chosen) === canonicalStep(p.rejected)) { stats.same_sides++; continue; }
-      if (!finished && !o.keep_unfinished) { stats.unfinished_dropped++; continue; }
+      if (canonicalStep(p.chosen) === canonicalStep(p.rejected)) {
+        stats.same_sides++;
+        continue;
+      }
+      if (!finished && !o.keep_unfinished) {
+        stats.unfinished_dropped++;
+        continue;
+      }
       const key = JSON.stringify([p.prompt, p.chosen, p.rejected]);
-      if (seen.has(key)) { stats.duplicates++; continue; }
+      if (seen.has(key)) {
+        stats.duplicates++;
+        continue;
+      }
       seen.add(key);
       pairs.push({ id: `${r.index}:${p.step}`, problem_index: r.index, outcome: r.outcome, ...p });
     }
@@ -70,7 +82,13 @@ export function collectPairs(records: readonly SearchRecord[], o: PairOptions = 
 
 /** What the trainer takes (reference log-probs are left to the trainer: the current iterate). */
 export function toPreference(p: SearchPair): PreferencePair {
-  return { prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, chosen_final: p.chosen_final, rejected_final: p.rejected_final };
+  return {
+    prompt: p.prompt,
+    chosen: p.chosen,
+    rejected: p.rejected,
+    chosen_final: p.chosen_final,
+    rejected_final: p.rejected_final,
+  };
 }
 
 export function toTRL(p: SearchPair): { prompt: string; chosen: string; rejected: string } {
@@ -89,11 +107,19 @@ export interface StepDPORecord {
 /** The Step-DPO layout; `stepPrompt` is the step prompt alone (the pair's prompt minus earlier steps). */
 export function toStepDPO(p: SearchPair, stepPrompt: string): StepDPORecord {
   const earlier = joinSteps(p.prefix);
-  if (p.prompt !== stepPrompt + earlier) throw new Error(`pair ${p.step}: prompt is not the step prompt followed by the earlier steps`);
+  if (p.prompt !== stepPrompt + earlier)
+    throw new Error(`pair ${p.step}: prompt is not the step prompt followed by the earlier steps`);
   const label = stepLabel(p.step);
   const labelled = p.chosen.startsWith(label) && p.rejected.startsWith(label);
   const initial = earlier + (labelled ? label : '');
   const chosen = labelled ? p.chosen.slice(label.length) : p.chosen;
   const rejected = labelled ? p.rejected.slice(label.length) : p.rejected;
-  return { prompt: stepPrompt, initial_reason_steps: initial, chosen, rejected, full_chosen: initial + chosen, full_rejected: initial + rejected };
+  return {
+    prompt: stepPrompt,
+    initial_reason_steps: initial,
+    chosen,
+    rejected,
+    full_chosen: initial + chosen,
+    full_rejected: initial + rejected,
+  };
 }

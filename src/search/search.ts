@@ -57,8 +57,16 @@ export interface SearchOptions {
 }
 
 export const DEFAULT_SEARCH: SearchOptions = {
-  candidates: 6, temperature: 0.5, top_p: 0.95, max_step_tokens: 48, judge_max_tokens: 208, both_orders: true,
-  max_steps: 20, max_rollbacks: 3, identical: 'accept', batch_problems: 64,
+  candidates: 6,
+  temperature: 0.5,
+  top_p: 0.95,
+  max_step_tokens: 48,
+  judge_max_tokens: 208,
+  both_orders: true,
+  max_steps: 20,
+  max_rollbacks: 3,
+  identical: 'accept',
+  batch_problems: 64,
 };
 
 /** A question to search: the world's Problem, or any `{ text }` (a question read from a file). */
@@ -162,16 +170,33 @@ export function searchPrompt(t: PromptTemplate, problem: string, steps: readonly
 
 /** Searches every item; returns one record per item in item order (hooks see finishing order). */
 export async function runSearch<P extends { text: string } = Problem>(
-  engine: Engine, t: PromptTemplate, items: readonly SearchItem<P>[], o: SearchOptions, coords: SearchCoords,
+  engine: Engine,
+  t: PromptTemplate,
+  items: readonly SearchItem<P>[],
+  o: SearchOptions,
+  coords: SearchCoords,
   hooks: SearchHooks<P> = {},
 ): Promise<SearchRecord[]> {
   if (!(o.candidates >= 2)) throw new Error(`search: candidates must be at least 2 (got ${o.candidates})`);
-  const pending = items.map((item): State<P> => ({ item, steps: [], pairs: [], attempt: 0, rollbacks: 0, rounds: [], judgePrompts: 0, saved: 0, outcome: null }));
+  const pending = items.map((item): State<P> => ({
+    item,
+    steps: [],
+    pairs: [],
+    attempt: 0,
+    rollbacks: 0,
+    rounds: [],
+    judgePrompts: 0,
+    saved: 0,
+    outcome: null,
+  }));
   const rule = stepRuleOf(t);
   const all = pending.slice();
   let active: State<P>[] = [];
-  let next = 0, finished = 0, round = 0;
-  const fits = (text: string, extra: number) => o.context_tokens === undefined || engine.tokenize(text).length + extra <= o.context_tokens;
+  let next = 0,
+    finished = 0,
+    round = 0;
+  const fits = (text: string, extra: number) =>
+    o.context_tokens === undefined || engine.tokenize(text).length + extra <= o.context_tokens;
   const finish = async (s: State<P>, outcome: Outcome) => {
     s.outcome = outcome;
     finished++;
@@ -186,11 +211,15 @@ export async function runSearch<P extends { text: string } = Problem>(
       else active.push(s);
     }
     // 1. sample w candidates for every active problem (one call)
-    const sampling: State<P>[] = [], samplePrompts: string[] = [];
+    const sampling: State<P>[] = [],
+      samplePrompts: string[] = [];
     for (const s of active) {
       const p = searchPrompt(t, s.item.problem.text, s.steps);
       // a prompt with no room for one step ends the problem (the model cannot continue it)
-      if (fits(p, 1)) { sampling.push(s); samplePrompts.push(p); } else await finish(s, 'context');
+      if (fits(p, 1)) {
+        sampling.push(s);
+        samplePrompts.push(p);
+      } else await finish(s, 'context');
     }
     const samples = await sampleSteps(engine, rule, o, coords, sampling, samplePrompts);
     // 2. plan the judgments of every problem; all judge prompts go into one call
@@ -198,7 +227,10 @@ export async function runSearch<P extends { text: string } = Problem>(
     sampling.forEach((s, i) => {
       const texts = samples[i]!.map((c) => c.text);
       const plan = planJudgments(t, s.item.problem.text, s.steps, texts, o.both_orders);
-      if (plan.unique.length > 1 && !plan.pairs.every((p) => fits(p.prompt, 1))) { plans.push(null); return; }
+      if (plan.unique.length > 1 && !plan.pairs.every((p) => fits(p.prompt, 1))) {
+        plans.push(null);
+        return;
+      }
       plans.push(plan);
     });
     const judgePrompts = plans.flatMap((p) => (p && p.unique.length > 1 ? p.pairs.map((x) => x.prompt) : []));
@@ -208,22 +240,40 @@ export async function runSearch<P extends { text: string } = Problem>(
     // 3. decide per problem
     let off = 0;
     for (let i = 0; i < sampling.length; i++) {
-      const s = sampling[i]!, plan = plans[i], cands = samples[i]!;
+      const s = sampling[i]!,
+        plan = plans[i],
+        cands = samples[i]!;
       const step = s.steps.length + 1;
       const rec: RoundRecord = {
-        step, attempt: s.attempt, candidates: cands.map((c) => c.text), finish: cands.map((c) => c.finish_reason),
-        rep: plan?.rep ?? cands.map((_, k) => k), judgments: [], wins: cands.map(() => 0), best: null, worst: null, tied: false, action: 'context',
+        step,
+        attempt: s.attempt,
+        candidates: cands.map((c) => c.text),
+        finish: cands.map((c) => c.finish_reason),
+        rep: plan?.rep ?? cands.map((_, k) => k),
+        judgments: [],
+        wins: cands.map(() => 0),
+        best: null,
+        worst: null,
+        tied: false,
+        action: 'context',
       };
       s.rounds.push(rec);
       s.attempt++;
-      if (!plan) { await finish(s, 'context'); continue; }
+      if (!plan) {
+        await finish(s, 'context');
+        continue;
+      }
       // judge prompts without merging identical candidates: every (ordered or unordered) pair of the w
       const full = (o.both_orders ? 1 : 0.5) * o.candidates * (o.candidates - 1);
       let chosen: number | null = null;
       if (plan.unique.length === 1) {
         rec.tied = true;
         s.saved += full;
-        if (o.identical === 'accept') { chosen = 0; rec.best = 0; rec.action = 'accept_identical'; }
+        if (o.identical === 'accept') {
+          chosen = 0;
+          rec.best = 0;
+          rec.action = 'accept_identical';
+        }
       } else {
         const texts = outs.slice(off, off + plan.pairs.length).map((x) => x[0]!.text);
         off += plan.pairs.length;
@@ -238,13 +288,22 @@ export async function runSearch<P extends { text: string } = Problem>(
           // Open choice 2 (docs/method.md §3): equal maxima/minima are broken by a seeded draw (candidates are
           // i.i.d. samples, so this is the same as the lowest index after a seeded shuffle)
           const rng = new Rng(deriveSeed(coords.seed, 'tiebreak', coords.iteration, s.item.index, step, rec.attempt));
-          const best = bw.best[rng.int(bw.best.length)]!, worst = bw.worst[rng.int(bw.worst.length)]!;
-          rec.best = best; rec.worst = worst; rec.action = 'accept';
+          const best = bw.best[rng.int(bw.best.length)]!,
+            worst = bw.worst[rng.int(bw.worst.length)]!;
+          rec.best = best;
+          rec.worst = worst;
+          rec.action = 'accept';
           chosen = best;
           s.pairs.push({
-            prompt: samplePrompts[i]!, chosen: cands[best]!.text, rejected: cands[worst]!.text,
-            chosen_final: endsSolution(cands[best]!, rule), rejected_final: endsSolution(cands[worst]!, rule),
-            prefix: s.steps.slice(), step, chosen_wins: tl.wins[best]!, rejected_wins: tl.wins[worst]!,
+            prompt: samplePrompts[i]!,
+            chosen: cands[best]!.text,
+            rejected: cands[worst]!.text,
+            chosen_final: endsSolution(cands[best]!, rule),
+            rejected_final: endsSolution(cands[worst]!, rule),
+            prefix: s.steps.slice(),
+            step,
+            chosen_wins: tl.wins[best]!,
+            rejected_wins: tl.wins[worst]!,
           });
         }
       }
@@ -262,9 +321,16 @@ export async function runSearch<P extends { text: string } = Problem>(
       }
       // all distinct candidates tied: discard s_{l-1} and its pair, resample step l-1 (at l = 1: step 1)
       s.rollbacks++;
-      if (s.rollbacks > o.max_rollbacks) { rec.action = 'give_up'; await finish(s, 'gave_up'); continue; }
+      if (s.rollbacks > o.max_rollbacks) {
+        rec.action = 'give_up';
+        await finish(s, 'gave_up');
+        continue;
+      }
       rec.action = 'rollback';
-      if (s.steps.length) { s.steps.pop(); s.pairs.pop(); }
+      if (s.steps.length) {
+        s.steps.pop();
+        s.pairs.pop();
+      }
     }
     active = active.filter((s) => s.outcome === null);
     round++;
@@ -280,32 +346,55 @@ export async function runSearch<P extends { text: string } = Problem>(
  * changes no result.
  */
 async function sampleSteps(
-  engine: Engine, rule: StepRule, o: SearchOptions, coords: SearchCoords, sampling: readonly State[], prompts: readonly string[],
+  engine: Engine,
+  rule: StepRule,
+  o: SearchOptions,
+  coords: SearchCoords,
+  sampling: readonly State[],
+  prompts: readonly string[],
 ): Promise<Completion[][]> {
   const out: Completion[][] = [];
   const groups = new Map<string, { stops: ReturnType<typeof stepStops>; idx: number[] }>();
   sampling.forEach((s, i) => {
-    const stops = stepStops(rule, s.steps.length + 1), key = JSON.stringify(stops);
+    const stops = stepStops(rule, s.steps.length + 1),
+      key = JSON.stringify(stops);
     if (!groups.has(key)) groups.set(key, { stops, idx: [] });
     groups.get(key)!.idx.push(i);
   });
-  await Promise.all([...groups.values()].map(async ({ stops, idx }) => {
-    const got = await engine.generate(idx.map((i) => prompts[i]!), {
-      n: o.candidates, temperature: o.temperature, top_p: o.top_p, max_tokens: o.max_step_tokens, ...stops,
-      seeds: idx.map((i) => {
-        const s = sampling[i]!;
-        return deriveSeed(coords.seed, 'search', coords.iteration, s.item.index, s.steps.length + 1, s.attempt);
-      }),
-    });
-    idx.forEach((i, k) => { out[i] = got[k]!.map((c) => cutStep(rule, c, sampling[i]!.steps.length + 1)); });
-  }));
+  await Promise.all(
+    [...groups.values()].map(async ({ stops, idx }) => {
+      const got = await engine.generate(
+        idx.map((i) => prompts[i]!),
+        {
+          n: o.candidates,
+          temperature: o.temperature,
+          top_p: o.top_p,
+          max_tokens: o.max_step_tokens,
+          ...stops,
+          seeds: idx.map((i) => {
+            const s = sampling[i]!;
+            return deriveSeed(coords.seed, 'search', coords.iteration, s.item.index, s.steps.length + 1, s.attempt);
+          }),
+        },
+      );
+      idx.forEach((i, k) => {
+        out[i] = got[k]!.map((c) => cutStep(rule, c, sampling[i]!.steps.length + 1));
+      });
+    }),
+  );
   return out;
 }
 
 function toRecord(s: State): SearchRecord {
   return {
-    index: s.item.index, problem: s.item.problem.text, outcome: s.outcome ?? 'gave_up', steps: s.steps.slice(),
-    pairs: s.pairs.filter((p): p is SearchPair => p !== null), rollbacks: s.rollbacks, rounds: s.rounds,
-    judge_prompts: s.judgePrompts, judge_prompts_saved: s.saved,
+    index: s.item.index,
+    problem: s.item.problem.text,
+    outcome: s.outcome ?? 'gave_up',
+    steps: s.steps.slice(),
+    pairs: s.pairs.filter((p): p is SearchPair => p !== null),
+    rollbacks: s.rollbacks,
+    rounds: s.rounds,
+    judge_prompts: s.judgePrompts,
+    judge_prompts_saved: s.saved,
   };
 }

@@ -46,7 +46,10 @@ export class Batcher {
   private idleWaiters: Array<() => void> = [];
   readonly stats: BatcherStats = { requests: 0, loops: 0, max_live: 0 };
 
-  constructor(private readonly engine: BatchEngine, private readonly opts: { max_queue: number; max_batch_samples: number }) {}
+  constructor(
+    private readonly engine: BatchEngine,
+    private readonly opts: { max_queue: number; max_batch_samples: number },
+  ) {}
 
   /** Requests waiting for the engine. */
   get waiting(): number {
@@ -62,17 +65,35 @@ export class Batcher {
    * n completions per prompt, prompt i drawing from seed seeds[i]. `signal` (the client going away)
    * drops the request; `onSample` sees every advance of every sample with its prompt's index.
    */
-  generate(prompts: number[][], opts: GenerateOptions & { seeds: number[] }, onSample?: (prompt: number, s: SampleState) => void, signal?: AbortSignal): Promise<Completion[][]> {
+  generate(
+    prompts: number[][],
+    opts: GenerateOptions & { seeds: number[] },
+    onSample?: (prompt: number, s: SampleState) => void,
+    signal?: AbortSignal,
+  ): Promise<Completion[][]> {
     return new Promise((resolve, reject) => {
       const samples = prompts.length * (opts.n ?? 1);
       let started = false;
-      const end = () => { if (started) { this.liveSamples -= samples; this.liveRequests--; } };
+      const end = () => {
+        if (started) {
+          this.liveSamples -= samples;
+          this.liveRequests--;
+        }
+      };
       const work: ContinuousWork = {
-        kind: 'generate', prompts, opts,
+        kind: 'generate',
+        prompts,
+        opts,
         onSample: onSample && ((s) => onSample(s.prompt, s)),
         cancelled: () => signal?.aborted === true,
-        done: (r) => { end(); resolve(r); },
-        fail: (e) => { end(); reject(e); },
+        done: (r) => {
+          end();
+          resolve(r);
+        },
+        fail: (e) => {
+          end();
+          reject(e);
+        },
       };
       const start = () => {
         started = true;
@@ -105,9 +126,15 @@ export class Batcher {
     if (signal) {
       const drop = () => {
         const i = this.queue.indexOf(p);
-        if (i >= 0) { this.queue.splice(i, 1); reject(new Error('request cancelled: the client went away')); }
+        if (i >= 0) {
+          this.queue.splice(i, 1);
+          reject(new Error('request cancelled: the client went away'));
+        }
       };
-      if (signal.aborted) { reject(new Error('request cancelled: the client went away')); return; }
+      if (signal.aborted) {
+        reject(new Error('request cancelled: the client went away'));
+        return;
+      }
       signal.addEventListener('abort', drop, { once: true });
     }
     this.queue.push(p);
@@ -120,21 +147,24 @@ export class Batcher {
     this.stats.loops++;
     // one turn of the event loop first, so requests whose bytes already arrived join from the start
     setImmediate(() => {
-      this.engine.serveContinuous(() => this.pull()).catch((e: unknown) => {
-        // serveContinuous fails its running requests itself; if it could not even start, the queue fails
-        // too (retrying at once would spin on the same error)
-        const q = this.queue;
-        this.queue = [];
-        for (const p of q) p.work.fail(e);
-      }).finally(() => {
-        this.running = false;
-        if (this.queue.length) this.start();
-        else {
-          const w = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const r of w) r();
-        }
-      });
+      this.engine
+        .serveContinuous(() => this.pull())
+        .catch((e: unknown) => {
+          // serveContinuous fails its running requests itself; if it could not even start, the queue fails
+          // too (retrying at once would spin on the same error)
+          const q = this.queue;
+          this.queue = [];
+          for (const p of q) p.work.fail(e);
+        })
+        .finally(() => {
+          this.running = false;
+          if (this.queue.length) this.start();
+          else {
+            const w = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const r of w) r();
+          }
+        });
     });
   }
 
@@ -145,7 +175,10 @@ export class Batcher {
     let samples = this.liveSamples;
     for (const p of this.queue) {
       const fits = p.samples === 0 || samples === 0 || samples + p.samples <= this.opts.max_batch_samples;
-      if (!fits) { rest.push(p); continue; }
+      if (!fits) {
+        rest.push(p);
+        continue;
+      }
       samples += p.samples;
       p.start?.();
       this.stats.requests++;

@@ -19,7 +19,11 @@ export function canonicalJSON(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJSON).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJSON(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJSON(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
@@ -39,7 +43,10 @@ export class CallCache {
   /** Lines that could not be read back (a damaged file); they count as misses. */
   damaged = 0;
 
-  private constructor(readonly file: string, private readonly fsync: boolean) {
+  private constructor(
+    readonly file: string,
+    private readonly fsync: boolean,
+  ) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.fd = openSync(file, 'a+');
     this.scan();

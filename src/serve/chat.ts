@@ -19,7 +19,11 @@ export interface RenderedChat {
   continued: string;
 }
 
-export function renderChat(messages: ChatMessage[], addGenerationPrompt: boolean, continueFinal: boolean): RenderedChat {
+export function renderChat(
+  messages: ChatMessage[],
+  addGenerationPrompt: boolean,
+  continueFinal: boolean,
+): RenderedChat {
   let prompt = '';
   const last = messages.length - 1;
   messages.forEach((m, i) => {

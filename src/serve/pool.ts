@@ -12,13 +12,17 @@ export class Semaphore {
   constructor(readonly limit: number) {}
 
   async acquire(): Promise<void> {
-    if (this.held < this.limit) { this.held++; return; }
+    if (this.held < this.limit) {
+      this.held++;
+      return;
+    }
     await new Promise<void>((r) => this.waiters.push(r));
   }
 
   release(): void {
     const next = this.waiters.shift();
-    if (next) next(); // the slot passes straight to the next waiter
+    if (next)
+      next(); // the slot passes straight to the next waiter
     else this.held--;
   }
 
@@ -80,10 +84,16 @@ export interface PostOptions {
 
 /** One attempt: POST (or GET without a body) JSON, parse the JSON answer; non-2xx becomes HttpError. */
 export async function requestJSON(url: string, body: unknown, o: PostOptions): Promise<unknown> {
-  const signal = o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]) : AbortSignal.timeout(o.timeoutMs);
+  const signal = o.signal
+    ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)])
+    : AbortSignal.timeout(o.timeoutMs);
   const res = await fetch(url, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), Accept: 'application/json', ...o.headers },
+    headers: {
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      Accept: 'application/json',
+      ...o.headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal,
   });
@@ -93,12 +103,16 @@ export async function requestJSON(url: string, body: unknown, o: PostOptions): P
     try {
       const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string; detail?: string };
       msg = (typeof j.error === 'string' ? j.error : j.error?.message) ?? j.message ?? j.detail ?? msg;
-    } catch { /* not JSON: keep the text */ }
+    } catch {
+      /* not JSON: keep the text */
+    }
     throw new HttpError(res.status, url, msg, retryAfter(res.headers.get('retry-after')));
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new TransientError(`${url} answered HTTP ${res.status} with a body that is not JSON (${(e as Error).message}; ${text.length} bytes)`);
+    throw new TransientError(
+      `${url} answered HTTP ${res.status} with a body that is not JSON (${(e as Error).message}; ${text.length} bytes)`,
+    );
   }
 }

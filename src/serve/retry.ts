@@ -14,7 +14,12 @@ export interface RetryPolicy {
 
 /** An HTTP answer that is not a 2xx, with the server's message. */
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly url: string, readonly serverMessage: string, readonly retryAfterMs?: number) {
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    readonly serverMessage: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(`${url} answered HTTP ${status}: ${serverMessage}`);
   }
 }
@@ -28,8 +33,19 @@ export class TransientError extends Error {}
 const RETRY_STATUS = new Set([408, 409, 425, 429]);
 
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 
 export function isRetryable(e: unknown): boolean {
@@ -40,12 +56,18 @@ export function isRetryable(e: unknown): boolean {
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return true;
   if (err?.code && NETWORK_CODES.has(err.code)) return true;
   // fetch wraps network failures as TypeError('fetch failed') with the socket error as its cause
-  if (err?.name === 'TypeError' && err.cause) return err.cause.code === undefined || NETWORK_CODES.has(err.cause.code) || err.cause.name === 'SocketError';
+  if (err?.name === 'TypeError' && err.cause)
+    return err.cause.code === undefined || NETWORK_CODES.has(err.cause.code) || err.cause.name === 'SocketError';
   return false;
 }
 
 /** Wait before retry number `attempt` (1-based): a random time up to min(max, base·2^(attempt−1)). */
-export function backoffMs(attempt: number, p: RetryPolicy, retryAfterMs?: number, rand: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  p: RetryPolicy,
+  retryAfterMs?: number,
+  rand: () => number = Math.random,
+): number {
   const bound = Math.min(p.max_ms, p.base_ms * 2 ** (attempt - 1));
   const wait = bound * (0.5 + 0.5 * rand());
   return retryAfterMs !== undefined ? Math.min(p.max_ms, Math.max(wait, retryAfterMs)) : wait;
@@ -71,7 +93,9 @@ export function describe(e: unknown): string {
  * error is rethrown with the number of attempts in its message.
  */
 export async function withRetries<T>(
-  attempt: (n: number) => Promise<T>, p: RetryPolicy, onRetry?: (n: number, e: unknown, waitMs: number) => void,
+  attempt: (n: number) => Promise<T>,
+  p: RetryPolicy,
+  onRetry?: (n: number, e: unknown, waitMs: number) => void,
 ): Promise<T> {
   for (let n = 0; ; n++) {
     try {

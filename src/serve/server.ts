@@ -50,7 +50,10 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const engine = opts.engine;
   const tokenizer = engine.tokenizer;
   const vocab: VocabView = { tokens: tokenizer.tokens, special: new Set([tokenizer.eos, tokenizer.pad]) };
-  const batcher = new Batcher(engine, { max_queue: opts.max_queue ?? 1024, max_batch_samples: opts.max_batch_samples ?? 512 });
+  const batcher = new Batcher(engine, {
+    max_queue: opts.max_queue ?? 1024,
+    max_batch_samples: opts.max_batch_samples ?? 512,
+  });
   const ctx: EndpointContext = { batcher, tokenizer, vocab, nCtx: engine.config.n_ctx, model: opts.model, limits };
   const log = opts.log ?? (() => undefined);
   const created = now();
@@ -59,7 +62,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   let inflight = 0;
   let onDrained: (() => void) | undefined;
 
-  const modelCard = () => ({ id: opts.model, object: 'model', created, owned_by: 'psrlm', root: opts.model, parent: null, max_model_len: ctx.nCtx });
+  const modelCard = () => ({
+    id: opts.model,
+    object: 'model',
+    created,
+    owned_by: 'psrlm',
+    root: opts.model,
+    parent: null,
+    max_model_len: ctx.nCtx,
+  });
 
   function authorized(req: IncomingMessage): boolean {
     if (!keyHash) return true;
@@ -72,7 +83,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   function sendJSON(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
     if (res.headersSent) return;
     const data = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), ...(closing ? { Connection: 'close' } : {}), ...extra });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(data),
+      ...(closing ? { Connection: 'close' } : {}),
+      ...extra,
+    });
     res.end(data);
   }
 
@@ -80,7 +96,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     return new Promise((resolve, reject) => {
       const declared = Number(req.headers['content-length'] ?? NaN);
       if (declared > limits.max_body_bytes) {
-        reject(new ApiError(413, `the request body is ${declared} bytes; this server accepts at most ${limits.max_body_bytes} (psrlm serve --max-body-bytes)`));
+        reject(
+          new ApiError(
+            413,
+            `the request body is ${declared} bytes; this server accepts at most ${limits.max_body_bytes} (psrlm serve --max-body-bytes)`,
+          ),
+        );
         return;
       }
       const chunks: Buffer[] = [];
@@ -88,7 +109,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       req.on('data', (c: Buffer) => {
         size += c.length;
         if (size > limits.max_body_bytes) {
-          reject(new ApiError(413, `the request body exceeds ${limits.max_body_bytes} bytes, this server's limit (psrlm serve --max-body-bytes)`));
+          reject(
+            new ApiError(
+              413,
+              `the request body exceeds ${limits.max_body_bytes} bytes, this server's limit (psrlm serve --max-body-bytes)`,
+            ),
+          );
           req.removeAllListeners('data');
           req.resume();
           return;
@@ -103,11 +129,19 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   function sseSink(res: ServerResponse): StreamSink {
     return {
       start: () => {
-        res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', ...(closing ? { Connection: 'close' } : {}) });
+        res.writeHead(200, {
+          'Content-Type': 'text/event-stream',
+          'Cache-Control': 'no-cache',
+          ...(closing ? { Connection: 'close' } : {}),
+        });
         res.flushHeaders();
       },
-      send: (chunk) => { if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(chunk)}\n\n`); },
-      end: () => { if (!res.writableEnded) res.end('data: [DONE]\n\n'); },
+      send: (chunk) => {
+        if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+      },
+      end: () => {
+        if (!res.writableEnded) res.end('data: [DONE]\n\n');
+      },
     };
   }
 
@@ -115,32 +149,59 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
-    if (p === '/health') { res.writeHead(200, { 'Content-Length': 0 }).end(); return; }
+    if (p === '/health') {
+      res.writeHead(200, { 'Content-Length': 0 }).end();
+      return;
+    }
     const routes: Record<string, string> = {
-      '/v1/models': 'GET', '/v1/completions': 'POST', '/v1/chat/completions': 'POST', '/v1/psrlm/tokenizer': 'GET',
+      '/v1/models': 'GET',
+      '/v1/completions': 'POST',
+      '/v1/chat/completions': 'POST',
+      '/v1/psrlm/tokenizer': 'GET',
     };
     const modelPath = /^\/v1\/models\/(.+)$/.exec(p);
     const allowed = routes[p] ?? (modelPath ? 'GET' : undefined);
-    if (!allowed) throw new ApiError(404, `no route ${method} ${p}; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions`);
+    if (!allowed)
+      throw new ApiError(
+        404,
+        `no route ${method} ${p}; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions`,
+      );
     if (method !== allowed) {
       res.setHeader('Allow', allowed);
       throw new ApiError(405, `${p} takes ${allowed}, not ${method}`);
     }
-    if (!authorized(req)) throw new ApiError(401, 'missing or wrong API key: send the header "Authorization: Bearer <key>" with the key psrlm serve was started with');
+    if (!authorized(req))
+      throw new ApiError(
+        401,
+        'missing or wrong API key: send the header "Authorization: Bearer <key>" with the key psrlm serve was started with',
+      );
     if (modelPath) {
       const id = decodeURIComponent(modelPath[1]!);
-      if (id !== opts.model) throw new ApiError(404, `the model '${id}' does not exist; this server serves '${opts.model}'`, 'model', 'model_not_found');
+      if (id !== opts.model)
+        throw new ApiError(
+          404,
+          `the model '${id}' does not exist; this server serves '${opts.model}'`,
+          'model',
+          'model_not_found',
+        );
       sendJSON(res, 200, modelCard());
       return;
     }
-    if (p === '/v1/models') { sendJSON(res, 200, { object: 'list', data: [modelCard()] }); return; }
-    if (p === '/v1/psrlm/tokenizer') { sendJSON(res, 200, tokenizer.toJSON()); return; }
+    if (p === '/v1/models') {
+      sendJSON(res, 200, { object: 'list', data: [modelCard()] });
+      return;
+    }
+    if (p === '/v1/psrlm/tokenizer') {
+      sendJSON(res, 200, tokenizer.toJSON());
+      return;
+    }
     const body = parseBody(await readBody(req));
     const isChat = p === '/v1/chat/completions';
     const parsed = isChat ? parseChat(body, limits) : parseCompletion(body, limits);
     const sink = parsed.stream ? sseSink(res) : undefined;
     try {
-      const out = parsed.kind === 'chat' ? await chat(ctx, parsed, signal, sink) : await completions(ctx, parsed, signal, sink);
+      const out =
+        parsed.kind === 'chat' ? await chat(ctx, parsed, signal, sink) : await completions(ctx, parsed, signal, sink);
       if (!sink) sendJSON(res, 200, out);
     } catch (e) {
       if (!sink || !res.headersSent) throw e;
@@ -151,42 +212,53 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     }
   }
 
-  const server = createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    if (closing) {
-      sendJSON(res, 503, errorBody(new ApiError(503, 'the server is shutting down; retry against another endpoint')));
-      return;
-    }
-    inflight++;
-    const ac = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) ac.abort(); // the client went away before the answer was complete
-      if (--inflight === 0 && onDrained) onDrained();
-    });
-    route(req, res, ac.signal).catch((e: unknown) => {
-      let err: ApiError;
-      if (e instanceof ApiError) err = e;
-      else if (e instanceof QueueFullError) err = new ApiError(429, e.message);
-      else {
-        err = new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`);
-        log(`psrlm serve: ${req.method} ${req.url} failed: ${(e as Error)?.stack ?? String(e)}`);
+  const server = createServer(
+    { requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      if (closing) {
+        sendJSON(res, 503, errorBody(new ApiError(503, 'the server is shutting down; retry against another endpoint')));
+        return;
       }
-      if (err.status === 413) res.setHeader('Connection', 'close');
-      if (res.headersSent) { res.destroy(); return; }
-      sendJSON(res, err.status, errorBody(err), err.status === 429 ? { 'Retry-After': '1' } : {});
-    });
-  });
+      inflight++;
+      const ac = new AbortController();
+      res.on('close', () => {
+        if (!res.writableFinished) ac.abort(); // the client went away before the answer was complete
+        if (--inflight === 0 && onDrained) onDrained();
+      });
+      route(req, res, ac.signal).catch((e: unknown) => {
+        let err: ApiError;
+        if (e instanceof ApiError) err = e;
+        else if (e instanceof QueueFullError) err = new ApiError(429, e.message);
+        else {
+          err = new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`);
+          log(`psrlm serve: ${req.method} ${req.url} failed: ${(e as Error)?.stack ?? String(e)}`);
+        }
+        if (err.status === 413) res.setHeader('Connection', 'close');
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        sendJSON(res, err.status, errorBody(err), err.status === 429 ? { 'Retry-After': '1' } : {});
+      });
+    },
+  );
   server.on('clientError', (err, socket) => {
     // malformed HTTP (not malformed JSON): answer 400 if the socket still can, then drop it
     if (socket.writable && !(err as NodeJS.ErrnoException).code?.startsWith('ECONNRESET')) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' +
-        JSON.stringify(errorBody(new ApiError(400, `malformed HTTP request: ${err.message}`))));
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' +
+          JSON.stringify(errorBody(new ApiError(400, `malformed HTTP request: ${err.message}`))),
+      );
     } else socket.destroy();
   });
 
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address() as AddressInfo;
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -204,8 +276,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       if (inflight > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          new Promise<void>((r) => { onDrained = r; }),
-          new Promise<void>((r) => { timer = setTimeout(r, graceMs); }),
+          new Promise<void>((r) => {
+            onDrained = r;
+          }),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, graceMs);
+          }),
         ]);
         clearTimeout(timer);
       }

@@ -31,9 +31,13 @@ export function piece(v: VocabView, id: number, skip: boolean): string {
  */
 export function visibleText(v: VocabView, tokens: readonly number[], text: string, skip: boolean): string {
   if (skip || !tokens.some((t) => v.special.has(t))) return text;
-  let out = '', pos = 0;
+  let out = '',
+    pos = 0;
   for (const t of tokens) {
-    if (v.special.has(t)) { out += v.tokens[t]!; continue; }
+    if (v.special.has(t)) {
+      out += v.tokens[t]!;
+      continue;
+    }
     if (pos >= text.length) break;
     const s = v.tokens[t]!;
     out += s.slice(0, text.length - pos);
@@ -63,7 +67,11 @@ export interface Usage {
   total_tokens: number;
 }
 
-export const usage = (prompt: number, completion: number): Usage => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+export const usage = (prompt: number, completion: number): Usage => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
 
 /** One position for the completions log-prob format: the token, its log-prob, its alternatives. */
 export interface LpEntry {
@@ -73,12 +81,19 @@ export interface LpEntry {
 }
 
 export function promptEntries(ids: number[], lps: TokenLogprob[]): LpEntry[] {
-  return ids.map((id, t) => (t === 0 ? { id, logprob: null, top: null } : { id, logprob: lps[t - 1]!.logprob, top: lps[t - 1]!.top }));
+  return ids.map((id, t) =>
+    t === 0 ? { id, logprob: null, top: null } : { id, logprob: lps[t - 1]!.logprob, top: lps[t - 1]!.top },
+  );
 }
 
-export function generatedEntries(c: { tokens: readonly number[]; logprobs: readonly number[] }, top: ReadonlyArray<Array<[number, number]>> | undefined, from = 0): LpEntry[] {
+export function generatedEntries(
+  c: { tokens: readonly number[]; logprobs: readonly number[] },
+  top: ReadonlyArray<Array<[number, number]>> | undefined,
+  from = 0,
+): LpEntry[] {
   const out: LpEntry[] = [];
-  for (let i = from; i < c.tokens.length; i++) out.push({ id: c.tokens[i]!, logprob: c.logprobs[i]!, top: top?.[i] ?? [] });
+  for (let i = from; i < c.tokens.length; i++)
+    out.push({ id: c.tokens[i]!, logprob: c.logprobs[i]!, top: top?.[i] ?? [] });
   return out;
 }
 
@@ -93,7 +108,13 @@ export interface CompletionLogprobs {
  * The legacy completions format. As in vLLM, each position's alternatives also hold the chosen token, so
  * logprobs: 0 gives the chosen tokens' log-probs alone. `offset` is where the first token starts in the text.
  */
-export function completionLogprobs(v: VocabView, entries: LpEntry[], offset: number, skip: boolean, asIds: boolean): CompletionLogprobs {
+export function completionLogprobs(
+  v: VocabView,
+  entries: LpEntry[],
+  offset: number,
+  skip: boolean,
+  asIds: boolean,
+): CompletionLogprobs {
   const name = (id: number) => (asIds ? `token_id:${id}` : v.tokens[id]!);
   const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   for (const e of entries) {
@@ -122,8 +143,14 @@ export interface ChatTokenLogprob {
 export function chatLogprobs(v: VocabView, entries: LpEntry[]): ChatTokenLogprob[] {
   const bytes = (s: string) => [...Buffer.from(s, 'utf8')];
   return entries.map((e) => ({
-    token: v.tokens[e.id]!, logprob: fin(e.logprob ?? 0), bytes: bytes(v.tokens[e.id]!),
-    top_logprobs: (e.top ?? []).map(([id, lp]) => ({ token: v.tokens[id]!, logprob: fin(lp), bytes: bytes(v.tokens[id]!) })),
+    token: v.tokens[e.id]!,
+    logprob: fin(e.logprob ?? 0),
+    bytes: bytes(v.tokens[e.id]!),
+    top_logprobs: (e.top ?? []).map(([id, lp]) => ({
+      token: v.tokens[id]!,
+      logprob: fin(lp),
+      bytes: bytes(v.tokens[id]!),
+    })),
   }));
 }
 
@@ -145,6 +172,8 @@ export function promptLogprobs(v: VocabView, ids: number[], lps: TokenLogprob[])
   });
 }
 
-export function errorBody(e: ApiError): { error: { message: string; type: string; param: string | null; code: string | number | null } } {
+export function errorBody(e: ApiError): {
+  error: { message: string; type: string; param: string | null; code: string | number | null };
+} {
   return { error: { message: e.message, type: e.type, param: e.param, code: e.code ?? e.status } };
 }

@@ -53,7 +53,8 @@ function num(v: string, name: string, min: number, integer: boolean): number {
 }
 
 function oneOf<T extends string>(v: string, name: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`engine spec: ${name}=${v}; expected one of ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(v))
+    throw new Error(`engine spec: ${name}=${v}; expected one of ${allowed.join(', ')}`);
   return v as T;
 }
 
@@ -70,21 +71,27 @@ export function parseRemoteSpec(spec: string, env: NodeJS.ProcessEnv = process.e
     } catch {
       throw new Error(`engine spec: '${part}' is not a URL; expected e.g. openai:http://127.0.0.1:8000/v1?model=NAME`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`engine spec: '${part}' must be an http:// or https:// URL`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new Error(`engine spec: '${part}' must be an http:// or https:// URL`);
     for (const [k, v] of u.searchParams) {
       if (!(k in OPTIONS)) {
-        throw new Error(`engine spec: unknown option '${k}'. Options: ${Object.keys(OPTIONS).join(', ')} (docs/serving.md)`);
+        throw new Error(
+          `engine spec: unknown option '${k}'. Options: ${Object.keys(OPTIONS).join(', ')} (docs/serving.md)`,
+        );
       }
-      if (opts.has(k) && opts.get(k) !== v) throw new Error(`engine spec: option '${k}' is given twice, as '${opts.get(k)}' and '${v}'`);
+      if (opts.has(k) && opts.get(k) !== v)
+        throw new Error(`engine spec: option '${k}' is given twice, as '${opts.get(k)}' and '${v}'`);
       opts.set(k, v);
     }
     const p = u.pathname.replace(/\/+$/, '');
     endpoints.push(`${u.protocol}//${u.host}${p || '/v1'}`);
   }
-  if (!endpoints.length) throw new Error(`engine spec '${spec}' names no endpoint; expected openai:http://HOST:PORT/v1`);
+  if (!endpoints.length)
+    throw new Error(`engine spec '${spec}' names no endpoint; expected openai:http://HOST:PORT/v1`);
   const keyEnv = opts.get('key_env');
   const apiKey = keyEnv !== undefined ? env[keyEnv] : env.PSRLM_API_KEY || env.OPENAI_API_KEY;
-  if (keyEnv !== undefined && !apiKey) throw new Error(`engine spec: key_env=${keyEnv}, but the environment variable ${keyEnv} is not set`);
+  if (keyEnv !== undefined && !apiKey)
+    throw new Error(`engine spec: key_env=${keyEnv}, but the environment variable ${keyEnv} is not set`);
   const get = (k: string) => opts.get(k);
   return {
     endpoints: [...new Set(endpoints)],

@@ -33,17 +33,30 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`psrlm tether: ${why}; stopping the server (SIGTERM, SIGKILL after 20 s)\n`);
-    try { child.kill('SIGTERM'); } catch { /* gone */ }
+    try {
+      child.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
     setTimeout(() => {
       // the server's own workers are in this group too: take them all down
-      try { process.kill(-process.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-process.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       process.exit(137);
     }, 20_000).unref();
   };
-  child.on('error', (e) => { process.stderr.write(`psrlm tether: cannot start '${cmd}': ${e.message}\n`); process.exit(127); });
+  child.on('error', (e) => {
+    process.stderr.write(`psrlm tether: cannot start '${cmd}': ${e.message}\n`);
+    process.exit(127);
+  });
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal ? constants.signals[signal] : 0)));
   for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, () => stopGroup(`got ${s}`));
-  setInterval(() => { if (!alive(parent)) stopGroup(`the pipeline (pid ${parent}) is gone`); }, 1000);
+  setInterval(() => {
+    if (!alive(parent)) stopGroup(`the pipeline (pid ${parent}) is gone`);
+  }, 1000);
 }
 
 main();

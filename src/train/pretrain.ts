@@ -19,7 +19,14 @@ import { Tokenizer } from '../engine/tokenizer.js';
 import type { SFTExample, StepInfo, Trainer, TrainOptions } from '../engine/types.js';
 import { buildRecords, dataConfig, type DataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
-import { judgeReport, scoreReport, solveReport, type JudgeReport, type ScoreReport, type SolveReport } from '../measure/world.js';
+import {
+  judgeReport,
+  scoreReport,
+  solveReport,
+  type JudgeReport,
+  type ScoreReport,
+  type SolveReport,
+} from '../measure/world.js';
 import { SCORE_POOL, scoreRecords } from '../data/score.js';
 import { generateProblems } from '../world/index.js';
 import { Progress } from '../util/progress.js';
@@ -63,7 +70,12 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
   // a third epoch lifted the judge (docs/log.md, 2026-12-06); the baseline's M1 gets the same budget
   m1: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
-  srlm: { enabled: true, examples: 20000, p_mistake: 0.2, stage: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 } },
+  srlm: {
+    enabled: true,
+    examples: 20000,
+    p_mistake: 0.2,
+    stage: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
+  },
   eval: { problems: 200, judge: 500 },
   // ~100 s of M1 training on two cores between snapshots; a snapshot of the small model (weights and
   // both Adam moments, 10 MB) takes tens of milliseconds (docs/engine.md, "Training snapshots")
@@ -98,7 +110,12 @@ function scaled(cfg: PretrainConfig): DataConfig {
     template: cfg.template,
     base: { problems: n(base.base.problems), practice: n(base.base.practice) },
     ift: { problems: n(base.ift.problems) },
-    eft: { trainPairs: n(base.eft.trainPairs), testPairs: n(base.eft.testPairs), harderPairs: n(base.eft.harderPairs), singles: base.eft.singles > 0 ? n(base.eft.singles) : 0 },
+    eft: {
+      trainPairs: n(base.eft.trainPairs),
+      testPairs: n(base.eft.testPairs),
+      harderPairs: n(base.eft.harderPairs),
+      singles: base.eft.singles > 0 ? n(base.eft.singles) : 0,
+    },
   });
 }
 
@@ -118,22 +135,37 @@ export function partialDir(outDir: string, stage: 'm0' | 'm1' | 'm1-srlm'): stri
 }
 
 async function runStage(
-  trainer: Trainer, stage: 'm0' | 'm1' | 'm1-srlm', examples: SFTExample[], sc: StageConfig, seed: number, hooks: PretrainHooks,
-  snapshot: { dir: string; every: number } | undefined, log: (line: string) => void,
+  trainer: Trainer,
+  stage: 'm0' | 'm1' | 'm1-srlm',
+  examples: SFTExample[],
+  sc: StageConfig,
+  seed: number,
+  hooks: PretrainHooks,
+  snapshot: { dir: string; every: number } | undefined,
+  log: (line: string) => void,
 ): Promise<{ history: StepInfo[]; tokens: number; wall_s: number; steps: number; final_loss: number }> {
   const steps = Math.ceil(examples.length / sc.batch_size) * Math.ceil(sc.epochs);
   const name = stage === 'm1-srlm' ? 'M1-srlm' : stage.toUpperCase();
-  const bar = new Progress(`pretrain ${stage.toUpperCase()}`, steps, { unit: 'steps', silent: hooks.progress === false });
+  const bar = new Progress(`pretrain ${stage.toUpperCase()}`, steps, {
+    unit: 'steps',
+    silent: hooks.progress === false,
+  });
   let lastTokens = 0;
   const opts: TrainOptions = {
-    epochs: sc.epochs, lr: sc.lr, batch_size: sc.batch_size, warmup_frac: sc.warmup_frac, min_lr_frac: sc.min_lr_frac,
-    weight_decay: sc.weight_decay, seed,
+    epochs: sc.epochs,
+    lr: sc.lr,
+    batch_size: sc.batch_size,
+    warmup_frac: sc.warmup_frac,
+    min_lr_frac: sc.min_lr_frac,
+    weight_decay: sc.weight_decay,
+    seed,
     onStep: (s) => {
       bar.tick(1, `loss ${s.loss.toFixed(3)} ${Math.round((s.tokens - lastTokens) / 1)}tok`);
       lastTokens = s.tokens;
     },
     snapshot: snapshot && {
-      ...snapshot, log,
+      ...snapshot,
+      log,
       onResume: (k, n) => {
         log(`resuming ${name} from step ${k} of ${n} (snapshot in ${snapshot.dir})`);
         bar.resume(k);
@@ -145,12 +177,22 @@ async function runStage(
   return { history: r.history, tokens: r.tokens, wall_s: r.wall_s, steps: r.steps, final_loss: r.final_loss };
 }
 
-async function measure(engine: EmbeddedEngine, cfg: PretrainConfig, data: DataConfig, withJudge: boolean): Promise<Pick<StageReport, 'test' | 'harder' | 'judge_test'>> {
+async function measure(
+  engine: EmbeddedEngine,
+  cfg: PretrainConfig,
+  data: DataConfig,
+  withJudge: boolean,
+): Promise<Pick<StageReport, 'test' | 'harder' | 'judge_test'>> {
   const t = loadTemplate(data.template);
   const test = await solveReport(engine, generateProblems(data.world, 'test', cfg.eval.problems), t);
   const harder = await solveReport(engine, generateProblems(data.world, 'harder', cfg.eval.problems), t);
   if (!withJudge) return { test, harder };
-  const built = buildRecords({ ...data, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...data.eft, trainPairs: 0 } });
+  const built = buildRecords({
+    ...data,
+    base: { problems: 0, practice: 0 },
+    ift: { problems: 0 },
+    eft: { ...data.eft, trainPairs: 0 },
+  });
   const judge_test = await judgeReport(engine, built.eftTest.slice(0, cfg.eval.judge));
   return { test, harder, judge_test };
 }
@@ -162,11 +204,26 @@ async function measure(engine: EmbeddedEngine, cfg: PretrainConfig, data: DataCo
 export function stageKeys(cfg: PretrainConfig): { m0Key: string; key: string; srlmKey: string } {
   const data = scaled(cfg);
   const { srlm: srlmCfg, snapshot_every: _every, ...mainCfg } = cfg;
-  const m0Key = JSON.stringify({ model: cfg.model, seed: cfg.seed, data_scale: cfg.data_scale, m0: cfg.m0, eval: cfg.eval, data: { seed: data.seed, world: data.world, base: data.base, pools: data.pools.base, budget: data.budget.base } });
+  const m0Key = JSON.stringify({
+    model: cfg.model,
+    seed: cfg.seed,
+    data_scale: cfg.data_scale,
+    m0: cfg.m0,
+    eval: cfg.eval,
+    data: { seed: data.seed, world: data.world, base: data.base, pools: data.pools.base, budget: data.budget.base },
+  });
   const key = JSON.stringify({ m0Key, cfg: mainCfg, data });
   // M1-srlm reads IFT and solution-scoring data, never the pairwise EFT data: of the EFT settings only the
   // check-line layout, which its scoring explanations share, is in its key.
-  const srlmKey = JSON.stringify({ m0Key, ift: data.ift, pools: data.pools, template: data.template, budget: data.budget, explain: data.eft.explain, srlm: srlmCfg });
+  const srlmKey = JSON.stringify({
+    m0Key,
+    ift: data.ift,
+    pools: data.pools,
+    template: data.template,
+    budget: data.budget,
+    explain: data.eft.explain,
+    srlm: srlmCfg,
+  });
   return { m0Key, key, srlmKey };
 }
 
@@ -180,11 +237,15 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   const built = buildRecords(data);
   const versions = { node: process.version, psrlm: '0.1.0' };
   const reports: StageReport[] = [];
-  const m0Dir = path.join(outDir, 'm0'), m1Dir = path.join(outDir, 'm1');
+  const m0Dir = path.join(outDir, 'm0'),
+    m1Dir = path.join(outDir, 'm1');
   if (!(Number.isInteger(cfg.snapshot_every) && cfg.snapshot_every >= 0)) {
-    throw new Error(`pretrain: snapshot_every must be a non-negative integer (0: no snapshots), got ${cfg.snapshot_every}`);
+    throw new Error(
+      `pretrain: snapshot_every must be a non-negative integer (0: no snapshots), got ${cfg.snapshot_every}`,
+    );
   }
-  const snap = (stage: 'm0' | 'm1' | 'm1-srlm') => (cfg.snapshot_every > 0 ? { dir: partialDir(outDir, stage), every: cfg.snapshot_every } : undefined);
+  const snap = (stage: 'm0' | 'm1' | 'm1-srlm') =>
+    cfg.snapshot_every > 0 ? { dir: partialDir(outDir, stage), every: cfg.snapshot_every } : undefined;
   // once a stage's checkpoint is saved its snapshots are of no use (and 10s of MB each)
   const done = (stage: 'm0' | 'm1' | 'm1-srlm') => rmSync(partialDir(outDir, stage), { recursive: true, force: true });
 
@@ -194,46 +255,106 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     log(`M0 already built in ${m0Dir} (same config): reusing it`);
     done('m0'); // a kill between saving the stage and removing its snapshots leaves them behind
     engine = EmbeddedEngine.load(m0Dir);
-    reports.push((JSON.parse(readFileSync(path.join(m0Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
+    reports.push(
+      (JSON.parse(readFileSync(path.join(m0Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report,
+    );
   } else {
     engine = EmbeddedEngine.create(cfg.model, Tokenizer.ascii(), cfg.seed);
-    const ex: SFTExample[] = built.base.map((r) => ({ prompt: r.text.slice(0, 1), completion: r.text.slice(1), eos: true }));
-    log(`M0: ${ex.length} base documents, model ${JSON.stringify(cfg.model)} (${engine.model.layout.params.reduce((a, p) => a + p.size, 0)} parameters)`);
+    const ex: SFTExample[] = built.base.map((r) => ({
+      prompt: r.text.slice(0, 1),
+      completion: r.text.slice(1),
+      eos: true,
+    }));
+    log(
+      `M0: ${ex.length} base documents, model ${JSON.stringify(cfg.model)} (${engine.model.layout.params.reduce((a, p) => a + p.size, 0)} parameters)`,
+    );
     const st = await runStage(engine, 'm0', ex, cfg.m0, cfg.seed, hooks, snap('m0'), log);
     const figures = await measure(engine, cfg, data, false);
-    const report: StageReport = { stage: 'm0', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
-    writeJSONAtomic(path.join(m0Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
-    await engine.save(m0Dir, { kind: 'psrlm-initial-model', stage: 'M0', config_key: m0Key, config: cfg, data: { config: data, counts: { base: built.base.length } }, versions, created: new Date().toISOString(), report });
+    const report: StageReport = {
+      stage: 'm0',
+      steps: st.steps,
+      tokens: st.tokens,
+      wall_s: st.wall_s,
+      tokens_per_s: st.tokens / st.wall_s,
+      final_loss: st.final_loss,
+      ...figures,
+    };
+    writeJSONAtomic(
+      path.join(m0Dir, 'curve.json'),
+      st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })),
+    );
+    await engine.save(m0Dir, {
+      kind: 'psrlm-initial-model',
+      stage: 'M0',
+      config_key: m0Key,
+      config: cfg,
+      data: { config: data, counts: { base: built.base.length } },
+      versions,
+      created: new Date().toISOString(),
+      report,
+    });
     done('m0');
     reports.push(report);
-    log(`M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`);
+    log(
+      `M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`,
+    );
   }
 
   // ---- M1: IFT + EFT (pairwise judgments and single-candidate checks), completion-only loss, mixed
   if (stageDone(m1Dir, key)) {
     log(`M1 already built in ${m1Dir} (same config): reusing it`);
     done('m1'); // a kill between saving the stage and removing its snapshots leaves them behind
-    reports.push((JSON.parse(readFileSync(path.join(m1Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
+    reports.push(
+      (JSON.parse(readFileSync(path.join(m1Dir, 'manifest.json'), 'utf8')) as { report: StageReport }).report,
+    );
   } else {
     const ex: SFTExample[] = [
       ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
       ...built.eftTrain.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
       ...built.eftSingle.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
     ];
-    log(`M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples + ${built.eftSingle.length} single-candidate checks`);
+    log(
+      `M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples + ${built.eftSingle.length} single-candidate checks`,
+    );
     const st = await runStage(engine, 'm1', ex, cfg.m1, cfg.seed + 1, hooks, snap('m1'), log);
     const figures = await measure(engine, cfg, data, true);
-    const report: StageReport = { stage: 'm1', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures };
-    writeJSONAtomic(path.join(m1Dir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
+    const report: StageReport = {
+      stage: 'm1',
+      steps: st.steps,
+      tokens: st.tokens,
+      wall_s: st.wall_s,
+      tokens_per_s: st.tokens / st.wall_s,
+      final_loss: st.final_loss,
+      ...figures,
+    };
+    writeJSONAtomic(
+      path.join(m1Dir, 'curve.json'),
+      st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })),
+    );
     await engine.save(m1Dir, {
-      kind: 'psrlm-initial-model', stage: 'M1', config_key: key, config: cfg,
-      data: { config: data, counts: { ift: built.ift.length, eft_train: built.eftTrain.length, eft_single: built.eftSingle.length, eft_test: built.eftTest.length } },
-      versions, created: new Date().toISOString(), report,
+      kind: 'psrlm-initial-model',
+      stage: 'M1',
+      config_key: key,
+      config: cfg,
+      data: {
+        config: data,
+        counts: {
+          ift: built.ift.length,
+          eft_train: built.eftTrain.length,
+          eft_single: built.eftSingle.length,
+          eft_test: built.eftTest.length,
+        },
+      },
+      versions,
+      created: new Date().toISOString(),
+      report,
     });
     done('m1');
     reports.push(report);
     const j = report.judge_test!;
-    log(`M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% / ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order consistency ${(100 * j.order_consistency).toFixed(1)}%`);
+    log(
+      `M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% / ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order consistency ${(100 * j.order_consistency).toFixed(1)}%`,
+    );
   }
   await engine.close();
 
@@ -243,32 +364,83 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   if (stageDone(sDir, srlmKey)) {
     log(`M1-srlm already built in ${sDir} (same config): reusing it`);
     done('m1-srlm'); // a kill between saving the stage and removing its snapshots leaves them behind
-    reports.push((JSON.parse(readFileSync(path.join(sDir, 'manifest.json'), 'utf8')) as { report: StageReport }).report);
+    reports.push(
+      (JSON.parse(readFileSync(path.join(sDir, 'manifest.json'), 'utf8')) as { report: StageReport }).report,
+    );
     return reports;
   }
   const t = loadTemplate(data.template);
   const n = Math.max(1, Math.round(srlmCfg.examples * cfg.data_scale));
-  const score = scoreRecords(data.world, t, data.seed, 'train', SCORE_POOL, n, data.budget.eft, srlmCfg.p_mistake, data.eft.explain);
-  const scoreTest = scoreRecords(data.world, t, data.seed, 'test', 0, Math.max(1, cfg.eval.judge), data.budget.eft, srlmCfg.p_mistake, data.eft.explain);
+  const score = scoreRecords(
+    data.world,
+    t,
+    data.seed,
+    'train',
+    SCORE_POOL,
+    n,
+    data.budget.eft,
+    srlmCfg.p_mistake,
+    data.eft.explain,
+  );
+  const scoreTest = scoreRecords(
+    data.world,
+    t,
+    data.seed,
+    'test',
+    0,
+    Math.max(1, cfg.eval.judge),
+    data.budget.eft,
+    srlmCfg.p_mistake,
+    data.eft.explain,
+  );
   const s = EmbeddedEngine.load(m0Dir);
   const ex: SFTExample[] = [
     ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
     ...score.records.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
   ];
-  log(`M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} over budget left out)`);
+  log(
+    `M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} over budget left out)`,
+  );
   const st = await runStage(s, 'm1-srlm', ex, srlmCfg.stage, cfg.seed + 2, hooks, snap('m1-srlm'), log);
   const figures = await measure(s, cfg, data, false);
   const score_test = await scoreReport(s, scoreTest.records);
-  const report: StageReport = { stage: 'm1-srlm', steps: st.steps, tokens: st.tokens, wall_s: st.wall_s, tokens_per_s: st.tokens / st.wall_s, final_loss: st.final_loss, ...figures, score_test };
-  writeJSONAtomic(path.join(sDir, 'curve.json'), st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })));
+  const report: StageReport = {
+    stage: 'm1-srlm',
+    steps: st.steps,
+    tokens: st.tokens,
+    wall_s: st.wall_s,
+    tokens_per_s: st.tokens / st.wall_s,
+    final_loss: st.final_loss,
+    ...figures,
+    score_test,
+  };
+  writeJSONAtomic(
+    path.join(sDir, 'curve.json'),
+    st.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, tokens: h.tokens })),
+  );
   await s.save(sDir, {
-    kind: 'psrlm-initial-model', stage: 'M1-srlm', config_key: srlmKey, config: cfg,
-    data: { config: data, counts: { ift: built.ift.length, score_train: score.records.length, score_test: scoreTest.records.length, score_dropped_over_budget: score.dropped } },
-    versions, created: new Date().toISOString(), report,
+    kind: 'psrlm-initial-model',
+    stage: 'M1-srlm',
+    config_key: srlmKey,
+    config: cfg,
+    data: {
+      config: data,
+      counts: {
+        ift: built.ift.length,
+        score_train: score.records.length,
+        score_test: scoreTest.records.length,
+        score_dropped_over_budget: score.dropped,
+      },
+    },
+    versions,
+    created: new Date().toISOString(),
+    report,
   });
   done('m1-srlm');
   reports.push(report);
-  log(`M1-srlm: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, scoring accuracy ${(100 * score_test.accuracy).toFixed(1)}% (exact ${(100 * score_test.exact).toFixed(1)}%)`);
+  log(
+    `M1-srlm: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, scoring accuracy ${(100 * score_test.accuracy).toFixed(1)}% (exact ${(100 * score_test.exact).toFixed(1)}%)`,
+  );
   await s.close();
   return reports;
 }

@@ -23,7 +23,15 @@ import { TrlTrainer } from './trl.js';
 export type SftSettings = StageConfig & { seed: number };
 
 /** The paper's M1 recipe (docs/method.md §1 C); warmup and decay as the paper's DPO (cosine, warmup 0.1). */
-export const PAPER_SFT: SftSettings = { epochs: 3, lr: 1e-6, batch_size: 32, warmup_frac: 0.1, min_lr_frac: 0, weight_decay: 0, seed: 1 };
+export const PAPER_SFT: SftSettings = {
+  epochs: 3,
+  lr: 1e-6,
+  batch_size: 32,
+  warmup_frac: 0.1,
+  min_lr_frac: 0,
+  weight_decay: 0,
+  seed: 1,
+};
 
 export interface SftJob {
   /** Starting checkpoint (M0): a psrlm checkpoint for the embedded trainer, a Hugging Face one for TRL. */
@@ -38,15 +46,25 @@ export interface SftJob {
   snapshot_every: number;
 }
 
-export interface DataFileInfo { file: string; sha256: string; records: number }
+export interface DataFileInfo {
+  file: string;
+  sha256: string;
+  records: number;
+}
 
 /** Reads and checks the records; a bad line stops with its file, line and what is wrong. */
 export function readSftRecords(files: readonly string[]): { examples: SFTExample[]; files: DataFileInfo[] } {
-  if (files.length === 0) throw new Error('no data: give one or more JSONL files of {prompt, completion, eos} records (--data FILE, repeatable)');
+  if (files.length === 0)
+    throw new Error(
+      'no data: give one or more JSONL files of {prompt, completion, eos} records (--data FILE, repeatable)',
+    );
   const examples: SFTExample[] = [];
   const infos: DataFileInfo[] = [];
   for (const file of files) {
-    if (!existsSync(file)) throw new Error(`${file}: no such file (the SFT data are JSONL files written by psrlm data build, segment or eft)`);
+    if (!existsSync(file))
+      throw new Error(
+        `${file}: no such file (the SFT data are JSONL files written by psrlm data build, segment or eft)`,
+      );
     const text = readFileSync(file, 'utf8');
     let n = 0;
     text.split('\n').forEach((line, i) => {
@@ -57,10 +75,14 @@ export function readSftRecords(files: readonly string[]): { examples: SFTExample
       } catch (e) {
         throw new Error(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
       }
-      const bad = (what: string) => new Error(`${file}:${i + 1}: ${what}; an SFT record is {"prompt": string, "completion": non-empty string, "eos": boolean (optional, default true)}`);
+      const bad = (what: string) =>
+        new Error(
+          `${file}:${i + 1}: ${what}; an SFT record is {"prompt": string, "completion": non-empty string, "eos": boolean (optional, default true)}`,
+        );
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw bad('not a JSON object');
       if (typeof r.prompt !== 'string') throw bad('"prompt" is missing or not a string');
-      if (typeof r.completion !== 'string' || r.completion === '') throw bad('"completion" is missing, empty or not a string');
+      if (typeof r.completion !== 'string' || r.completion === '')
+        throw bad('"completion" is missing, empty or not a string');
       if (r.eos !== undefined && typeof r.eos !== 'boolean') throw bad('"eos" is not a boolean');
       examples.push({ prompt: r.prompt, completion: r.completion, eos: r.eos !== false });
       n++;
@@ -77,11 +99,22 @@ export function sftKey(job: SftJob, files: readonly DataFileInfo[]): string {
   const id = ['manifest.json', 'config.json'].map((f) => path.join(job.model, f)).find((f) => existsSync(f));
   const modelId = { path: path.resolve(job.model), id: id ? readFileSync(id, 'utf8') : null };
   const { env: _env, ...trainer } = job.trainer;
-  const h = createHash('sha256').update(JSON.stringify({ model: modelId, data: files.map((f) => f.sha256), trainer, settings: job.settings }));
+  const h = createHash('sha256').update(
+    JSON.stringify({ model: modelId, data: files.map((f) => f.sha256), trainer, settings: job.settings }),
+  );
   return h.digest('hex');
 }
 
-export interface SftResult { reused: boolean; key: string; steps: number; tokens: number; first_loss: number | null; final_loss: number; wall_s: number; history: StepInfo[] }
+export interface SftResult {
+  reused: boolean;
+  key: string;
+  steps: number;
+  tokens: number;
+  first_loss: number | null;
+  final_loss: number;
+  wall_s: number;
+  history: StepInfo[];
+}
 
 /**
  * Trains M1 and writes it to `job.out` with a manifest (kind `psrlm-sft`: key, data files with digests and
@@ -89,7 +122,8 @@ export interface SftResult { reused: boolean; key: string; steps: number; tokens
  * that picks up at step k of n.
  */
 export async function sftCheckpoint(
-  job: SftJob, log: (s: string) => void = () => {},
+  job: SftJob,
+  log: (s: string) => void = () => {},
   hooks: { onStep?: (s: StepInfo) => void; onResume?: (k: number, n: number) => void } = {},
 ): Promise<SftResult> {
   const { examples, files } = readSftRecords(job.data);
@@ -103,18 +137,35 @@ export async function sftCheckpoint(
       log(`${job.out} already holds this SFT (same model, data and settings): reusing it`);
       return { reused: true, key, history: [], ...done.result };
     }
-    throw new Error(`${job.out} already holds a different checkpoint (its manifest has another job key); choose another --out or remove it`);
+    throw new Error(
+      `${job.out} already holds a different checkpoint (its manifest has another job key); choose another --out or remove it`,
+    );
   }
-  if (existsSync(job.out)) throw new Error(`${job.out} exists but holds no manifest.json (not a finished checkpoint); choose another --out or remove it`);
+  if (existsSync(job.out))
+    throw new Error(
+      `${job.out} exists but holds no manifest.json (not a finished checkpoint); choose another --out or remove it`,
+    );
   const s = job.settings;
   const opts: TrainOptions = { ...s, onStep: hooks.onStep };
   const eos = examples.filter((e) => e.eos).length;
-  log(`SFT of ${job.model} on ${examples.length} records (${files.map((f) => `${path.basename(f.file)}: ${f.records}`).join(', ')}; ${examples.length - eos} without EOS), trainer ${job.trainer.kind}`);
+  log(
+    `SFT of ${job.model} on ${examples.length} records (${files.map((f) => `${path.basename(f.file)}: ${f.records}`).join(', ')}; ${examples.length - eos} without EOS), trainer ${job.trainer.kind}`,
+  );
   const meta = (r: TrainResult) => ({
-    kind: 'psrlm-sft', parent: path.resolve(job.model),
+    kind: 'psrlm-sft',
+    parent: path.resolve(job.model),
     sft: {
-      key, data: files, trainer: { ...job.trainer, env: Object.keys(job.trainer.env) }, settings: s,
-      result: { steps: r.steps, tokens: r.tokens, first_loss: r.history[0]?.loss ?? null, final_loss: r.final_loss, wall_s: r.wall_s },
+      key,
+      data: files,
+      trainer: { ...job.trainer, env: Object.keys(job.trainer.env) },
+      settings: s,
+      result: {
+        steps: r.steps,
+        tokens: r.tokens,
+        first_loss: r.history[0]?.loss ?? null,
+        final_loss: r.final_loss,
+        wall_s: r.wall_s,
+      },
     },
     created: new Date().toISOString(),
   });
@@ -126,7 +177,10 @@ export async function sftCheckpoint(
     try {
       r = await engine.trainSFT(examples, {
         ...opts,
-        snapshot: job.snapshot_every > 0 ? { dir: partial, every: job.snapshot_every, log, onResume: hooks.onResume } : undefined,
+        snapshot:
+          job.snapshot_every > 0
+            ? { dir: partial, every: job.snapshot_every, log, onResume: hooks.onResume }
+            : undefined,
       });
       // whole or absent: save beside, then rename into place
       const tmp = `${job.out}.tmp-${process.pid}`;
@@ -145,6 +199,17 @@ export async function sftCheckpoint(
     // before the checkpoint is renamed into place
     await trainer.save(job.out, meta(r));
   }
-  log(`SFT done: ${r.steps} steps, ${r.tokens} tokens, final loss ${r.final_loss.toFixed(4)}, ${r.wall_s.toFixed(1)} s -> ${job.out}`);
-  return { reused: false, key, steps: r.steps, tokens: r.tokens, first_loss: r.history[0]?.loss ?? null, final_loss: r.final_loss, wall_s: r.wall_s, history: r.history };
+  log(
+    `SFT done: ${r.steps} steps, ${r.tokens} tokens, final loss ${r.final_loss.toFixed(4)}, ${r.wall_s.toFixed(1)} s -> ${job.out}`,
+  );
+  return {
+    reused: false,
+    key,
+    steps: r.steps,
+    tokens: r.tokens,
+    first_loss: r.history[0]?.loss ?? null,
+    final_loss: r.final_loss,
+    wall_s: r.wall_s,
+    history: r.history,
+  };
 }

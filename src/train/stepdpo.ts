@@ -28,7 +28,15 @@ export interface StepDPOConfig {
 }
 
 export const DEFAULT_STEPDPO: StepDPOConfig = {
-  beta: 0.1, lr: 3e-5, epochs: 1, batch_size: 32, warmup_frac: 0.1, min_lr_frac: 0.1, weight_decay: 0, grad_clip: 1, nll_alpha: 0,
+  beta: 0.1,
+  lr: 3e-5,
+  epochs: 1,
+  batch_size: 32,
+  warmup_frac: 0.1,
+  min_lr_frac: 0.1,
+  weight_decay: 0,
+  grad_clip: 1,
+  nll_alpha: 0,
 };
 
 export interface StepDPOReport {
@@ -43,18 +51,46 @@ export interface StepDPOReport {
 
 /** Trains the trainer's current weights in place on the pairs; an empty pair set leaves them unchanged.
  *  Wall time is the caller's to measure, so that the report is byte-identical between runs. */
-export async function stepDPO(trainer: Trainer, pairs: readonly PairRecord[], c: StepDPOConfig, seed: number, onStep?: (s: StepInfo) => void): Promise<StepDPOReport> {
+export async function stepDPO(
+  trainer: Trainer,
+  pairs: readonly PairRecord[],
+  c: StepDPOConfig,
+  seed: number,
+  onStep?: (s: StepInfo) => void,
+): Promise<StepDPOReport> {
   if (pairs.length === 0) return { pairs: 0, steps: 0, tokens: 0, final_loss: 0, final_accuracy: null, history: [] };
   const opts: DPOOptions = {
-    beta: c.beta, lr: c.lr, epochs: c.epochs, batch_size: c.batch_size, warmup_frac: c.warmup_frac, min_lr_frac: c.min_lr_frac,
-    weight_decay: c.weight_decay, grad_clip: c.grad_clip, seed, onStep, ...(c.nll_alpha > 0 ? { nll_alpha: c.nll_alpha } : {}),
+    beta: c.beta,
+    lr: c.lr,
+    epochs: c.epochs,
+    batch_size: c.batch_size,
+    warmup_frac: c.warmup_frac,
+    min_lr_frac: c.min_lr_frac,
+    weight_decay: c.weight_decay,
+    grad_clip: c.grad_clip,
+    seed,
+    onStep,
+    ...(c.nll_alpha > 0 ? { nll_alpha: c.nll_alpha } : {}),
   };
   const r: TrainResult = await trainer.trainDPO(pairs.map(toPreference), opts);
   const perEpoch = Math.max(1, Math.round(r.history.length / Math.max(1, Math.ceil(c.epochs))));
-  const last = r.history.slice(-perEpoch).map((h) => h.accuracy).filter((a): a is number => a !== undefined);
+  const last = r.history
+    .slice(-perEpoch)
+    .map((h) => h.accuracy)
+    .filter((a): a is number => a !== undefined);
   return {
-    pairs: pairs.length, steps: r.steps, tokens: r.tokens, final_loss: r.final_loss,
+    pairs: pairs.length,
+    steps: r.steps,
+    tokens: r.tokens,
+    final_loss: r.final_loss,
     final_accuracy: last.length ? last.reduce((a, b) => a + b, 0) / last.length : null,
-    history: r.history.map((h) => ({ step: h.step, loss: h.loss, lr: h.lr, accuracy: h.accuracy, margin: h.margin, ...(h.chosen_nll !== undefined ? { chosen_nll: h.chosen_nll } : {}) })),
+    history: r.history.map((h) => ({
+      step: h.step,
+      loss: h.loss,
+      lr: h.lr,
+      accuracy: h.accuracy,
+      margin: h.margin,
+      ...(h.chosen_nll !== undefined ? { chosen_nll: h.chosen_nll } : {}),
+    })),
   };
 }

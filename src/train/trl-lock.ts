@@ -28,7 +28,12 @@ export function processStart(pid: number): string | undefined {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    try { process.kill(pid, 0); return ''; } catch (k) { return (k as NodeJS.ErrnoException).code === 'EPERM' ? '' : undefined; }
+    try {
+      process.kill(pid, 0);
+      return '';
+    } catch (k) {
+      return (k as NodeJS.ErrnoException).code === 'EPERM' ? '' : undefined;
+    }
   }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ", which may hold spaces
   return f[0] === 'Z' || f[0] === 'X' ? undefined : f[19];
@@ -51,20 +56,37 @@ export function pipelineTether(): { pid: number; start: string; host: string } {
  * Takes the lock in `work` for this pipeline, stopping a stale trainer found there; throws when another
  * live pipeline holds it. Returns `launched(pid)` to record the launcher and `release()`.
  */
-export async function lockTrainer(work: string, log: (s: string) => void = () => {}): Promise<{ launched: (pid: number) => void; release: () => void }> {
+export async function lockTrainer(
+  work: string,
+  log: (s: string) => void = () => {},
+): Promise<{ launched: (pid: number) => void; release: () => void }> {
   const file = path.join(work, 'trainer.lock');
   let old: TrainerLock | undefined;
-  try { old = JSON.parse(readFileSync(file, 'utf8')) as TrainerLock; } catch { /* none, or unreadable: nothing to stop */ }
+  try {
+    old = JSON.parse(readFileSync(file, 'utf8')) as TrainerLock;
+  } catch {
+    /* none, or unreadable: nothing to stop */
+  }
   if (old && old.host === hostname()) {
     if (old.pipeline !== process.pid && alive(old.pipeline, old.start)) {
-      throw new Error(`${work} is being trained by another pipeline (pid ${old.pipeline}, ${file}); stop that run ` +
-        'or give this one another --out');
+      throw new Error(
+        `${work} is being trained by another pipeline (pid ${old.pipeline}, ${file}); stop that run ` +
+          'or give this one another --out',
+      );
     }
     if (old.launcher > 0 && processStart(old.launcher) !== undefined) {
       log(`stopping a stale trainer (launcher pid ${old.launcher}) left by a pipeline that is gone (${file})`);
-      try { process.kill(-old.launcher, 'SIGTERM'); } catch { /* gone */ }
+      try {
+        process.kill(-old.launcher, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
       for (let i = 0; i < 100 && processStart(old.launcher) !== undefined; i++) await sleep(200);
-      try { process.kill(-old.launcher, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-old.launcher, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   } else if (old) {
     log(`!!! ${file} names a trainer on host ${old.host}; this pipeline cannot see it and starts anyway`);

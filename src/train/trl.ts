@@ -27,7 +27,15 @@ import { fileURLToPath } from 'node:url';
 import { writeJSONAtomic } from '../util/atomic.js';
 import { loadHFTokenizer, type TextTokenizer } from '../engine/hftokenizer.js';
 import { lockTrainer, pipelineTether } from './trl-lock.js';
-import type { DPOOptions, PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult, Trainer } from '../engine/types.js';
+import type {
+  DPOOptions,
+  PreferencePair,
+  SFTExample,
+  StepInfo,
+  TrainOptions,
+  TrainResult,
+  Trainer,
+} from '../engine/types.js';
 
 export interface TrlOptions {
   /** Command prefix that runs Python modules: [python] or [accelerate, launch, ...]. */
@@ -50,8 +58,17 @@ export interface TrlOptions {
 }
 
 export const DEFAULT_TRL: TrlOptions = {
-  launcher: ['python3'], per_device_batch_size: 8, dtype: 'float32', lora: null, precompute_ref: false, max_length: null,
-  gradient_checkpointing: false, contract_records: 16, env: {}, adam_beta1: 0.9, adam_beta2: 0.95,
+  launcher: ['python3'],
+  per_device_batch_size: 8,
+  dtype: 'float32',
+  lora: null,
+  precompute_ref: false,
+  max_length: null,
+  gradient_checkpointing: false,
+  contract_records: 16,
+  env: {},
+  adam_beta1: 0.9,
+  adam_beta2: 0.95,
 };
 
 export interface TrlRunInfo {
@@ -72,10 +89,17 @@ export function trainerDir(): string {
 const jsonl = (rows: readonly unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
 
 /** The bridge's outcome file (trainer/psrlm_trl/status.py). */
-export interface TrlStatus { code: number; kind: 'ok' | 'error' | 'data' | 'contract' | 'orphaned'; message: string; rank?: number }
+export interface TrlStatus {
+  code: number;
+  kind: 'ok' | 'error' | 'data' | 'contract' | 'orphaned';
+  message: string;
+  rank?: number;
+}
 
 const KIND_WHAT: Record<string, string> = {
-  contract: 'the token-boundary contract is broken', data: 'bad training config or data', error: 'the trainer failed',
+  contract: 'the token-boundary contract is broken',
+  data: 'bad training config or data',
+  error: 'the trainer failed',
   orphaned: 'the trainer lost its pipeline',
 };
 
@@ -103,7 +127,14 @@ let hooked = false;
 function stopLaunchersOnExit(): void {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => { for (const pid of live) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } });
+  process.on('exit', () => {
+    for (const pid of live)
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+  });
 }
 
 export class TrlTrainer implements Trainer {
@@ -112,7 +143,12 @@ export class TrlTrainer implements Trainer {
   private trained?: string;
 
   /** `model`: the checkpoint M_t to start from (and the DPO reference); `work`: scratch directory. */
-  constructor(readonly model: string, readonly work: string, readonly opts: TrlOptions, private readonly log: (s: string) => void = () => {}) {}
+  constructor(
+    readonly model: string,
+    readonly work: string,
+    readonly opts: TrlOptions,
+    private readonly log: (s: string) => void = () => {},
+  ) {}
 
   private tokenizer(): { tok?: TextTokenizer; why?: string } {
     try {
@@ -122,7 +158,10 @@ export class TrlTrainer implements Trainer {
     }
   }
 
-  private contract(kind: 'sft' | 'dpo', rows: Array<Record<string, unknown>>): { file: string; info: TrlRunInfo['contract'] } {
+  private contract(
+    kind: 'sft' | 'dpo',
+    rows: Array<Record<string, unknown>>,
+  ): { file: string; info: TrlRunInfo['contract'] } {
     const n = Math.min(this.opts.contract_records, rows.length);
     if (n === 0) return { file: '', info: { checked: 0, skipped: 'contract_records is 0' } };
     const { tok, why } = this.tokenizer();
@@ -132,20 +171,31 @@ export class TrlTrainer implements Trainer {
     }
     const records = rows.slice(0, n).map((r) => {
       if (kind === 'sft') {
-        const p = tok.encode(r.prompt as string), c = tok.encode(r.completion as string);
+        const p = tok.encode(r.prompt as string),
+          c = tok.encode(r.completion as string);
         if (r.eos !== false) c.push(tok.eos);
         return { ...r, input_ids: [...p, ...c], completion_mask: [...p.map(() => 0), ...c.map(() => 1)] };
       }
       const final = r.final === true;
       const side = (text: string, f: unknown) => [...tok.encode(text), ...((f ?? final) === true ? [tok.eos] : [])];
-      return { ...r, prompt_ids: tok.encode(r.prompt as string), chosen_ids: side(r.chosen as string, r.chosen_final), rejected_ids: side(r.rejected as string, r.rejected_final) };
+      return {
+        ...r,
+        prompt_ids: tok.encode(r.prompt as string),
+        chosen_ids: side(r.chosen as string, r.chosen_final),
+        rejected_ids: side(r.rejected as string, r.rejected_final),
+      };
     });
     const file = path.join(this.work, `${kind}.contract.json`);
     writeFileSync(file, JSON.stringify({ kind, records }));
     return { file, info: { checked: n } };
   }
 
-  private async run(kind: 'sft' | 'dpo', rows: Array<Record<string, unknown>>, o: TrainOptions, extra: Record<string, unknown>): Promise<TrainResult> {
+  private async run(
+    kind: 'sft' | 'dpo',
+    rows: Array<Record<string, unknown>>,
+    o: TrainOptions,
+    extra: Record<string, unknown>,
+  ): Promise<TrainResult> {
     mkdirSync(this.work, { recursive: true });
     const data = path.join(this.work, `${kind}.jsonl`);
     writeFileSync(data, jsonl(rows));
@@ -156,18 +206,38 @@ export class TrlTrainer implements Trainer {
     const statusFile = path.join(this.work, `${kind}.status.json`);
     rmSync(statusFile, { force: true });
     const cfg = {
-      task: kind, model: path.resolve(this.model), output: out, data, contract, adapter: '',
-      status: statusFile, tether: pipelineTether(),
-      lr: o.lr, epochs: o.epochs, batch_size: o.batch_size, per_device_batch_size: this.opts.per_device_batch_size,
-      warmup_frac: o.warmup_frac ?? 0, min_lr_frac: o.min_lr_frac ?? 0, weight_decay: o.weight_decay ?? 0, grad_clip: o.grad_clip ?? 1,
-      seed: o.seed, lora: this.opts.lora, precompute_ref: this.opts.precompute_ref, max_length: this.opts.max_length, dtype: this.opts.dtype,
-      gradient_checkpointing: this.opts.gradient_checkpointing, adam_beta1: this.opts.adam_beta1, adam_beta2: this.opts.adam_beta2, ...extra,
+      task: kind,
+      model: path.resolve(this.model),
+      output: out,
+      data,
+      contract,
+      adapter: '',
+      status: statusFile,
+      tether: pipelineTether(),
+      lr: o.lr,
+      epochs: o.epochs,
+      batch_size: o.batch_size,
+      per_device_batch_size: this.opts.per_device_batch_size,
+      warmup_frac: o.warmup_frac ?? 0,
+      min_lr_frac: o.min_lr_frac ?? 0,
+      weight_decay: o.weight_decay ?? 0,
+      grad_clip: o.grad_clip ?? 1,
+      seed: o.seed,
+      lora: this.opts.lora,
+      precompute_ref: this.opts.precompute_ref,
+      max_length: this.opts.max_length,
+      dtype: this.opts.dtype,
+      gradient_checkpointing: this.opts.gradient_checkpointing,
+      adam_beta1: this.opts.adam_beta1,
+      adam_beta2: this.opts.adam_beta2,
+      ...extra,
     };
     const cfgFile = path.join(this.work, `${kind}.config.json`);
     writeJSONAtomic(cfgFile, cfg);
     const logFile = path.join(this.work, `${kind}.log`);
     const [cmd, ...pre] = this.opts.launcher;
-    if (!cmd) throw new Error('trainer.launcher is empty; give e.g. [python3] or [accelerate, launch, --config_file, X.yaml]');
+    if (!cmd)
+      throw new Error('trainer.launcher is empty; give e.g. [python3] or [accelerate, launch, --config_file, X.yaml]');
     const args = [...pre, '-m', 'psrlm_trl.train', cfgFile];
     this.log(`TRL ${kind}: ${[cmd, ...args].join(' ')} (log ${logFile})`);
     const history: StepInfo[] = [];
@@ -178,10 +248,22 @@ export class TrlTrainer implements Trainer {
       // its own process group, so that stopping it reaches the launcher's helpers (the ranks watch this
       // process themselves: torchrun puts each in a session of its own)
       const child = spawn(cmd, args, {
-        env: { ...process.env, PYTHONPATH: pyPath, PSRLM_RUN_ID: kind, TQDM_DISABLE: '1', TOKENIZERS_PARALLELISM: 'false', ...this.opts.env },
-        stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+        env: {
+          ...process.env,
+          PYTHONPATH: pyPath,
+          PSRLM_RUN_ID: kind,
+          TQDM_DISABLE: '1',
+          TOKENIZERS_PARALLELISM: 'false',
+          ...this.opts.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       });
-      if (child.pid) { lock.launched(child.pid); live.add(child.pid); stopLaunchersOnExit(); }
+      if (child.pid) {
+        lock.launched(child.pid);
+        live.add(child.pid);
+        stopLaunchersOnExit();
+      }
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
         logStream.write(d);
@@ -191,11 +273,21 @@ export class TrlTrainer implements Trainer {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
           let ev: Record<string, unknown> | undefined;
-          try { ev = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
+          try {
+            ev = JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            continue;
+          }
           if (ev.event === 'step') {
             const s: StepInfo = {
-              step: ev.step as number, steps: ev.steps as number, loss: ev.loss as number, lr: ev.lr as number, tokens: 0,
-              grad_norm: (ev.grad_norm as number) ?? 0, accuracy: ev.accuracy as number | undefined, margin: ev.margin as number | undefined,
+              step: ev.step as number,
+              steps: ev.steps as number,
+              loss: ev.loss as number,
+              lr: ev.lr as number,
+              tokens: 0,
+              grad_norm: (ev.grad_norm as number) ?? 0,
+              accuracy: ev.accuracy as number | undefined,
+              margin: ev.margin as number | undefined,
             };
             history.push(s);
             o.onStep?.(s);
@@ -203,32 +295,60 @@ export class TrlTrainer implements Trainer {
         }
       });
       child.stderr.on('data', (d: Buffer) => logStream.write(d));
-      child.on('error', (e) => reject(new Error(`cannot run the trainer '${cmd}': ${e.message}. Set trainer.launcher to a Python with trainer/requirements.txt installed (node scripts/python-env.mjs rl builds one)`)));
-      child.on('close', (c) => { if (child.pid) live.delete(child.pid); resolve(c ?? 1); });
+      child.on('error', (e) =>
+        reject(
+          new Error(
+            `cannot run the trainer '${cmd}': ${e.message}. Set trainer.launcher to a Python with trainer/requirements.txt installed (node scripts/python-env.mjs rl builds one)`,
+          ),
+        ),
+      );
+      child.on('close', (c) => {
+        if (child.pid) live.delete(child.pid);
+        resolve(c ?? 1);
+      });
     }).finally(() => lock.release());
     await new Promise<void>((r) => logStream.end(r));
     this.last = { contract: info, log: logFile };
     const failure = trlFailure(readTrlStatus(statusFile), code);
     if (failure || !done) {
-      const tail = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => !l.startsWith('{')).slice(-8).join('\n  ');
-      throw new Error(`TRL ${kind} failed (${failure ?? 'it reported success but sent no done event'}); log ${logFile}:\n  ${tail}`);
+      const tail = readFileSync(logFile, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('{'))
+        .slice(-8)
+        .join('\n  ');
+      throw new Error(
+        `TRL ${kind} failed (${failure ?? 'it reported success but sent no done event'}); log ${logFile}:\n  ${tail}`,
+      );
     }
-    if (!existsSync(path.join(out, 'manifest.json'))) throw new Error(`TRL ${kind} finished but ${out} holds no manifest.json`);
+    if (!existsSync(path.join(out, 'manifest.json')))
+      throw new Error(`TRL ${kind} finished but ${out} holds no manifest.json`);
     this.trained = out;
     return { steps: done.steps, tokens: done.tokens, final_loss: done.final_loss, wall_s: done.wall_s, history };
   }
 
   trainSFT(examples: SFTExample[], o: TrainOptions): Promise<TrainResult> {
-    return this.run('sft', examples.map((e) => ({ prompt: e.prompt, completion: e.completion, eos: e.eos ?? true })), o, { beta: 0.1 });
+    return this.run(
+      'sft',
+      examples.map((e) => ({ prompt: e.prompt, completion: e.completion, eos: e.eos ?? true })),
+      o,
+      { beta: 0.1 },
+    );
   }
 
   trainDPO(pairs: PreferencePair[], o: DPOOptions): Promise<TrainResult> {
     const rows = pairs.map((p) => {
       const r: Record<string, unknown> = {
-        prompt: p.prompt, chosen: p.chosen, rejected: p.rejected,
-        chosen_final: p.chosen_final ?? p.final ?? false, rejected_final: p.rejected_final ?? p.final ?? false,
+        prompt: p.prompt,
+        chosen: p.chosen,
+        rejected: p.rejected,
+        chosen_final: p.chosen_final ?? p.final ?? false,
+        rejected_final: p.rejected_final ?? p.final ?? false,
       };
-      if (p.ref_chosen !== undefined && p.ref_rejected !== undefined) { r.ref_chosen = p.ref_chosen; r.ref_rejected = p.ref_rejected; }
+      if (p.ref_chosen !== undefined && p.ref_rejected !== undefined) {
+        r.ref_chosen = p.ref_chosen;
+        r.ref_rejected = p.ref_rejected;
+      }
       return r;
     });
     return this.run('dpo', rows, o, { beta: o.beta, nll_alpha: o.nll_alpha ?? 0 });
@@ -236,7 +356,8 @@ export class TrlTrainer implements Trainer {
 
   /** Moves the trained checkpoint to `dir` (whole or absent), adding `meta` to its manifest. */
   async save(dir: string, meta?: Record<string, unknown>): Promise<void> {
-    if (!this.trained || !existsSync(this.trained)) throw new Error('TRL trainer: nothing trained to save (call trainSFT or trainDPO first)');
+    if (!this.trained || !existsSync(this.trained))
+      throw new Error('TRL trainer: nothing trained to save (call trainSFT or trainDPO first)');
     if (meta) {
       const mf = path.join(this.trained, 'manifest.json');
       const m = JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>;

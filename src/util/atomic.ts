@@ -25,7 +25,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | readon
   renameSync(tmp, file);
   try {
     const dfd = openSync(dir, 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
   } catch {
     // some filesystems refuse fsync on directories; the rename is still atomic
   }

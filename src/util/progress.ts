@@ -19,7 +19,8 @@ export interface ProgressOptions {
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '?';
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  const m = Math.floor(s / 60), r = Math.round(s % 60);
+  const m = Math.floor(s / 60),
+    r = Math.round(s % 60);
   if (m < 60) return `${m}m${String(r).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
@@ -43,7 +44,11 @@ export class Progress {
   private readonly tty: boolean;
   private closed = false;
 
-  constructor(readonly label: string, readonly total: number, private readonly opts: ProgressOptions = {}) {
+  constructor(
+    readonly label: string,
+    readonly total: number,
+    private readonly opts: ProgressOptions = {},
+  ) {
     this.stream = opts.stream ?? process.stderr;
     this.tty = !opts.plain && !!this.stream.isTTY;
     this.lastLog = this.t0;
@@ -54,8 +59,13 @@ export class Progress {
     this.done += n;
     if (extra !== undefined) this.extra = extra;
     const now = performance.now();
-    if (this.tty && now - this.lastDraw > 100) { this.draw(now); this.lastDraw = now; }
-    else if (!this.tty && now - this.lastLog > (this.opts.logEvery ?? 10) * 1000) { this.line(now); this.lastLog = now; }
+    if (this.tty && now - this.lastDraw > 100) {
+      this.draw(now);
+      this.lastDraw = now;
+    } else if (!this.tty && now - this.lastLog > (this.opts.logEvery ?? 10) * 1000) {
+      this.line(now);
+      this.lastLog = now;
+    }
   }
 
   /** The job resumes with `n` units already done (e.g. restored from a snapshot): the count starts there
@@ -74,8 +84,10 @@ export class Progress {
     const now = performance.now();
     if (!this.closed) {
       this.closed = true;
-      if (this.tty) { this.draw(now); if (!this.opts.silent) this.stream.write('\n'); }
-      else this.line(now);
+      if (this.tty) {
+        this.draw(now);
+        if (!this.opts.silent) this.stream.write('\n');
+      } else this.line(now);
     }
     return (now - this.t0) / 1000;
   }

@@ -12,15 +12,20 @@ export function readResumableJsonl<T>(file: string): T[] {
   const end = text.lastIndexOf('\n') + 1;
   if (end < text.length) truncateSync(file, Buffer.byteLength(text.slice(0, end)));
   const out: T[] = [];
-  text.slice(0, end).split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      throw new Error(`${file} line ${i + 1} is not JSON (and is not a torn last line from an interrupted append); ` +
-        'remove or repair that line, or delete the file to start over');
-    }
-  });
+  text
+    .slice(0, end)
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        out.push(JSON.parse(line) as T);
+      } catch {
+        throw new Error(
+          `${file} line ${i + 1} is not JSON (and is not a torn last line from an interrupted append); ` +
+            'remove or repair that line, or delete the file to start over',
+        );
+      }
+    });
   return out;
 }
 

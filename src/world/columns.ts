@@ -43,9 +43,16 @@ function mulColumns(a: number, m: number): { cols: string[]; value: number } {
  * x). Null when the column method does not apply: a negative difference, a divisor or both factors with
  * more than one digit (the world never asks for those; they arise only after a wrong earlier result).
  */
-export function columns(x: number, op: Op, y: number, z: number): { cols: string[]; value: number; target: number } | null {
+export function columns(
+  x: number,
+  op: Op,
+  y: number,
+  z: number,
+): { cols: string[]; value: number; target: number } | null {
   if (op === '+') {
-    const a = digits(x), b = digits(y), n = Math.max(a.length, b.length);
+    const a = digits(x),
+      b = digits(y),
+      n = Math.max(a.length, b.length);
     const cols: string[] = [];
     let carry = 0;
     for (let i = 0; i < n; i++) {
@@ -57,11 +64,13 @@ export function columns(x: number, op: Op, y: number, z: number): { cols: string
   }
   if (op === '-') {
     if (x < y) return null;
-    const a = digits(x), b = digits(y);
+    const a = digits(x),
+      b = digits(y);
     const cols: string[] = [];
     let borrow = 0;
     for (let i = 0; i < a.length; i++) {
-      const ai = a[i]!, bi = b[i] ?? 0;
+      const ai = a[i]!,
+        bi = b[i] ?? 0;
       let d = ai - bi - borrow;
       const lend = d < 0;
       if (lend) d += 10;
@@ -91,7 +100,9 @@ export function columns(x: number, op: Op, y: number, z: number): { cols: string
  * is a copy of one digit from a fixed place or the equality of the two digits right before the mark.
  */
 export function digitCompare(v: number, t: number): string {
-  const a = digits(v), b = digits(t), n = Math.max(a.length, b.length);
+  const a = digits(v),
+    b = digits(t),
+    n = Math.max(a.length, b.length);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const same = (a[i] ?? 0) === (b[i] ?? 0);
@@ -118,7 +129,13 @@ export function digitCompare(v: number, t: number): string {
  *   columnCheck(76, '/', 2, 38)            -> `38*2: 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok`
  *   columnCheck(8, '+', 33, 31, 'digits')  -> `8+33=31; 8+3=11 0+3+1=4 so 41 vs 31: 1|1= 4|3! no`
  */
-export function columnCheck(x: number, op: Op, y: number, z: number, layout: 'drill' | 'digits' | 'whole' = 'drill'): string {
+export function columnCheck(
+  x: number,
+  op: Op,
+  y: number,
+  z: number,
+  layout: 'drill' | 'digits' | 'whole' = 'drill',
+): string {
   const eq = `${x}${op}${y}=${z}`;
   const c = columns(x, op, y, z);
   if (c === null) {
@@ -128,7 +145,8 @@ export function columnCheck(x: number, op: Op, y: number, z: number, layout: 'dr
     return `${head} ${x}${op}${y} is ${op === '*' ? x * y : x / y} no`;
   }
   if (layout === 'whole') return `${eq}; ${c.cols.join(' ')} so ${c.value} ${c.value === c.target ? 'ok' : 'no'}`;
-  if (layout === 'digits') return `${eq}; ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
+  if (layout === 'digits')
+    return `${eq}; ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
   const drill = op === '/' ? `${z}*${y}` : `${x}${op}${y}`;
   return `${drill}: ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
 }
@@ -185,12 +203,16 @@ export function ninesCheck(x: number, op: Op, y: number, z: number): { line: str
     const c = rootChain(n);
     return { text: c.steps.length ? c.steps.join(' ') : String(n), root: c.root };
   };
-  const pa = part(a), pb = part(b);
+  const pa = part(a),
+    pb = part(b);
   const mul = op === '*' || op === '/';
   const v = mul ? pa.root * pb.root : pa.root + pb.root;
   const comb = rootChain(v);
   const combText = [`${pa.root}${mul ? '*' : '+'}${pb.root}=${v}`, ...comb.steps].join(' ');
   const pt = part(t);
   const same = comb.root === pt.root;
-  return { line: `${x}${op}${y}=${z}: ${pa.text}, ${pb.text}, ${combText}, ${pt.text} so ${comb.root}|${pt.root}${same ? '= ok' : '! no'}`, ok: same };
+  return {
+    line: `${x}${op}${y}=${z}: ${pa.text}, ${pb.text}, ${combText}, ${pt.text} so ${comb.root}|${pt.root}${same ? '= ok' : '! no'}`,
+    ok: same,
+  };
 }

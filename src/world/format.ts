@@ -86,8 +86,7 @@ export function splitSteps(text: string): { steps: string[]; final: boolean } {
 
 /** An arithmetic body `<quote>: x<op>y=z`, or a boxed answer, read exactly; null when the body is neither. */
 export type StepValue =
-  | { type: 'op'; quote: string; x: number; op: Op; y: number; z: number }
-  | { type: 'answer'; z: number };
+  { type: 'op'; quote: string; x: number; op: Op; y: number; z: number } | { type: 'answer'; z: number };
 
 const OP_RE = /^([a-z0-9][a-z0-9 ]{0,30}): (\d{1,6})([+\-*/])(\d{1,6})=(\d{1,7})$/;
 const BOX_RE = /^\\boxed\{(\d{1,7})\}$/;

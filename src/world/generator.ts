@@ -131,9 +131,26 @@ export function splitOfText(text: string): Split {
 }
 
 const NAMES: readonly [string, 'She' | 'He'][] = [
-  ['Ann', 'She'], ['Bo', 'He'], ['Cy', 'He'], ['Di', 'She'], ['Ed', 'He'], ['Flo', 'She'], ['Gus', 'He'],
-  ['Hal', 'He'], ['Ivy', 'She'], ['Jo', 'She'], ['Kim', 'She'], ['Lu', 'He'], ['Max', 'He'], ['Ned', 'He'],
-  ['Pia', 'She'], ['Rex', 'He'], ['Sam', 'He'], ['Tia', 'She'], ['Val', 'She'], ['Zoe', 'She'],
+  ['Ann', 'She'],
+  ['Bo', 'He'],
+  ['Cy', 'He'],
+  ['Di', 'She'],
+  ['Ed', 'He'],
+  ['Flo', 'She'],
+  ['Gus', 'He'],
+  ['Hal', 'He'],
+  ['Ivy', 'She'],
+  ['Jo', 'She'],
+  ['Kim', 'She'],
+  ['Lu', 'He'],
+  ['Max', 'He'],
+  ['Ned', 'He'],
+  ['Pia', 'She'],
+  ['Rex', 'He'],
+  ['Sam', 'He'],
+  ['Tia', 'She'],
+  ['Val', 'She'],
+  ['Zoe', 'She'],
 ];
 const ITEMS = ['pens', 'eggs', 'cards', 'coins', 'beads', 'apples', 'stamps', 'shells', 'nuts', 'cups'];
 const GAIN_VERBS = ['buys', 'finds', 'wins', 'gets'];
@@ -163,9 +180,12 @@ function sentence(e: WorldEvent, pronoun: string): string {
  */
 export function quoteOf(t: Template, x: number, y: number): string {
   switch (t.form) {
-    case 'apply': return `${t.word} ${y}`;
-    case 'pack': return `${x} ${t.word} ${y}`;
-    case 'word': return t.word;
+    case 'apply':
+      return `${t.word} ${y}`;
+    case 'pack':
+      return `${x} ${t.word} ${y}`;
+    case 'word':
+      return t.word;
   }
 }
 
@@ -176,12 +196,39 @@ export function planOf(events: WorldEvent[]): Template[] {
     switch (e.type) {
       case 'gain':
       case 'lose':
-        plan.push({ x: 'R', op: e.type === 'gain' ? '+' : '-', y: e.n, out: 'R', form: 'apply', word: e.verb, item: String(e.n), event: i });
+        plan.push({
+          x: 'R',
+          op: e.type === 'gain' ? '+' : '-',
+          y: e.n,
+          out: 'R',
+          form: 'apply',
+          word: e.verb,
+          item: String(e.n),
+          event: i,
+        });
         break;
       case 'packGain':
       case 'packLose':
-        plan.push({ x: e.count, op: '*', y: e.size, out: 'P', form: 'pack', word: `${e.unit} of`, item: String(e.count), event: i });
-        plan.push({ x: 'R', op: e.type === 'packGain' ? '+' : '-', y: 'P', out: 'R', form: 'apply', word: e.verb, item: String(e.size), event: i });
+        plan.push({
+          x: e.count,
+          op: '*',
+          y: e.size,
+          out: 'P',
+          form: 'pack',
+          word: `${e.unit} of`,
+          item: String(e.count),
+          event: i,
+        });
+        plan.push({
+          x: 'R',
+          op: e.type === 'packGain' ? '+' : '-',
+          y: 'P',
+          out: 'R',
+          form: 'apply',
+          word: e.verb,
+          item: String(e.size),
+          event: i,
+        });
         break;
       case 'scale':
         plan.push({ x: 'R', op: '*', y: e.k, out: 'R', form: 'word', word: e.verb, item: e.verb, event: i });
@@ -196,10 +243,14 @@ export function planOf(events: WorldEvent[]): Template[] {
 
 export function applyOp(x: number, op: Op, y: number): number {
   switch (op) {
-    case '+': return x + y;
-    case '-': return x - y;
-    case '*': return x * y;
-    case '/': return x / y;
+    case '+':
+      return x + y;
+    case '-':
+      return x - y;
+    case '*':
+      return x * y;
+    case '/':
+      return x / y;
   }
 }
 
@@ -210,10 +261,12 @@ export function actionsOf(start: number, plan: Template[]): Action[] {
   const out: Action[] = [];
   const val = (v: 'R' | 'P' | number) => (v === 'R' ? R : v === 'P' ? P : v);
   for (const t of plan) {
-    const x = val(t.x), y = val(t.y);
+    const x = val(t.x),
+      y = val(t.y);
     const z = applyOp(x, t.op, y);
     out.push({ quote: quoteOf(t, x, y), x, op: t.op, y, z, word: t.word });
-    if (t.out === 'R') R = z; else P = z;
+    if (t.out === 'R') R = z;
+    else P = z;
   }
   return out;
 }
@@ -231,7 +284,10 @@ function draw(rng: WorldRng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | '
   const fresh = (lo: number, hi: number): number | null => {
     for (let t = 0; t < 20; t++) {
       const v = rng.int(lo, hi);
-      if (!used.has(v) && !results.has(v)) { used.add(v); return v; }
+      if (!used.has(v) && !results.has(v)) {
+        used.add(v);
+        return v;
+      }
     }
     return null;
   };
@@ -246,7 +302,10 @@ function draw(rng: WorldRng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | '
     const kinds: WorldEvent['type'][] = [];
     if (has('+')) kinds.push('gain', 'gain');
     if (has('-')) kinds.push('lose', 'lose');
-    if (has('*') && left >= 2) { if (has('+')) kinds.push('packGain'); if (has('-')) kinds.push('packLose'); }
+    if (has('*') && left >= 2) {
+      if (has('+')) kinds.push('packGain');
+      if (has('-')) kinds.push('packLose');
+    }
     if (has('*')) kinds.push('scale');
     if (has('/')) kinds.push('split');
     if (kinds.length === 0) throw new Error('world config: ops must include at least one operation');
@@ -256,7 +315,10 @@ function draw(rng: WorldRng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | '
       const n = fresh(cfg.operand[0], cfg.operand[1]);
       if (n === null) return null;
       const z = type === 'gain' ? R + n : R - n;
-      if (z < 1 || z > cfg.maxValue || used.has(z)) { used.delete(n); continue; }
+      if (z < 1 || z > cfg.maxValue || used.has(z)) {
+        used.delete(n);
+        continue;
+      }
       e = { type, n, verb: rng.pick(type === 'gain' ? GAIN_VERBS : LOSE_VERBS) };
       R = z;
       left -= 1;
@@ -264,9 +326,16 @@ function draw(rng: WorldRng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | '
       const count = fresh(cfg.packCount[0], cfg.packCount[1]);
       if (count === null) return null;
       const size = fresh(cfg.packSize[0], cfg.packSize[1]);
-      if (size === null) { used.delete(count); return null; }
+      if (size === null) {
+        used.delete(count);
+        return null;
+      }
       const z = type === 'packGain' ? R + count * size : R - count * size;
-      if (z < 1 || z > cfg.maxValue || used.has(z) || used.has(count * size)) { used.delete(count); used.delete(size); continue; }
+      if (z < 1 || z > cfg.maxValue || used.has(z) || used.has(count * size)) {
+        used.delete(count);
+        used.delete(size);
+        continue;
+      }
       results.add(count * size);
       e = { type, count, size, verb: rng.pick(type === 'packGain' ? GAIN_VERBS : LOSE_VERBS), unit: rng.pick(UNITS) };
       R = z;
@@ -296,13 +365,18 @@ function draw(rng: WorldRng, cfg: SplitConfig): Omit<Problem, 'id' | 'split' | '
  * tests and hand-made examples can too. Throws when a running value leaves the positive integers.
  */
 export function composeProblem(
-  name: string, pronoun: 'She' | 'He', item: string, start: number, events: WorldEvent[],
+  name: string,
+  pronoun: 'She' | 'He',
+  item: string,
+  start: number,
+  events: WorldEvent[],
 ): Omit<Problem, 'id' | 'split' | 'index'> {
   const text = [`${name} has ${start} ${item}.`, ...events.map((e) => sentence(e, pronoun)), 'How many now?'].join(' ');
   const plan = planOf(events);
   const actions = actionsOf(start, plan);
   for (const a of actions) {
-    if (!Number.isInteger(a.z) || a.z < 0) throw new Error(`problem "${text}": step ${a.x}${a.op}${a.y} gives ${a.z}, not a whole number`);
+    if (!Number.isInteger(a.z) || a.z < 0)
+      throw new Error(`problem "${text}": step ${a.x}${a.op}${a.y} gives ${a.z}, not a whole number`);
   }
   const answer = actions.length ? actions[actions.length - 1].z : start;
   return { text, name, item, start, events, plan, actions, answer, steps: plan.length + 1 };
@@ -312,14 +386,17 @@ export function composeProblem(
 export function generateProblem(world: WorldConfig, split: Split, index: number): Problem {
   const cfg = world.splits[split];
   if (!cfg) throw new Error(`unknown split '${split}' (expected one of ${SPLITS.join(', ')})`);
-  if (!Number.isInteger(index) || index < 0) throw new Error(`problem index must be a non-negative integer, got ${index}`);
+  if (!Number.isInteger(index) || index < 0)
+    throw new Error(`problem index must be a non-negative integer, got ${index}`);
   for (let attempt = 0; attempt < 10000; attempt++) {
     const rng = new WorldRng(seedOf(world.seed, split, index, attempt));
     const p = draw(rng, cfg);
     if (p === null || splitOfText(p.text) !== split) continue;
     return { id: `${split}-${index}`, split, index, ...p };
   }
-  throw new Error(`could not draw problem ${split}-${index} in 10000 attempts: check the split's config (ranges too tight?)`);
+  throw new Error(
+    `could not draw problem ${split}-${index} in 10000 attempts: check the split's config (ranges too tight?)`,
+  );
 }
 
 /** Problems [from, from + n) of a split. */
@@ -330,7 +407,9 @@ export function generateProblems(world: WorldConfig, split: Split, n: number, fr
 }
 
 /** Merges a partial config over the defaults (per split, per key). */
-export function worldConfig(partial: { seed?: number; splits?: Partial<Record<Split, Partial<SplitConfig>>> } = {}): WorldConfig {
+export function worldConfig(
+  partial: { seed?: number; splits?: Partial<Record<Split, Partial<SplitConfig>>> } = {},
+): WorldConfig {
   const splits = {} as Record<Split, SplitConfig>;
   for (const s of SPLITS) splits[s] = { ...DEFAULT_WORLD.splits[s], ...(partial.splits?.[s] ?? {}) };
   return { seed: partial.seed ?? DEFAULT_WORLD.seed, splits };

@@ -16,7 +16,17 @@ import { WorldRng } from './rng.js';
 import { nextStep, replay } from './verifier.js';
 
 export type MistakeKind = 'digit' | 'carry' | 'foreign' | 'skip' | 'stale' | 'op' | 'early' | 'answer' | 'late';
-export const MISTAKE_KINDS: readonly MistakeKind[] = ['digit', 'carry', 'foreign', 'skip', 'stale', 'op', 'early', 'answer', 'late'];
+export const MISTAKE_KINDS: readonly MistakeKind[] = [
+  'digit',
+  'carry',
+  'foreign',
+  'skip',
+  'stale',
+  'op',
+  'early',
+  'answer',
+  'late',
+];
 
 /**
  * Relative frequency of each mistake; kinds that do not apply at a step are left out there. The paper's
@@ -26,7 +36,15 @@ export const MISTAKE_KINDS: readonly MistakeKind[] = ['digit', 'carry', 'foreign
  * still knows them.
  */
 export const DEFAULT_MISTAKE_WEIGHTS: Record<MistakeKind, number> = {
-  digit: 2.5, carry: 5, foreign: 0.6, skip: 0.6, stale: 0.4, op: 0.6, early: 0.5, answer: 1.5, late: 0.5,
+  digit: 2.5,
+  carry: 5,
+  foreign: 0.6,
+  skip: 0.6,
+  stale: 0.4,
+  op: 0.6,
+  early: 0.5,
+  answer: 1.5,
+  late: 0.5,
 };
 
 const ANSWER_KINDS: ReadonlySet<MistakeKind> = new Set(['answer', 'late']);
@@ -56,7 +74,12 @@ function slip(n: number, rng: WorldRng): number {
  * One wrong next-step body of the given kind after `earlier` (the correct steps so far, as text), or null
  * when the kind does not apply there (e.g. `stale` on the first step, `late` before the answer step).
  */
-export function makeMistake(problem: Problem, earlier: readonly string[], kind: MistakeKind, rng: WorldRng): string | null {
+export function makeMistake(
+  problem: Problem,
+  earlier: readonly string[],
+  kind: MistakeKind,
+  rng: WorldRng,
+): string | null {
   const st = replay(problem, earlier);
   if (st.done) return null;
   const t = problem.plan[st.next];
@@ -80,7 +103,8 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
       // One more step: a phrase of the problem applied again to the final value.
       return attempt(() => {
         const u = rng.pick(problem.plan.filter((v) => v.y !== 'P'));
-        const x = u.x === 'R' ? st.R : (u.x as number), y = u.y as number;
+        const x = u.x === 'R' ? st.R : (u.x as number),
+          y = u.y as number;
         const z = applyOp(x, u.op, y);
         return ok(z) ? formatAction(quoteOf(u, x, y), x, u.op, y, z) : null;
       });
@@ -89,7 +113,9 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
   }
   if (ANSWER_KINDS.has(kind)) return null;
   const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
-  const x = val(t.x), y = val(t.y), z = applyOp(x, t.op, y);
+  const x = val(t.x),
+    y = val(t.y),
+    z = applyOp(x, t.op, y);
   const q = quoteOf(t, x, y);
   switch (kind) {
     case 'digit':
@@ -108,7 +134,8 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
       return attempt(() => {
         // Mistype the stated quantity more often than the running value (it is copied from further away);
         // half the time the quote carries the same typo, half the time only the arithmetic does.
-        const which = t.form === 'word' ? 'x' : t.form === 'pack' ? rng.pick(['x', 'y'] as const) : rng.chance(0.7) ? 'y' : 'x';
+        const which =
+          t.form === 'word' ? 'x' : t.form === 'pack' ? rng.pick(['x', 'y'] as const) : rng.chance(0.7) ? 'y' : 'x';
         const n = slip(which === 'y' ? y : x, rng);
         if (n <= 0 || st.above.has(String(n))) return null;
         const [x2, y2] = which === 'y' ? [x, n] : [n, y];
@@ -121,13 +148,17 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
         if (rng.chance(0.5) && others.length > 0) {
           // Another phrase of the problem (skipping ahead or going back), done right.
           const u = rng.pick(others);
-          const x2 = u.x === 'R' ? st.R : (u.x as number), y2 = u.y as number;
+          const x2 = u.x === 'R' ? st.R : (u.x as number),
+            y2 = u.y as number;
           const z2 = applyOp(x2, u.op, y2);
           const q2 = quoteOf(u, x2, y2);
           return ok(z2) && q2 !== q ? formatAction(q2, x2, u.op, y2, z2) : null;
         }
         // The right phrase, but another stated number in the arithmetic.
-        const stated = problem.text.match(/\d+/g)!.map(Number).filter((n) => n !== x && n !== y);
+        const stated = problem.text
+          .match(/\d+/g)!
+          .map(Number)
+          .filter((n) => n !== x && n !== y);
         if (stated.length === 0 || t.form === 'word') return null;
         const n = rng.pick(stated);
         const [x2, y2] = t.form === 'apply' || rng.chance(0.5) ? [x, n] : [n, y];
@@ -136,7 +167,9 @@ export function makeMistake(problem: Problem, earlier: readonly string[], kind: 
       });
     case 'stale': {
       if (t.x !== 'R') return null;
-      const olds = [problem.start, ...problem.actions.slice(0, st.next).map((a) => a.z)].filter((v) => v !== x && v !== y);
+      const olds = [problem.start, ...problem.actions.slice(0, st.next).map((a) => a.z)].filter(
+        (v) => v !== x && v !== y,
+      );
       if (olds.length === 0) return null;
       return attempt(() => {
         const r = rng.pick(olds);
@@ -174,11 +207,19 @@ export const DEFAULT_POLICY: PolicyOptions = { width: 6, pCorrect: 0.5, weights:
  * otherwise a mistake of a kind drawn by weight among those that apply here. Duplicates are kept (the
  * search merges identical candidates itself: open choice 8, docs/method.md §3).
  */
-export function proposeCandidates(problem: Problem, earlier: readonly string[], opts: PolicyOptions, rng: WorldRng): string[] {
+export function proposeCandidates(
+  problem: Problem,
+  earlier: readonly string[],
+  opts: PolicyOptions,
+  rng: WorldRng,
+): string[] {
   const right = nextStep(problem, earlier);
   const out: string[] = [];
   for (let i = 0; i < opts.width; i++) {
-    if (rng.chance(opts.pCorrect)) { out.push(right); continue; }
+    if (rng.chance(opts.pCorrect)) {
+      out.push(right);
+      continue;
+    }
     let body: string | null = null;
     const weights = { ...opts.weights };
     while (body === null && Object.values(weights).some((w) => w > 0)) {

@@ -43,7 +43,21 @@ export type StepKind =
   /** More arithmetic after every quantity is used. */
   | 'late';
 
-export const ERROR_KINDS: readonly StepKind[] = ['format', 'prefix', 'after', 'foreign', 'stale', 'skip', 'op', 'order', 'digit', 'carry', 'early', 'answer', 'late'];
+export const ERROR_KINDS: readonly StepKind[] = [
+  'format',
+  'prefix',
+  'after',
+  'foreign',
+  'stale',
+  'skip',
+  'op',
+  'order',
+  'digit',
+  'carry',
+  'early',
+  'answer',
+  'late',
+];
 
 export interface StepCheck {
   ok: boolean;
@@ -76,10 +90,17 @@ export function replay(problem: Problem, earlier: readonly string[]): ReplayStat
     if (v === null) throw new Error(`earlier step ${i + 1} is not readable: ${JSON.stringify(s)}`);
     for (const n of [v.type === 'op' ? [v.x, v.y, v.z] : [v.z]].flat()) above.add(String(n));
     if (st.done) return;
-    if (v.type === 'answer') { st.done = true; return; }
+    if (v.type === 'answer') {
+      st.done = true;
+      return;
+    }
     const t = problem.plan[st.next];
-    if (t === undefined) { st.R = v.z; return; } // an extra step: its result is the latest value
-    if (t.out === 'R') st.R = v.z; else st.P = v.z;
+    if (t === undefined) {
+      st.R = v.z;
+      return;
+    } // an extra step: its result is the latest value
+    if (t.out === 'R') st.R = v.z;
+    else st.P = v.z;
     st.next += 1;
   });
   return st;
@@ -105,10 +126,12 @@ export function checkStep(problem: Problem, earlier: readonly string[], step: st
     return v.z === st.R ? ok : bad('answer', `last result is ${st.R}`);
   }
   const val = (o: 'R' | 'P' | number) => (o === 'R' ? st.R : o === 'P' ? st.P : o);
-  const ex = val(t.x), ey = val(t.y);
+  const ex = val(t.x),
+    ey = val(t.y);
   const quote = quoteOf(t, ex, ey);
   if (v.type === 'answer') return bad('early', `next is ${quote}`);
-  for (const n of [...numbersIn(v.quote), String(v.x), String(v.y)]) if (!st.above.has(n)) return bad('foreign', `${n} is not above`);
+  for (const n of [...numbersIn(v.quote), String(v.x), String(v.y)])
+    if (!st.above.has(n)) return bad('foreign', `${n} is not above`);
   if (v.quote !== quote) return bad('skip', `next is ${quote}`);
   const sameSet = (v.x === ex && v.y === ey) || (v.x === ey && v.y === ex);
   if (!sameSet) {

@@ -28,8 +28,11 @@ const SPEC = {
     data: { type: 'list', help: 'data files' },
     model: { type: 'string', required: true, metavar: 'SPEC', help: 'the model' },
     verifier: {
-      type: 'string', default: 'rollouts', expected: "'rollouts' or 'prm=<spec>'",
-      check: (v: string) => /^(rollouts|prm=.+)$/.test(v), help: 'verifier',
+      type: 'string',
+      default: 'rollouts',
+      expected: "'rollouts' or 'prm=<spec>'",
+      check: (v: string) => /^(rollouts|prm=.+)$/.test(v),
+      help: 'verifier',
     },
     out: { type: 'path', metavar: 'DIR', defaultHelp: 'runs/<name>', help: 'output' },
     json: { type: 'boolean', help: 'JSON output' },
@@ -44,23 +47,44 @@ function ok(argv: string[]) {
 }
 
 function usage(argv: string[], re: RegExp) {
-  assert.throws(() => parse(SPEC, argv), (e: unknown) => {
-    assert.ok(e instanceof UsageError, `a UsageError, got ${String(e)}`);
-    assert.match(e.message, re);
-    return true;
-  });
+  assert.throws(
+    () => parse(SPEC, argv),
+    (e: unknown) => {
+      assert.ok(e instanceof UsageError, `a UsageError, got ${String(e)}`);
+      assert.match(e.message, re);
+      return true;
+    },
+  );
 }
 
 test('typed values, defaults and positionals', () => {
-  const r = ok(['in.jsonl', '--model', 'm', '--batch', '4', '--lr=3e-3', '--seed', '-7', '--json', '--data', 'a',
-    '--data', 'b,c']);
+  const r = ok([
+    'in.jsonl',
+    '--model',
+    'm',
+    '--batch',
+    '4',
+    '--lr=3e-3',
+    '--seed',
+    '-7',
+    '--json',
+    '--data',
+    'a',
+    '--data',
+    'b,c',
+  ]);
   // the declared types flow into the values: these assignments are checked by the compiler
-  const batch: number = r.values.batch, split: 'test' | 'harder' = r.values.split;
+  const batch: number = r.values.batch,
+    split: 'test' | 'harder' = r.values.split;
   const seed: number | undefined = r.values.seed;
-  const json: boolean = r.values.json, bench: string[] = r.values.bench, input: string = r.positionals[0];
+  const json: boolean = r.values.json,
+    bench: string[] = r.values.bench,
+    input: string = r.positionals[0];
   const count: number | undefined = r.positionals[1];
-  assert.deepEqual([batch, split, seed, json, bench, input, count],
-    [4, 'test', -7, true, ['x', 'y'], 'in.jsonl', undefined]);
+  assert.deepEqual(
+    [batch, split, seed, json, bench, input, count],
+    [4, 'test', -7, true, ['x', 'y'], 'in.jsonl', undefined],
+  );
   assert.equal(r.values.lr, 3e-3);
   assert.deepEqual(r.values.data, ['a', 'b,c'], 'a list without a separator keeps commas');
   assert.equal(r.values.threads, 2);
@@ -108,8 +132,10 @@ test('choices, lists, strings with a rule, paths', () => {
   const base = ['in', '--model', 'm'];
   usage([...base, '--split', 'train'], /^--split must be test or harder, got 'train'$/);
   usage([...base, '--mode', 'd'], /--mode must be one of a, b, c, got 'd'/);
-  usage([...base, '--bench', 'x,w'],
-    /--bench must be a ','-separated list of items from x, y, z, got 'x,w' \('w' is not one\)/);
+  usage(
+    [...base, '--bench', 'x,w'],
+    /--bench must be a ','-separated list of items from x, y, z, got 'x,w' \('w' is not one\)/,
+  );
   usage([...base, '--bench', ','], /--bench must be a ','-separated list/);
   usage([...base, '--verifier', 'prm='], /--verifier must be 'rollouts' or 'prm=<spec>', got 'prm='/);
   usage([...base, '--model', ''], /--model must not be empty/);
@@ -119,21 +145,32 @@ test('choices, lists, strings with a rule, paths', () => {
     const file = path.join(dir, 'a.json');
     writeFileSync(file, '{}');
     const spec = {
-      name: 'p', summary: 's',
+      name: 'p',
+      summary: 's',
       flags: {
-        config: { type: 'path', exists: 'file', help: 'c' }, model: { type: 'path', exists: 'dir', help: 'm' },
+        config: { type: 'path', exists: 'file', help: 'c' },
+        model: { type: 'path', exists: 'dir', help: 'm' },
         data: { type: 'list', exists: 'file', help: 'd' },
       },
     } as const;
-    assert.deepEqual(parse(spec, ['--config', file, '--model', dir, '--data', file])?.values,
-      { config: file, model: dir, data: [file] });
-    assert.throws(() => parse(spec, ['--config', path.join(dir, 'no.json')]),
-      /--config must be an existing file, got '.*no\.json' \(no such file or directory\)/);
+    assert.deepEqual(parse(spec, ['--config', file, '--model', dir, '--data', file])?.values, {
+      config: file,
+      model: dir,
+      data: [file],
+    });
+    assert.throws(
+      () => parse(spec, ['--config', path.join(dir, 'no.json')]),
+      /--config must be an existing file, got '.*no\.json' \(no such file or directory\)/,
+    );
     assert.throws(() => parse(spec, ['--config', dir]), /--config must be an existing file, got '.*' \(a directory\)/);
-    assert.throws(() => parse(spec, ['--model', file]),
-      /--model must be an existing directory, got '.*a\.json' \(not a directory\)/);
-    assert.throws(() => parse(spec, ['--data', file, '--data', path.join(dir, 'b')]),
-      /--data must be an existing file, got '.*b' \(no such file/);
+    assert.throws(
+      () => parse(spec, ['--model', file]),
+      /--model must be an existing directory, got '.*a\.json' \(not a directory\)/,
+    );
+    assert.throws(
+      () => parse(spec, ['--data', file, '--data', path.join(dir, 'b')]),
+      /--data must be an existing file, got '.*b' \(no such file/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -149,10 +186,14 @@ test('unknown flags are refused with a suggestion; missing values and booleans g
   usage([...base, '-b', '3'], /^unknown flag -b/);
   usage([...base, '--no-json'], /unknown flag --no-json/);
   usage([...base, '--batch'], /^--batch needs a value: a positive integer$/);
-  usage(['in', '--batch', '--model', 'm'],
-    /^--batch needs a value \(a positive integer\) but is followed by '--model'$/);
-  usage(['in', '--out', '--json', '--model', 'm'],
-    /--out needs a value \(a path\) but is followed by '--json'; write --out=--json if that is the value/);
+  usage(
+    ['in', '--batch', '--model', 'm'],
+    /^--batch needs a value \(a positive integer\) but is followed by '--model'$/,
+  );
+  usage(
+    ['in', '--out', '--json', '--model', 'm'],
+    /--out needs a value \(a path\) but is followed by '--json'; write --out=--json if that is the value/,
+  );
   usage([...base, '--json=yes'], /^--json takes no value, got 'yes'$/);
   assert.equal(ok(['in', '--model', 'm', '--out=--odd']).values.out, '--odd');
   assert.equal(suggest('segmnet', ['build', 'segment', 'eft']), 'segment');
@@ -165,9 +206,11 @@ test('required flags and positionals, extra positionals', () => {
   usage(['--model', 'm'], /^missing <input>: what to read$/);
   usage(['in', '3', 'more', '--model', 'm'], /^unexpected argument 'more' \(takes <input> <count>\)$/);
   const two = {
-    name: 't', summary: 's',
+    name: 't',
+    summary: 's',
     flags: {
-      a: { type: 'string', required: true, help: 'a' }, b: { type: 'list', required: true, help: 'b' },
+      a: { type: 'string', required: true, help: 'a' },
+      b: { type: 'list', required: true, help: 'b' },
       c: { type: 'int', help: 'c' },
     },
   } as const;
@@ -210,18 +253,25 @@ test('help text is generated from the declarations', () => {
 
 test('command(): help on stdout, exit 0; usage errors carry the command name and the body never runs', async () => {
   let ran = 0;
-  const cmd = command(SPEC, async ({ values }) => { ran += values.batch; return 0; });
+  const cmd = command(SPEC, async ({ values }) => {
+    ran += values.batch;
+    return 0;
+  });
   const out: string[] = [];
   const log = console.log;
-  console.log = (...a: unknown[]) => { out.push(a.join(' ')); };
+  console.log = (...a: unknown[]) => {
+    out.push(a.join(' '));
+  };
   try {
     assert.equal(await cmd(['--help']), 0);
   } finally {
     console.log = log;
   }
   assert.equal(out.join('\n'), helpText(SPEC));
-  await assert.rejects(cmd(['in', '--model', 'm', '--batch', 'no']),
-    (e: unknown) => e instanceof UsageError && e.command === 'thing');
+  await assert.rejects(
+    cmd(['in', '--model', 'm', '--batch', 'no']),
+    (e: unknown) => e instanceof UsageError && e.command === 'thing',
+  );
   assert.equal(ran, 0);
   assert.equal(await cmd(['in', '--model', 'm', '--batch', '5']), 0);
   assert.equal(ran, 5);
@@ -229,12 +279,19 @@ test('command(): help on stdout, exit 0; usage errors carry the command name and
 });
 
 test('group(): subcommands, with a suggestion for a misspelt one', async () => {
-  const sub = command({ name: 'g one', summary: 'the first', flags: { n: { type: 'int', min: 0, help: 'n' } } },
-    async ({ values }) => values.n ?? 0);
+  const sub = command(
+    { name: 'g one', summary: 'the first', flags: { n: { type: 'int', min: 0, help: 'n' } } },
+    async ({ values }) => values.n ?? 0,
+  );
   const g = group({ name: 'g', summary: 'a group', commands: { one: sub } });
   assert.equal(await g(['one', '--n', '3']), 3);
-  await assert.rejects(g(['onr']), (e: unknown) => e instanceof UsageError && e.command === 'g'
-    && /unknown subcommand 'onr' \(did you mean 'one'\?\); use 'one'/.test(e.message));
+  await assert.rejects(
+    g(['onr']),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      e.command === 'g' &&
+      /unknown subcommand 'onr' \(did you mean 'one'\?\); use 'one'/.test(e.message),
+  );
   await assert.rejects(g([]), /a subcommand is required/);
   await assert.rejects(g(['one', '--n', '-1']), (e: unknown) => e instanceof UsageError && e.command === 'g one');
   assert.match(g.help(), /usage: psrlm g <one> \[options\][\s\S]*\n  one  the first\n/);

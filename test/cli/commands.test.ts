@@ -11,13 +11,17 @@ import { parse, type Command, type Flag } from '../../src/cli/args.js';
 import { COMMANDS, loadCommand, main } from '../../src/cli/main.js';
 
 const T = mkdtempSync(path.join(tmpdir(), 'psrlm-cli-args-'));
-const FILE = path.join(T, 'in.jsonl'), CFG = path.join(T, 'run.yaml');
-const DIR = path.join(T, 'model'), RUN = path.join(T, 'run');
+const FILE = path.join(T, 'in.jsonl'),
+  CFG = path.join(T, 'run.yaml');
+const DIR = path.join(T, 'model'),
+  RUN = path.join(T, 'run');
 writeFileSync(FILE, '{}\n');
 writeFileSync(CFG, 'iterations: 1\n');
 mkdirSync(DIR);
 mkdirSync(RUN);
-const OUT = path.join(T, 'out'), IFT = path.join(OUT, 'ift.jsonl'), ENGINE = `embedded:${DIR}`;
+const OUT = path.join(T, 'out'),
+  IFT = path.join(OUT, 'ift.jsonl'),
+  ENGINE = `embedded:${DIR}`;
 process.on('exit', () => rmSync(T, { recursive: true, force: true }));
 
 interface Case {
@@ -34,7 +38,8 @@ const CASES: Record<string, Case> = {
   'data build': { base: ['--out', OUT], nonInt: ['--seed', '1.5'], range: ['--scale', '0'] },
   'data segment': {
     base: ['--input', FILE, '--out', IFT, '--segmenter', 'gsm8k'],
-    nonInt: ['--batch', 'abc'], range: ['--max-tokens', '0'],
+    nonInt: ['--batch', 'abc'],
+    range: ['--max-tokens', '0'],
     required: [
       [['--out', IFT, '--segmenter', 'gsm8k'], /--input and --out are required; missing --input/],
       [['--input', FILE, '--out', IFT], /--segmenter gsm8k or --engine/],
@@ -42,11 +47,14 @@ const CASES: Record<string, Case> = {
   },
   'data eft': {
     base: ['--input', FILE, '--engine', ENGINE, '--annotator', ENGINE, '--out', OUT],
-    nonInt: ['--width', 'six'], range: ['--test-share', '1.5'],
+    nonInt: ['--width', 'six'],
+    range: ['--test-share', '1.5'],
     required: [[['--input', FILE, '--engine', ENGINE, '--out', OUT], /are required; missing --annotator/]],
   },
   tts: {
-    base: ['--model', DIR], nonInt: ['--problems', 'ten'], range: ['--width', '1'],
+    base: ['--model', DIR],
+    nonInt: ['--problems', 'ten'],
+    range: ['--width', '1'],
     required: [[[], /--model is required/]],
   },
   report: {
@@ -54,30 +62,38 @@ const CASES: Record<string, Case> = {
     required: [[['--out', path.join(OUT, 'report.html')], /missing <run dir>/]],
   },
   explain: {
-    base: [RUN, '5'], nonInt: ['--iteration', 'two'], range: ['--iteration', '0'],
+    base: [RUN, '5'],
+    nonInt: ['--iteration', 'two'],
+    range: ['--iteration', '0'],
     required: [[[RUN], /missing <question index>/]],
   },
   judge: {
-    base: ['--model', DIR], nonInt: ['--eft', 'many'], range: ['--candidates', '1'],
+    base: ['--model', DIR],
+    nonInt: ['--eft', 'many'],
+    range: ['--candidates', '1'],
     required: [[[], /--model is required/]],
   },
   sft: {
     base: ['--model', DIR, '--data', FILE, '--out', OUT],
-    nonInt: ['--batch-size', '3.5'], range: ['--warmup-frac', '1'],
+    nonInt: ['--batch-size', '3.5'],
+    range: ['--warmup-frac', '1'],
     required: [[['--model', DIR, '--out', OUT], /--model, --data and --out are required; missing --data/]],
   },
   pretrain: { base: ['--out', OUT], nonInt: ['--seed', 'x'], range: ['--scale', '-1'] },
   demo: { base: ['--out', OUT, '--models', DIR], nonInt: ['--seed', 'one'], range: ['--seed', '-1'] },
   eval: {
     base: ['--engine', ENGINE, '--out', path.join(OUT, 'eval.jsonl')],
-    nonInt: ['--limit', 'all'], range: ['--max-tokens', '0'],
+    nonInt: ['--limit', 'all'],
+    range: ['--max-tokens', '0'],
     required: [[['--out', path.join(OUT, 'eval.jsonl')], /--engine is required/]],
   },
   grade: { base: [], nonInt: ['--workers', 'two'], range: ['--timeout-ms', '0'] },
   extract: { base: [] },
   serve: {
     base: ['--model', DIR],
-    nonInt: ['--port', 'http'], range: ['--port', '65536'], required: [[[], /--model is required/]],
+    nonInt: ['--port', 'http'],
+    range: ['--port', '65536'],
+    required: [[[], /--model is required/]],
   },
   'world sample': { base: [], nonInt: ['--n', 'five'], range: ['--from', '-1'] },
 };
@@ -88,7 +104,10 @@ async function leaves(): Promise<Map<string, Command>> {
   for (const name of COMMANDS) {
     const cmd = await loadCommand(name);
     const subs = cmd.spec.commands;
-    if (!subs) { out.set(name, cmd); continue; }
+    if (!subs) {
+      out.set(name, cmd);
+      continue;
+    }
     for (const [s, c] of Object.entries(subs)) {
       assert.equal(c.spec.name, `${name} ${s}`, 'a subcommand is declared under its full name');
       out.set(c.spec.name, c);
@@ -103,11 +122,19 @@ function files(dir: string): string[] {
 
 /** main(argv) with stdout and stderr captured. */
 async function call(argv: string[]): Promise<{ rc: number; out: string; err: string }> {
-  let out = '', err = '';
-  const ow = process.stdout.write, ew = process.stderr.write;
+  let out = '',
+    err = '';
+  const ow = process.stdout.write,
+    ew = process.stderr.write;
   type Write = typeof process.stdout.write;
-  process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as Write;
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as Write;
+  process.stdout.write = ((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  }) as Write;
+  process.stderr.write = ((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  }) as Write;
   let rc: number;
   try {
     rc = await main(argv);
@@ -182,7 +209,8 @@ test('every declared numeric, choice, path and required flag of every command is
   for (const [name, cmd] of all) {
     const base = CASES[name]!.base;
     for (const [k, f] of Object.entries(cmd.spec.flags)) {
-      const flag = `--${k}`, b = without(base, flag);
+      const flag = `--${k}`,
+        b = without(base, flag);
       if (f.type === 'int' || f.type === 'number') {
         await refused(name, [...b, flag, 'abc'], `${flag} must be `);
         const v = outOfRange(f);
@@ -197,7 +225,10 @@ test('every declared numeric, choice, path and required flag of every command is
         await refused(name, [...b, flag, path.join(T, 'missing')], `${flag} must be an existing`);
         checked++;
       }
-      if (f.type !== 'boolean' && f.required) { await refused(name, b, flag); checked++; }
+      if (f.type !== 'boolean' && f.required) {
+        await refused(name, b, flag);
+        checked++;
+      }
     }
     // a missing required positional is in the table's cases (the sweep cannot drop one blindly)
     if (cmd.spec.positionals?.some((p) => p.required)) {

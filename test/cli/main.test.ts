@@ -6,7 +6,9 @@ import { main } from '../../src/cli/main.js';
 test('unknown command exits 2 and lists the commands', async () => {
   const errs: string[] = [];
   const orig = console.error;
-  console.error = (...a: unknown[]) => { errs.push(a.join(' ')); };
+  console.error = (...a: unknown[]) => {
+    errs.push(a.join(' '));
+  };
   try {
     assert.equal(await main(['no-such-command']), 2);
   } finally {

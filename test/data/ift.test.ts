@@ -29,7 +29,8 @@ test('base documents: free layout, no Step n: and no boxed; practice arithmetic 
     assert.ok(r.text.startsWith(p.text + '\n'));
     assert.ok(!/Step \d+:/.test(r.text) && !r.text.includes('\\boxed'), r.text);
     assert.ok(r.text.includes(String(p.answer)));
-    for (const a of p.actions) assert.ok(r.text.includes(`${a.x}${a.op}${a.y}=${a.z}`), `${r.text} lacks ${a.x}${a.op}${a.y}=${a.z}`);
+    for (const a of p.actions)
+      assert.ok(r.text.includes(`${a.x}${a.op}${a.y}=${a.z}`), `${r.text} lacks ${a.x}${a.op}${a.y}=${a.z}`);
   }
   for (let i = 0; i < 200; i++) {
     const r = validateBase(practiceRecord(i, i));

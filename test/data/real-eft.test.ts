@@ -9,28 +9,53 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Completion, Engine, GenerateOptions } from '../../src/engine/types.js';
 import { loadTemplate } from '../../src/data/templates.js';
-import { DEFAULT_REAL_EFT, buildRealEft, eftCounts, pairExamples, prmScore, rolloutScore } from '../../src/data/real-eft.js';
+import {
+  DEFAULT_REAL_EFT,
+  buildRealEft,
+  eftCounts,
+  pairExamples,
+  prmScore,
+  rolloutScore,
+} from '../../src/data/real-eft.js';
 
 const done = (text: string): Completion => ({ text, tokens: [1], logprobs: [0], finish_reason: 'eos' });
 
 function scripted(name: string, f: (prompt: string, o: GenerateOptions) => string[]): Engine & { prompts: string[] } {
   const prompts: string[] = [];
   return {
-    name, prompts, tokenize: (s) => [...s].map((c) => c.charCodeAt(0)), detokenize: (ids) => String.fromCharCode(...ids), logprob: async () => [], close: async () => {},
-    generate: async (ps: string[], o: GenerateOptions) => ps.map((p) => { prompts.push(p); return f(p, o).map(done); }),
+    name,
+    prompts,
+    tokenize: (s) => [...s].map((c) => c.charCodeAt(0)),
+    detokenize: (ids) => String.fromCharCode(...ids),
+    logprob: async () => [],
+    close: async () => {},
+    generate: async (ps: string[], o: GenerateOptions) =>
+      ps.map((p) => {
+        prompts.push(p);
+        return f(p, o).map(done);
+      }),
   };
 }
 
 test('rollout and PRM scores by hand', () => {
   assert.equal(rolloutScore(['so \\boxed{4}', 'so \\boxed{5}', 'no answer', 'it is \\boxed{4.0}'], '4'), 0.5);
   assert.equal(rolloutScore([], '4'), 0);
-  assert.ok(Math.abs(prmScore([['+', Math.log(0.6)], ['-', Math.log(0.2)], ['x', Math.log(0.2)]]) - 0.75) < 1e-12);
+  assert.ok(
+    Math.abs(
+      prmScore([
+        ['+', Math.log(0.6)],
+        ['-', Math.log(0.2)],
+        ['x', Math.log(0.2)],
+      ]) - 0.75,
+    ) < 1e-12,
+  );
   assert.equal(prmScore([['x', 0]]), 0);
 });
 
 // policy: layer 1 offers a right and a wrong final step; rollouts from the right one always reach 4
 const policy = scripted('policy', (p, o) => {
-  if ((o.stop ?? []).includes('\nStep ')) return Array.from({ length: o.n ?? 1 }, (_, i) => (i % 2 ? 'So 2+2=5. \\boxed{5}' : 'So 2+2=4. \\boxed{4}'));
+  if ((o.stop ?? []).includes('\nStep '))
+    return Array.from({ length: o.n ?? 1 }, (_, i) => (i % 2 ? 'So 2+2=5. \\boxed{5}' : 'So 2+2=4. \\boxed{4}'));
   const right = p.includes('2+2=4');
   return Array.from({ length: o.n ?? 1 }, (_, i) => (right || i === 0 ? '\\boxed{4}' : '\\boxed{5}'));
 });
@@ -39,10 +64,19 @@ test('pairs: best vs worst by rollouts, kept only when the annotator agrees in b
   const t = loadTemplate('paper');
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-reft-'));
   try {
-    const problems = [{ id: 'p1', question: 'What is 2+2?', gold: '4' }, { id: 'p2', question: 'And 2+2 again?', gold: '4' }];
+    const problems = [
+      { id: 'p1', question: 'What is 2+2?', gold: '4' },
+      { id: 'p2', question: 'And 2+2 again?', gold: '4' },
+    ];
     const alwaysA = scripted('a', () => ['Both look fine. [[A]]']);
     const o = { ...DEFAULT_REAL_EFT, width: 4, rollouts: 4 };
-    const r1 = await buildRealEft(problems, t, { policy, verifier: policy, annotator: alwaysA }, o, path.join(dir, 'a.jsonl'));
+    const r1 = await buildRealEft(
+      problems,
+      t,
+      { policy, verifier: policy, annotator: alwaysA },
+      o,
+      path.join(dir, 'a.jsonl'),
+    );
     const c1 = eftCounts(r1);
     assert.equal(c1.pairs_found, 2);
     assert.equal(c1.kept, 0);
@@ -51,7 +85,8 @@ test('pairs: best vs worst by rollouts, kept only when the annotator agrees in b
     assert.equal(r1[0]!.pairs[0]!.worst_score, 0.25);
     // an annotator that prefers the step with 2+2=4 agrees with the verifier in both orders
     const fair = scripted('fair', (p) => {
-      const a = p.indexOf("Assistant A's Next Reasoning Step]"), b = p.indexOf("Assistant B's Next Reasoning Step]");
+      const a = p.indexOf("Assistant A's Next Reasoning Step]"),
+        b = p.indexOf("Assistant B's Next Reasoning Step]");
       const aText = p.slice(a, b);
       return [aText.includes('2+2=4') ? 'A adds right. [[A]]' : 'B adds right. [[B]]'];
     });
@@ -59,13 +94,22 @@ test('pairs: best vs worst by rollouts, kept only when the annotator agrees in b
     const r2 = await buildRealEft(problems.slice(0, 1), t, { policy, verifier: policy, annotator: fair }, o, file);
     assert.equal(eftCounts(r2).kept, 1);
     const ex = pairExamples(t, r2[0]!.pairs[0]!);
-    assert.deepEqual(ex.map((e) => [e.order, e.label]), [['AB', 'A'], ['BA', 'B']]);
+    assert.deepEqual(
+      ex.map((e) => [e.order, e.label]),
+      [
+        ['AB', 'A'],
+        ['BA', 'B'],
+      ],
+    );
     assert.ok(ex[0]!.completion.endsWith('[[A]]') && ex[1]!.completion.endsWith('[[B]]'));
     // resume: a torn line is dropped, the finished problem is not searched again, the next one is
     writeFileSync(file, readFileSync(file, 'utf8') + '{"problem_id": "p2", "lay');
     const asked = fair.prompts.length;
     const r3 = await buildRealEft(problems, t, { policy, verifier: policy, annotator: fair }, o, file);
-    assert.deepEqual(r3.map((r) => r.problem_id), ['p1', 'p2']);
+    assert.deepEqual(
+      r3.map((r) => r.problem_id),
+      ['p1', 'p2'],
+    );
     assert.equal(fair.prompts.length - asked, 2, 'only p2 was annotated (two orders)');
     assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 2);
     assert.ok(eftCounts(r3).calls_per_kept_pair! > 0);

@@ -20,7 +20,8 @@ const opts = { policy: DEFAULT_POLICY, explain: 'nines' as const };
 test('labels follow the verifier, right and wrong and A and B are balanced, lines are the checks', () => {
   const { records } = collectSingles(world, t, 7, 'train', 0, 600, 512, opts);
   assert.equal(records.length, 600);
-  let ok = 0, a = 0;
+  let ok = 0,
+    a = 0;
   for (const r of records) {
     validateSingle(r);
     const p = generateProblem(world, r.split, r.index);
@@ -59,10 +60,15 @@ test('a wrong arithmetic step: its true result is nowhere in the prompt (nothing
 });
 
 test('a hand-checked single check renders exactly', () => {
-  const p = { id: 'hand-1', split: 'test' as const, index: 0, ...composeProblem('Ann', 'She', 'pens', 23, [
-    { type: 'gain', n: 15, verb: 'buys' },
-    { type: 'packLose', count: 2, size: 6, verb: 'sells', unit: 'bags' },
-  ]) };
+  const p = {
+    id: 'hand-1',
+    split: 'test' as const,
+    index: 0,
+    ...composeProblem('Ann', 'She', 'pens', 23, [
+      { type: 'gain', n: 15, verb: 'buys' },
+      { type: 'packLose', count: 2, size: 6, verb: 'sells', unit: 'bags' },
+    ]),
+  };
   // draw until a wrong step at layer 3 shows up, then check its whole text
   let found: SingleRecord | null = null;
   for (let s = 0; s < 500 && !found; s++) {
@@ -73,7 +79,10 @@ test('a hand-checked single check renders exactly', () => {
   assert.equal(replay(p, found.prefix).R, 38);
   assert.deepEqual(found.prefix, ['buys 15: 23+15=38', '2 bags of 6: 2*6=12']);
   const z = Number(found.step.split('=')[1]);
-  assert.equal(found.prompt, `Check the next step.\nProblem: ${p.text}\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\n${found.letter}: sells 12: 38-12=${z}\nCheck:\n`);
+  assert.equal(
+    found.prompt,
+    `Check the next step.\nProblem: ${p.text}\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\n${found.letter}: sells 12: 38-12=${z}\nCheck:\n`,
+  );
   // a carry slip of 38-12=26 is 16 or 36; hand-computed: 12 + z against 38 by casting out nines
   const lines: Record<number, string> = {
     16: '38-12=16: 1+2=3, 1+6=7, 3+7=10 1+0=1, 3+8=11 1+1=2 so 1|2! no',
@@ -84,6 +93,9 @@ test('a hand-checked single check renders exactly', () => {
 
 test('a template without check fields cannot render singles, and says how to fix it', () => {
   const paper = loadTemplate('paper');
-  assert.throws(() => collectSingles(world, paper, 1, 'train', 0, 5, 1e9, opts), /template 'paper' has no check_prompt\/check_target.*set eft.singles to 0/);
+  assert.throws(
+    () => collectSingles(world, paper, 1, 'train', 0, 5, 1e9, opts),
+    /template 'paper' has no check_prompt\/check_target.*set eft.singles to 0/,
+  );
   assert.deepEqual(collectSingles(world, paper, 1, 'train', 0, 0, 1e9, opts).records, []);
 });

@@ -16,7 +16,11 @@ const FIX = path.join(ROOT, 'test', 'fixtures');
 const BPE = path.join(FIX, 'hf-bpe');
 const BYTES = path.join(FIX, 'hf-bytes');
 
-interface Case { text: string; ids: number[]; decoded: string }
+interface Case {
+  text: string;
+  ids: number[];
+  decoded: string;
+}
 const readJSON = <T>(f: string): T => JSON.parse(readFileSync(f, 'utf8')) as T;
 const cases = (dir: string) => readJSON<{ tokenizers: string; cases: Case[] }>(path.join(dir, 'cases.json'));
 const SPECIAL = /<\|(endoftext|im_start|im_end|pad)\|>/;
@@ -49,8 +53,14 @@ test('Qwen2-style BPE with merges: ids and decodings equal Python tokenizers on 
   oracle(BPE, tok, 'hf-bpe', 200, true);
   // merges do happen: common words are one token, digits are one token each (Qwen's \p{N} split)
   assert.equal(tok.encode(' the').length, 1);
-  assert.deepEqual(tok.encode('2024').map((i) => tok.tokens[i]), ['2', '0', '2', '4']);
-  assert.deepEqual(tok.encode(' sold 48').map((i) => tok.tokens[i]), ['\u0120sold', '\u0120', '4', '8']);
+  assert.deepEqual(
+    tok.encode('2024').map((i) => tok.tokens[i]),
+    ['2', '0', '2', '4'],
+  );
+  assert.deepEqual(
+    tok.encode(' sold 48').map((i) => tok.tokens[i]),
+    ['\u0120sold', '\u0120', '4', '8'],
+  );
 });
 
 test('the merge-free byte-level tokenizer of the tiny model: one id per UTF-8 byte, as Python', () => {
@@ -64,7 +74,10 @@ test('the merge-free byte-level tokenizer of the tiny model: one id per UTF-8 by
 test('merges in the older "a b" string format (as Qwen2.5\'s tokenizer.json writes them) encode the same', () => {
   const json = readJSON<{ model: { merges: Array<[string, string]> } }>(path.join(BPE, 'tokenizer.json'));
   const cfg = readJSON<Record<string, unknown>>(path.join(BPE, 'tokenizer_config.json'));
-  const legacy = new HFTokenizer({ ...json, model: { ...json.model, merges: json.model.merges.map(([a, b]) => `${a} ${b}`) } }, cfg);
+  const legacy = new HFTokenizer(
+    { ...json, model: { ...json.model, merges: json.model.merges.map(([a, b]) => `${a} ${b}`) } },
+    cfg,
+  );
   for (const c of cases(BPE).cases) assert.deepEqual(legacy.encode(c.text), c.ids);
 });
 
@@ -104,16 +117,34 @@ test('EOS from tokenizer_config.json (string or {content}); clear errors when it
   assert.equal(new HFTokenizer(json, { eos_token: { content: '<|endoftext|>' } }).eos, 1497);
   assert.throws(() => new HFTokenizer(json, {}), /no eos_token.*add e\.g\. "eos_token"/);
   assert.throws(() => new HFTokenizer(json, { eos_token: '</s>' }), /eos token "<\/s>".*not in the vocabulary/);
-  assert.throws(() => new HFTokenizer({ type: 'psrlm-char' } as never, { eos_token: 'x' }), /not a Hugging Face tokenizer\.json/);
+  assert.throws(
+    () => new HFTokenizer({ type: 'psrlm-char' } as never, { eos_token: 'x' }),
+    /not a Hugging Face tokenizer\.json/,
+  );
   const pre = json.pre_tokenizer as { pretokenizers: Array<Record<string, unknown>> };
-  const merged = { ...json, pre_tokenizer: { ...pre, pretokenizers: [{ ...pre.pretokenizers[0], behavior: 'MergedWithPrevious' }, pre.pretokenizers[1]] } };
-  assert.throws(() => new HFTokenizer(merged, { eos_token: '<|endoftext|>' }), /Split pre-tokenizer with behavior MergedWithPrevious.*refused/);
+  const merged = {
+    ...json,
+    pre_tokenizer: {
+      ...pre,
+      pretokenizers: [{ ...pre.pretokenizers[0], behavior: 'MergedWithPrevious' }, pre.pretokenizers[1]],
+    },
+  };
+  assert.throws(
+    () => new HFTokenizer(merged, { eos_token: '<|endoftext|>' }),
+    /Split pre-tokenizer with behavior MergedWithPrevious.*refused/,
+  );
   const unknown = { ...json, normalizer: { type: 'SomethingNew' } };
-  assert.throws(() => new HFTokenizer(unknown, { eos_token: '<|endoftext|>' }), /@huggingface\/tokenizers cannot read this tokenizer \(Unknown Normalizer type: SomethingNew\)/);
+  assert.throws(
+    () => new HFTokenizer(unknown, { eos_token: '<|endoftext|>' }),
+    /@huggingface\/tokenizers cannot read this tokenizer \(Unknown Normalizer type: SomethingNew\)/,
+  );
   const model = json.model as { vocab: Record<string, number> };
   const vocab = { ...model.vocab };
   delete vocab['\u0100'];
-  assert.throws(() => new HFTokenizer({ ...json, model: { ...model, vocab } }, { eos_token: '<|endoftext|>' }), /byte-level, but 1 byte\(s\) have no token \(first: byte 0/);
+  assert.throws(
+    () => new HFTokenizer({ ...json, model: { ...model, vocab } }, { eos_token: '<|endoftext|>' }),
+    /byte-level, but 1 byte\(s\) have no token \(first: byte 0/,
+  );
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'psrlm-hftok-'));
   try {
@@ -134,28 +165,54 @@ test('the TRL token-boundary contract runs on a tokenizer with merges: ids writt
   try {
     // a stand-in for `python -m psrlm_trl.train CONFIG`: keeps the contract file and reports success
     const fake = path.join(tmp, 'fake-train.mjs');
-    writeFileSync(fake, `import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+    writeFileSync(
+      fake,
+      `import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 const cfg = JSON.parse(readFileSync(process.argv[4], 'utf8'));
 copyFileSync(cfg.contract, ${JSON.stringify(path.join(tmp, 'seen.json'))});
 mkdirSync(cfg.output, { recursive: true });
 writeFileSync(cfg.output + '/manifest.json', '{}');
 console.log(JSON.stringify({ event: 'done', steps: 1, tokens: 1, final_loss: 0, wall_s: 0 }));
 writeFileSync(cfg.status, JSON.stringify({ code: 0, kind: 'ok', message: '' }));
-`);
+`,
+    );
     const work = path.join(tmp, 'work');
     mkdirSync(work);
     const trl = new TrlTrainer(BPE, work, {
-      launcher: [process.execPath, fake], per_device_batch_size: 1, dtype: 'float32', lora: null, precompute_ref: false, max_length: null,
-      gradient_checkpointing: false, contract_records: 16, env: {}, adam_beta1: 0.9, adam_beta2: 0.95,
+      launcher: [process.execPath, fake],
+      per_device_batch_size: 1,
+      dtype: 'float32',
+      lora: null,
+      precompute_ref: false,
+      max_length: null,
+      gradient_checkpointing: false,
+      contract_records: 16,
+      env: {},
+      adam_beta1: 0.9,
+      adam_beta2: 0.95,
     });
     const pairs = [
-      { prompt: 'Question: Natalia sold 48 clips.\nStep 1:', chosen: ' She sold 48/2 = 24 clips in May.\n', rejected: ' She sold 48*2 = 96.\n', final: false },
-      { prompt: 'Q\nStep 2:', chosen: ' The answer is \\boxed{72}.', rejected: ' The answer is \\boxed{70}.', chosen_final: true, rejected_final: true },
+      {
+        prompt: 'Question: Natalia sold 48 clips.\nStep 1:',
+        chosen: ' She sold 48/2 = 24 clips in May.\n',
+        rejected: ' She sold 48*2 = 96.\n',
+        final: false,
+      },
+      {
+        prompt: 'Q\nStep 2:',
+        chosen: ' The answer is \\boxed{72}.',
+        rejected: ' The answer is \\boxed{70}.',
+        chosen_final: true,
+        rejected_final: true,
+      },
     ];
     await trl.trainDPO(pairs, { lr: 1e-6, epochs: 1, batch_size: 1, seed: 0, beta: 0.1 });
     assert.deepEqual(trl.last?.contract, { checked: 2 });
     const tok = loadHFTokenizer(BPE);
-    const seen = readJSON<{ kind: string; records: Array<{ prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }> }>(path.join(tmp, 'seen.json'));
+    const seen = readJSON<{
+      kind: string;
+      records: Array<{ prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }>;
+    }>(path.join(tmp, 'seen.json'));
     assert.equal(seen.kind, 'dpo');
     assert.deepEqual(seen.records[0]!.prompt_ids, tok.encode(pairs[0]!.prompt));
     assert.deepEqual(seen.records[0]!.chosen_ids, tok.encode(pairs[0]!.chosen));

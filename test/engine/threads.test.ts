@@ -25,7 +25,11 @@ function brokenPool(dir: string, name: string, source: string | undefined) {
 
 function expectFailure(split: () => void, file: string, what: RegExp): Error {
   let err: Error | undefined;
-  try { split(); } catch (e) { err = e as Error; }
+  try {
+    split();
+  } catch (e) {
+    err = e as Error;
+  }
   assert.ok(err, 'the split call should have thrown');
   assert.match(err.message, what);
   assert.ok(err.message.includes(file), `the error names the worker's file: ${err.message}`);
@@ -82,7 +86,10 @@ test('the real worker starts and runs its half of a split call', { timeout: 30_0
     heap.writeF32(buf, new Float32Array(N).fill(1));
     pool.run('zero', [buf], N, 1, 2);
     assert.equal(pool.splitCalls, 1);
-    assert.ok(heap.readF32(buf, N).every((x) => x === 0), 'both halves were zeroed');
+    assert.ok(
+      heap.readF32(buf, N).every((x) => x === 0),
+      'both halves were zeroed',
+    );
   } finally {
     pool.close();
   }

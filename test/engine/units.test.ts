@@ -36,8 +36,10 @@ test('one AdamW step with clipping and decoupled decay matches float64', () => {
       for (const i of [0, prm.size - 1]) {
         const k = prm.offset + i;
         const gi = g[k]! * scale;
-        const m = 0.1 * gi, v = 0.05 * gi * gi;
-        const mh = m / 0.1, vh = v / 0.05;
+        const m = 0.1 * gi,
+          v = 0.05 * gi * gi;
+        const mh = m / 0.1,
+          vh = v / 0.05;
         const wd = prm.decay ? 0.1 : 0;
         const want = p0[k]! * (1 - 0.01 * wd) - (0.01 * mh) / (Math.sqrt(vh) + 1e-8);
         assert.ok(Math.abs(p1[k]! - want) < 1e-6 * (1 + Math.abs(want)), `${prm.name}[${i}]: ${p1[k]} vs ${want}`);
@@ -56,9 +58,18 @@ test('tokenizer: round trip, specials never from text, unknown characters named'
   assert.equal(t.encode('<|eos|>').length, 7, 'the special token text encodes as characters');
   assert.equal(t.decode([t.eos, ...t.encode('a'), t.pad]), 'a');
   assert.throws(() => t.encode('3 × 4'), /U\+00D7/);
-  const multi = new Tokenizer({ type: 'psrlm-char', version: 1, tokens: ['<e>', '<p>', 'a', 'b', 'ab', 'Step'], special: { eos: 0, pad: 1 } });
+  const multi = new Tokenizer({
+    type: 'psrlm-char',
+    version: 1,
+    tokens: ['<e>', '<p>', 'a', 'b', 'ab', 'Step'],
+    special: { eos: 0, pad: 1 },
+  });
   assert.deepEqual(multi.encode('abab'), [4, 4], 'greedy longest match');
-  assert.throws(() => new Tokenizer({ type: 'psrlm-char', version: 1, tokens: ['<e>', '<p>', 'a', 'a'], special: { eos: 0, pad: 1 } }), /twice/);
+  assert.throws(
+    () =>
+      new Tokenizer({ type: 'psrlm-char', version: 1, tokens: ['<e>', '<p>', 'a', 'a'], special: { eos: 0, pad: 1 } }),
+    /twice/,
+  );
 });
 
 test('safetensors: round trip, alignment, and clear errors', () => {
@@ -91,16 +102,24 @@ test('seeds derive from coordinates: stable, order-sensitive, well spread', () =
 
 test('heap: reuse after release, coalescing, zeroed calloc', () => {
   const h = new Heap(1 << 20);
-  const a = h.alloc(1000), b = h.alloc(1000), c = h.alloc(1000);
+  const a = h.alloc(1000),
+    b = h.alloc(1000),
+    c = h.alloc(1000);
   h.release(b);
   assert.equal(h.alloc(900), b, 'a freed block is reused');
-  h.release(a); h.release(b);
+  h.release(a);
+  h.release(b);
   const d = h.alloc(2000);
   assert.equal(d, a, 'neighbouring free blocks coalesce');
   h.u8().fill(7, c, c + 1000);
   h.release(c);
   const z = h.calloc(1000);
-  assert.ok(h.u8().subarray(z, z + 1000).every((v) => v === 0));
+  assert.ok(
+    h
+      .u8()
+      .subarray(z, z + 1000)
+      .every((v) => v === 0),
+  );
   assert.throws(() => h.release(12345), /unknown pointer/);
   const big = h.alloc(64 << 20);
   assert.ok(h.memory.buffer.byteLength >= big + (64 << 20), 'memory grows on demand');

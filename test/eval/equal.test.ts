@@ -8,51 +8,57 @@ import { mathEqual, parseDigits, pyFloat } from '../../src/eval/equal.js';
 import { symbolicEqual } from '../../src/eval/symbolic.js';
 
 const TOOLKIT: [rule: string, pred: string, ref: string, toolkit: boolean][] = [
-  ["2: case-insensitive", "Evelyn", "evelyn", true],
-  ["3: choice", "The answer is (B).", "B", true],
-  ["4: rel_tol 1e-4", "3.14159", "3.1416", true],
-  ["4: outside tol", "3.14", "3.1416", false],
-  ["4: percent variants", "0.5", "50", true],
-  ["4: percent x100", "50", "0.5", true],
-  ["4: percent sign", "50%", "0.5", true],
-  ["4: commas", "1,000", "1000", true],
-  ["11: \\\\frac is no number: symbolic, rel_tol 1e-4", "0.3333", "\\frac{1}{3}", true],
-  ["4: inf floats", "inf", "infinity", true],
-  ["5: empty pred", "", "0", false],
-  ["6: pmatrix vs braces", "\\begin{pmatrix}1\\\\2\\end{pmatrix}", "{1,2}", false],
-  ["7: brackets ignored", "(1,2)", "[1,2]", true],
-  ["7: braces removed", "{1,2}", "1,2", true],
-  ["7: interval types", "(0,9)", "[0,9)", true],
-  ["8: tuple parts", "(1,\\frac{1}{2})", "(1,0.5)", true],
-  ["8: tuple length", "(1,2,3)", "(1,2)", false],
-  ["8: tuple wrong part", "(1,2)", "(1,3)", false],
-  ["9: matrix cells", "\\begin{pmatrix}0.5&1\\\\2&3\\end{pmatrix}", "\\begin{pmatrix}\\frac{1}{2}&1\\\\2&3\\end{pmatrix}", true],
-  ["10: equation sides swapped", "y=2x+1", "2x+1=y", true],
-  ["10: equation scaled", "2y=4x+2", "y=2x+1", false],
-  ["10: lhs short", "k=5", "5", true],
-  ["10: ref lhs short", "5", "k=5", true],
-  ["11: fraction forms", "\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", true],
-  ["11: expansion", "x^2+2x+1", "(x+1)^2", true],
-  ["11: constant vs decimal", "\\frac{\\sqrt{3}}{2}", "0.8660", true],
-  ["11: pi is a symbol", "2\\pi", "6.2832", false],
-  ["11: pi symbolic", "\\frac{\\pi}{2}", "\\frac{1}{2}\\pi", true],
-  ["11: sqrt of square", "\\sqrt{x^2}", "x", false],
-  ["11: implicit function", "x(x+1)", "x^2+x", false],
-  ["11: 2(x+1)", "2(x+1)", "2x+2", true],
-  ["bug #50: bare list prefix", "1,-2", "1,-3", true],
-  ["bug: list order", "1,2", "2,1", false],
-  ["bug: set literal", "{1,2}", "{2,1}", true],
-  ["11: inequality abs", "x<3", "x>3", true],
-  ["11: log base", "\\log_2 8", "3", true],
-  ["11: binomial", "\\binom{5}{2}", "10", true],
-  ["11: factorial", "5!", "120", true],
-  ["11: trig identity", "\\sin^2x+\\cos^2x", "1", true],
-  ["11: unknown command", "\\cdotx", "x", false],
-  ["11: different", "x+1", "x+2", false],
+  ['2: case-insensitive', 'Evelyn', 'evelyn', true],
+  ['3: choice', 'The answer is (B).', 'B', true],
+  ['4: rel_tol 1e-4', '3.14159', '3.1416', true],
+  ['4: outside tol', '3.14', '3.1416', false],
+  ['4: percent variants', '0.5', '50', true],
+  ['4: percent x100', '50', '0.5', true],
+  ['4: percent sign', '50%', '0.5', true],
+  ['4: commas', '1,000', '1000', true],
+  ['11: \\\\frac is no number: symbolic, rel_tol 1e-4', '0.3333', '\\frac{1}{3}', true],
+  ['4: inf floats', 'inf', 'infinity', true],
+  ['5: empty pred', '', '0', false],
+  ['6: pmatrix vs braces', '\\begin{pmatrix}1\\\\2\\end{pmatrix}', '{1,2}', false],
+  ['7: brackets ignored', '(1,2)', '[1,2]', true],
+  ['7: braces removed', '{1,2}', '1,2', true],
+  ['7: interval types', '(0,9)', '[0,9)', true],
+  ['8: tuple parts', '(1,\\frac{1}{2})', '(1,0.5)', true],
+  ['8: tuple length', '(1,2,3)', '(1,2)', false],
+  ['8: tuple wrong part', '(1,2)', '(1,3)', false],
+  [
+    '9: matrix cells',
+    '\\begin{pmatrix}0.5&1\\\\2&3\\end{pmatrix}',
+    '\\begin{pmatrix}\\frac{1}{2}&1\\\\2&3\\end{pmatrix}',
+    true,
+  ],
+  ['10: equation sides swapped', 'y=2x+1', '2x+1=y', true],
+  ['10: equation scaled', '2y=4x+2', 'y=2x+1', false],
+  ['10: lhs short', 'k=5', '5', true],
+  ['10: ref lhs short', '5', 'k=5', true],
+  ['11: fraction forms', '\\frac{\\sqrt{2}}{2}', '\\frac{1}{\\sqrt{2}}', true],
+  ['11: expansion', 'x^2+2x+1', '(x+1)^2', true],
+  ['11: constant vs decimal', '\\frac{\\sqrt{3}}{2}', '0.8660', true],
+  ['11: pi is a symbol', '2\\pi', '6.2832', false],
+  ['11: pi symbolic', '\\frac{\\pi}{2}', '\\frac{1}{2}\\pi', true],
+  ['11: sqrt of square', '\\sqrt{x^2}', 'x', false],
+  ['11: implicit function', 'x(x+1)', 'x^2+x', false],
+  ['11: 2(x+1)', '2(x+1)', '2x+2', true],
+  ['bug #50: bare list prefix', '1,-2', '1,-3', true],
+  ['bug: list order', '1,2', '2,1', false],
+  ['bug: set literal', '{1,2}', '{2,1}', true],
+  ['11: inequality abs', 'x<3', 'x>3', true],
+  ['11: log base', '\\log_2 8', '3', true],
+  ['11: binomial', '\\binom{5}{2}', '10', true],
+  ['11: factorial', '5!', '120', true],
+  ['11: trig identity', '\\sin^2x+\\cos^2x', '1', true],
+  ['11: unknown command', '\\cdotx', 'x', false],
+  ['11: different', 'x+1', 'x+2', false],
 ];
 
 test('math_equal matches the toolkit on every rule', () => {
-  for (const [rule, pred, ref, expected] of TOOLKIT) assert.equal(mathEqual(pred, ref), expected, `${rule}: ${pred} vs ${ref}`);
+  for (const [rule, pred, ref, expected] of TOOLKIT)
+    assert.equal(mathEqual(pred, ref), expected, `${rule}: ${pred} vs ${ref}`);
 });
 
 // Strict mode: the documented bugs fixed; everything else unchanged.
@@ -68,7 +74,8 @@ const STRICT: [rule: string, pred: string, ref: string, strict: boolean][] = [
 ];
 
 test('strict mode fixes the documented bugs and keeps the rest', () => {
-  for (const [rule, pred, ref, expected] of STRICT) assert.equal(mathEqual(pred, ref, { strict: true }), expected, rule);
+  for (const [rule, pred, ref, expected] of STRICT)
+    assert.equal(mathEqual(pred, ref, { strict: true }), expected, rule);
   for (const [rule, pred, ref, expected] of TOOLKIT) {
     if (rule.startsWith('bug') || rule.startsWith('7: interval') || rule.startsWith('7: brackets')) continue;
     assert.equal(mathEqual(pred, ref, { strict: true }), expected, `strict changed ${rule}`);

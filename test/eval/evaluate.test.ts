@@ -14,39 +14,77 @@ class ScriptedEngine implements Engine {
   readonly name = 'scripted';
   calls: { prompts: string[]; opts: GenerateOptions }[] = [];
   constructor(private golds: Map<string, string>) {}
-  tokenize(t: string) { return [...t].map((c) => c.charCodeAt(0)); }
-  detokenize(ids: number[]) { return String.fromCharCode(...ids); }
+  tokenize(t: string) {
+    return [...t].map((c) => c.charCodeAt(0));
+  }
+  detokenize(ids: number[]) {
+    return String.fromCharCode(...ids);
+  }
   async generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
     this.calls.push({ prompts, opts });
     return prompts.map((p) => {
       const [gold, i] = this.golds.get(p)!.split('\u0000');
       const ans = Number(i) % 2 === 0 ? gold : 'wrong';
-      return [{ text: `  Step 1: think.\nThe result is $\\boxed{${ans}}$.<|im_end|> trailing junk \\boxed{9999}`, tokens: [], logprobs: [], finish_reason: 'stop' as const }];
+      return [
+        {
+          text: `  Step 1: think.\nThe result is $\\boxed{${ans}}$.<|im_end|> trailing junk \\boxed{9999}`,
+          tokens: [],
+          logprobs: [],
+          finish_reason: 'stop' as const,
+        },
+      ];
     });
   }
-  async logprob(): Promise<number[]> { return []; }
+  async logprob(): Promise<number[]> {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 
 test('evaluate scores a scripted engine as the toolkit would', async () => {
   const golds = new Map<string, string>();
   for (const b of ['math500', 'amc23']) {
-    for (const p of loadBenchmark(b).slice(0, 5)) golds.set(buildPrompt('qwen25-math-cot', p.question), `${p.bench === 'amc23' ? String(p.raw.answer) : p.gold}\u0000${p.idx}`);
+    for (const p of loadBenchmark(b).slice(0, 5))
+      golds.set(
+        buildPrompt('qwen25-math-cot', p.question),
+        `${p.bench === 'amc23' ? String(p.raw.answer) : p.gold}\u0000${p.idx}`,
+      );
   }
   const engine = new ScriptedEngine(golds);
   const streamed: string[] = [];
-  const { results, summary, average } = await evaluate(engine, { benches: ['math500', 'amc23'], limit: 5, batchSize: 3, onResult: (r) => streamed.push(`${r.bench}#${r.idx}`) });
+  const { results, summary, average } = await evaluate(engine, {
+    benches: ['math500', 'amc23'],
+    limit: 5,
+    batchSize: 3,
+    onResult: (r) => streamed.push(`${r.bench}#${r.idx}`),
+  });
   assert.equal(results.length, 10);
   assert.equal(streamed.length, 10);
-  assert.deepEqual(results.map((r) => r.correct), [true, false, true, false, true, true, false, true, false, true]);
-  assert.ok(results.every((r) => !r.output.includes('9999')), 'output cut at the first stop word');
-  assert.deepEqual(summary.map((s) => [s.bench, s.n, s.correct, s.acc]), [['math500', 5, 3, 60], ['amc23', 5, 3, 60]]);
+  assert.deepEqual(
+    results.map((r) => r.correct),
+    [true, false, true, false, true, true, false, true, false, true],
+  );
+  assert.ok(
+    results.every((r) => !r.output.includes('9999')),
+    'output cut at the first stop word',
+  );
+  assert.deepEqual(
+    summary.map((s) => [s.bench, s.n, s.correct, s.acc]),
+    [
+      ['math500', 5, 3, 60],
+      ['amc23', 5, 3, 60],
+    ],
+  );
   assert.equal(average, 60);
   const o = engine.calls[0].opts;
   assert.deepEqual([o.n, o.temperature, o.top_p, o.max_tokens, o.seed], [1, 0, 1, 2048, 0]);
   assert.deepEqual(o.stop, ['</s>', '<|im_end|>', '<|endoftext|>']);
   assert.equal(engine.calls[0].prompts.length, 3);
-  assert.ok(engine.calls[0].prompts[0].startsWith('<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n<|im_start|>user\n'));
+  assert.ok(
+    engine.calls[0].prompts[0].startsWith(
+      '<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n<|im_start|>user\n',
+    ),
+  );
   assert.ok(engine.calls[0].prompts[0].endsWith('<|im_end|>\n<|im_start|>assistant\n'));
 });
 
@@ -68,7 +106,13 @@ test('the step prompt carries the question and asks for a boxed answer', () => {
 
 test('gold check: every gold grades equal to itself on the small sets', async () => {
   const r = await goldCheck(['aime24', 'amc23']);
-  assert.deepEqual(r.map((x) => [x.bench, x.gold.correct, x.gold.n]), [['aime24', 30, 30], ['amc23', 40, 40]]);
+  assert.deepEqual(
+    r.map((x) => [x.bench, x.gold.correct, x.gold.n]),
+    [
+      ['aime24', 30, 30],
+      ['amc23', 40, 40],
+    ],
+  );
   // AIME reference solutions: 10 AoPS \textbf{(N)} boxes and 1 without a box miss (docs/grading.md).
   assert.equal(r[0].reference?.misses.length, 11);
 });
@@ -83,7 +127,10 @@ test('a problem the engine cannot encode is recorded as an error and counted wro
     assert.match(errs[0]!.error!, /not in the vocabulary/);
     assert.equal(summary[0]!.errors, errs.length);
     assert.equal(summary[0]!.n, 40);
-    assert.deepEqual(results.map((r) => r.idx), [...results.map((r) => r.idx)].sort((a, b) => a - b));
+    assert.deepEqual(
+      results.map((r) => r.idx),
+      [...results.map((r) => r.idx)].sort((a, b) => a - b),
+    );
   } finally {
     await e.close();
   }

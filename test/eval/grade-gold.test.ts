@@ -10,7 +10,8 @@ import { goldAnswer, gradeInputs, gradeSync } from '../../src/eval/grade.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-const BOXED = 'We have $2x = 1$, so $x = \\frac{1}{2}$. We check: $\\boxed{3}$ is not it; the root is ' +
+const BOXED =
+  'We have $2x = 1$, so $x = \\frac{1}{2}$. We check: $\\boxed{3}$ is not it; the root is ' +
   '$x=\\boxed{\\dfrac{1}{2}}$.';
 const SAYS = 'Natalia sold 48/2 = 24 clips in May.\nShe sold 48+24 = 72 clips altogether.\nThe answer is 72.';
 
@@ -41,7 +42,7 @@ test('a plain gold is normalised and nothing more', () => {
   assert.equal(gradeInputs({ gold: '\\boxed{5}', goldNormalized: true, pred: '5' }).gold, '\\boxed{5}');
 });
 
-test('every MATH-500 solution, given as the gold, yields the benchmark\'s own gold', () => {
+test("every MATH-500 solution, given as the gold, yields the benchmark's own gold", () => {
   const problems = loadBenchmark('math500');
   assert.equal(problems.length, 500);
   for (const p of problems) assert.equal(goldAnswer(p.reference!), p.gold, `math500 #${p.idx}`);
@@ -58,7 +59,13 @@ test('psrlm grade reads the answer out of a gold solution and leaves a plain gol
   const input = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
   const r = spawnSync(process.execPath, [CLI, 'grade'], { input, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { equal: boolean; gold: string });
-  assert.deepEqual(out.map((o) => o.equal), [true, true, false, false, true]);
+  const out = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { equal: boolean; gold: string });
+  assert.deepEqual(
+    out.map((o) => o.equal),
+    [true, true, false, false, true],
+  );
   assert.equal(out[0]!.gold, BOXED, 'the line comes back with its gold as it was given');
 });

@@ -36,7 +36,10 @@ test('verdicts come back for the right pairs with several workers', async () => 
   try {
     const tasks = Array.from({ length: 60 }, (_, i) => ({ gold: String(i), pred: String(i % 3 === 0 ? i : i + 1) }));
     const vs = await pool.gradeAll(tasks);
-    assert.deepEqual(vs.map((v) => v.equal), tasks.map((_, i) => i % 3 === 0));
+    assert.deepEqual(
+      vs.map((v) => v.equal),
+      tasks.map((_, i) => i % 3 === 0),
+    );
   } finally {
     await pool.close();
   }
@@ -57,9 +60,18 @@ test('psrlm grade adds a boolean "equal" to each JSONL line, in order, keeping o
   ];
   const r = cli(['grade'], lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   assert.equal(r.status, 0, r.stderr);
-  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(out.map((o) => o.id), [1, 2, 3, 4, 5]);
-  assert.deepEqual(out.map((o) => o.equal), [true, true, true, true, true]); // #2: the toolkit's bug, reproduced
+  const out = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    out.map((o) => o.id),
+    [1, 2, 3, 4, 5],
+  );
+  assert.deepEqual(
+    out.map((o) => o.equal),
+    [true, true, true, true, true],
+  ); // #2: the toolkit's bug, reproduced
   assert.equal(out[0].gold, '\\frac{1}{2}');
   const strict = cli(['grade', '--strict'], JSON.stringify(lines[1]) + '\n');
   assert.equal(JSON.parse(strict.stdout).equal, false);
@@ -74,9 +86,23 @@ test('psrlm grade rejects bad input with a message that says what to fix', () =>
 });
 
 test('psrlm extract adds the normalised answer', () => {
-  const r = cli(['extract'], [{ text: 'so $\\boxed{\\dfrac{1}{\\boxed{2}}}$ hence \\boxed{\\tfrac{3}{4}}.', k: 'a' }, { text: 'The answer is 1,234 apples.' }].map((l) => JSON.stringify(l)).join('\n'));
+  const r = cli(
+    ['extract'],
+    [
+      { text: 'so $\\boxed{\\dfrac{1}{\\boxed{2}}}$ hence \\boxed{\\tfrac{3}{4}}.', k: 'a' },
+      { text: 'The answer is 1,234 apples.' },
+    ]
+      .map((l) => JSON.stringify(l))
+      .join('\n'),
+  );
   assert.equal(r.status, 0, r.stderr);
-  const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(out.map((o) => o.answer), ['\\frac{3}{4}', '1,234']);
+  const out = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    out.map((o) => o.answer),
+    ['\\frac{3}{4}', '1,234'],
+  );
   assert.equal(out[0].k, 'a');
 });

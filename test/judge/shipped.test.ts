@@ -23,30 +23,51 @@ import { generateProblems } from '../../src/world/index.js';
 
 const M1 = path.join(templatesDir(), '..', 'assets', 'models', 'm1');
 
-test('the shipped M1 passes the judge gate on a sample: both orders, consistency, its own candidates', { timeout: 300_000 }, async () => {
-  const e = EmbeddedEngine.load(M1);
-  try {
-    const d = dataConfig({});
-    const t = loadTemplate('compact');
-    const recs = buildRecords({ ...d, base: { problems: 0, practice: 0 }, ift: { problems: 0 }, eft: { ...d.eft, trainPairs: 0, harderPairs: 0, singles: 0, testPairs: 100 } }).eftTest;
-    const j = await judgeReport(e, recs);
-    console.log(`shipped M1 on 200 held-out EFT examples: ${JSON.stringify(j)}`);
-    assert.equal(j.parse_failures, 0);
-    assert.ok(j.accuracy_ab >= 0.85 && j.accuracy_ba >= 0.85, `judge accuracy AB ${j.accuracy_ab}, BA ${j.accuracy_ba} (gate: 0.85 each)`);
-    assert.ok(j.order_consistency >= 0.9, `order consistency ${j.order_consistency} (gate: 0.90)`);
-    const h = await judgeHealth(e, t, heldOutPrefixes(generateProblems(d.world, 'test', 200), 7), DEFAULT_HEALTH);
-    console.log(`shipped M1 on its own candidates (200 prefixes): ${JSON.stringify(h)}`);
-    assert.ok(h.mixed_share > 0.05, `mixed prefixes ${h.mixed_share}: too few to compare picks`);
-    assert.ok(h.judge_beats_random && h.judge_beats_majority, `judge ${h.judge_pick} vs random ${h.random_pick} vs majority ${h.majority_pick}`);
-    assert.equal(h.parse_failure_rate, 0);
-    // order flips between a right and a wrong step are judging errors (0 of 26 when measured)
-    assert.ok(h.decisive_order_pairs >= 10 && h.decisive_order_flip_rate <= 0.1, `order flips on right-vs-wrong pairs: ${h.decisive_order_flip_rate} of ${h.decisive_order_pairs}`);
-    assert.ok(h.candidate_accuracy >= 0.8, `candidate accuracy ${h.candidate_accuracy}`);
-    const singles = collectSingles(d.world, t, d.seed, 'test', 0, 100, d.budget.eft, { policy: d.eft.policy, explain: d.eft.explain }).records;
-    const s = await singleReport(e, singles);
-    console.log(`shipped M1 on 100 held-out single checks: ${JSON.stringify(s)}`);
-    assert.ok(s.accuracy_arithmetic >= 0.9, `single checks of a wrong result: ${s.accuracy_arithmetic}`);
-  } finally {
-    await e.close();
-  }
-});
+test(
+  'the shipped M1 passes the judge gate on a sample: both orders, consistency, its own candidates',
+  { timeout: 300_000 },
+  async () => {
+    const e = EmbeddedEngine.load(M1);
+    try {
+      const d = dataConfig({});
+      const t = loadTemplate('compact');
+      const recs = buildRecords({
+        ...d,
+        base: { problems: 0, practice: 0 },
+        ift: { problems: 0 },
+        eft: { ...d.eft, trainPairs: 0, harderPairs: 0, singles: 0, testPairs: 100 },
+      }).eftTest;
+      const j = await judgeReport(e, recs);
+      console.log(`shipped M1 on 200 held-out EFT examples: ${JSON.stringify(j)}`);
+      assert.equal(j.parse_failures, 0);
+      assert.ok(
+        j.accuracy_ab >= 0.85 && j.accuracy_ba >= 0.85,
+        `judge accuracy AB ${j.accuracy_ab}, BA ${j.accuracy_ba} (gate: 0.85 each)`,
+      );
+      assert.ok(j.order_consistency >= 0.9, `order consistency ${j.order_consistency} (gate: 0.90)`);
+      const h = await judgeHealth(e, t, heldOutPrefixes(generateProblems(d.world, 'test', 200), 7), DEFAULT_HEALTH);
+      console.log(`shipped M1 on its own candidates (200 prefixes): ${JSON.stringify(h)}`);
+      assert.ok(h.mixed_share > 0.05, `mixed prefixes ${h.mixed_share}: too few to compare picks`);
+      assert.ok(
+        h.judge_beats_random && h.judge_beats_majority,
+        `judge ${h.judge_pick} vs random ${h.random_pick} vs majority ${h.majority_pick}`,
+      );
+      assert.equal(h.parse_failure_rate, 0);
+      // order flips between a right and a wrong step are judging errors (0 of 26 when measured)
+      assert.ok(
+        h.decisive_order_pairs >= 10 && h.decisive_order_flip_rate <= 0.1,
+        `order flips on right-vs-wrong pairs: ${h.decisive_order_flip_rate} of ${h.decisive_order_pairs}`,
+      );
+      assert.ok(h.candidate_accuracy >= 0.8, `candidate accuracy ${h.candidate_accuracy}`);
+      const singles = collectSingles(d.world, t, d.seed, 'test', 0, 100, d.budget.eft, {
+        policy: d.eft.policy,
+        explain: d.eft.explain,
+      }).records;
+      const s = await singleReport(e, singles);
+      console.log(`shipped M1 on 100 held-out single checks: ${JSON.stringify(s)}`);
+      assert.ok(s.accuracy_arithmetic >= 0.9, `single checks of a wrong result: ${s.accuracy_arithmetic}`);
+    } finally {
+      await e.close();
+    }
+  },
+);

@@ -6,14 +6,29 @@ import { loadTemplate } from '../../src/data/templates.js';
 import { bestAndWorst, planJudgments, tally } from '../../src/judge/tournament.js';
 
 const t = loadTemplate('compact');
-const cands = ['Step 2: wins 5: 10+5=15\n', 'Step 2: wins 5: 10+5=16\n', 'wins 5: 10+5=15', 'Step 2: loses 5: 10-5=5\n'];
+const cands = [
+  'Step 2: wins 5: 10+5=15\n',
+  'Step 2: wins 5: 10+5=16\n',
+  'wins 5: 10+5=15',
+  'Step 2: loses 5: 10-5=5\n',
+];
 
 test('identical candidates are merged; each unordered pair is judged in both orders', () => {
   const p = planJudgments(t, 'Ann has 10. She wins 5. How many now?', ['start: 10'], cands);
   assert.deepEqual(p.rep, [0, 1, 0, 3]);
   assert.deepEqual(p.unique, [0, 1, 3]);
   assert.equal(p.pairs.length, 6);
-  assert.deepEqual(p.pairs.map((x) => [x.a, x.b]), [[0, 1], [1, 0], [0, 3], [3, 0], [1, 3], [3, 1]]);
+  assert.deepEqual(
+    p.pairs.map((x) => [x.a, x.b]),
+    [
+      [0, 1],
+      [1, 0],
+      [0, 3],
+      [3, 0],
+      [1, 3],
+      [3, 1],
+    ],
+  );
   assert.ok(p.pairs[0]!.prompt.includes('A: wins 5: 10+5=15\nB: wins 5: 10+5=16\n'));
   assert.equal(planJudgments(t, 'x', [], cands, false).pairs.length, 3);
 });
@@ -29,7 +44,10 @@ test('wins, position bias, order flips and parse failures are counted', () => {
   assert.equal(r.firstPosition, 4);
   assert.equal(r.orderPairs, 2);
   assert.equal(r.orderFlips, 1);
-  assert.deepEqual(r.orderResults, [{ a: 0, b: 1, flipped: false }, { a: 0, b: 3, flipped: true }]);
+  assert.deepEqual(r.orderResults, [
+    { a: 0, b: 1, flipped: false },
+    { a: 0, b: 3, flipped: true },
+  ]);
   const bw = bestAndWorst(r.wins, p.rep);
   assert.deepEqual(bw.best, [0]);
   assert.deepEqual(bw.worst, [1]);

@@ -16,7 +16,9 @@ const t = loadTemplate('compact');
 const items = heldOutPrefixes(generateProblems(d.world, 'test', 40), 3);
 const prompts = items.map((it) => renderStepPrompt(t, it.problem.text) + renderSteps(it.prefix));
 // the gold next line, as a model continuing the prompt writes it
-const gold = items.map((it) => renderSteps(solutionBodies(it.problem).slice(0, it.prefix.length + 1)).slice(renderSteps(it.prefix).length));
+const gold = items.map((it) =>
+  renderSteps(solutionBodies(it.problem).slice(0, it.prefix.length + 1)).slice(renderSteps(it.prefix).length),
+);
 // the same line with its last number one larger: a wrong result (or a wrong boxed answer)
 const wrong = gold.map((g) => g.replace(/(\d+)(\D*)$/, (_, n: string, rest: string) => `${Number(n) + 1}${rest}`));
 
@@ -26,7 +28,10 @@ test('gold next steps are right, changed results wrong; greedy, one line', async
   const none = await nextStepReport(new Scripted((p) => wrong[prompts.indexOf(p)]!), items, t);
   assert.deepEqual(none, { n: 40, accuracy: 0 });
   // every third prefix right: 14 of 40 (i = 0, 3, ..., 39)
-  const e = new Scripted((p) => { const i = prompts.indexOf(p); return i % 3 === 0 ? gold[i]! : wrong[i]!; });
+  const e = new Scripted((p) => {
+    const i = prompts.indexOf(p);
+    return i % 3 === 0 ? gold[i]! : wrong[i]!;
+  });
   assert.deepEqual(await nextStepReport(e, items, t), { n: 40, accuracy: 14 / 40 });
   assert.equal(e.seen[0]!.temperature, 0);
   assert.deepEqual(e.seen[0]!.stop, ['\n']);

@@ -6,9 +6,15 @@ export class Scripted implements Engine {
   readonly name = 'scripted';
   seen: GenerateOptions[] = [];
   constructor(private readonly answer: (prompt: string) => string) {}
-  tokenize(text: string): number[] { return [...text].map((c) => c.charCodeAt(0)); }
-  detokenize(ids: number[]): string { return String.fromCharCode(...ids); }
-  async logprob(): Promise<number[]> { return []; }
+  tokenize(text: string): number[] {
+    return [...text].map((c) => c.charCodeAt(0));
+  }
+  detokenize(ids: number[]): string {
+    return String.fromCharCode(...ids);
+  }
+  async logprob(): Promise<number[]> {
+    return [];
+  }
   async close(): Promise<void> {}
   async generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
     this.seen.push(opts);

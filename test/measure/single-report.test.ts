@@ -10,18 +10,40 @@ import { singleReport } from '../../src/measure/world.js';
 import { Scripted } from './scripted.js';
 
 const d = dataConfig({});
-const recs = collectSingles(d.world, loadTemplate('compact'), d.seed, 'test', 0, 60, d.budget.eft, { policy: d.eft.policy, explain: d.eft.explain }).records;
+const recs = collectSingles(d.world, loadTemplate('compact'), d.seed, 'test', 0, 60, d.budget.eft, {
+  policy: d.eft.policy,
+  explain: d.eft.explain,
+}).records;
 const gold = new Map(recs.map((r) => [r.prompt, r.completion]));
 
 test('gold lines: every share is 1; flipped verdict words: every share is 0', async () => {
   const e = new Scripted((p) => gold.get(p)!);
   const g = await singleReport(e, recs);
-  assert.deepEqual(g, { n: 60, accuracy: 1, accuracy_right: 1, accuracy_wrong: 1, accuracy_arithmetic: 1, exact: 1, parse_failures: 0 });
+  assert.deepEqual(g, {
+    n: 60,
+    accuracy: 1,
+    accuracy_right: 1,
+    accuracy_wrong: 1,
+    accuracy_arithmetic: 1,
+    exact: 1,
+    parse_failures: 0,
+  });
   assert.equal(e.seen[0]!.temperature, 0); // greedy
   const worded = recs.filter((r) => / (ok|no)$/.test(r.check)); // leaves out reason lines (`sells means -`)
   assert.ok(worded.length > 40 && worded.length < 60);
-  const flip = await singleReport(new Scripted((p) => gold.get(p)!.replace(/ ok$/, ' XX').replace(/ no$/, ' ok').replace(/ XX$/, ' no')), worded);
-  assert.deepEqual(flip, { n: worded.length, accuracy: 0, accuracy_right: 0, accuracy_wrong: 0, accuracy_arithmetic: 0, exact: 0, parse_failures: 0 });
+  const flip = await singleReport(
+    new Scripted((p) => gold.get(p)!.replace(/ ok$/, ' XX').replace(/ no$/, ' ok').replace(/ XX$/, ' no')),
+    worded,
+  );
+  assert.deepEqual(flip, {
+    n: worded.length,
+    accuracy: 0,
+    accuracy_right: 0,
+    accuracy_wrong: 0,
+    accuracy_arithmetic: 0,
+    exact: 0,
+    parse_failures: 0,
+  });
 });
 
 test('always "ok": right steps all counted right, wrong ones all wrong; an empty or cut-off line is a parse failure', async () => {

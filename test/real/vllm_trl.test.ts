@@ -26,177 +26,450 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 async function rlPython(): Promise<string> {
-  const mod = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'python-env.mjs')).href)) as { pythonEnv: (n: string) => Promise<{ python: string }> };
+  const mod = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'python-env.mjs')).href)) as {
+    pythonEnv: (n: string) => Promise<{ python: string }>;
+  };
   return (await mod.pythonEnv('rl')).python;
 }
 
-const vllmCommand = (py: string) => [py, '-m', 'vllm.entrypoints.openai.api_server', '--model', '{checkpoint}', '--port', '{port}',
-  '--served-model-name', '{name}', '--max-model-len', '1024', '--dtype', 'float32', '--max-num-seqs', '64', '--disable-log-stats'];
+const vllmCommand = (py: string) => [
+  py,
+  '-m',
+  'vllm.entrypoints.openai.api_server',
+  '--model',
+  '{checkpoint}',
+  '--port',
+  '{port}',
+  '--served-model-name',
+  '{name}',
+  '--max-model-len',
+  '1024',
+  '--dtype',
+  'float32',
+  '--max-num-seqs',
+  '64',
+  '--disable-log-stats',
+];
 const VLLM_ENV = { VLLM_CPU_KVCACHE_SPACE: '1', OMP_NUM_THREADS: '1' };
 const stage: Record<string, number> = {};
 const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
   const t0 = performance.now();
-  try { return await fn(); } finally { stage[name] = Math.round((performance.now() - t0) / 100) / 10; }
+  try {
+    return await fn();
+  } finally {
+    stage[name] = Math.round((performance.now() - t0) / 100) / 10;
+  }
 };
 const readJSON = <T = Record<string, unknown>>(f: string) => JSON.parse(readFileSync(f, 'utf8')) as T;
 
-test('tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) -> TRL step-DPO -> vLLM M2 -> eval', { timeout: 1_500_000 }, async () => {
-  const py = await timed('python env', rlPython);
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-real-'));
-  const m0 = path.join(dir, 'm0'), m1 = path.join(dir, 'm1');
-  const mk = spawnSync(py, ['-m', 'psrlm_trl.tiny', m0, '--layers', '2', '--hidden', '128', '--heads', '2', '--ctx', '1024'], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') } });
-  assert.equal(mk.status, 0, mk.stderr);
+test(
+  'tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) -> TRL step-DPO -> vLLM M2 -> eval',
+  { timeout: 1_500_000 },
+  async () => {
+    const py = await timed('python env', rlPython);
+    const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-real-'));
+    const m0 = path.join(dir, 'm0'),
+      m1 = path.join(dir, 'm1');
+    const mk = spawnSync(
+      py,
+      ['-m', 'psrlm_trl.tiny', m0, '--layers', '2', '--hidden', '128', '--heads', '2', '--ctx', '1024'],
+      { encoding: 'utf8', env: { ...process.env, PYTHONPATH: path.join(ROOT, 'trainer') } },
+    );
+    assert.equal(mk.status, 0, mk.stderr);
 
-  // ---- the run config: vLLM serves, TRL trains (its trainer section also trains M1 below)
-  const cfgFile = path.join(dir, 'run.yaml');
-  writeFileSync(cfgFile, stringify({
-    seed: 3, model: m1, template: 'compact', iterations: 1, problems: [4],
-    search: { candidates: 4, max_step_tokens: 24, judge_max_tokens: 176, max_steps: 2, max_rollbacks: 2, batch_problems: 4 },
-    dpo: { beta: 0.1, lr: 1e-3, epochs: 1, batch_size: 4 },
-    health: { prefixes: 2 }, eval: { problems: 2, judge: 4, max_tokens: 48 },
-    engine: { kind: 'server', command: vllmCommand(py), env: VLLM_ENV, startup_timeout: 600, options: 'concurrency=32' },
-    trainer: { kind: 'trl', launcher: [py], per_device_batch_size: 4, contract_records: 8, env: { OMP_NUM_THREADS: '2' } },
-  }));
+    // ---- the run config: vLLM serves, TRL trains (its trainer section also trains M1 below)
+    const cfgFile = path.join(dir, 'run.yaml');
+    writeFileSync(
+      cfgFile,
+      stringify({
+        seed: 3,
+        model: m1,
+        template: 'compact',
+        iterations: 1,
+        problems: [4],
+        search: {
+          candidates: 4,
+          max_step_tokens: 24,
+          judge_max_tokens: 176,
+          max_steps: 2,
+          max_rollbacks: 2,
+          batch_problems: 4,
+        },
+        dpo: { beta: 0.1, lr: 1e-3, epochs: 1, batch_size: 4 },
+        health: { prefixes: 2 },
+        eval: { problems: 2, judge: 4, max_tokens: 48 },
+        engine: {
+          kind: 'server',
+          command: vllmCommand(py),
+          env: VLLM_ENV,
+          startup_timeout: 600,
+          options: 'concurrency=32',
+        },
+        trainer: {
+          kind: 'trl',
+          launcher: [py],
+          per_device_batch_size: 4,
+          contract_records: 8,
+          env: { OMP_NUM_THREADS: '2' },
+        },
+      }),
+    );
 
-  // ---- M1 = SFT of M0 on IFT + EFT with TRL (completion-only loss) through `psrlm sft`, under the run
-  // config's trainer section; the token-boundary contract is checked first
-  const built = buildRecords(dataConfig({ base: { problems: 0, practice: 0 }, ift: { problems: 160 }, eft: { trainPairs: 160, testPairs: 0, harderPairs: 0, explain: 'reason' } }));
-  const iftFile = path.join(dir, 'm1-ift.jsonl'), eftFile = path.join(dir, 'm1-eft-train.jsonl');
-  writeFileSync(iftFile, built.ift.map((r) => JSON.stringify(r) + '\n').join(''));
-  writeFileSync(eftFile, built.eftTrain.map((r) => JSON.stringify(r) + '\n').join(''));
-  const sftArgs = [CLI, 'sft', '--config', cfgFile, '--model', m0, '--data', iftFile, '--data', eftFile, '--out', m1,
-    '--epochs', '2', '--lr', '4e-3', '--batch-size', '16', '--warmup-frac', '0.05', '--min-lr-frac', '0.1', '--seed', '7', '--quiet'];
-  const sftRun = await timed('SFT (TRL, psrlm sft)', async () => spawnSync(process.execPath, sftArgs, { encoding: 'utf8' }));
-  assert.equal(sftRun.status, 0, `psrlm sft failed:\n${sftRun.stderr.slice(-3000)}`);
-  const m1Manifest = readJSON<{ task: string; training_args: Record<string, unknown>; contract: { checked: number }; pipeline: { kind: string; sft: { key: string; data: Array<{ records: number }>; result: { steps: number; first_loss: number; final_loss: number } } } }>(path.join(m1, 'manifest.json'));
-  assert.equal(m1Manifest.task, 'sft');
-  assert.equal(m1Manifest.contract.checked, 8, 'the token-boundary contract was checked on 8 records (trainer.contract_records)');
-  assert.equal(m1Manifest.training_args.adam_beta2, 0.95, 'optimizer settings are stated, not transformers defaults');
-  assert.equal(m1Manifest.pipeline.kind, 'psrlm-sft');
-  assert.deepEqual(m1Manifest.pipeline.sft.data.map((d) => d.records), [built.ift.length, built.eftTrain.length]);
-  assert.ok(m1Manifest.pipeline.sft.result.steps >= 2 * Math.floor((built.ift.length + built.eftTrain.length) / 16));
-  const res = m1Manifest.pipeline.sft.result;
-  assert.ok(res.final_loss < res.first_loss, `SFT loss fell (${res.first_loss} -> ${res.final_loss})`);
-  const sftAgain = spawnSync(process.execPath, sftArgs, { encoding: 'utf8' });
-  assert.equal(sftAgain.status, 0, sftAgain.stderr);
-  assert.match(sftAgain.stderr, /reusing it/, 'the same psrlm sft again reuses the finished M1');
+    // ---- M1 = SFT of M0 on IFT + EFT with TRL (completion-only loss) through `psrlm sft`, under the run
+    // config's trainer section; the token-boundary contract is checked first
+    const built = buildRecords(
+      dataConfig({
+        base: { problems: 0, practice: 0 },
+        ift: { problems: 160 },
+        eft: { trainPairs: 160, testPairs: 0, harderPairs: 0, explain: 'reason' },
+      }),
+    );
+    const iftFile = path.join(dir, 'm1-ift.jsonl'),
+      eftFile = path.join(dir, 'm1-eft-train.jsonl');
+    writeFileSync(iftFile, built.ift.map((r) => JSON.stringify(r) + '\n').join(''));
+    writeFileSync(eftFile, built.eftTrain.map((r) => JSON.stringify(r) + '\n').join(''));
+    const sftArgs = [
+      CLI,
+      'sft',
+      '--config',
+      cfgFile,
+      '--model',
+      m0,
+      '--data',
+      iftFile,
+      '--data',
+      eftFile,
+      '--out',
+      m1,
+      '--epochs',
+      '2',
+      '--lr',
+      '4e-3',
+      '--batch-size',
+      '16',
+      '--warmup-frac',
+      '0.05',
+      '--min-lr-frac',
+      '0.1',
+      '--seed',
+      '7',
+      '--quiet',
+    ];
+    const sftRun = await timed('SFT (TRL, psrlm sft)', async () =>
+      spawnSync(process.execPath, sftArgs, { encoding: 'utf8' }),
+    );
+    assert.equal(sftRun.status, 0, `psrlm sft failed:\n${sftRun.stderr.slice(-3000)}`);
+    const m1Manifest = readJSON<{
+      task: string;
+      training_args: Record<string, unknown>;
+      contract: { checked: number };
+      pipeline: {
+        kind: string;
+        sft: {
+          key: string;
+          data: Array<{ records: number }>;
+          result: { steps: number; first_loss: number; final_loss: number };
+        };
+      };
+    }>(path.join(m1, 'manifest.json'));
+    assert.equal(m1Manifest.task, 'sft');
+    assert.equal(
+      m1Manifest.contract.checked,
+      8,
+      'the token-boundary contract was checked on 8 records (trainer.contract_records)',
+    );
+    assert.equal(m1Manifest.training_args.adam_beta2, 0.95, 'optimizer settings are stated, not transformers defaults');
+    assert.equal(m1Manifest.pipeline.kind, 'psrlm-sft');
+    assert.deepEqual(
+      m1Manifest.pipeline.sft.data.map((d) => d.records),
+      [built.ift.length, built.eftTrain.length],
+    );
+    assert.ok(m1Manifest.pipeline.sft.result.steps >= 2 * Math.floor((built.ift.length + built.eftTrain.length) / 16));
+    const res = m1Manifest.pipeline.sft.result;
+    assert.ok(res.final_loss < res.first_loss, `SFT loss fell (${res.first_loss} -> ${res.final_loss})`);
+    const sftAgain = spawnSync(process.execPath, sftArgs, { encoding: 'utf8' });
+    assert.equal(sftAgain.status, 0, sftAgain.stderr);
+    assert.match(sftAgain.stderr, /reusing it/, 'the same psrlm sft again reuses the finished M1');
 
-  // ---- psrlm run with vLLM + TRL, killed during DPO, then resumed
-  const out = path.join(dir, 'run');
-  const interrupted = await timed('run until DPO (vLLM M1 start, baseline eval, health, search)', () => new Promise<boolean>((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', cfgFile, '--out', out, '--quiet'], { stdio: 'ignore', detached: true });
-    let killed = false;
-    const poll = setInterval(() => {
-      // the trainer subprocess has started (its config is written): kill the whole process group
-      if (!killed && existsSync(path.join(out, 'iter-1', 'trl', 'dpo.config.json'))) { killed = true; process.kill(-child.pid!, 'SIGKILL'); }
-    }, 50);
-    child.on('exit', (_c, signal) => { clearInterval(poll); resolve(signal === 'SIGKILL'); });
-  }));
-  assert.ok(interrupted, 'the run was killed during DPO');
-  assert.ok(!existsSync(path.join(out, 'iter-1', 'done', 'dpo')) && !existsSync(path.join(out, 'iter-1', 'model')));
-  const r = await timed('resumed run (TRL step-DPO, vLLM M2 start, eval)', async () => spawnSync(process.execPath, [CLI, 'run', cfgFile, '--out', out], { encoding: 'utf8' }));
-  assert.equal(r.status, 0, `resumed psrlm run failed:\n${r.stderr.slice(-3000)}`);
-  assert.match(r.stderr, /resuming the run/);
-  const timings = readJSON<Record<string, Record<string, number>>>(path.join(out, 'timings.json'));
-  Object.assign(stage, Object.fromEntries(Object.entries(timings).flatMap(([w, s]) => Object.entries(s).map(([k, v]) => [`run ${w}/${k}`, v]))));
+    // ---- psrlm run with vLLM + TRL, killed during DPO, then resumed
+    const out = path.join(dir, 'run');
+    const interrupted = await timed(
+      'run until DPO (vLLM M1 start, baseline eval, health, search)',
+      () =>
+        new Promise<boolean>((resolve) => {
+          const child = spawn(process.execPath, [CLI, 'run', cfgFile, '--out', out, '--quiet'], {
+            stdio: 'ignore',
+            detached: true,
+          });
+          let killed = false;
+          const poll = setInterval(() => {
+            // the trainer subprocess has started (its config is written): kill the whole process group
+            if (!killed && existsSync(path.join(out, 'iter-1', 'trl', 'dpo.config.json'))) {
+              killed = true;
+              process.kill(-child.pid!, 'SIGKILL');
+            }
+          }, 50);
+          child.on('exit', (_c, signal) => {
+            clearInterval(poll);
+            resolve(signal === 'SIGKILL');
+          });
+        }),
+    );
+    assert.ok(interrupted, 'the run was killed during DPO');
+    assert.ok(!existsSync(path.join(out, 'iter-1', 'done', 'dpo')) && !existsSync(path.join(out, 'iter-1', 'model')));
+    const r = await timed('resumed run (TRL step-DPO, vLLM M2 start, eval)', async () =>
+      spawnSync(process.execPath, [CLI, 'run', cfgFile, '--out', out], { encoding: 'utf8' }),
+    );
+    assert.equal(r.status, 0, `resumed psrlm run failed:\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stderr, /resuming the run/);
+    const timings = readJSON<Record<string, Record<string, number>>>(path.join(out, 'timings.json'));
+    Object.assign(
+      stage,
+      Object.fromEntries(
+        Object.entries(timings).flatMap(([w, s]) => Object.entries(s).map(([k, v]) => [`run ${w}/${k}`, v])),
+      ),
+    );
 
-  // every artifact
-  const it = path.join(out, 'iter-1');
-  for (const f of ['manifest.json', 'baseline/eval.json', 'summary.json', 'report.md', 'timings.json', 'server-M1.log', 'server-M2.log', 'calls-M1.jsonl',
-    'iter-1/health.json', 'iter-1/samples.jsonl', 'iter-1/search.json', 'iter-1/pairs.jsonl', 'iter-1/pairs.trl.jsonl', 'iter-1/pairs.stepdpo.jsonl',
-    'iter-1/pairs.json', 'iter-1/dpo.json', 'iter-1/eval.json', 'iter-1/model/model.safetensors', 'iter-1/model/tokenizer.json', 'iter-1/model/manifest.json',
-    ...['health', 'search', 'pairs', 'dpo', 'eval'].map((s) => `iter-1/done/${s}`)]) {
-    assert.ok(existsSync(path.join(out, f)), `missing ${f}`);
-  }
-  const pairs = readFileSync(path.join(it, 'pairs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { chosen_final: boolean; rejected_final: boolean; prompt: string; chosen: string });
-  assert.ok(pairs.length > 0, 'the search made pairs');
-  const dpo = readJSON<{ pairs: number; steps: number; contract: { checked: number } }>(path.join(it, 'dpo.json'));
-  assert.equal(dpo.pairs, pairs.length);
-  assert.equal(dpo.contract.checked, Math.min(8, pairs.length), 'token-boundary contract checked before DPO');
-  // the reference model: M_t itself, and M_{t+1} starts from it
-  const mm = readJSON<{ task: string; parent: string; reference: string; eos_rule: string; config: Record<string, unknown>; training_args: Record<string, unknown>; pipeline: { parent: string } }>(path.join(it, 'model', 'manifest.json'));
-  assert.equal(mm.task, 'dpo');
-  assert.equal(mm.parent, path.resolve(m1));
-  assert.equal(mm.reference, 'the current iterate, frozen copy');
-  assert.equal(mm.pipeline.parent, 'M1');
-  assert.match(mm.eos_rule, /only after a final step/);
-  // no EOS after a non-final step: the trainer's inputs, as the contract file shows them
-  const contract = readJSON<{ records: Array<{ chosen_ids: number[]; rejected_ids: number[]; chosen_final: boolean; rejected_final: boolean }> }>(path.join(it, 'trl', 'dpo.contract.json'));
-  const eos = loadHFTokenizer(m1).eos;
-  for (const c of contract.records) {
-    assert.equal(c.chosen_ids.at(-1) === eos, c.chosen_final);
-    assert.equal(c.rejected_ids.at(-1) === eos, c.rejected_final);
-  }
-  // nothing silently defaulted: the run manifest has the resolved config; the trainer got every setting
-  const man = readJSON<{ config: { dpo: Record<string, unknown>; engine: { kind: string }; trainer: { kind: string } } }>(path.join(out, 'manifest.json'));
-  assert.equal(man.config.engine.kind, 'server');
-  assert.equal(man.config.trainer.kind, 'trl');
-  assert.equal(mm.training_args.learning_rate, 1e-3);
-  assert.equal(mm.training_args.beta, 0.1);
-  assert.equal(mm.training_args.adam_beta2, 0.95);
-  assert.equal(mm.config.warmup_frac, man.config.dpo.warmup_frac);
-  const ev = readJSON<{ model: string; test: { accuracy: number } }>(path.join(it, 'eval.json'));
-  assert.equal(ev.model, 'M2');
-
-  // ---- a real vLLM serving M2: psrlm eval --engine, and the remote engine's own checks
-  const m2 = path.join(it, 'model');
-  const served = await timed('vLLM start (M2, for the checks)', () => startServer({ command: vllmCommand(py), env: VLLM_ENV, port: 0, host: '127.0.0.1', startup_timeout_s: 600, options: '' }, m2, servedName('check-M2', m2), path.join(dir, 'server-check.log')));
-  try {
-    const spec = `${served.spec}&tokenizer=${encodeURIComponent(m2)}`;
-    const evalOut = path.join(dir, 'bench.jsonl');
-    const e = await timed('psrlm eval --engine (gsm8k + math500, 2 each)', async () => spawnSync(process.execPath, [CLI, 'eval', '--engine', spec, '--bench', 'gsm8k,math500', '--limit', '2', '--max-tokens', '32', '--out', evalOut], { encoding: 'utf8' }));
-    assert.equal(e.status, 0, e.stderr.slice(-2000));
-    assert.equal(readFileSync(evalOut, 'utf8').trim().split('\n').length, 4);
-
-    // the real-data builders (docs/data.md) through vLLM: EFT by verified step search with the rollout verifier
-    // (policy, verifier and annotator all M2) on two world problems, and model segmentation of two GSM8K items
-    const problems = path.join(dir, 'world.jsonl');
-    const w = spawnSync(process.execPath, [CLI, 'world', 'sample', '--n', '2', '--split', 'test', '--json'], { encoding: 'utf8' });
-    writeFileSync(problems, w.stdout);
-    const eftOut = path.join(dir, 'real-eft');
-    const ef = await timed('psrlm data eft through vLLM (2 problems, rollouts)', async () => spawnSync(process.execPath, [CLI, 'data', 'eft', '--input', problems, '--engine', spec, '--annotator', spec,
-      '--out', eftOut, '--template', 'compact', '--width', '4', '--rollouts', '2', '--max-layers', '4', '--max-step-tokens', '48', '--rollout-max-tokens', '192', '--annotator-max-tokens', '176'], { encoding: 'utf8' }));
-    assert.equal(ef.status, 0, ef.stderr.slice(-2000));
-    const ec = readJSON<{ counts: { problems: number; layers: number; pairs_found: number; kept: number; dropped: Record<string, number>; engine_calls: number } }>(path.join(eftOut, 'manifest.json')).counts;
-    assert.equal(ec.problems, 2);
-    assert.ok(ec.layers >= 2 && ec.engine_calls >= 4 * ec.layers);
-    assert.equal(ec.kept + Object.values(ec.dropped).reduce((a, b) => a + b, 0), ec.pairs_found);
-    assert.ok(existsSync(path.join(eftOut, 'calls-policy.jsonl')), 'calls went through the call cache');
-    stage['real EFT counts'] = ec.pairs_found;
-    const gsm = path.join(dir, 'gsm.jsonl');
-    writeFileSync(gsm, readFileSync(path.join(ROOT, 'data', 'train', 'gsm8k_train.jsonl'), 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
-    const sg = await timed('psrlm data segment through vLLM (2 items)', async () => spawnSync(process.execPath, [CLI, 'data', 'segment', '--input', gsm, '--engine', spec, '--out', path.join(dir, 'ift.jsonl'), '--template', 'compact', '--max-tokens', '64'], { encoding: 'utf8' }));
-    assert.equal(sg.status, 0, sg.stderr.slice(-2000));
-    const sm = readJSON<{ items: number; kept: number; rejected: Record<string, number> }>(path.join(dir, 'ift.jsonl.manifest.json'));
-    assert.equal(sm.kept + Object.values(sm.rejected).reduce((a, b) => a + b, 0), 2);
-
-    const eng = await RemoteEngine.open(spec);
-    assert.equal(eng.contextTokens, 1024, "max_model_len read from vLLM's model card");
-    const prompt = 'Solve step by step.\nProblem: 3+4*2\n';
-    const o: GenerateOptions = { n: 3, temperature: 0.7, top_p: 0.95, max_tokens: 16, stop: ['\n'], include_stop: true, seed: 11 };
-    const a = await eng.generate([prompt, prompt + 'Step 1: '], o);
-    const b = await eng.generate([prompt, prompt + 'Step 1: '], o);
-    assert.deepEqual(a, b, 'seeded sampling is reproducible');
-    for (const c of a.flat()) {
-      assert.equal(c.tokens.length, c.logprobs.length);
-      assert.equal(eng.detokenize(c.tokens), c.text, 'token ids come back exactly');
-      if (c.finish_reason === 'stop') assert.ok(c.text.endsWith('\n'), 'the stop string is kept (include_stop_str_in_output)');
-      if (c.finish_reason === 'length') assert.equal(c.tokens.length, 16);
+    // every artifact
+    const it = path.join(out, 'iter-1');
+    for (const f of [
+      'manifest.json',
+      'baseline/eval.json',
+      'summary.json',
+      'report.md',
+      'timings.json',
+      'server-M1.log',
+      'server-M2.log',
+      'calls-M1.jsonl',
+      'iter-1/health.json',
+      'iter-1/samples.jsonl',
+      'iter-1/search.json',
+      'iter-1/pairs.jsonl',
+      'iter-1/pairs.trl.jsonl',
+      'iter-1/pairs.stepdpo.jsonl',
+      'iter-1/pairs.json',
+      'iter-1/dpo.json',
+      'iter-1/eval.json',
+      'iter-1/model/model.safetensors',
+      'iter-1/model/tokenizer.json',
+      'iter-1/model/manifest.json',
+      ...['health', 'search', 'pairs', 'dpo', 'eval'].map((s) => `iter-1/done/${s}`),
+    ]) {
+      assert.ok(existsSync(path.join(out, f)), `missing ${f}`);
     }
-    // scoring a sampled completion gives back the log-probs it was sampled with (prompt_logprobs on ids)
-    const c0 = a[0]![0]!;
-    const [lp] = await eng.logprob([{ prompt, completion: c0.text }]);
-    const sum = c0.logprobs.reduce((x, y) => x + y, 0);
-    assert.ok(Math.abs(lp! - sum) < 1e-2 * Math.max(1, Math.abs(sum)), `score ${lp} vs sampled log-probs ${sum}`);
-    // greedy is greedy and EOS-appended scoring differs from plain scoring
-    const g1 = await eng.generate([prompt], { n: 2, temperature: 0, max_tokens: 12, seed: 1 });
-    assert.equal(g1[0]![0]!.text, g1[0]![1]!.text);
-    const [withEos, without] = await eng.logprob([{ prompt, completion: 'Step 1: 8\n', eos: true }, { prompt, completion: 'Step 1: 8\n' }]);
-    assert.ok(withEos! < without!, 'the EOS token adds a (negative) log-prob term');
-    await eng.close();
-  } finally {
-    await served.stop();
-  }
-  console.log(`# stage wall times (s): ${JSON.stringify(stage)}`);
-  writeFileSync(path.join(dir, 'stages.json'), JSON.stringify(stage, null, 2));
-});
+    const pairs = readFileSync(path.join(it, 'pairs.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { chosen_final: boolean; rejected_final: boolean; prompt: string; chosen: string });
+    assert.ok(pairs.length > 0, 'the search made pairs');
+    const dpo = readJSON<{ pairs: number; steps: number; contract: { checked: number } }>(path.join(it, 'dpo.json'));
+    assert.equal(dpo.pairs, pairs.length);
+    assert.equal(dpo.contract.checked, Math.min(8, pairs.length), 'token-boundary contract checked before DPO');
+    // the reference model: M_t itself, and M_{t+1} starts from it
+    const mm = readJSON<{
+      task: string;
+      parent: string;
+      reference: string;
+      eos_rule: string;
+      config: Record<string, unknown>;
+      training_args: Record<string, unknown>;
+      pipeline: { parent: string };
+    }>(path.join(it, 'model', 'manifest.json'));
+    assert.equal(mm.task, 'dpo');
+    assert.equal(mm.parent, path.resolve(m1));
+    assert.equal(mm.reference, 'the current iterate, frozen copy');
+    assert.equal(mm.pipeline.parent, 'M1');
+    assert.match(mm.eos_rule, /only after a final step/);
+    // no EOS after a non-final step: the trainer's inputs, as the contract file shows them
+    const contract = readJSON<{
+      records: Array<{ chosen_ids: number[]; rejected_ids: number[]; chosen_final: boolean; rejected_final: boolean }>;
+    }>(path.join(it, 'trl', 'dpo.contract.json'));
+    const eos = loadHFTokenizer(m1).eos;
+    for (const c of contract.records) {
+      assert.equal(c.chosen_ids.at(-1) === eos, c.chosen_final);
+      assert.equal(c.rejected_ids.at(-1) === eos, c.rejected_final);
+    }
+    // nothing silently defaulted: the run manifest has the resolved config; the trainer got every setting
+    const man = readJSON<{
+      config: { dpo: Record<string, unknown>; engine: { kind: string }; trainer: { kind: string } };
+    }>(path.join(out, 'manifest.json'));
+    assert.equal(man.config.engine.kind, 'server');
+    assert.equal(man.config.trainer.kind, 'trl');
+    assert.equal(mm.training_args.learning_rate, 1e-3);
+    assert.equal(mm.training_args.beta, 0.1);
+    assert.equal(mm.training_args.adam_beta2, 0.95);
+    assert.equal(mm.config.warmup_frac, man.config.dpo.warmup_frac);
+    const ev = readJSON<{ model: string; test: { accuracy: number } }>(path.join(it, 'eval.json'));
+    assert.equal(ev.model, 'M2');
+
+    // ---- a real vLLM serving M2: psrlm eval --engine, and the remote engine's own checks
+    const m2 = path.join(it, 'model');
+    const served = await timed('vLLM start (M2, for the checks)', () =>
+      startServer(
+        { command: vllmCommand(py), env: VLLM_ENV, port: 0, host: '127.0.0.1', startup_timeout_s: 600, options: '' },
+        m2,
+        servedName('check-M2', m2),
+        path.join(dir, 'server-check.log'),
+      ),
+    );
+    try {
+      const spec = `${served.spec}&tokenizer=${encodeURIComponent(m2)}`;
+      const evalOut = path.join(dir, 'bench.jsonl');
+      const e = await timed('psrlm eval --engine (gsm8k + math500, 2 each)', async () =>
+        spawnSync(
+          process.execPath,
+          [
+            CLI,
+            'eval',
+            '--engine',
+            spec,
+            '--bench',
+            'gsm8k,math500',
+            '--limit',
+            '2',
+            '--max-tokens',
+            '32',
+            '--out',
+            evalOut,
+          ],
+          { encoding: 'utf8' },
+        ),
+      );
+      assert.equal(e.status, 0, e.stderr.slice(-2000));
+      assert.equal(readFileSync(evalOut, 'utf8').trim().split('\n').length, 4);
+
+      // the real-data builders (docs/data.md) through vLLM: EFT by verified step search with the rollout verifier
+      // (policy, verifier and annotator all M2) on two world problems, and model segmentation of two GSM8K items
+      const problems = path.join(dir, 'world.jsonl');
+      const w = spawnSync(process.execPath, [CLI, 'world', 'sample', '--n', '2', '--split', 'test', '--json'], {
+        encoding: 'utf8',
+      });
+      writeFileSync(problems, w.stdout);
+      const eftOut = path.join(dir, 'real-eft');
+      const ef = await timed('psrlm data eft through vLLM (2 problems, rollouts)', async () =>
+        spawnSync(
+          process.execPath,
+          [
+            CLI,
+            'data',
+            'eft',
+            '--input',
+            problems,
+            '--engine',
+            spec,
+            '--annotator',
+            spec,
+            '--out',
+            eftOut,
+            '--template',
+            'compact',
+            '--width',
+            '4',
+            '--rollouts',
+            '2',
+            '--max-layers',
+            '4',
+            '--max-step-tokens',
+            '48',
+            '--rollout-max-tokens',
+            '192',
+            '--annotator-max-tokens',
+            '176',
+          ],
+          { encoding: 'utf8' },
+        ),
+      );
+      assert.equal(ef.status, 0, ef.stderr.slice(-2000));
+      const ec = readJSON<{
+        counts: {
+          problems: number;
+          layers: number;
+          pairs_found: number;
+          kept: number;
+          dropped: Record<string, number>;
+          engine_calls: number;
+        };
+      }>(path.join(eftOut, 'manifest.json')).counts;
+      assert.equal(ec.problems, 2);
+      assert.ok(ec.layers >= 2 && ec.engine_calls >= 4 * ec.layers);
+      assert.equal(ec.kept + Object.values(ec.dropped).reduce((a, b) => a + b, 0), ec.pairs_found);
+      assert.ok(existsSync(path.join(eftOut, 'calls-policy.jsonl')), 'calls went through the call cache');
+      stage['real EFT counts'] = ec.pairs_found;
+      const gsm = path.join(dir, 'gsm.jsonl');
+      writeFileSync(
+        gsm,
+        readFileSync(path.join(ROOT, 'data', 'train', 'gsm8k_train.jsonl'), 'utf8')
+          .split('\n')
+          .slice(0, 2)
+          .join('\n') + '\n',
+      );
+      const sg = await timed('psrlm data segment through vLLM (2 items)', async () =>
+        spawnSync(
+          process.execPath,
+          [
+            CLI,
+            'data',
+            'segment',
+            '--input',
+            gsm,
+            '--engine',
+            spec,
+            '--out',
+            path.join(dir, 'ift.jsonl'),
+            '--template',
+            'compact',
+            '--max-tokens',
+            '64',
+          ],
+          { encoding: 'utf8' },
+        ),
+      );
+      assert.equal(sg.status, 0, sg.stderr.slice(-2000));
+      const sm = readJSON<{ items: number; kept: number; rejected: Record<string, number> }>(
+        path.join(dir, 'ift.jsonl.manifest.json'),
+      );
+      assert.equal(sm.kept + Object.values(sm.rejected).reduce((a, b) => a + b, 0), 2);
+
+      const eng = await RemoteEngine.open(spec);
+      assert.equal(eng.contextTokens, 1024, "max_model_len read from vLLM's model card");
+      const prompt = 'Solve step by step.\nProblem: 3+4*2\n';
+      const o: GenerateOptions = {
+        n: 3,
+        temperature: 0.7,
+        top_p: 0.95,
+        max_tokens: 16,
+        stop: ['\n'],
+        include_stop: true,
+        seed: 11,
+      };
+      const a = await eng.generate([prompt, prompt + 'Step 1: '], o);
+      const b = await eng.generate([prompt, prompt + 'Step 1: '], o);
+      assert.deepEqual(a, b, 'seeded sampling is reproducible');
+      for (const c of a.flat()) {
+        assert.equal(c.tokens.length, c.logprobs.length);
+        assert.equal(eng.detokenize(c.tokens), c.text, 'token ids come back exactly');
+        if (c.finish_reason === 'stop')
+          assert.ok(c.text.endsWith('\n'), 'the stop string is kept (include_stop_str_in_output)');
+        if (c.finish_reason === 'length') assert.equal(c.tokens.length, 16);
+      }
+      // scoring a sampled completion gives back the log-probs it was sampled with (prompt_logprobs on ids)
+      const c0 = a[0]![0]!;
+      const [lp] = await eng.logprob([{ prompt, completion: c0.text }]);
+      const sum = c0.logprobs.reduce((x, y) => x + y, 0);
+      assert.ok(Math.abs(lp! - sum) < 1e-2 * Math.max(1, Math.abs(sum)), `score ${lp} vs sampled log-probs ${sum}`);
+      // greedy is greedy and EOS-appended scoring differs from plain scoring
+      const g1 = await eng.generate([prompt], { n: 2, temperature: 0, max_tokens: 12, seed: 1 });
+      assert.equal(g1[0]![0]!.text, g1[0]![1]!.text);
+      const [withEos, without] = await eng.logprob([
+        { prompt, completion: 'Step 1: 8\n', eos: true },
+        { prompt, completion: 'Step 1: 8\n' },
+      ]);
+      assert.ok(withEos! < without!, 'the EOS token adds a (negative) log-prob term');
+      await eng.close();
+    } finally {
+      await served.stop();
+    }
+    console.log(`# stage wall times (s): ${JSON.stringify(stage)}`);
+    writeFileSync(path.join(dir, 'stages.json'), JSON.stringify(stage, null, 2));
+  },
+);

@@ -9,8 +9,10 @@ export const measuredOnly = (f: string) => f !== 'timings.json' && f !== 'engine
 
 /** Every file under `dir`, relative, sorted. */
 export function files(dir: string, rel = ''): string[] {
-  return readdirSync(path.join(dir, rel)).flatMap((f) => {
-    const r = path.join(rel, f);
-    return statSync(path.join(dir, r)).isDirectory() ? files(dir, r) : [r];
-  }).sort();
+  return readdirSync(path.join(dir, rel))
+    .flatMap((f) => {
+      const r = path.join(rel, f);
+      return statSync(path.join(dir, r)).isDirectory() ? files(dir, r) : [r];
+    })
+    .sort();
 }

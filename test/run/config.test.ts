@@ -9,7 +9,10 @@ import { loadConfig, problemsOf, resolveConfig } from '../../src/run/config.js';
 
 test('defaults are the readings of docs/method.md', () => {
   const c = resolveConfig({ model: 'm1' });
-  assert.deepEqual([c.search.candidates, c.search.temperature, c.search.top_p, c.search.both_orders, c.search.max_steps], [6, 0.5, 0.95, true, 20]);
+  assert.deepEqual(
+    [c.search.candidates, c.search.temperature, c.search.top_p, c.search.both_orders, c.search.max_steps],
+    [6, 0.5, 0.95, true, 20],
+  );
   assert.equal(c.search.identical, 'accept');
   assert.deepEqual(c.problems, [400, 800, 1200]);
   assert.equal(c.iterations, 3);
@@ -50,6 +53,9 @@ test('configs/demo.yaml is a valid config', () => {
   const c = loadConfig(path.join(process.cwd(), 'configs', 'demo.yaml'));
   assert.equal(c.iterations, 3);
   // half the paper's 400 / 800 / 1,200, so that the demo fits 15 minutes on two cores (docs/loop.md)
-  assert.deepEqual([1, 2, 3].map((k) => problemsOf(c, k)), [200, 400, 600]);
+  assert.deepEqual(
+    [1, 2, 3].map((k) => problemsOf(c, k)),
+    [200, 400, 600],
+  );
   assert.equal(c.dpo.lr, 3e-5);
 });

@@ -11,7 +11,9 @@ test('demo without an initial model says to run psrlm pretrain', async () => {
   const empty = mkdtempSync(path.join(tmpdir(), 'psrlm-models-'));
   const errs: string[] = [];
   const orig = console.error;
-  console.error = (s: string) => { errs.push(s); };
+  console.error = (s: string) => {
+    errs.push(s);
+  };
   try {
     assert.equal(await run(['--models', empty]), 1);
   } finally {
@@ -24,26 +26,47 @@ test('demo without an initial model says to run psrlm pretrain', async () => {
 test('demo --json summary: accuracies per model (M0 from its manifest), judge accuracy and health, both methods', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-demo-'));
   try {
-    writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ models: [
-      { model: 'M1', test_accuracy: 0.1, harder_accuracy: 0.02, judge_accuracy: 0.56 },
-      { model: 'M2', test_accuracy: 0.2, harder_accuracy: 0.03, judge_accuracy: 0.6, next_step_accuracy: 0.93 },
-    ] }));
+    writeFileSync(
+      path.join(dir, 'summary.json'),
+      JSON.stringify({
+        models: [
+          { model: 'M1', test_accuracy: 0.1, harder_accuracy: 0.02, judge_accuracy: 0.56 },
+          { model: 'M2', test_accuracy: 0.2, harder_accuracy: 0.03, judge_accuracy: 0.6, next_step_accuracy: 0.93 },
+        ],
+      }),
+    );
     mkdirSync(path.join(dir, 'iter-1'));
-    writeFileSync(path.join(dir, 'iter-1', 'health.json'), JSON.stringify({ model: 'M1', label: 'ok', warnings: [], report: { judge_pick: 0.7 } }));
+    writeFileSync(
+      path.join(dir, 'iter-1', 'health.json'),
+      JSON.stringify({ model: 'M1', label: 'ok', warnings: [], report: { judge_pick: 0.7 } }),
+    );
     mkdirSync(path.join(dir, 'm0'));
-    writeFileSync(path.join(dir, 'm0', 'manifest.json'), JSON.stringify({ report: { test: { accuracy: 0 }, harder: { accuracy: 0 } } }));
+    writeFileSync(
+      path.join(dir, 'm0', 'manifest.json'),
+      JSON.stringify({ report: { test: { accuracy: 0 }, harder: { accuracy: 0 } } }),
+    );
     const s = demoSummary(dir, null, path.join(dir, 'm0'), 12.34);
     assert.deepEqual(s, {
-      psrlm: { M0: 0, M1: 0.1, M2: 0.2 }, srlm: null, judge_accuracy: { M1: 0.56, M2: 0.6 }, srlm_scorer_accuracy: null,
-      judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } }, harder: { psrlm: { M0: 0, M1: 0.02, M2: 0.03 }, srlm: null },
-      next_step: { psrlm: { M2: 0.93 }, srlm: null }, wall_s: 12.3,
+      psrlm: { M0: 0, M1: 0.1, M2: 0.2 },
+      srlm: null,
+      judge_accuracy: { M1: 0.56, M2: 0.6 },
+      srlm_scorer_accuracy: null,
+      judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } },
+      harder: { psrlm: { M0: 0, M1: 0.02, M2: 0.03 }, srlm: null },
+      next_step: { psrlm: { M2: 0.93 }, srlm: null },
+      wall_s: 12.3,
     });
     const sd = path.join(dir, 'srlm');
     mkdirSync(sd);
-    writeFileSync(path.join(sd, 'summary.json'), JSON.stringify({ models: [
-      { model: 'M1', test_accuracy: 0.12, harder_accuracy: 0.01, judge_accuracy: 0.7 },
-      { model: 'M2', test_accuracy: 0.15, harder_accuracy: 0.02, judge_accuracy: 0.72, next_step_accuracy: 0.9 },
-    ] }));
+    writeFileSync(
+      path.join(sd, 'summary.json'),
+      JSON.stringify({
+        models: [
+          { model: 'M1', test_accuracy: 0.12, harder_accuracy: 0.01, judge_accuracy: 0.7 },
+          { model: 'M2', test_accuracy: 0.15, harder_accuracy: 0.02, judge_accuracy: 0.72, next_step_accuracy: 0.9 },
+        ],
+      }),
+    );
     const both = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
     assert.deepEqual(both.srlm, { M0: 0, M1: 0.12, M2: 0.15 });
     assert.deepEqual(both.srlm_scorer_accuracy, { M1: 0.7, M2: 0.72 });

@@ -9,13 +9,31 @@ import { explainRecord, findRecords } from '../../src/run/explain.js';
 import type { SearchRecord } from '../../src/search/search.js';
 
 const rec: SearchRecord = {
-  index: 300007, problem: 'Ann has 10 pens. She buys 5. How many now?', outcome: 'final', steps: ['buys 5: 10+5=15', '\\boxed{15}'],
-  pairs: [], rollbacks: 0, judge_prompts: 2, judge_prompts_saved: 28,
+  index: 300007,
+  problem: 'Ann has 10 pens. She buys 5. How many now?',
+  outcome: 'final',
+  steps: ['buys 5: 10+5=15', '\\boxed{15}'],
+  pairs: [],
+  rollbacks: 0,
+  judge_prompts: 2,
+  judge_prompts_saved: 28,
   rounds: [
     {
-      step: 1, attempt: 0, candidates: ['Step 1: buys 5: 10+5=15\n', 'Step 1: buys 5: 10+5=16\n', 'Step 1: buys 5: 10+5=15\n'],
-      finish: ['stop', 'stop', 'stop'], rep: [0, 1, 0], judgments: [[0, 1, 'A'], [1, 0, 'B']], wins: [2, 0, 2],
-      best: 0, worst: 1, tied: false, action: 'accept', measure: { candidates_ok: [true, false, true], chosen_ok: true },
+      step: 1,
+      attempt: 0,
+      candidates: ['Step 1: buys 5: 10+5=15\n', 'Step 1: buys 5: 10+5=16\n', 'Step 1: buys 5: 10+5=15\n'],
+      finish: ['stop', 'stop', 'stop'],
+      rep: [0, 1, 0],
+      judgments: [
+        [0, 1, 'A'],
+        [1, 0, 'B'],
+      ],
+      wins: [2, 0, 2],
+      best: 0,
+      worst: 1,
+      tied: false,
+      action: 'accept',
+      measure: { candidates_ok: [true, false, true], chosen_ok: true },
     },
   ],
 };
@@ -34,9 +52,15 @@ test('records are found across iteration directories; a missing run is a clear e
   try {
     for (const it of [1, 2]) {
       mkdirSync(path.join(dir, `iter-${it}`));
-      writeFileSync(path.join(dir, `iter-${it}`, 'samples.jsonl'), JSON.stringify({ ...rec, index: 300000 + it }) + '\n' + JSON.stringify(rec) + '\n');
+      writeFileSync(
+        path.join(dir, `iter-${it}`, 'samples.jsonl'),
+        JSON.stringify({ ...rec, index: 300000 + it }) + '\n' + JSON.stringify(rec) + '\n',
+      );
     }
-    assert.deepEqual(findRecords(dir, 300007).map((f) => f.iteration), [1, 2]);
+    assert.deepEqual(
+      findRecords(dir, 300007).map((f) => f.iteration),
+      [1, 2],
+    );
     assert.equal(findRecords(dir, 5).length, 0);
     assert.throws(() => findRecords(path.join(dir, 'nope'), 1), /no run directory/);
   } finally {

@@ -49,7 +49,11 @@ const html = (run: string, root: string, baseline?: string) => {
     rmSync(path.join(baseline, 'timings.json'), { force: true });
     rmSync(path.join(baseline, 'engine_tokens.json'), { force: true });
   }
-  return sha(renderReport(run, baseline ? { baseline } : {}).split(root).join('<root>'));
+  return sha(
+    renderReport(run, baseline ? { baseline } : {})
+      .split(root)
+      .join('<root>'),
+  );
 };
 
 // recorded from the loop as it was before the methods were split behind one interface
@@ -135,10 +139,10 @@ const GOLDEN = {
     'summary.json': '10e011fb785f298b',
   },
   html: {
-    'psrlm': 'fdad2d66c8482714',
-    'srlm': '208b2af8908c3f8b',
-    'psrlm_vs_srlm': 'c5ff50bc4101831d',
-    'srlm_vs_psrlm': 'c091aa383932f6df',
+    psrlm: 'fdad2d66c8482714',
+    srlm: '208b2af8908c3f8b',
+    psrlm_vs_srlm: 'c5ff50bc4101831d',
+    srlm_vs_psrlm: 'c091aa383932f6df',
   },
 };
 
@@ -149,18 +153,45 @@ test('tiny PSRLM and SRLM runs give the recorded artifacts, byte for byte', { ti
     await tinyM1(path.join(root, 'm1'));
     await tinySrlmM1(path.join(root, 'm1-srlm'));
     const common = {
-      iterations: 2, problems: [4, 3], dpo: { batch_size: 4, lr: 0.001 },
-      eval: { problems: 2, judge: 2, max_tokens: 24, step_prefixes: 2 }, threads: 1,
+      iterations: 2,
+      problems: [4, 3],
+      dpo: { batch_size: 4, lr: 0.001 },
+      eval: { problems: 2, judge: 2, max_tokens: 24, step_prefixes: 2 },
+      threads: 1,
     };
-    const P = path.join(root, 'psrlm'), S = path.join(root, 'srlm');
-    await runLoop(resolveConfig({
-      ...common, seed: 3, model: path.join(root, 'm1'), health: { prefixes: 2 },
-      search: { candidates: 3, max_step_tokens: 16, judge_max_tokens: 8, both_orders: false, max_steps: 3, max_rollbacks: 1, batch_problems: 2 },
-    }), P, quiet);
-    await runLoop(resolveConfig({
-      ...common, method: 'srlm', seed: 5, model: path.join(root, 'm1-srlm'),
-      srlm: { samples: 3, score_samples: 2, max_tokens: 96, score_max_tokens: 12 }, search: { batch_problems: 2 },
-    }), S, quiet);
+    const P = path.join(root, 'psrlm'),
+      S = path.join(root, 'srlm');
+    await runLoop(
+      resolveConfig({
+        ...common,
+        seed: 3,
+        model: path.join(root, 'm1'),
+        health: { prefixes: 2 },
+        search: {
+          candidates: 3,
+          max_step_tokens: 16,
+          judge_max_tokens: 8,
+          both_orders: false,
+          max_steps: 3,
+          max_rollbacks: 1,
+          batch_problems: 2,
+        },
+      }),
+      P,
+      quiet,
+    );
+    await runLoop(
+      resolveConfig({
+        ...common,
+        method: 'srlm',
+        seed: 5,
+        model: path.join(root, 'm1-srlm'),
+        srlm: { samples: 3, score_samples: 2, max_tokens: 96, score_max_tokens: 12 },
+        search: { batch_problems: 2 },
+      }),
+      S,
+      quiet,
+    );
     // not vacuous: every iteration of both runs made pairs and trained on them
     for (const run of [P, S]) {
       for (const t of [1, 2]) {
@@ -170,8 +201,14 @@ test('tiny PSRLM and SRLM runs give the recorded artifacts, byte for byte', { ti
       }
     }
     const got = {
-      psrlm: hashes(P, root), srlm: hashes(S, root),
-      html: { psrlm: html(P, root), srlm: html(S, root), psrlm_vs_srlm: html(P, root, S), srlm_vs_psrlm: html(S, root, P) },
+      psrlm: hashes(P, root),
+      srlm: hashes(S, root),
+      html: {
+        psrlm: html(P, root),
+        srlm: html(S, root),
+        psrlm_vs_srlm: html(P, root, S),
+        srlm_vs_psrlm: html(S, root, P),
+      },
     };
     assert.deepEqual(got, GOLDEN, `the loop's artifacts changed; got ${JSON.stringify(got, null, 2)}`);
   } finally {

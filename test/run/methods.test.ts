@@ -14,7 +14,7 @@ test('methods by name: PSRLM by default, an unknown name is a clear error', () =
   assert.throws(() => methodOf('toString'), /unknown method 'toString'/);
 });
 
-test('each method names the other as its comparison, and its stages are distinct from the loop\'s', () => {
+test("each method names the other as its comparison, and its stages are distinct from the loop's", () => {
   for (const name of ['psrlm', 'srlm']) {
     const m = methodOf(name);
     assert.notEqual(methodOf(m.comparedWith).key, m.key);

@@ -10,11 +10,21 @@ import { loadTemplate, renderJudgePrompt, renderStepPrompt } from '../../src/dat
 
 export async function tinyM1(dir: string): Promise<void> {
   const d = dataConfig({});
-  const b = buildRecords({ ...d, base: { problems: 0, practice: 0 }, ift: { problems: 32 }, eft: { ...d.eft, trainPairs: 32, testPairs: 1, harderPairs: 1 } });
-  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 }, Tokenizer.ascii(), 1, { threads: 1 });
+  const b = buildRecords({
+    ...d,
+    base: { problems: 0, practice: 0 },
+    ift: { problems: 32 },
+    eft: { ...d.eft, trainPairs: 32, testPairs: 1, harderPairs: 1 },
+  });
+  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 }, Tokenizer.ascii(), 1, {
+    threads: 1,
+  });
   try {
     const judge = b.eftTrain.map((r) => ({ prompt: r.prompt, completion: '[[A]]', eos: true }));
-    await e.trainSFT([...b.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: true })), ...judge, ...judge], { epochs: 4, lr: 1e-2, batch_size: 16, seed: 1 });
+    await e.trainSFT(
+      [...b.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: true })), ...judge, ...judge],
+      { epochs: 4, lr: 1e-2, batch_size: 16, seed: 1 },
+    );
     await e.save(dir, { kind: 'test-tiny-m1' });
   } finally {
     await e.close();
@@ -25,13 +35,23 @@ export async function tinyM1(dir: string): Promise<void> {
  *  sampled scores parse and differ between solutions. */
 export async function tinySrlmM1(dir: string): Promise<void> {
   const d = dataConfig({});
-  const b = buildRecords({ ...d, base: { problems: 0, practice: 0 }, ift: { problems: 32 }, eft: { ...d.eft, trainPairs: 1, testPairs: 1, harderPairs: 1 } });
+  const b = buildRecords({
+    ...d,
+    base: { problems: 0, practice: 0 },
+    ift: { problems: 32 },
+    eft: { ...d.eft, trainPairs: 1, testPairs: 1, harderPairs: 1 },
+  });
   const t = loadTemplate('compact');
   const sc = scoreRecords(d.world, t, d.seed, 'train', SCORE_POOL, 48, 512).records;
-  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 }, Tokenizer.ascii(), 1, { threads: 1 });
+  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 }, Tokenizer.ascii(), 1, {
+    threads: 1,
+  });
   try {
     const judge = sc.map((r) => ({ prompt: r.prompt, completion: `Score: ${r.score}`, eos: true }));
-    await e.trainSFT([...b.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: true })), ...judge, ...judge, ...judge], { epochs: 8, lr: 1e-2, batch_size: 16, seed: 1 });
+    await e.trainSFT(
+      [...b.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: true })), ...judge, ...judge, ...judge],
+      { epochs: 8, lr: 1e-2, batch_size: 16, seed: 1 },
+    );
     await e.save(dir, { kind: 'test-tiny-m1-srlm' });
   } finally {
     await e.close();
@@ -42,13 +62,22 @@ export async function tinySrlmM1(dir: string): Promise<void> {
  *  characters, so a 3,072-character context): a few SFT steps on GSM8K train questions, each answered with a short
  *  `Step n:` solution, its paper judge prompt answered `[[A]]` and its paper scoring prompt `Score: k`,
  *  so that the search makes pairs and the SRLM scores parse. It solves nothing; it exercises the plumbing. */
-export async function tinyRealM1(dir: string, questions: ReadonlyArray<{ question: string; gold: string }>): Promise<void> {
+export async function tinyRealM1(
+  dir: string,
+  questions: ReadonlyArray<{ question: string; gold: string }>,
+): Promise<void> {
   const t = loadTemplate('paper');
-  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 3072 }, Tokenizer.ascii(), 1, { threads: 1 });
+  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 3072 }, Tokenizer.ascii(), 1, {
+    threads: 1,
+  });
   try {
     const data = questions.flatMap((q, i) => {
       const sol = `Step 1: Add.\nStep 2: So \\boxed{${q.gold}}.\n`;
-      const judge = { prompt: renderJudgePrompt(t, { problem: q.question, steps: [], stepA: 'Add.\n', stepB: 'Sum.\n' }), completion: '[[A]]', eos: true };
+      const judge = {
+        prompt: renderJudgePrompt(t, { problem: q.question, steps: [], stepA: 'Add.\n', stepB: 'Sum.\n' }),
+        completion: '[[A]]',
+        eos: true,
+      };
       const score = { prompt: renderScorePrompt(t, q.question, sol), completion: `Score: ${1 + (i % 4)}`, eos: true };
       return [{ prompt: renderStepPrompt(t, q.question), completion: sol, eos: true }, judge, judge, score, score];
     });

@@ -10,12 +10,24 @@ import { DEFAULT_SEARCH, runSearch } from '../../src/search/search.js';
 import { generateProblem, worldConfig } from '../../src/world/index.js';
 
 test('search records do not depend on batch_problems or on the other questions', async () => {
-  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 384 }, Tokenizer.ascii(), 5, { threads: 1 });
+  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 384 }, Tokenizer.ascii(), 5, {
+    threads: 1,
+  });
   try {
     const t = loadTemplate('compact');
     const world = worldConfig();
-    const items = [0, 1, 2, 3, 4].map((i) => ({ index: 300_000 + i, problem: generateProblem(world, 'train', 300_000 + i) }));
-    const o = { ...DEFAULT_SEARCH, candidates: 3, max_step_tokens: 6, judge_max_tokens: 4, max_rollbacks: 1, context_tokens: 384 };
+    const items = [0, 1, 2, 3, 4].map((i) => ({
+      index: 300_000 + i,
+      problem: generateProblem(world, 'train', 300_000 + i),
+    }));
+    const o = {
+      ...DEFAULT_SEARCH,
+      candidates: 3,
+      max_step_tokens: 6,
+      judge_max_tokens: 4,
+      max_rollbacks: 1,
+      context_tokens: 384,
+    };
     const all = await runSearch(e, t, items, { ...o, batch_problems: 5 }, { seed: 2, iteration: 1 });
     const one = await runSearch(e, t, items, { ...o, batch_problems: 1 }, { seed: 2, iteration: 1 });
     assert.deepEqual(one, all);

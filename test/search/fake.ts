@@ -3,13 +3,20 @@
 // scores answer [[A]], so a pair of equals splits 1–1 over both orders). Every call is logged.
 import type { Completion, Engine, GenerateOptions, ScoreRequest } from '../../src/engine/types.js';
 
-export interface FakeCall { kind: 'sample' | 'judge'; prompts: string[]; opts: GenerateOptions }
+export interface FakeCall {
+  kind: 'sample' | 'judge';
+  prompts: string[];
+  opts: GenerateOptions;
+}
 
 export class FakeEngine implements Engine {
   readonly name = 'fake';
   readonly calls: FakeCall[] = [];
   /** Per step prompt, the candidate lists of successive calls (bodies or {text, finish}). */
-  private readonly queues = new Map<string, Array<Array<string | { text: string; finish: Completion['finish_reason'] }>>>();
+  private readonly queues = new Map<
+    string,
+    Array<Array<string | { text: string; finish: Completion['finish_reason'] }>>
+  >();
 
   constructor(readonly scores: Record<string, number> = {}) {}
 
@@ -21,9 +28,15 @@ export class FakeEngine implements Engine {
     return this;
   }
 
-  tokenize(text: string): number[] { return [...text].map((c) => c.charCodeAt(0)); }
-  detokenize(ids: number[]): string { return String.fromCharCode(...ids); }
-  async logprob(r: ScoreRequest[]): Promise<number[]> { return r.map(() => 0); }
+  tokenize(text: string): number[] {
+    return [...text].map((c) => c.charCodeAt(0));
+  }
+  detokenize(ids: number[]): string {
+    return String.fromCharCode(...ids);
+  }
+  async logprob(r: ScoreRequest[]): Promise<number[]> {
+    return r.map(() => 0);
+  }
   async close(): Promise<void> {}
 
   async generate(prompts: string[], opts: GenerateOptions): Promise<Completion[][]> {
@@ -35,16 +48,16 @@ export class FakeEngine implements Engine {
         const list = q?.shift();
         if (!list) throw new Error(`fake engine: no candidates scripted for prompt ${JSON.stringify(p)}`);
         const l = (p.match(/^Step \d+: /gm) ?? []).length + 1;
-        if (list.length !== (opts.n ?? 1)) throw new Error(`fake engine: scripted ${list.length} candidates, asked for ${opts.n}`);
-        return list.map((c) => typeof c === 'string'
-          ? done(`Step ${l}: ${c}\n`, 'stop')
-          : done(c.text, c.finish));
+        if (list.length !== (opts.n ?? 1))
+          throw new Error(`fake engine: scripted ${list.length} candidates, asked for ${opts.n}`);
+        return list.map((c) => (typeof c === 'string' ? done(`Step ${l}: ${c}\n`, 'stop') : done(c.text, c.finish)));
       });
     }
     return prompts.map((p) => {
       const m = /\nA: (.*)\nB: (.*)\nCheck:\n$/.exec(p);
       if (!m) throw new Error(`fake engine: not a judge prompt: ${JSON.stringify(p)}`);
-      const a = this.scores[m[1]!] ?? 0, b = this.scores[m[2]!] ?? 0;
+      const a = this.scores[m[1]!] ?? 0,
+        b = this.scores[m[2]!] ?? 0;
       return [done(b > a ? 'A: x\nB: ok\n[[B]]' : 'A: ok\nB: x\n[[A]]', 'eos')];
     });
   }

@@ -111,7 +111,10 @@ class ScriptedModel implements Engine {
 }
 
 const problems = [41, 18, 39].map((idx) => items.find((x) => x.idx === idx)!);
-const searchItems: SearchItem<{ text: string }>[] = problems.map((it, index) => ({ index, problem: { text: it.problem } }));
+const searchItems: SearchItem<{ text: string }>[] = problems.map((it, index) => ({
+  index,
+  problem: { text: it.problem },
+}));
 
 test('multi-line steps stay whole: records, pairs, the Step-DPO layout; stops name the next step', async () => {
   const e = new ScriptedModel(true);
@@ -163,13 +166,7 @@ test('a server that ignores stop strings, and problems searched one by one, give
 
 test('commentary after the boxed answer is no part of the final step', async () => {
   const kite = items.find((x) => x.idx === 14)!;
-  const [r] = await runSearch(
-    new ScriptedModel(false),
-    t,
-    [{ index: 0, problem: { text: kite.problem } }],
-    o,
-    coords,
-  );
+  const [r] = await runSearch(new ScriptedModel(false), t, [{ index: 0, problem: { text: kite.problem } }], o, coords);
   assert.equal(r!.outcome, 'final');
   assert.deepEqual(r!.steps, kite.steps);
   assert.ok(!r!.pairs[1]!.chosen.includes('extra challenge'));

@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadTemplate } from '../../src/data/templates.js';
-import { DEFAULT_SEARCH, runSearch, searchPrompt, type SearchItem, type SearchOptions } from '../../src/search/search.js';
+import {
+  DEFAULT_SEARCH,
+  runSearch,
+  searchPrompt,
+  type SearchItem,
+  type SearchOptions,
+} from '../../src/search/search.js';
 import type { Problem } from '../../src/world/index.js';
 import { FakeEngine } from './fake.js';
 
@@ -20,7 +26,7 @@ const P = (text: string, steps: string[] = []) => searchPrompt(t, text, steps);
 
 test('best and worst by wins; pairs on the prefix; EOS flag only on the side that ends the solution', async () => {
   const q = 'Ann has 10. She wins 5. How many now?';
-  const e = new FakeEngine({ 'g1': 3, 'm1': 2, 'n1': 1, 'b1': 0, '\\boxed{15}': 5, 'b2': 0, 'm2': 1 });
+  const e = new FakeEngine({ g1: 3, m1: 2, n1: 1, b1: 0, '\\boxed{15}': 5, b2: 0, m2: 1 });
   e.script(P(q), ['m1', 'b1', 'g1', 'n1']);
   e.script(P(q, ['g1']), ['b2', '\\boxed{15}', 'm2', 'm2']);
   const [r] = await runSearch(e, t, [item(7, q)], o, coords);
@@ -37,7 +43,10 @@ test('best and worst by wins; pairs on the prefix; EOS flag only on the side tha
   assert.deepEqual(r!.rounds[1]!.rep, [0, 1, 2, 2]);
   assert.equal(r!.judge_prompts, 12 + 6);
   assert.equal(r!.judge_prompts_saved, 6);
-  assert.deepEqual(r!.rounds.map((x) => x.action), ['accept', 'accept']);
+  assert.deepEqual(
+    r!.rounds.map((x) => x.action),
+    ['accept', 'accept'],
+  );
   // sampling follows the paper: w candidates at T 0.5, top_p 0.95, stop at the step marker kept in the text
   const s = e.calls.find((c) => c.kind === 'sample')!.opts;
   assert.deepEqual([s.n, s.temperature, s.top_p, s.stop, s.include_stop], [W, 0.5, 0.95, ['\n'], true]);
@@ -53,11 +62,22 @@ test('a tie rolls back one step: the previous step and its pair are discarded an
   e.script(P(q, ['a']), ['t1', 't2', 't3', 't4']);
   e.script(P(q, ['c']), ['\\boxed{16}', 'x', 'y', 'z']);
   const [r] = await runSearch(e, t, [item(3, q)], o, coords);
-  assert.deepEqual(r!.rounds.map((x) => [x.step, x.action]), [[1, 'accept'], [2, 'rollback'], [1, 'accept'], [2, 'accept']]);
+  assert.deepEqual(
+    r!.rounds.map((x) => [x.step, x.action]),
+    [
+      [1, 'accept'],
+      [2, 'rollback'],
+      [1, 'accept'],
+      [2, 'accept'],
+    ],
+  );
   assert.equal(r!.rollbacks, 1);
   assert.deepEqual(r!.steps, ['c', '\\boxed{16}']);
   // the pair of the discarded step 'a' is gone; the remaining pairs are those of c and the answer
-  assert.deepEqual(r!.pairs.map((p) => p.chosen), ['Step 1: c\n', 'Step 2: \\boxed{16}\n']);
+  assert.deepEqual(
+    r!.pairs.map((p) => p.chosen),
+    ['Step 1: c\n', 'Step 2: \\boxed{16}\n'],
+  );
   assert.equal(r!.rounds[1]!.tied, true);
   // a resampled step draws a fresh seed (attempt is a coordinate)
   const seeds = e.calls.filter((c) => c.kind === 'sample').map((c) => c.opts.seeds![0]);
@@ -70,25 +90,39 @@ test('rollbacks are capped: the problem is given up, its earlier pairs kept', as
   e.script(P(q), ['t1', 't2', 't3', 't4'], ['t1', 't2', 't3', 't4']);
   const [r] = await runSearch(e, t, [item(0, q)], { ...o, max_rollbacks: 1 }, coords);
   assert.equal(r!.outcome, 'gave_up');
-  assert.deepEqual(r!.rounds.map((x) => x.action), ['rollback', 'give_up']);
+  assert.deepEqual(
+    r!.rounds.map((x) => x.action),
+    ['rollback', 'give_up'],
+  );
   assert.equal(r!.pairs.length, 0);
 });
 
 test('identical candidates: accepted without a pair and without judging (default), or rolled back', async () => {
   const q = 'Di has 8. She finds 3. How many now?';
-  const mk = () => new FakeEngine({ '\\boxed{11}': 1, 'finds 3: 8+3=11': 1 })
-    .script(P(q), ['finds 3: 8+3=11', 'finds 3: 8+3=11', 'finds 3: 8+3=11', 'finds 3: 8+3=11'], ['w', 'finds 3: 8+3=11', 'finds 3: 8+3=11', 'finds 3: 8+3=11'])
-    .script(P(q, ['finds 3: 8+3=11']), ['\\boxed{11}', 'v', 'v', 'v']);
+  const mk = () =>
+    new FakeEngine({ '\\boxed{11}': 1, 'finds 3: 8+3=11': 1 })
+      .script(
+        P(q),
+        ['finds 3: 8+3=11', 'finds 3: 8+3=11', 'finds 3: 8+3=11', 'finds 3: 8+3=11'],
+        ['w', 'finds 3: 8+3=11', 'finds 3: 8+3=11', 'finds 3: 8+3=11'],
+      )
+      .script(P(q, ['finds 3: 8+3=11']), ['\\boxed{11}', 'v', 'v', 'v']);
   const e = mk();
   const [r] = await runSearch(e, t, [item(0, q)], o, coords);
-  assert.deepEqual(r!.rounds.map((x) => x.action), ['accept_identical', 'accept']);
+  assert.deepEqual(
+    r!.rounds.map((x) => x.action),
+    ['accept_identical', 'accept'],
+  );
   assert.equal(r!.pairs.length, 1);
   assert.equal(r!.pairs[0]!.step, 2);
   assert.equal(r!.judge_prompts, 2);
   assert.equal(r!.judge_prompts_saved, 12 + 10);
   assert.equal(e.calls.filter((c) => c.kind === 'judge').length, 1);
   const [r2] = await runSearch(mk(), t, [item(0, q)], { ...o, identical: 'rollback' }, coords);
-  assert.deepEqual(r2!.rounds.map((x) => x.action), ['rollback', 'accept', 'accept']);
+  assert.deepEqual(
+    r2!.rounds.map((x) => x.action),
+    ['rollback', 'accept', 'accept'],
+  );
 });
 
 test('one order judges each unordered pair once', async () => {
@@ -103,13 +137,36 @@ test('all judge prompts of a round, across problems, go into one engine call; st
   const qs = ['Q one', 'Q two', 'Q three'];
   const e = new FakeEngine({ s: 1 });
   for (const q of qs) e.script(P(q), ['s', 'a', 'b', 'c']).script(P(q, ['s']), ['s', 'a', 'b', 'c']);
-  const rs = await runSearch(e, t, qs.map((q, i) => item(i, q)), { ...o, max_steps: 2 }, coords);
-  assert.deepEqual(rs.map((r) => r.outcome), ['max_steps', 'max_steps', 'max_steps']);
-  assert.deepEqual(e.calls.map((c) => [c.kind, c.prompts.length]), [['sample', 3], ['judge', 36], ['sample', 3], ['judge', 36]]);
+  const rs = await runSearch(
+    e,
+    t,
+    qs.map((q, i) => item(i, q)),
+    { ...o, max_steps: 2 },
+    coords,
+  );
+  assert.deepEqual(
+    rs.map((r) => r.outcome),
+    ['max_steps', 'max_steps', 'max_steps'],
+  );
+  assert.deepEqual(
+    e.calls.map((c) => [c.kind, c.prompts.length]),
+    [
+      ['sample', 3],
+      ['judge', 36],
+      ['sample', 3],
+      ['judge', 36],
+    ],
+  );
   // the window: one problem at a time gives the same records
   const e2 = new FakeEngine({ s: 1 });
   for (const q of qs) e2.script(P(q), ['s', 'a', 'b', 'c']).script(P(q, ['s']), ['s', 'a', 'b', 'c']);
-  const rs2 = await runSearch(e2, t, qs.map((q, i) => item(i, q)), { ...o, max_steps: 2, batch_problems: 1 }, coords);
+  const rs2 = await runSearch(
+    e2,
+    t,
+    qs.map((q, i) => item(i, q)),
+    { ...o, max_steps: 2, batch_problems: 1 },
+    coords,
+  );
   assert.deepEqual(rs2, rs);
 });
 

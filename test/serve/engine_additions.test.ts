@@ -17,8 +17,14 @@ test('serveContinuous: requests joining mid-flight, each with its own parameters
   try {
     const jobs: Array<{ prompts: Array<string | number[]>; opts: GenerateOptions }> = [
       { prompts: ['Hello'], opts: { n: 4, temperature: 1.2, max_tokens: 30, seeds: [1], ignore_eos: true } },
-      { prompts: ['Q: 1+1=', 'Q: 2+2=', 'Q: 1+1='], opts: { n: 3, temperature: 0.9, top_p: 0.95, max_tokens: 12, stop: ['a', 'zz'], seeds: [5, 6, 5] } },
-      { prompts: [e.tokenize('Q: 1+1='), 'x'], opts: { n: 2, temperature: 0, max_tokens: 20, seeds: [5, 7], top_logprobs: 2, stop: ['e'], include_stop: true } },
+      {
+        prompts: ['Q: 1+1=', 'Q: 2+2=', 'Q: 1+1='],
+        opts: { n: 3, temperature: 0.9, top_p: 0.95, max_tokens: 12, stop: ['a', 'zz'], seeds: [5, 6, 5] },
+      },
+      {
+        prompts: [e.tokenize('Q: 1+1='), 'x'],
+        opts: { n: 2, temperature: 0, max_tokens: 20, seeds: [5, 7], top_logprobs: 2, stop: ['e'], include_stop: true },
+      },
     ];
     const at = [1, 3, 7]; // admitted before the 1st, 3rd and 7th model step
     const results: Completion[][][] = [];
@@ -32,14 +38,44 @@ test('serveContinuous: requests joining mid-flight, each with its own parameters
       jobs.forEach((j, k) => {
         if (at[k] !== pulls) return;
         out.push({
-          kind: 'generate', prompts: j.prompts, opts: j.opts, done: (r) => { results[k] = r; }, fail: (err) => failures.push(String(err)),
+          kind: 'generate',
+          prompts: j.prompts,
+          opts: j.opts,
+          done: (r) => {
+            results[k] = r;
+          },
+          fail: (err) => failures.push(String(err)),
           onSample: (st) => last.set(`${k}/${st.prompt}/${st.index}`, { ...st, tokens: [...st.tokens] }),
         });
       });
       // a bad request, a request cancelled midway and a scoring request, among the others
-      if (pulls === 2) out.push({ kind: 'generate', prompts: [[999]], opts: { max_tokens: 3 }, done: () => failures.push('bad done'), fail: (err) => failures.push(String(err)) });
-      if (pulls === 4) out.push({ kind: 'generate', prompts: ['gone'], opts: { max_tokens: 50, ignore_eos: true }, cancelled: () => pulls >= 6, done: () => failures.push('cancelled done'), fail: (err) => failures.push(String(err)) });
-      if (pulls === 5) out.push({ kind: 'score', seqs: [e.tokenize('abc')], top: 1, done: (r) => { scored = r; }, fail: (err) => failures.push(String(err)) });
+      if (pulls === 2)
+        out.push({
+          kind: 'generate',
+          prompts: [[999]],
+          opts: { max_tokens: 3 },
+          done: () => failures.push('bad done'),
+          fail: (err) => failures.push(String(err)),
+        });
+      if (pulls === 4)
+        out.push({
+          kind: 'generate',
+          prompts: ['gone'],
+          opts: { max_tokens: 50, ignore_eos: true },
+          cancelled: () => pulls >= 6,
+          done: () => failures.push('cancelled done'),
+          fail: (err) => failures.push(String(err)),
+        });
+      if (pulls === 5)
+        out.push({
+          kind: 'score',
+          seqs: [e.tokenize('abc')],
+          top: 1,
+          done: (r) => {
+            scored = r;
+          },
+          fail: (err) => failures.push(String(err)),
+        });
       return out;
     }, 0);
     assert.ok(pulls >= 30, `${pulls} pulls`);
@@ -48,12 +84,17 @@ test('serveContinuous: requests joining mid-flight, each with its own parameters
     assert.match(failures[1]!, /cancelled/);
     assert.deepEqual(scored, await e.tokenLogprobs([e.tokenize('abc')], 1));
     for (const [k, j] of jobs.entries()) {
-      const want = await e.generate(j.prompts.map((p) => (typeof p === 'string' ? p : e.detokenize(p))), j.opts);
+      const want = await e.generate(
+        j.prompts.map((p) => (typeof p === 'string' ? p : e.detokenize(p))),
+        j.opts,
+      );
       assert.deepEqual(results[k], want, `job ${k}`);
-      want.forEach((cs, i) => cs.forEach((c, n) => {
-        const st = last.get(`${k}/${i}/${n}`)!;
-        assert.deepEqual([st.text, st.tokens, st.finish], [c.text, c.tokens, c.finish_reason]);
-      }));
+      want.forEach((cs, i) =>
+        cs.forEach((c, n) => {
+          const st = last.get(`${k}/${i}/${n}`)!;
+          assert.deepEqual([st.text, st.tokens, st.finish], [c.text, c.tokens, c.finish_reason]);
+        }),
+      );
     }
     assert.deepEqual(results[1]![0], results[1]![2], 'same prompt and seed, same completions');
   } finally {
@@ -67,7 +108,10 @@ test('serveContinuous: requests taken together are prefilled together, sharing t
     const head = 'Judge the two steps below. ';
     const works = [
       { prompts: [head + 'A1'], opts: { n: 2, temperature: 1, max_tokens: 9, seeds: [3] } },
-      { prompts: [head + 'B22', head + 'A1'], opts: { n: 1, temperature: 0.5, max_tokens: 5, seeds: [4, 3], stop: ['x'] } },
+      {
+        prompts: [head + 'B22', head + 'A1'],
+        opts: { n: 1, temperature: 0.5, max_tokens: 5, seeds: [4, 3], stop: ['x'] },
+      },
     ];
     const got: Completion[][][] = [];
     const before = e.stats.prefill_tokens;
@@ -75,7 +119,16 @@ test('serveContinuous: requests taken together are prefilled together, sharing t
     await e.serveContinuous(() => {
       if (!first) return [];
       first = false;
-      return works.map((w, k): ContinuousWork => ({ kind: 'generate', ...w, done: (r) => { got[k] = r; }, fail: (err) => { throw err; } }));
+      return works.map((w, k): ContinuousWork => ({
+        kind: 'generate',
+        ...w,
+        done: (r) => {
+          got[k] = r;
+        },
+        fail: (err) => {
+          throw err;
+        },
+      }));
     }, 0);
     // the tree: the shared head once, then 'A1' (both requests' copies) and 'B22'
     assert.equal(e.stats.prefill_tokens - before, head.length + 2 + 3);

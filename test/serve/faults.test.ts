@@ -45,23 +45,55 @@ class Crash extends Error {}
  * from the records already written; `crashAfter` kills the run (no more records) after that many.
  */
 async function pipeline(engine: Engine, out: string, crashAfter = Infinity): Promise<void> {
-  const done = new Set(existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as Rec).id) : []);
+  const done = new Set(
+    existsSync(out)
+      ? readFileSync(out, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as Rec).id)
+      : [],
+  );
   const todo = ITEMS.filter((it) => !done.has(it.id));
   let written = 0;
   let dead = false;
   const worker = async () => {
     for (let it = todo.shift(); it && !dead; it = todo.shift()) {
-      const [cands] = await engine.generate([it.prompt], { n: 3, temperature: 1, top_p: 0.95, max_tokens: 16, stop: ['\n'], seeds: [deriveSeed(7, it.id)] });
-      const scores = await engine.logprob(cands!.map((c) => ({ prompt: it.prompt, completion: c.text + ';', eos: c.finish_reason === 'eos' })));
+      const [cands] = await engine.generate([it.prompt], {
+        n: 3,
+        temperature: 1,
+        top_p: 0.95,
+        max_tokens: 16,
+        stop: ['\n'],
+        seeds: [deriveSeed(7, it.id)],
+      });
+      const scores = await engine.logprob(
+        cands!.map((c) => ({ prompt: it.prompt, completion: c.text + ';', eos: c.finish_reason === 'eos' })),
+      );
       if (dead) return;
-      appendFileSync(out, JSON.stringify({ id: it.id, texts: cands!.map((c) => c.text), finish: cands!.map((c) => c.finish_reason), logprobs: cands!.map((c) => c.logprobs), scores } satisfies Rec) + '\n');
-      if (++written >= crashAfter) { dead = true; throw new Crash(`killed after ${written} records`); }
+      appendFileSync(
+        out,
+        JSON.stringify({
+          id: it.id,
+          texts: cands!.map((c) => c.text),
+          finish: cands!.map((c) => c.finish_reason),
+          logprobs: cands!.map((c) => c.logprobs),
+          scores,
+        } satisfies Rec) + '\n',
+      );
+      if (++written >= crashAfter) {
+        dead = true;
+        throw new Crash(`killed after ${written} records`);
+      }
     }
   };
   await Promise.all([worker(), worker(), worker()]);
 }
 
-const records = (file: string): Rec[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+const records = (file: string): Rec[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Rec);
 
 test('a resumed pipeline through 5xx, 429, stalls, resets, cut answers and bad JSON loses and duplicates nothing', async () => {
   // the reference: the embedded engine itself, no server, no faults
@@ -76,8 +108,23 @@ test('a resumed pipeline through 5xx, 429, stalls, resets, cut answers and bad J
   assert.equal(want.size, ITEMS.length);
 
   // faults on a fixed schedule of POSTs; two stalls cost one client deadline (0.8 s) each
-  const cycle: Fault[] = ['ok', 'error500', 'ok', 'cut', 'malformed', 'ok', 'reset', 'error429', 'ok', 'late502', 'ok', 'malformed'];
-  const proxy = await startFaultProxy(fx.server.url.replace('/v1', ''), (n) => (n === 7 || n === 40 ? 'stall' : cycle[n % cycle.length]!));
+  const cycle: Fault[] = [
+    'ok',
+    'error500',
+    'ok',
+    'cut',
+    'malformed',
+    'ok',
+    'reset',
+    'error429',
+    'ok',
+    'late502',
+    'ok',
+    'malformed',
+  ];
+  const proxy = await startFaultProxy(fx.server.url.replace('/v1', ''), (n) =>
+    n === 7 || n === 40 ? 'stall' : cycle[n % cycle.length]!,
+  );
   const cache = path.join(tmp, 'calls.jsonl');
   const out = path.join(tmp, 'run.jsonl');
   const spec = `openai:${proxy.url}?concurrency=3&timeout=0.8&retries=12&backoff=0.005&max_backoff=0.05&cache=${encodeURIComponent(cache)}`;
@@ -87,7 +134,12 @@ test('a resumed pipeline through 5xx, 429, stalls, resets, cut answers and bad J
     await first.close(); // calls still in flight land in the cache, as they would have before a real crash
     assert.equal(records(out).length, 5);
 
-    const cachedKeys = new Set(readFileSync(cache, 'utf8').split('\n').filter(Boolean).map((l) => l.slice(0, 64)));
+    const cachedKeys = new Set(
+      readFileSync(cache, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(0, 64)),
+    );
     const logFrom = proxy.log.length;
     const second = await RemoteEngine.open(spec);
     await pipeline(second, out);
@@ -96,17 +148,26 @@ test('a resumed pipeline through 5xx, 429, stalls, resets, cut answers and bad J
     // nothing lost, nothing duplicated, everything equal to the fault-free embedded run
     const got = records(out);
     assert.equal(got.length, ITEMS.length);
-    assert.deepEqual(got.map((r) => r.id).sort((a, b) => a - b), ITEMS.map((it) => it.id));
+    assert.deepEqual(
+      got.map((r) => r.id).sort((a, b) => a - b),
+      ITEMS.map((it) => it.id),
+    );
     for (const r of got) assert.deepEqual(r, want.get(r.id), `record ${r.id}`);
 
     // the resumed run never re-sent a call the first run had paid for, and no call was stored twice
-    const resent = proxy.log.slice(logFrom).filter((e) => e.forwarded && cachedKeys.has(callKey('/completions', e.body)));
+    const resent = proxy.log
+      .slice(logFrom)
+      .filter((e) => e.forwarded && cachedKeys.has(callKey('/completions', e.body)));
     assert.deepEqual(resent, []);
     assert.ok(second.stats.cache_hits > 0, 'the resumed run used the cache');
-    const keys = readFileSync(cache, 'utf8').split('\n').filter(Boolean).map((l) => l.slice(0, 64));
+    const keys = readFileSync(cache, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(0, 64));
     assert.equal(new Set(keys).size, keys.length);
     // every kind of fault really happened
-    for (const f of ['error500', 'error429', 'stall', 'reset', 'cut', 'malformed', 'late502'] as const) assert.ok(proxy.counts[f] > 0, `${f}: ${JSON.stringify(proxy.counts)}`);
+    for (const f of ['error500', 'error429', 'stall', 'reset', 'cut', 'malformed', 'late502'] as const)
+      assert.ok(proxy.counts[f] > 0, `${f}: ${JSON.stringify(proxy.counts)}`);
     assert.ok(first.stats.retries + second.stats.retries >= 10);
   } finally {
     await proxy.close();

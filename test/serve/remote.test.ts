@@ -15,7 +15,14 @@ import { deriveSeed } from '../../src/engine/rng.js';
 import type { GenerateOptions, Trainer } from '../../src/engine/types.js';
 import { CallCache, callKey, canonicalJSON } from '../../src/serve/cache.js';
 import { RemoteEngine } from '../../src/serve/remote.js';
-import { backoffMs, HttpError, isRetryable, PermanentError, retryAfter, TransientError } from '../../src/serve/retry.js';
+import {
+  backoffMs,
+  HttpError,
+  isRetryable,
+  PermanentError,
+  retryAfter,
+  TransientError,
+} from '../../src/serve/retry.js';
 import { parseRemoteSpec } from '../../src/serve/spec.js';
 import { deadPort, startFaultProxy, startFixture, type Fixture } from './helpers.js';
 
@@ -38,7 +45,7 @@ after(async () => {
 const PROMPTS = ['Q: 12+30=?\nA:', 'Hello', 'Q: 12+30=?\nA:', 'The end.'];
 
 test('remote equals embedded bit for bit for the same seeds: texts, tokens, log-probs, finish reasons, scores', async () => {
-  const remote = await openEngine(`openai:${fx.server.url}?concurrency=6`) as RemoteEngine;
+  const remote = (await openEngine(`openai:${fx.server.url}?concurrency=6`)) as RemoteEngine;
   try {
     assert.equal(remote.model, 'tiny');
     assert.ok(remote.psrlm);
@@ -48,9 +55,14 @@ test('remote equals embedded bit for bit for the same seeds: texts, tokens, log-
       { temperature: 0, max_tokens: 12 },
       { n: 2, temperature: 1.3, max_tokens: 40, seed: 9, ignore_eos: true },
     ];
-    for (const o of cases) assert.deepEqual(await remote.generate(PROMPTS, o), await ref.generate(PROMPTS, o), JSON.stringify(o));
+    for (const o of cases)
+      assert.deepEqual(await remote.generate(PROMPTS, o), await ref.generate(PROMPTS, o), JSON.stringify(o));
     // the last one is 129 tokens: one more than the context, the longest the engine can score
-    const reqs = [{ prompt: 'Q: 1+1=', completion: '2', eos: true }, { prompt: 'a', completion: 'bcd' }, { prompt: 'x'.repeat(100), completion: 'y'.repeat(28), eos: true }];
+    const reqs = [
+      { prompt: 'Q: 1+1=', completion: '2', eos: true },
+      { prompt: 'a', completion: 'bcd' },
+      { prompt: 'x'.repeat(100), completion: 'y'.repeat(28), eos: true },
+    ];
     assert.deepEqual(await remote.logprob(reqs), await ref.logprob(reqs));
     assert.deepEqual(remote.tokenize('Hi 2+2'), ref.tokenize('Hi 2+2'));
     assert.equal(remote.detokenize([40, 41, 0]), ref.detokenize([40, 41, 0]));
@@ -77,7 +89,11 @@ test('n=split: n one-sample calls, seeded (prompt seed, j), deterministic', asyn
     for (let i = 0; i < 2; i++) {
       for (let j = 0; j < 3; j++) {
         // the server turns a one-prompt request with seed S into engine seed S, sample index 0
-        const want = await ref.generate([PROMPTS[i]!], { temperature: 1, max_tokens: 10, seeds: [deriveSeed(deriveSeed(4, i), j)] });
+        const want = await ref.generate([PROMPTS[i]!], {
+          temperature: 1,
+          max_tokens: 10,
+          seeds: [deriveSeed(deriveSeed(4, i), j)],
+        });
         assert.deepEqual(a[i]![j], want[0]![0]);
       }
     }
@@ -96,7 +112,10 @@ test('a remote engine is an Engine only: without training methods it cannot be p
   } finally {
     await remote.close();
   }
-  await assert.rejects(RemoteEngine.open(`openai:${fx.server.url}?model=llama`), /does not serve the model 'llama'; it serves tiny/);
+  await assert.rejects(
+    RemoteEngine.open(`openai:${fx.server.url}?model=llama`),
+    /does not serve the model 'llama'; it serves tiny/,
+  );
 });
 
 /** A bare OpenAI-style server: no stop_reason, no prompt_logprobs, no tokenizer, one choice whatever n. */
@@ -104,13 +123,33 @@ async function stubServer(): Promise<{ url: string; bodies: Array<Record<string,
   const bodies: Array<Record<string, unknown>> = [];
   const server = createServer((req, res) => {
     let data = '';
-    req.on('data', (c) => { data += c; });
+    req.on('data', (c) => {
+      data += c;
+    });
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      if (req.url === '/v1/models') { res.end(JSON.stringify({ object: 'list', data: [{ id: 'stub', object: 'model', owned_by: 'someone' }, { id: 'other', object: 'model' }] })); return; }
+      if (req.url === '/v1/models') {
+        res.end(
+          JSON.stringify({
+            object: 'list',
+            data: [
+              { id: 'stub', object: 'model', owned_by: 'someone' },
+              { id: 'other', object: 'model' },
+            ],
+          }),
+        );
+        return;
+      }
       const b = JSON.parse(data) as Record<string, unknown>;
       bodies.push(b);
-      res.end(JSON.stringify({ id: 'x', object: 'text_completion', choices: [{ index: 0, text: 'hi!', finish_reason: 'stop', logprobs: null }], usage: {} }));
+      res.end(
+        JSON.stringify({
+          id: 'x',
+          object: 'text_completion',
+          choices: [{ index: 0, text: 'hi!', finish_reason: 'stop', logprobs: null }],
+          usage: {},
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -127,24 +166,58 @@ test('against a plain server: every sampling parameter is sent, and missing feat
     const [[s]] = await vllm.generate(['x'], { max_tokens: 3, stop: ['?'] });
     assert.equal(s!.finish_reason, 'stop', 'without stop_reason, a stop that was asked for is assumed');
     const sent = stub.bodies[0]!;
-    for (const k of ['model', 'prompt', 'n', 'temperature', 'top_p', 'max_tokens', 'stop', 'seed', 'frequency_penalty', 'presence_penalty', 'top_k', 'min_p', 'repetition_penalty', 'skip_special_tokens', 'include_stop_str_in_output']) {
+    for (const k of [
+      'model',
+      'prompt',
+      'n',
+      'temperature',
+      'top_p',
+      'max_tokens',
+      'stop',
+      'seed',
+      'frequency_penalty',
+      'presence_penalty',
+      'top_k',
+      'min_p',
+      'repetition_penalty',
+      'skip_special_tokens',
+      'include_stop_str_in_output',
+    ]) {
       assert.ok(k in sent, `the call states ${k}`);
     }
-    assert.deepEqual([sent.temperature, sent.top_p, sent.seed, sent.repetition_penalty, sent.top_k], [1, 1, deriveSeed(0, 0), 1, -1]);
-    assert.throws(() => vllm.tokenize('x'), /needs the model's tokenizer.*tokenizer=<checkpoint dir or tokenizer.json>.*psrlm's format, or a Hugging Face tokenizer\.json with its tokenizer_config\.json/);
-    await assert.rejects(vllm.logprob([{ prompt: 'a', completion: 'b' }]), /scoring=prompt_logprobs.*needs the model's tokenizer/);
+    assert.deepEqual(
+      [sent.temperature, sent.top_p, sent.seed, sent.repetition_penalty, sent.top_k],
+      [1, 1, deriveSeed(0, 0), 1, -1],
+    );
+    assert.throws(
+      () => vllm.tokenize('x'),
+      /needs the model's tokenizer.*tokenizer=<checkpoint dir or tokenizer.json>.*psrlm's format, or a Hugging Face tokenizer\.json with its tokenizer_config\.json/,
+    );
+    await assert.rejects(
+      vllm.logprob([{ prompt: 'a', completion: 'b' }]),
+      /scoring=prompt_logprobs.*needs the model's tokenizer/,
+    );
     await assert.rejects(vllm.generate(['x'], { max_tokens: 3, n: 2 }), /returned 1 choices for n=2.*use n=split/);
     await vllm.close();
     const withTok = await RemoteEngine.open(`openai:${stub.url}?model=stub&tokenizer=${encodeURIComponent(fx.ckpt)}`);
-    await assert.rejects(withTok.logprob([{ prompt: 'a', completion: 'b' }]), /returned no prompt_logprobs: the server does not support vLLM's prompt_logprobs.*scoring=echo/);
+    await assert.rejects(
+      withTok.logprob([{ prompt: 'a', completion: 'b' }]),
+      /returned no prompt_logprobs: the server does not support vLLM's prompt_logprobs.*scoring=echo/,
+    );
     await withTok.close();
     const openai = await RemoteEngine.open(`openai:${stub.url}?model=stub&dialect=openai&n=split&scoring=echo`);
     stub.bodies.length = 0;
     const two = await openai.generate(['x'], { max_tokens: 3, n: 2 });
     assert.equal(two[0]!.length, 2);
     assert.ok(stub.bodies.every((b) => !('top_k' in b) && !('include_stop_str_in_output' in b) && b.n === 1));
-    await assert.rejects(openai.generate(['x'], { max_tokens: 3, include_stop: true }), /need vLLM's extensions.*dialect=vllm/);
-    await assert.rejects(openai.logprob([{ prompt: 'a', completion: 'b' }]), /returned no logprobs for echo: the server does not support echo with logprobs/);
+    await assert.rejects(
+      openai.generate(['x'], { max_tokens: 3, include_stop: true }),
+      /need vLLM's extensions.*dialect=vllm/,
+    );
+    await assert.rejects(
+      openai.logprob([{ prompt: 'a', completion: 'b' }]),
+      /returned no logprobs for echo: the server does not support echo with logprobs/,
+    );
     await openai.close();
   } finally {
     stub.server.close();
@@ -152,14 +225,30 @@ test('against a plain server: every sampling parameter is sent, and missing feat
 });
 
 test('engine specs: several endpoints, options, defaults and clear errors', () => {
-  const o = parseRemoteSpec('openai:http://127.0.0.1:8000/v1,openai:http://localhost:8001?model=m&concurrency=3,http://127.0.0.1:8002/api/v1/?timeout=2.5&n=split', {});
-  assert.deepEqual(o.endpoints, ['http://127.0.0.1:8000/v1', 'http://localhost:8001/v1', 'http://127.0.0.1:8002/api/v1']);
-  assert.deepEqual([o.model, o.concurrency, o.timeoutMs, o.nMode, o.dialect, o.scoring, o.apiKey], ['m', 3, 2500, 'split', 'vllm', 'auto', undefined]);
+  const o = parseRemoteSpec(
+    'openai:http://127.0.0.1:8000/v1,openai:http://localhost:8001?model=m&concurrency=3,http://127.0.0.1:8002/api/v1/?timeout=2.5&n=split',
+    {},
+  );
+  assert.deepEqual(o.endpoints, [
+    'http://127.0.0.1:8000/v1',
+    'http://localhost:8001/v1',
+    'http://127.0.0.1:8002/api/v1',
+  ]);
+  assert.deepEqual(
+    [o.model, o.concurrency, o.timeoutMs, o.nMode, o.dialect, o.scoring, o.apiKey],
+    ['m', 3, 2500, 'split', 'vllm', 'auto', undefined],
+  );
   assert.equal(parseRemoteSpec('openai:http://h:1/v1', { PSRLM_API_KEY: 'k1', OPENAI_API_KEY: 'k2' }).apiKey, 'k1');
   assert.equal(parseRemoteSpec('openai:http://h:1/v1?key_env=MY_KEY', { MY_KEY: 'k3' }).apiKey, 'k3');
   assert.throws(() => parseRemoteSpec('openai:http://h:1/v1?key_env=NOPE', {}), /environment variable NOPE is not set/);
-  assert.throws(() => parseRemoteSpec('openai:http://h:1/v1?temperature=0', {}), /unknown option 'temperature'. Options: model, concurrency/);
-  assert.throws(() => parseRemoteSpec('openai:http://h:1/v1?concurrency=0', {}), /concurrency=0 is not an integer >= 1/);
+  assert.throws(
+    () => parseRemoteSpec('openai:http://h:1/v1?temperature=0', {}),
+    /unknown option 'temperature'. Options: model, concurrency/,
+  );
+  assert.throws(
+    () => parseRemoteSpec('openai:http://h:1/v1?concurrency=0', {}),
+    /concurrency=0 is not an integer >= 1/,
+  );
   assert.throws(() => parseRemoteSpec('openai:http://a:1?model=x,http://b:1?model=y', {}), /'model' is given twice/);
   assert.throws(() => parseRemoteSpec('openai:localhost:8000', {}), /must be an http/);
   assert.throws(() => parseRemoteSpec('openai:', {}), /names no endpoint/);
@@ -171,7 +260,9 @@ test('call cache: canonical keys, reopen, torn last line cut, damaged lines skip
   assert.equal(callKey('/completions', { a: 1, b: 2 }), callKey('/completions', { b: 2, a: 1 }));
   assert.notEqual(callKey('/completions', { a: 1 }), callKey('/chat/completions', { a: 1 }));
   const file = path.join(tmp, 'unit.jsonl');
-  const k1 = callKey('/x', { i: 1 }), k2 = callKey('/x', { i: 2 }), k3 = callKey('/x', { i: 3 });
+  const k1 = callKey('/x', { i: 1 }),
+    k2 = callKey('/x', { i: 2 }),
+    k3 = callKey('/x', { i: 3 });
   let c = CallCache.open(file);
   c.put(k1, { v: 'one\nline' });
   c.put(k2, [1, 2]);
@@ -218,11 +309,23 @@ test('retry rules: what is transient, backoff bounds, Retry-After', () => {
   const p = { retries: 5, base_ms: 100, max_ms: 1000 };
   for (let a = 1; a <= 8; a++) {
     const bound = Math.min(1000, 100 * 2 ** (a - 1));
-    assert.equal(backoffMs(a, p, undefined, () => 0), bound / 2);
-    assert.equal(backoffMs(a, p, undefined, () => 1), bound);
+    assert.equal(
+      backoffMs(a, p, undefined, () => 0),
+      bound / 2,
+    );
+    assert.equal(
+      backoffMs(a, p, undefined, () => 1),
+      bound,
+    );
   }
-  assert.equal(backoffMs(1, p, 700, () => 0), 700);
-  assert.equal(backoffMs(1, p, 5000, () => 0), 1000);
+  assert.equal(
+    backoffMs(1, p, 700, () => 0),
+    700,
+  );
+  assert.equal(
+    backoffMs(1, p, 5000, () => 0),
+    1000,
+  );
   assert.equal(retryAfter('2'), 2000);
   assert.equal(retryAfter(null), undefined);
 });
@@ -246,7 +349,10 @@ test('load spreads over endpoints, and a dead endpoint only costs retries', asyn
     assert.ok(d!.sent > 0 && d!.sent === d!.failures, JSON.stringify(withDead.endpointStats()));
     assert.ok(g!.sent >= 16);
     await withDead.close();
-    await assert.rejects(RemoteEngine.open(`openai:${dead}?retries=1&backoff=0.01`), /no endpoint answered GET \/models:\n.*ECONNREFUSED/);
+    await assert.rejects(
+      RemoteEngine.open(`openai:${dead}?retries=1&backoff=0.01`),
+      /no endpoint answered GET \/models:\n.*ECONNREFUSED/,
+    );
   } finally {
     await p1.close();
     await p2.close();

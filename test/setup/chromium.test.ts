@@ -11,7 +11,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../reference/env.js';
 
-interface Options { env?: NodeJS.ProcessEnv; uid?: number; log?: (s: string) => void }
+interface Options {
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  log?: (s: string) => void;
+}
 const SCRIPT = pathToFileURL(path.join(ROOT, 'scripts', 'chromium.mjs')).href;
 const { ensureChromium, findChromium } = (await import(SCRIPT)) as {
   ensureChromium: (o?: Options) => string;
@@ -30,7 +34,8 @@ function fakeMachine(programs: Record<string, string>) {
   for (const [name, body] of Object.entries(programs)) script(name, body);
   const calls = path.join(dir, 'calls');
   return {
-    dir, bin,
+    dir,
+    bin,
     env: { PATH: bin, FAKE_BIN: bin, FAKE_CALLS: calls } as NodeJS.ProcessEnv,
     calls: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []),
     done: () => rmSync(dir, { recursive: true, force: true }),
@@ -50,7 +55,12 @@ const DPKG_ALL_INSTALLED = "printf 'install ok installed'";
 
 function quietLog() {
   const lines: string[] = [];
-  return { lines, log: (s: string) => { lines.push(s); } };
+  return {
+    lines,
+    log: (s: string) => {
+      lines.push(s);
+    },
+  };
 }
 
 test('a Chromium on PATH is used as it is, with nothing installed', () => {
@@ -70,8 +80,10 @@ test('PSRLM_CHROMIUM picks the browser, and one that is not there is an error, n
   try {
     const mine = path.join(m.bin, 'my-chrome');
     assert.equal(findChromium({ ...m.env, PSRLM_CHROMIUM: mine }), mine);
-    assert.throws(() => findChromium({ ...m.env, PSRLM_CHROMIUM: path.join(m.dir, 'nowhere') }),
-      /PSRLM_CHROMIUM=.*nowhere.*not an executable/);
+    assert.throws(
+      () => findChromium({ ...m.env, PSRLM_CHROMIUM: path.join(m.dir, 'nowhere') }),
+      /PSRLM_CHROMIUM=.*nowhere.*not an executable/,
+    );
   } finally {
     m.done();
   }
@@ -110,10 +122,16 @@ test('a user with password-free sudo installs through sudo; only the missing fon
     const q = quietLog();
     assert.equal(ensureChromium({ env: m.env, uid: 1000, log: q.log }), path.join(m.bin, 'chromium'));
     const calls = m.calls().filter((c) => c.startsWith('apt-get'));
-    assert.deepEqual(calls.map((c) => c.split(' ')[1]), ['update', 'install']);
+    assert.deepEqual(
+      calls.map((c) => c.split(' ')[1]),
+      ['update', 'install'],
+    );
     assert.match(calls[1]!, / fonts-dejavu-core$/);
     assert.doesNotMatch(calls[1]!, / chromium /);
-    assert.ok(m.calls().some((c) => /^sudo -n \S*apt-get install/.test(c)), m.calls().join('\n'));
+    assert.ok(
+      m.calls().some((c) => /^sudo -n \S*apt-get install/.test(c)),
+      m.calls().join('\n'),
+    );
     assert.match(q.lines.join('\n'), /through sudo/);
   } finally {
     m.done();
@@ -125,8 +143,10 @@ test('a user who may not install gets the one command to run, and nothing is att
   for (const programs of machines) {
     const m = fakeMachine(programs);
     try {
-      assert.throws(() => ensureChromium({ env: m.env, uid: 1000, log: () => {} }),
-        /not root and has no password-free sudo\. Run once: sudo apt-get install -y --no-install-recommends chromium /);
+      assert.throws(
+        () => ensureChromium({ env: m.env, uid: 1000, log: () => {} }),
+        /not root and has no password-free sudo\. Run once: sudo apt-get install -y --no-install-recommends chromium /,
+      );
       assert.deepEqual(m.calls(), []);
     } finally {
       m.done();
@@ -137,8 +157,10 @@ test('a user who may not install gets the one command to run, and nothing is att
 test('without apt-get the error says to install Chromium another way', () => {
   const m = fakeMachine({});
   try {
-    assert.throws(() => ensureChromium({ env: m.env, uid: 0, log: () => {} }),
-      /no apt-get: install Chromium with its package manager.*PSRLM_CHROMIUM/);
+    assert.throws(
+      () => ensureChromium({ env: m.env, uid: 0, log: () => {} }),
+      /no apt-get: install Chromium with its package manager.*PSRLM_CHROMIUM/,
+    );
   } finally {
     m.done();
   }
@@ -158,8 +180,10 @@ test('a missing font where nothing can install it is a warning: the Chromium the
 test('an install that leaves no chromium on PATH is an error', () => {
   const m = fakeMachine({ 'apt-get': APT_GET_NO_OP });
   try {
-    assert.throws(() => ensureChromium({ env: m.env, uid: 0, log: () => {} }),
-      /apt-get installed chromium, fonts-dejavu-core but no `chromium` is on PATH/);
+    assert.throws(
+      () => ensureChromium({ env: m.env, uid: 0, log: () => {} }),
+      /apt-get installed chromium, fonts-dejavu-core but no `chromium` is on PATH/,
+    );
   } finally {
     m.done();
   }
@@ -168,8 +192,10 @@ test('an install that leaves no chromium on PATH is an error', () => {
 test('a failing apt-get stops with its status and the command to run by hand', () => {
   const m = fakeMachine({ 'apt-get': 'exit 100' });
   try {
-    assert.throws(() => ensureChromium({ env: m.env, uid: 0, log: () => {} }),
-      /apt-get update: .* exited with status 100\. Install the packages yourself: sudo apt-get install/);
+    assert.throws(
+      () => ensureChromium({ env: m.env, uid: 0, log: () => {} }),
+      /apt-get update: .* exited with status 100\. Install the packages yourself: sudo apt-get install/,
+    );
   } finally {
     m.done();
   }

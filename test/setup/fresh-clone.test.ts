@@ -40,11 +40,16 @@ const tail = (r: SpawnSyncReturns<string>) => `${r.stdout}\n${r.stderr}`.slice(-
 
 test('a fresh clone: npm ci, npx psrlm --help, npm test (a subset), npx psrlm --help', { timeout: 600_000 }, () => {
   const git = spawnSync('git', ['--version'], { encoding: 'utf8' });
-  assert.ok(!git.error && git.status === 0,
-    'git is needed to clone the repository for this test: install git (e.g. apt-get install git)');
+  assert.ok(
+    !git.error && git.status === 0,
+    'git is needed to clone the repository for this test: install git (e.g. apt-get install git)',
+  );
   const head = spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
-  assert.equal(head.status, 0, `${ROOT} is not a git checkout with a commit, so there is nothing to clone: ` +
-    head.stderr);
+  assert.equal(
+    head.status,
+    0,
+    `${ROOT} is not a git checkout with a commit, so there is nothing to clone: ` + head.stderr,
+  );
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-clone-'));
   const repo = path.join(dir, 'psrlm');
   const env = freshEnv();

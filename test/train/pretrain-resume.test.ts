@@ -29,44 +29,68 @@ const cfg: PretrainConfig = {
 };
 
 function pretrainCli(cfgFile: string, out: string): string {
-  const r = spawnSync(process.execPath, [CLI, 'pretrain', '--config', cfgFile, '--out', out, '--quiet'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'pretrain', '--config', cfgFile, '--out', out, '--quiet'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, `psrlm pretrain failed: ${r.stderr}`);
   return r.stderr;
 }
 
-test('pretrain killed with SIGKILL mid-M1 and rerun resumes M1 from its snapshot and equals an uninterrupted run', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-ptr-'));
-  try {
-    const cfgFile = path.join(dir, 'pretrain.json');
-    writeFileSync(cfgFile, JSON.stringify(cfg));
-    const A = path.join(dir, 'A'), B = path.join(dir, 'B');
-    pretrainCli(cfgFile, A);
-    for (const stage of ['m0', 'm1', 'm1-srlm']) assert.ok(!existsSync(path.join(A, `${stage}.partial`)), `${stage}.partial is removed once the stage is saved`);
+test(
+  'pretrain killed with SIGKILL mid-M1 and rerun resumes M1 from its snapshot and equals an uninterrupted run',
+  { timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-ptr-'));
+    try {
+      const cfgFile = path.join(dir, 'pretrain.json');
+      writeFileSync(cfgFile, JSON.stringify(cfg));
+      const A = path.join(dir, 'A'),
+        B = path.join(dir, 'B');
+      pretrainCli(cfgFile, A);
+      for (const stage of ['m0', 'm1', 'm1-srlm'])
+        assert.ok(!existsSync(path.join(A, `${stage}.partial`)), `${stage}.partial is removed once the stage is saved`);
 
-    const snap = path.join(B, 'm1.partial', SNAPSHOT_FILE);
-    const killed = await new Promise<boolean>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'pretrain', '--config', cfgFile, '--out', B, '--quiet'], { stdio: 'ignore' });
-      let sent = false;
-      const poll = setInterval(() => { if (!sent && existsSync(snap)) { sent = true; child.kill('SIGKILL'); } }, 2);
-      child.on('exit', (_code, signal) => { clearInterval(poll); resolve(signal === 'SIGKILL'); });
-    });
-    assert.ok(killed, 'the first run was killed before it finished');
-    assert.ok(existsSync(path.join(B, 'm0', 'model.safetensors')) && !existsSync(path.join(B, 'm1', 'model.safetensors')), 'killed during M1');
-    const st = JSON.parse(readSafetensors(snap).metadata.state!) as { step: number; steps: number };
-    assert.equal(st.steps, 276);
-    assert.ok(st.step >= 10 && st.step < st.steps, `killed mid-M1 (snapshot at step ${st.step} of ${st.steps})`);
+      const snap = path.join(B, 'm1.partial', SNAPSHOT_FILE);
+      const killed = await new Promise<boolean>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'pretrain', '--config', cfgFile, '--out', B, '--quiet'], {
+          stdio: 'ignore',
+        });
+        let sent = false;
+        const poll = setInterval(() => {
+          if (!sent && existsSync(snap)) {
+            sent = true;
+            child.kill('SIGKILL');
+          }
+        }, 2);
+        child.on('exit', (_code, signal) => {
+          clearInterval(poll);
+          resolve(signal === 'SIGKILL');
+        });
+      });
+      assert.ok(killed, 'the first run was killed before it finished');
+      assert.ok(
+        existsSync(path.join(B, 'm0', 'model.safetensors')) && !existsSync(path.join(B, 'm1', 'model.safetensors')),
+        'killed during M1',
+      );
+      const st = JSON.parse(readSafetensors(snap).metadata.state!) as { step: number; steps: number };
+      assert.equal(st.steps, 276);
+      assert.ok(st.step >= 10 && st.step < st.steps, `killed mid-M1 (snapshot at step ${st.step} of ${st.steps})`);
 
-    const log = pretrainCli(cfgFile, B);
-    assert.match(log, /M0 already built/);
-    assert.match(log, new RegExp(`resuming M1 from step ${st.step} of 276`));
-    assert.doesNotMatch(log, /ignoring it/);
-    for (const stage of ['m0', 'm1', 'm1-srlm']) {
-      for (const f of ['model.safetensors', 'curve.json', 'config.json', 'tokenizer.json']) {
-        assert.ok(readFileSync(path.join(A, stage, f)).equals(readFileSync(path.join(B, stage, f))), `${stage}/${f} differs from the uninterrupted run`);
+      const log = pretrainCli(cfgFile, B);
+      assert.match(log, /M0 already built/);
+      assert.match(log, new RegExp(`resuming M1 from step ${st.step} of 276`));
+      assert.doesNotMatch(log, /ignoring it/);
+      for (const stage of ['m0', 'm1', 'm1-srlm']) {
+        for (const f of ['model.safetensors', 'curve.json', 'config.json', 'tokenizer.json']) {
+          assert.ok(
+            readFileSync(path.join(A, stage, f)).equals(readFileSync(path.join(B, stage, f))),
+            `${stage}/${f} differs from the uninterrupted run`,
+          );
+        }
+        assert.ok(!existsSync(path.join(B, `${stage}.partial`)));
       }
-      assert.ok(!existsSync(path.join(B, `${stage}.partial`)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

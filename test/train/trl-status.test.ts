@@ -37,48 +37,80 @@ const OPTS = { lr: 1e-6, epochs: 1, batch_size: 1, seed: 1, beta: 0.1 };
 
 function trainer(dir: string, fake: string, mode: string): TrlTrainer {
   return new TrlTrainer(path.join(dir, 'm0'), path.join(dir, 'work'), {
-    ...DEFAULT_TRL, launcher: [process.execPath, fake], contract_records: 0, env: { FAKE: mode },
+    ...DEFAULT_TRL,
+    launcher: [process.execPath, fake],
+    contract_records: 0,
+    env: { FAKE: mode },
   });
 }
 
-test('TRL bridge: the status file, not the launcher\'s exit status, says what failed; the ranks are tethered', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-trl-status-'));
-  const fake = path.join(dir, 'fake.cjs');
-  writeFileSync(fake, FAKE);
-  await assert.rejects(trainer(dir, fake, 'contract').trainDPO(PAIRS, OPTS), /TRL dpo failed \(the token-boundary contract is broken: token-boundary contract broken at record 2\)/);
-  await assert.rejects(trainer(dir, fake, 'data').trainDPO(PAIRS, OPTS), /bad training config or data on rank 3: record 1: field 'prompt'/);
-  await assert.rejects(trainer(dir, fake, 'none').trainDPO(PAIRS, OPTS), /exit status 1, and the trainer wrote no status file/);
-  const seen = JSON.parse(readFileSync(path.join(dir, 'work', 'seen.json'), 'utf8')) as Record<string, { pid: number; start: string; host: string }>;
-  assert.deepEqual(seen.tether, { pid: process.pid, start: processStart(process.pid), host: hostname() });
-  assert.equal(seen.status as unknown, path.join(dir, 'work', 'dpo.status.json'));
-  // a stale status from the failed run above is not read as this run's
-  const ok = trainer(dir, fake, 'ok');
-  const r = await ok.trainDPO(PAIRS, OPTS);
-  assert.equal(r.steps, 1);
-  assert.equal(existsSync(path.join(dir, 'work', 'trainer.lock')), false, 'the lock is released');
-});
-
-test('TRL bridge: a live pipeline\'s lock is refused, a stale trainer left by a dead pipeline is stopped', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-trl-lock-'));
-  const fake = path.join(dir, 'fake.cjs');
-  writeFileSync(fake, FAKE);
-  const work = path.join(dir, 'work');
-  mkdirSync(work, { recursive: true });
-  const sleeper = () => spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { detached: true, stdio: 'ignore' });
-  const other = sleeper();
-  const stale = sleeper();
-  const exited = new Promise((r) => stale.on('exit', (_c, s) => r(s)));
-  try {
-    const lock = (pipeline: number, start: string, launcher: number) =>
-      writeFileSync(path.join(work, 'trainer.lock'), JSON.stringify({ pipeline, start, host: hostname(), launcher }));
-    lock(other.pid!, processStart(other.pid!)!, 0);
-    await assert.rejects(trainer(dir, fake, 'ok').trainDPO(PAIRS, OPTS), /is being trained by another pipeline \(pid \d+/);
-    // the same pid with another start time is a reused pid, not that pipeline: its launcher is stopped
-    lock(other.pid!, '1', stale.pid!);
-    const r = await trainer(dir, fake, 'ok').trainDPO(PAIRS, OPTS);
+test(
+  "TRL bridge: the status file, not the launcher's exit status, says what failed; the ranks are tethered",
+  { timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-trl-status-'));
+    const fake = path.join(dir, 'fake.cjs');
+    writeFileSync(fake, FAKE);
+    await assert.rejects(
+      trainer(dir, fake, 'contract').trainDPO(PAIRS, OPTS),
+      /TRL dpo failed \(the token-boundary contract is broken: token-boundary contract broken at record 2\)/,
+    );
+    await assert.rejects(
+      trainer(dir, fake, 'data').trainDPO(PAIRS, OPTS),
+      /bad training config or data on rank 3: record 1: field 'prompt'/,
+    );
+    await assert.rejects(
+      trainer(dir, fake, 'none').trainDPO(PAIRS, OPTS),
+      /exit status 1, and the trainer wrote no status file/,
+    );
+    const seen = JSON.parse(readFileSync(path.join(dir, 'work', 'seen.json'), 'utf8')) as Record<
+      string,
+      { pid: number; start: string; host: string }
+    >;
+    assert.deepEqual(seen.tether, { pid: process.pid, start: processStart(process.pid), host: hostname() });
+    assert.equal(seen.status as unknown, path.join(dir, 'work', 'dpo.status.json'));
+    // a stale status from the failed run above is not read as this run's
+    const ok = trainer(dir, fake, 'ok');
+    const r = await ok.trainDPO(PAIRS, OPTS);
     assert.equal(r.steps, 1);
-    assert.equal(await exited, 'SIGTERM');
-  } finally {
-    for (const p of [other, stale]) try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ }
-  }
-});
+    assert.equal(existsSync(path.join(dir, 'work', 'trainer.lock')), false, 'the lock is released');
+  },
+);
+
+test(
+  "TRL bridge: a live pipeline's lock is refused, a stale trainer left by a dead pipeline is stopped",
+  { timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-trl-lock-'));
+    const fake = path.join(dir, 'fake.cjs');
+    writeFileSync(fake, FAKE);
+    const work = path.join(dir, 'work');
+    mkdirSync(work, { recursive: true });
+    const sleeper = () =>
+      spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)'], { detached: true, stdio: 'ignore' });
+    const other = sleeper();
+    const stale = sleeper();
+    const exited = new Promise((r) => stale.on('exit', (_c, s) => r(s)));
+    try {
+      const lock = (pipeline: number, start: string, launcher: number) =>
+        writeFileSync(path.join(work, 'trainer.lock'), JSON.stringify({ pipeline, start, host: hostname(), launcher }));
+      lock(other.pid!, processStart(other.pid!)!, 0);
+      await assert.rejects(
+        trainer(dir, fake, 'ok').trainDPO(PAIRS, OPTS),
+        /is being trained by another pipeline \(pid \d+/,
+      );
+      // the same pid with another start time is a reused pid, not that pipeline: its launcher is stopped
+      lock(other.pid!, '1', stale.pid!);
+      const r = await trainer(dir, fake, 'ok').trainDPO(PAIRS, OPTS);
+      assert.equal(r.steps, 1);
+      assert.equal(await exited, 'SIGTERM');
+    } finally {
+      for (const p of [other, stale])
+        try {
+          process.kill(-p.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+    }
+  },
+);

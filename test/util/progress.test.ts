@@ -7,13 +7,25 @@ import { formatDuration, Progress } from '../../src/util/progress.js';
 
 function fakeStream(isTTY: boolean) {
   const out: string[] = [];
-  return { out, stream: { isTTY, columns: 80, write: (s: string) => { out.push(s); return true; } } as unknown as NodeJS.WriteStream };
+  return {
+    out,
+    stream: {
+      isTTY,
+      columns: 80,
+      write: (s: string) => {
+        out.push(s);
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream,
+  };
 }
 
 test('plain mode writes whole lines with counts and the elapsed time at the end', () => {
   const { out, stream } = fakeStream(false);
   const p = new Progress('search', 3, { stream, unit: 'problems', logEvery: 1e9 });
-  p.tick(); p.tick(); p.tick(1, 'pairs=4');
+  p.tick();
+  p.tick();
+  p.tick(1, 'pairs=4');
   p.finish();
   assert.equal(out.length, 1);
   assert.match(out[0]!, /^search: 3\/3 [\d.k]+ problems\/s in [\d.]+s pairs=4\n$/);

@@ -18,7 +18,10 @@ test('a resumed JSONL file: missing is empty, a torn last line is cut off, appen
     assert.deepEqual(readResumableJsonl(file), [{ id: 1 }, { id: 2, text: 'é' }]);
     assert.equal(readFileSync(file, 'utf8'), '{"id":1}\n{"id":2,"text":"é"}\n', 'the torn line is gone from the file');
     appendJsonl(file, [{ id: 3 }]);
-    assert.deepEqual(readResumableJsonl<{ id: number }>(file).map((r) => r.id), [1, 2, 3]);
+    assert.deepEqual(
+      readResumableJsonl<{ id: number }>(file).map((r) => r.id),
+      [1, 2, 3],
+    );
     writeFileSync(file, '{"id":1}\nnot json\n{"id":3}\n');
     assert.throws(() => readResumableJsonl(file), /records\.jsonl line 2 is not JSON .*remove or repair that line/);
     assert.equal(readFileSync(file, 'utf8'), '{"id":1}\nnot json\n{"id":3}\n', 'a damaged file is left as it was');

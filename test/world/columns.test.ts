@@ -27,14 +27,20 @@ test('hand-computed column checks, drill layout (the default of columnCheck): th
   assert.equal(columnCheck(12, '*', 34, 400), '12*34: 12*34 is 408 no');
   assert.equal(columnCheck(7, '/', 2, 3), '3*2: 3*2=6 so 6 vs 7: 6|7! no');
   // the drill layout's columns are the base corpus's drill of the same operation, character for character
-  for (const [x, op, y, z] of [[150, '+', 63, 213], [50, '-', 38, 12], [38, '*', 2, 76], [9, '*', 12, 108]] as const) {
+  for (const [x, op, y, z] of [
+    [150, '+', 63, 213],
+    [50, '-', 38, 12],
+    [38, '*', 2, 76],
+    [9, '*', 12, 108],
+  ] as const) {
     assert.ok(columnCheck(x, op, y, z).startsWith(columnDrill(x, op, y)! + ' vs '), `${x}${op}${y}`);
   }
   assert.ok(columnCheck(76, '/', 2, 38).startsWith(columnDrill(38, '*', 2)! + ' vs '));
 });
 
 test('hand-computed column checks, whole-number layout', () => {
-  const columnCheckW = (x: number, op: '+' | '-' | '*' | '/', y: number, z: number) => columnCheck(x, op, y, z, 'whole');
+  const columnCheckW = (x: number, op: '+' | '-' | '*' | '/', y: number, z: number) =>
+    columnCheck(x, op, y, z, 'whole');
   assert.equal(columnCheckW(8, '+', 33, 31), '8+33=31; 8+3=11 0+3+1=4 so 41 no');
   assert.equal(columnCheckW(150, '+', 63, 213), '150+63=213; 0+3=3 5+6=11 1+0+1=2 so 213 ok');
   assert.equal(columnCheckW(50, '-', 38, 12), '50-38=12; 10-8=2 5-3-1=1 so 12 ok');
@@ -52,7 +58,11 @@ test('hand-computed column checks, whole-number layout', () => {
 function readOff(cols: string[]): number {
   const vals = cols.map((c) => Number(c.split('=')[1]));
   const head = String(vals[vals.length - 1]);
-  const tail = vals.slice(0, -1).reverse().map((v) => String(v % 10)).join('');
+  const tail = vals
+    .slice(0, -1)
+    .reverse()
+    .map((v) => String(v % 10))
+    .join('');
   return Number(head + tail);
 }
 
@@ -61,7 +71,10 @@ test('over the world range, the columns give the true result and ok exactly when
     for (let y = 2; y <= 99; y++) {
       for (const op of ['+', '-'] as const) {
         const z = op === '+' ? x + y : x - y;
-        if (z < 0) { assert.equal(columns(x, op, y, z), null); continue; }
+        if (z < 0) {
+          assert.equal(columns(x, op, y, z), null);
+          continue;
+        }
         const c = columns(x, op, y, z)!;
         assert.equal(c.value, z);
         if (op === '+') assert.equal(readOff(c.cols), z, `${x}+${y}: ${c.cols.join(' ')}`);
@@ -83,10 +96,22 @@ test('casting out nines: hand-computed chains and checks', () => {
   assert.deepEqual(rootChain(7), { steps: [], root: 7 });
   assert.deepEqual(rootChain(90), { steps: ['9+0=9'], root: 9 });
   assert.deepEqual(rootChain(999), { steps: ['9+9=18', '1+8=9', '9+9=18', '1+8=9'], root: 9 });
-  assert.deepEqual(ninesCheck(38, '+', 15, 53), { line: '38+15=53: 3+8=11 1+1=2, 1+5=6, 2+6=8, 5+3=8 so 8|8= ok', ok: true });
-  assert.deepEqual(ninesCheck(86, '-', 44, 52), { line: '86-44=52: 4+4=8, 5+2=7, 8+7=15 1+5=6, 8+6=14 1+4=5 so 6|5! no', ok: false });
-  assert.deepEqual(ninesCheck(38, '*', 2, 76), { line: '38*2=76: 3+8=11 1+1=2, 2, 2*2=4, 7+6=13 1+3=4 so 4|4= ok', ok: true });
-  assert.deepEqual(ninesCheck(76, '/', 2, 37), { line: '76/2=37: 3+7=10 1+0=1, 2, 1*2=2, 7+6=13 1+3=4 so 2|4! no', ok: false });
+  assert.deepEqual(ninesCheck(38, '+', 15, 53), {
+    line: '38+15=53: 3+8=11 1+1=2, 1+5=6, 2+6=8, 5+3=8 so 8|8= ok',
+    ok: true,
+  });
+  assert.deepEqual(ninesCheck(86, '-', 44, 52), {
+    line: '86-44=52: 4+4=8, 5+2=7, 8+7=15 1+5=6, 8+6=14 1+4=5 so 6|5! no',
+    ok: false,
+  });
+  assert.deepEqual(ninesCheck(38, '*', 2, 76), {
+    line: '38*2=76: 3+8=11 1+1=2, 2, 2*2=4, 7+6=13 1+3=4 so 4|4= ok',
+    ok: true,
+  });
+  assert.deepEqual(ninesCheck(76, '/', 2, 37), {
+    line: '76/2=37: 3+7=10 1+0=1, 2, 1*2=2, 7+6=13 1+3=4 so 2|4! no',
+    ok: false,
+  });
   assert.equal(ninesCheck(5, '-', 12, 3), null); // outside the world's arithmetic, like `columns`
   // blind to an error of a multiple of 9
   assert.equal(ninesCheck(23, '+', 15, 47)!.ok, true);
@@ -101,7 +126,10 @@ test('casting out nines over the world range: ok exactly when claim and truth ag
         if (z < 0) continue;
         for (const claim of [z, z + 1, z + 10, z + 9, ...(z > 100 ? [z - 100] : [])]) {
           const n = ninesCheck(x, op, y, claim);
-          if (n === null) { assert.equal(columns(x, op, y, claim), null); continue; }
+          if (n === null) {
+            assert.equal(columns(x, op, y, claim), null);
+            continue;
+          }
           assert.equal(n.ok, (claim - z) % 9 === 0, `${x}${op}${y}=${claim}: ${n.line}`);
           assert.match(n.line, n.ok ? /= ok$/ : /! no$/);
           // every fact on the line is a true single-digit sum or product

@@ -1,7 +1,17 @@
 // Step layout: what the search splits on and what the verifier reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractBoxed, formatStep, isFinalStep, parseStep, readBody, renderSteps, splitSteps, stepBody, numbersIn } from '../../src/world/format.js';
+import {
+  extractBoxed,
+  formatStep,
+  isFinalStep,
+  parseStep,
+  readBody,
+  renderSteps,
+  splitSteps,
+  stepBody,
+  numbersIn,
+} from '../../src/world/format.js';
 
 test('steps render one per line, each ending in a newline', () => {
   assert.equal(formatStep(3, '38-12=26'), 'Step 3: 38-12=26\n');
@@ -28,7 +38,18 @@ test('readBody accepts exactly <quote>: x<op>y=z and \\boxed{z}', () => {
   assert.deepEqual(readBody(' halves: 84/2=42 '), { type: 'op', quote: 'halves', x: 84, op: '/', y: 2, z: 42 });
   assert.deepEqual(readBody('2 bags of 6: 2*6=12'), { type: 'op', quote: '2 bags of 6', x: 2, op: '*', y: 6, z: 12 });
   assert.deepEqual(readBody('\\boxed{52}'), { type: 'answer', z: 52 });
-  for (const bad of ['38-12=26', 'sells: 38 - 12 = 26', 'sells: 38-12=', 'x: x+1=2', 'Sells: 3-1=2', '\\boxed{}', '\\boxed{5', 'a: 38-12=26=26', '']) assert.equal(readBody(bad), null, bad);
+  for (const bad of [
+    '38-12=26',
+    'sells: 38 - 12 = 26',
+    'sells: 38-12=',
+    'x: x+1=2',
+    'Sells: 3-1=2',
+    '\\boxed{}',
+    '\\boxed{5',
+    'a: 38-12=26=26',
+    '',
+  ])
+    assert.equal(readBody(bad), null, bad);
 });
 
 test('extractBoxed and numbersIn', () => {

@@ -37,7 +37,8 @@ test('difficulty knobs: step counts, number ranges, operations', () => {
   for (const p of generateProblems(world, 'train', 800)) {
     assert.ok(p.steps >= 2 && p.steps <= 6, `${p.id} has ${p.steps} steps`);
     assert.equal(p.steps, p.actions.length + 1);
-    for (const a of p.actions) assert.ok(a.z >= 1 && a.z <= 999 && Number.isInteger(a.z), `${p.id}: ${a.x}${a.op}${a.y}=${a.z}`);
+    for (const a of p.actions)
+      assert.ok(a.z >= 1 && a.z <= 999 && Number.isInteger(a.z), `${p.id}: ${a.x}${a.op}${a.y}=${a.z}`);
     const nums = numbersIn(p.text).map(Number);
     assert.equal(new Set(nums).size, nums.length, `numbers repeat in "${p.text}"`);
     for (const a of p.actions) assert.ok(!nums.includes(a.z), `${p.id}: result ${a.z} is also a stated number`);
@@ -59,7 +60,8 @@ test('the canonical actions chain: each step uses the last result and the answer
   for (const p of generateProblems(world, 'train', 500)) {
     let R = p.start;
     for (let i = 0; i < p.plan.length; i++) {
-      const t = p.plan[i], a = p.actions[i];
+      const t = p.plan[i],
+        a = p.actions[i];
       kinds.add(t.op);
       if (t.x === 'R') assert.equal(a.x, R);
       if (t.out === 'R') R = a.z;

@@ -36,10 +36,14 @@ test('candidates are reproducible from the seed and mix right and wrong steps', 
   const b = proposeCandidates(p, [], DEFAULT_POLICY, new WorldRng(5));
   assert.deepEqual(a, b);
   assert.equal(a.length, 6);
-  let right = 0, total = 0;
+  let right = 0,
+    total = 0;
   const rng = new WorldRng(9);
   for (const q of problems) {
-    for (const c of proposeCandidates(q, [], DEFAULT_POLICY, rng)) { right += Number(checkStep(q, [], c).ok); total++; }
+    for (const c of proposeCandidates(q, [], DEFAULT_POLICY, rng)) {
+      right += Number(checkStep(q, [], c).ok);
+      total++;
+    }
   }
   assert.ok(right / total > 0.4 && right / total < 0.6, `share right ${right / total}`);
 });

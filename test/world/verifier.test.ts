@@ -8,14 +8,19 @@ import { checkAnswer, checkSolution, checkStep, nextStep } from '../../src/world
 // "Ann has 23 pens. She buys 15. She sells 2 bags of 6. She doubles them. How many now?"
 // buys 15: 23+15=38, 2 bags of 6: 2*6=12, sells 12: 38-12=26, doubles: 26*2=52, \boxed{52}
 const P: Problem = {
-  id: 'hand-0', split: 'test', index: 0,
+  id: 'hand-0',
+  split: 'test',
+  index: 0,
   ...composeProblem('Ann', 'She', 'pens', 23, [
     { type: 'gain', n: 15, verb: 'buys' },
     { type: 'packLose', count: 2, size: 6, verb: 'sells', unit: 'bags' },
     { type: 'scale', k: 2, verb: 'doubles' },
   ]),
 };
-const S1 = 'buys 15: 23+15=38', S2 = '2 bags of 6: 2*6=12', S3 = 'sells 12: 38-12=26', S4 = 'doubles: 26*2=52';
+const S1 = 'buys 15: 23+15=38',
+  S2 = '2 bags of 6: 2*6=12',
+  S3 = 'sells 12: 38-12=26',
+  S4 = 'doubles: 26*2=52';
 
 test('the hand-written problem reads as intended', () => {
   assert.equal(P.text, 'Ann has 23 pens. She buys 15. She sells 2 bags of 6. She doubles them. How many now?');
@@ -84,7 +89,11 @@ test('steps are judged locally: a wrong earlier result becomes the running value
   assert.equal(nextStep(P, [S1, 'Step 2: 2 bags of 6: 2*6=13']), 'sells 13: 38-13=25');
   assert.equal(checkStep(P, ['what'], S2).kind, 'prefix');
   // A wrong product larger than the running value: no whole-number result can be right.
-  assert.deepEqual(checkStep(P, [S1, '2 bags of 6: 2*6=42'], 'sells 42: 38-42=4'), { ok: false, kind: 'carry', reason: '38-42 is -4' });
+  assert.deepEqual(checkStep(P, [S1, '2 bags of 6: 2*6=42'], 'sells 42: 38-42=4'), {
+    ok: false,
+    kind: 'carry',
+    reason: '38-42 is -4',
+  });
 });
 
 test('checkSolution and checkAnswer on whole texts', () => {
