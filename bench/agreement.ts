@@ -27,15 +27,26 @@ for (const f of files) {
     const v = caseVerdict(r);
     if (v.gold === r.toolkit_gold && v.pred === r.toolkit_pred) strings++;
     if (v.equal === r.toolkit_equal) a++;
-    else
-      console.log(
-        `DISAGREE ${JSON.stringify({ id: r.id, mode: r.mode, gold: r.gold, pred: r.pred ?? r.text?.slice(-80), qg: r.toolkit_gold, qp: r.toolkit_pred, tg: v.gold, tp: v.pred, toolkit: r.toolkit_equal })}`,
-      );
+    else {
+      const shown = {
+        id: r.id,
+        mode: r.mode,
+        gold: r.gold,
+        pred: r.pred ?? r.text?.slice(-80),
+        qg: r.toolkit_gold,
+        qp: r.toolkit_pred,
+        tg: v.gold,
+        tp: v.pred,
+        toolkit: r.toolkit_equal,
+      };
+      console.log(`DISAGREE ${JSON.stringify(shown)}`);
+    }
   }
   total += rows.length;
   agree += a;
   console.log(
-    `${f.split('/').pop()}: verdicts ${a}/${rows.length} = ${((100 * a) / rows.length).toFixed(2)}%, normalised strings identical ${strings}/${rows.length} (${(performance.now() - t0).toFixed(0)} ms)`,
+    `${f.split('/').pop()}: verdicts ${a}/${rows.length} = ${((100 * a) / rows.length).toFixed(2)}%, normalised ` +
+      `strings identical ${strings}/${rows.length} (${(performance.now() - t0).toFixed(0)} ms)`,
   );
 }
 console.log(`all: ${agree}/${total} = ${((100 * agree) / total).toFixed(2)}%`);

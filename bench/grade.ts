@@ -35,6 +35,7 @@ for (const workers of [1, 2]) {
 }
 console.log(`full MATH (${problems.length} problems): ${tasks.length} pairs, ${equalSync} equal`);
 console.log(
-  `in-thread: ${result.sync_grades_per_s} grades/s; pool 1 worker: ${result.pool1_grades_per_s}/s; pool 2 workers: ${result.pool2_grades_per_s}/s`,
+  `in-thread: ${result.sync_grades_per_s} grades/s; pool 1 worker: ${result.pool1_grades_per_s}/s; pool 2 ` +
+    `workers: ${result.pool2_grades_per_s}/s`,
 );
 console.log(JSON.stringify(result));

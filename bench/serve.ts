@@ -50,7 +50,8 @@ const made = EmbeddedEngine.create(cfg, Tokenizer.ascii(), 1, { threads: Number(
 await made.save(ckpt);
 const params = countParams(modelConfig({ ...cfg, vocab_size: Tokenizer.ascii().vocabSize }));
 log(
-  `model: preset ${values.preset} (${(params / 1e6).toFixed(2)}M parameters), engine threads ${threads}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`,
+  `model: preset ${values.preset} (${(params / 1e6).toFixed(2)}M parameters), engine ` +
+    `threads ${threads}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(2)}`,
 );
 
 // 1. in-process ceiling
@@ -106,7 +107,8 @@ try {
     const r = await level(c);
     levels.push(r);
     log(
-      `psrlm serve, ${c} concurrent: ${r.requests_per_s} requests/s, ${r.tokens_per_s} tokens/s, latency p50 ${r.p50_ms} ms, p95 ${r.p95_ms} ms (${r.requests} requests)`,
+      `psrlm serve, ${c} concurrent: ${r.requests_per_s} requests/s, ${r.tokens_per_s} tokens/s, latency ` +
+        `p50 ${r.p50_ms} ms, p95 ${r.p95_ms} ms (${r.requests} requests)`,
     );
   }
 } finally {
@@ -148,7 +150,8 @@ try {
     chunks,
   };
   log(
-    `streaming (n=8, 200 tokens each): first chunk after ${stream.first_token_ms} ms, last after ${stream.last_token_ms} ms, ${chunks} events`,
+    `streaming (n=8, 200 tokens each): first chunk after ${stream.first_token_ms} ms, last ` +
+      `after ${stream.last_token_ms} ms, ${chunks} events`,
   );
 } finally {
   child2.kill('SIGTERM');
@@ -246,8 +249,10 @@ const overhead = {
   cache_hit_us: Math.round(med(times.hit!) * 10) / 10,
 };
 log(
-  `client overhead per request (stub server, ${N} interleaved calls per mode, medians): plain fetch+parse ${overhead.raw_fetch_us} µs, ` +
-    `RemoteEngine.generate ${overhead.remote_engine_us} µs (own cost ${overhead.overhead_us} µs); with the call cache: miss ${overhead.cache_miss_us} µs ` +
+  `client overhead per request (stub server, ${N} interleaved calls per mode, medians): plain ` +
+    `fetch+parse ${overhead.raw_fetch_us} µs, ` +
+    `RemoteEngine.generate ${overhead.remote_engine_us} µs (own cost ${overhead.overhead_us} µs); with the call ` +
+    `cache: miss ${overhead.cache_miss_us} µs ` +
     `(own cost ${overhead.cache_overhead_us} µs), hit ${overhead.cache_hit_us} µs`,
 );
 rmSync(tmp, { recursive: true, force: true });

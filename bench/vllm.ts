@@ -59,7 +59,8 @@ const made = EmbeddedEngine.create({ n_layer: 2, n_embd: 128, n_head: 2, n_ctx: 
 await made.save(embedded);
 await made.close();
 log(
-  `${cpus().length} CPUs (${cpus()[0]?.model}), load average ${loadavg()[0]!.toFixed(2)}; request: one prompt (${prompt(0).length} chars), max_tokens ${MAX_TOKENS}, ignore_eos, temperature 1; ${SECONDS} s per level`,
+  `${cpus().length} CPUs (${cpus()[0]?.model}), load average ${loadavg()[0]!.toFixed(2)}; request: one prompt ` +
+    `(${prompt(0).length} chars), max_tokens ${MAX_TOKENS}, ignore_eos, temperature 1; ${SECONDS} s per level`,
 );
 
 async function level(url: string, model: string, c: number, seconds: number): Promise<Level> {
@@ -78,7 +79,9 @@ async function measure(name: string, url: string, model: string): Promise<Level[
     const r = await level(url, model, c, SECONDS);
     out.push(r);
     log(
-      `${name.padEnd(12)} ${String(c).padStart(3)} concurrent: ${r.requests_per_s} requests/s, ${r.tokens_per_s} tokens/s, latency p50 ${r.p50_ms} ms, p95 ${r.p95_ms} ms (${r.requests} requests)`,
+      `${name.padEnd(12)} ${String(c).padStart(3)} concurrent: ${r.requests_per_s} ` +
+        `requests/s, ${r.tokens_per_s} tokens/s, latency p50 ${r.p50_ms} ms, p95 ${r.p95_ms} ms (${r.requests} ` +
+        `requests)`,
     );
   }
   return out;

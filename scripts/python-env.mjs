@@ -128,13 +128,16 @@ function hashReqs(REQS) {
 
 // The installed torch must be the pinned CPU build, with no CUDA wheels beside it (a lock that drifted,
 // or a machine without the CPU wheel where pip fell back to PyPI's CUDA build of the same version).
-const TORCH_CHECK = `
+const TORCH_CHECK =
+  `
 import importlib.metadata as md, sys
 import torch
-bad = sorted(d.metadata['Name'] for d in md.distributions() if (d.metadata['Name'] or '').lower().startswith(('nvidia-', 'torchvision', 'torchaudio', 'torchcodec', 'triton')))
+bad = sorted(d.metadata['Name'] for d in md.distributions() if (d.metadata['Name'] or ` +
+  `'').lower().startswith(('nvidia-', 'torchvision', 'torchaudio', 'torchcodec', 'triton')))
 problems = []
 if not torch.__version__.startswith('2.13.0'): problems.append('torch is %s, not 2.13.0' % torch.__version__)
-if torch.version.cuda is not None: problems.append('torch is a CUDA build (cuda %s), not the CPU wheel' % torch.version.cuda)
+if torch.version.cuda is not None: problems.append('torch is a CUDA build (cuda %s), not the CPU wheel' % ` +
+  `torch.version.cuda)
 if bad: problems.append('unwanted packages installed: ' + ', '.join(bad))
 print('; '.join(problems))
 sys.exit(1 if problems else 0)
@@ -145,7 +148,8 @@ function checkTorch(e) {
   if (r.status !== 0) {
     throw new Error(
       `${e.venv}: ${(r.stdout || r.stderr).trim()}. The environment needs torch 2.13.0's CPU wheel ` +
-        '(torch-2.13.0+cpu, from https://download.pytorch.org/whl/cpu): pass it to pip with PIP_FIND_LINKS=<folder holding the wheel> ' +
+        '(torch-2.13.0+cpu, from https://download.pytorch.org/whl/cpu): pass it to pip with ' +
+        'PIP_FIND_LINKS=<folder holding the wheel> ' +
         `or PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu, remove ${e.venv}/ and run again.`,
     );
   }

@@ -215,7 +215,8 @@ IFT records to --out, rejected items with their reason to <out>.rejected.jsonl a
         log: (l) => process.stderr.write(l + '\n'),
       });
       console.log(
-        `kept ${r.kept}, rejected ${JSON.stringify(r.rejected)} (${r.skipped} were already done); manifest ${values.out}.manifest.json`,
+        `kept ${r.kept}, rejected ${JSON.stringify(r.rejected)} (${r.skipped} were already done); ` +
+          `manifest ${values.out}.manifest.json`,
       );
     } catch (e) {
       console.error(`psrlm data segment: ${(e as Error).message}`);
@@ -274,13 +275,15 @@ base, IFT and EFT-train sizes (e.g. 0.1 for a quick build).`,
     const m = buildData(cfg, values.out);
     for (const [name, f] of Object.entries(m.files)) {
       console.log(
-        `${name.padEnd(17)} ${String(f.records).padStart(6)} records, chars mean ${f.chars.mean} p95 ${f.chars.p95} max ${f.chars.max} (over ${f.chars.budget}: ${f.chars.over_budget})`,
+        `${name.padEnd(17)} ${String(f.records).padStart(6)} records, chars mean ${f.chars.mean} ` +
+          `p95 ${f.chars.p95} max ${f.chars.max} (over ${f.chars.budget}: ${f.chars.over_budget})`,
       );
     }
     console.log(`IFT steps per problem: ${JSON.stringify(m.steps.ift)}`);
     console.log(`EFT train wrong-step kinds: ${JSON.stringify(m.eft['eft-train'].kinds)}`);
     console.log(
-      `wrote ${values.out}/manifest.json (seed ${m.seed}, template ${m.template}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `wrote ${values.out}/manifest.json (seed ${m.seed}, template ${m.template}) ` +
+        `in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     return 0;
   },

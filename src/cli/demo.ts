@@ -109,11 +109,13 @@ export function demoTable(sum: Record<string, unknown>): string {
   const f = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}`);
   const names = [...new Set([...Object.keys(p), ...Object.keys(s)])];
   return [
-    '| model | PSRLM test | SRLM test | PSRLM harder | SRLM harder | PSRLM next step | SRLM next step | PSRLM judge acc | SRLM scorer acc |',
+    '| model | PSRLM test | SRLM test | PSRLM harder | SRLM harder | PSRLM next step | SRLM next step | PSRLM ' +
+      'judge acc | SRLM scorer acc |',
     '|---|---|---|---|---|---|---|---|---|',
     ...names.map(
       (m) =>
-        `| ${m} | ${f(p[m])} | ${f(s[m])} | ${f(h.psrlm[m])} | ${f(h.srlm?.[m])} | ${f(ns.psrlm[m])} | ${f(ns.srlm?.[m])} | ${f(j[m])} | ${f(js[m])} |`,
+        `| ${m} | ${f(p[m])} | ${f(s[m])} | ${f(h.psrlm[m])} | ${f(h.srlm?.[m])} | ${f(ns.psrlm[m])} ` +
+        `| ${f(ns.srlm?.[m])} | ${f(j[m])} | ${f(js[m])} |`,
     ),
     '',
     `wall time ${sum.wall_s} s`,
@@ -124,7 +126,9 @@ export const run = command(
   {
     name: 'demo',
     summary: 'run the whole method on the synthetic math world',
-    description: `PSRLM, then the SRLM baseline in the same harness, from the initial models with configs/demo.yaml; both
+    description:
+      `PSRLM, then the SRLM baseline in the same harness, from the initial models with ` +
+      `configs/demo.yaml; both
 runs resume. Ends with the paper-style table of both methods and test-time scaling with the final model.`,
     flags: {
       quick: { type: 'boolean', help: 'fewer questions and iterations, smaller evaluations' },
@@ -168,7 +172,8 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
       m1s = path.join(modelsDir, 'm1-srlm');
     if (!existsSync(path.join(m1, 'model.safetensors'))) {
       console.error(
-        `psrlm demo: no initial model at ${m1} (m1). Build it first with \`psrlm pretrain --out ${modelsDir}\` (writes m0, m1 and m1-srlm; tens of minutes on two cores), or run \`psrlm demo --from-scratch\`.`,
+        `psrlm demo: no initial model at ${m1} (m1). Build it first with \`psrlm pretrain --out ${modelsDir}\` ` +
+          `(writes m0, m1 and m1-srlm; tens of minutes on two cores), or run \`psrlm demo --from-scratch\`.`,
       );
       return 1;
     }
@@ -177,7 +182,8 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
       // the baseline needs its own M1 (built with solution-scoring data); without it the demo runs PSRLM
       // alone and says so, and `srlm` is null in the summary
       console.error(
-        `psrlm demo: !!! no SRLM initial model at ${m1s}: the SRLM baseline is skipped. Build it with \`psrlm pretrain --out ${modelsDir}\` (reuses m0 and m1).`,
+        `psrlm demo: !!! no SRLM initial model at ${m1s}: the SRLM baseline is skipped. Build it with \`psrlm ` +
+          `pretrain --out ${modelsDir}\` (reuses m0 and m1).`,
       );
       noSrlm = true;
     }

@@ -27,7 +27,9 @@ export const run = command(
   {
     name: 'eval',
     summary: 'benchmark accuracy with an engine, or --gold-check the benchmarks',
-    description: `Greedy accuracy per benchmark and their average (the paper's Table 1 columns), per problem as JSONL; or,
+    description:
+      `Greedy accuracy per benchmark and their average (the paper's Table 1 columns), per problem as ` +
+      `JSONL; or,
 with --gold-check, every benchmark's gold and reference solutions graded against its own gold.`,
     flags: {
       engine: {
@@ -92,7 +94,8 @@ with --gold-check, every benchmark's gold and reference solutions graded against
       for (const s of summary)
         if (s.errors > 0)
           log(
-            `${s.bench}: ${s.errors} problem(s) the engine could not take (counted wrong; see "error" in the per-problem results)`,
+            `${s.bench}: ${s.errors} problem(s) the engine could not take (counted wrong; see "error" in the ` +
+              `per-problem results)`,
           );
     } finally {
       if (values.out) await new Promise((r) => (out as ReturnType<typeof createWriteStream>).end(r));
@@ -109,7 +112,8 @@ async function runGoldCheck(benches: string[], strict: boolean, verbose: boolean
   for (const r of results) {
     const pct = (c: number, n: number) => `${c}/${n} (${((100 * c) / n).toFixed(1)}%)`;
     console.log(
-      `${r.bench.padEnd(14)}  ${pct(r.gold.correct, r.gold.n).padEnd(20)}  ${r.reference ? pct(r.reference.correct, r.reference.n) : '(no solutions)'}`,
+      `${r.bench.padEnd(14)}  ${pct(r.gold.correct, r.gold.n).padEnd(20)}  ` +
+        `${r.reference ? pct(r.reference.correct, r.reference.n) : '(no solutions)'}`,
     );
     if (r.gold.correct !== r.gold.n) bad++;
     for (const m of r.gold.misses)

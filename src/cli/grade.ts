@@ -9,8 +9,10 @@ export const run = command(
   {
     name: 'grade',
     summary: 'grade JSONL {gold, pred} pairs as the Qwen2.5-Math toolkit does',
-    description: `Reads JSONL on stdin with string fields "gold" and "pred" (an answer, as the content of a box) and
-writes each line back with a boolean "equal" added, judged as the Qwen2.5-Math evaluation toolkit judges it. A gold that states its answer
+    description:
+      `Reads JSONL on stdin with string fields "gold" and "pred" (an answer, as the content of a box) and
+writes each line back with a boolean "equal" added, judged as the Qwen2.5-Math evaluation toolkit judges it. A ` +
+      `gold that states its answer
 (\\boxed{...}, "The answer is ...") is a solution: its answer is read out of it first.`,
     flags: {
       strict: {

@@ -73,17 +73,29 @@ consistency, held-out single-candidate checks, and its pick on its own candidate
       } else {
         const pc = (x: number) => `${(100 * x).toFixed(1)}%`;
         console.log(
-          `held-out EFT (${eft.n}): accuracy ${pc(eft.accuracy)} (correct step first ${pc(eft.accuracy_ab)}, second ${pc(eft.accuracy_ba)}), order consistency ${pc(eft.order_consistency)}, verdict A ${pc(eft.first_position_rate)}, parse failures ${eft.parse_failures}`,
+          `held-out EFT (${eft.n}): accuracy ${pc(eft.accuracy)} (correct step first ${pc(eft.accuracy_ab)}, ` +
+            `second ${pc(eft.accuracy_ba)}), order consistency ${pc(eft.order_consistency)}, verdict ` +
+            `A ${pc(eft.first_position_rate)}, parse failures ${eft.parse_failures}`,
         );
         if (singles)
           console.log(
-            `held-out single checks (${singles.n}): right word ${pc(singles.accuracy)} (right steps ${pc(singles.accuracy_right)}, wrong ${pc(singles.accuracy_wrong)}, wrong result alone ${pc(singles.accuracy_arithmetic)}), whole line exact ${pc(singles.exact)}, parse failures ${singles.parse_failures}`,
+            `held-out single checks (${singles.n}): right word ${pc(singles.accuracy)} (right ` +
+              `steps ${pc(singles.accuracy_right)}, wrong ${pc(singles.accuracy_wrong)}, wrong result ` +
+              `alone ${pc(singles.accuracy_arithmetic)}), whole line exact ${pc(singles.exact)}, parse ` +
+              `failures ${singles.parse_failures}`,
           );
         console.log(
-          `own candidates (${health.prefixes} prefixes x ${values.candidates}): mixed ${pc(health.mixed_share)}; on mixed prefixes the judge's pick is right ${pc(health.judge_pick)} vs random ${pc(health.random_pick)} vs majority ${pc(health.majority_pick)}`,
+          `own candidates (${health.prefixes} prefixes x ${values.candidates}): ` +
+            `mixed ${pc(health.mixed_share)}; on mixed prefixes the judge's pick is ` +
+            `right ${pc(health.judge_pick)} vs random ${pc(health.random_pick)} vs ` +
+            `majority ${pc(health.majority_pick)}`,
         );
         console.log(
-          `  candidate accuracy ${pc(health.candidate_accuracy)}, first-position verdicts ${pc(health.first_position_rate)}, order flips ${pc(health.order_flip_rate)} (right vs wrong pairs: ${pc(health.decisive_order_flip_rate)} of ${health.decisive_order_pairs}), parse failures ${pc(health.parse_failure_rate)}, all-tied ${pc(health.tie_rate)}, length bias ${health.length_bias.toFixed(2)} chars`,
+          `  candidate accuracy ${pc(health.candidate_accuracy)}, first-position ` +
+            `verdicts ${pc(health.first_position_rate)}, order flips ${pc(health.order_flip_rate)} (right vs ` +
+            `wrong pairs: ${pc(health.decisive_order_flip_rate)} of ${health.decisive_order_pairs}), parse ` +
+            `failures ${pc(health.parse_failure_rate)}, all-tied ${pc(health.tie_rate)}, length ` +
+            `bias ${health.length_bias.toFixed(2)} chars`,
         );
       }
     } finally {

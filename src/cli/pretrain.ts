@@ -13,7 +13,9 @@ export const run = command(
   {
     name: 'pretrain',
     summary: 'build the initial models M0 and M1 with the embedded engine',
-    description: `Builds M0 (base corpus) and M1 (SFT on IFT + EFT) with the embedded engine and writes them to DIR/m0 and
+    description:
+      `Builds M0 (base corpus) and M1 (SFT on IFT + EFT) with the embedded engine and writes them to ` +
+      `DIR/m0 and
 DIR/m1 (default DIR: assets/models) with manifests and training curves. A stage already built with the
 same config is reused. While a stage trains, a snapshot (weights, optimizer state, progress) goes to
 DIR/<stage>.partial every snapshot_every steps (config key, default 100; 0: none), so the same command

@@ -34,7 +34,9 @@ starts; --check runs only them and prints one JSON line {ok, errors, warnings, c
       quiet: { type: 'boolean', help: 'no progress bars and no log lines' },
       check: {
         type: 'boolean',
-        help: 'validate the config without running it: one JSON line {ok, errors, warnings, checks}; exit 1 when not ok',
+        help:
+          'validate the config without running it: one JSON line {ok, errors, warnings, checks}; exit 1 ' +
+          'when not ok',
       },
     },
   },

@@ -110,7 +110,8 @@ export function dataConfig(
   const p = cfg.pools;
   if (!(p.base + cfg.base.problems <= p.ift && p.ift + cfg.ift.problems <= p.eft && p.eft < p.loop)) {
     throw new Error(
-      `data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, eft ${p.eft}, loop ${p.loop})`,
+      `data config: pools overlap (base ${p.base}+${cfg.base.problems}, ift ${p.ift}+${cfg.ift.problems}, ` +
+        `eft ${p.eft}, loop ${p.loop})`,
     );
   }
   return cfg;
@@ -134,7 +135,8 @@ export function collectEftPairs(
     if (i >= stop) throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} EFT pairs`);
     if (i - lastKept > 2000) {
       throw new Error(
-        `data build: no ${split} EFT pair fits budget.eft = ${cfg.budget.eft} characters in 2000 problems (${dropped} dropped); raise budget.eft or shorten the template`,
+        `data build: no ${split} EFT pair fits budget.eft = ${cfg.budget.eft} characters in 2000 problems ` +
+          `(${dropped} dropped); raise budget.eft or shorten the template`,
       );
     }
     const p = generateProblem(cfg.world, split, i);

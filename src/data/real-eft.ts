@@ -256,7 +256,8 @@ export async function buildRealEft(
     appendJsonl(recordsFile, [r]);
     out.push(r);
     log?.(
-      `eft: ${out.length} / ${problems.length} problems, ${out.reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0)} pairs kept`,
+      `eft: ${out.length} / ${problems.length} ` +
+        `problems, ${out.reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0)} pairs kept`,
     );
   }
   return out;

@@ -93,7 +93,8 @@ export function collectSingles(
 ): { records: SingleRecord[]; next: number; dropped: number } {
   if (n > 0 && (t.check_prompt === undefined || t.check_target === undefined)) {
     throw new Error(
-      `data build: template '${t.name}' has no check_prompt/check_target, so it cannot render single-candidate checks; set eft.singles to 0 or add both fields to templates/${t.name}.json`,
+      `data build: template '${t.name}' has no check_prompt/check_target, so it cannot render single-candidate ` +
+        `checks; set eft.singles to 0 or add both fields to templates/${t.name}.json`,
     );
   }
   const records: SingleRecord[] = [];
@@ -104,7 +105,8 @@ export function collectSingles(
       throw new Error(`data build: ${split} pool ran out of problems at index ${i} before ${n} single checks`);
     if (i - from > 10 * n + 1000)
       throw new Error(
-        `data build: fewer than ${n} ${split} single checks fit budget.eft = ${budget} characters (${dropped} dropped); raise budget.eft`,
+        `data build: fewer than ${n} ${split} single checks fit budget.eft = ${budget} characters (${dropped} ` +
+          `dropped); raise budget.eft`,
       );
     const r = singleRecord(
       generateProblem(world, split, i),

@@ -87,7 +87,8 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
     throw new Error(`${source}: field 'candidate' must be "step" or "body"`);
   if (o.steps !== undefined && !(STEP_RULES as readonly unknown[]).includes(o.steps)) {
     throw new Error(
-      `${source}: field 'steps' must be ${STEP_RULES.map((r) => `"${r}"`).join(' or ')} when present (got ${JSON.stringify(o.steps)})`,
+      `${source}: field 'steps' must be ${STEP_RULES.map((r) => `"${r}"`).join(' or ')} when present ` +
+        `(got ${JSON.stringify(o.steps)})`,
     );
   }
   for (const k of Object.keys(OPTIONAL_FIELDS)) {
@@ -101,7 +102,8 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
     for (const p of placeholders(o[k] as string)) {
       if (!allowed.includes(p))
         throw new Error(
-          `${source}: field '${k}' has unknown placeholder {${p}} (allowed: ${allowed.map((a) => `{${a}}`).join(', ')})`,
+          `${source}: field '${k}' has unknown placeholder {${p}} ` +
+            `(allowed: ${allowed.map((a) => `{${a}}`).join(', ')})`,
         );
     }
   }

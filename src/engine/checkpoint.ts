@@ -46,7 +46,8 @@ export function readCheckpoint(dir: string): LoadedCheckpoint {
   const tokenizer = JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as TokenizerJSON;
   if (tokenizer.tokens?.length !== config.vocab_size) {
     throw new Error(
-      `checkpoint ${dir}: tokenizer has ${tokenizer.tokens?.length} tokens but config.vocab_size is ${config.vocab_size}`,
+      `checkpoint ${dir}: tokenizer has ${tokenizer.tokens?.length} tokens but config.vocab_size ` +
+        `is ${config.vocab_size}`,
     );
   }
   const { tensors } = readSafetensors(path.join(dir, 'model.safetensors'));

@@ -155,7 +155,8 @@ export class HFTokenizer implements TextTokenizer {
     for (const id of ids) {
       if (id === undefined || id === null)
         throw new Error(
-          `${this.source}: a piece of ${JSON.stringify(text.slice(0, 80))} has no token and the vocabulary no unk token`,
+          `${this.source}: a piece of ${JSON.stringify(text.slice(0, 80))} has no token and the vocabulary no ` +
+            `unk token`,
         );
     }
     return ids;

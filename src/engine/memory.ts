@@ -106,7 +106,8 @@ export class Heap {
     const pages = Math.ceil((end - have) / WASM_PAGE);
     if (have / WASM_PAGE + pages > MAX_PAGES) {
       throw new Error(
-        `engine heap: ${(end / 2 ** 30).toFixed(2)} GiB needed, over the 4 GiB wasm32 limit; use a smaller batch or model.`,
+        `engine heap: ${(end / 2 ** 30).toFixed(2)} GiB needed, over the 4 GiB wasm32 limit; use a smaller ` +
+          `batch or model.`,
       );
     }
     // grow by at least a quarter to keep growth events rare

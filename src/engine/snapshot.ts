@@ -119,7 +119,8 @@ export function restoreSnapshot(
   if (!existsSync(file)) return undefined;
   const ignore = (why: string): undefined => {
     log(
-      `training snapshot ${file}: ${why}; ignoring it and training from the start (it is replaced at the first new snapshot)`,
+      `training snapshot ${file}: ${why}; ignoring it and training from the start (it is replaced at the first ` +
+        `new snapshot)`,
     );
     return undefined;
   };
@@ -147,7 +148,8 @@ export function restoreSnapshot(
     st.history?.length !== st.step
   ) {
     return ignore(
-      `inconsistent state (step ${st.step}, t ${st.t}, ${st.history?.length} history entries, plan of ${st.steps} steps vs ${steps})`,
+      `inconsistent state (step ${st.step}, t ${st.t}, ${st.history?.length} history entries, plan ` +
+        `of ${st.steps} steps vs ${steps})`,
     );
   }
   const n = model.layout.total;

@@ -79,7 +79,8 @@ export class Tokenizer {
       if (id < 0) {
         const ch = text.codePointAt(i)!;
         throw new Error(
-          `tokenizer: character ${JSON.stringify(String.fromCodePoint(ch))} (U+${ch.toString(16).toUpperCase().padStart(4, '0')}) ` +
+          `tokenizer: character ${JSON.stringify(String.fromCodePoint(ch))} ` +
+            `(U+${ch.toString(16).toUpperCase().padStart(4, '0')}) ` +
             `at offset ${i} is not in the vocabulary; the embedded model reads plain ASCII text only.`,
         );
       }

@@ -28,7 +28,8 @@ export function tokenLogprobs(runner: InferRunner, seqs: number[][], top: number
   seqs.forEach((s, i) => {
     if (s.length - 1 > nCtx)
       throw new Error(
-        `sequence ${i} has ${s.length} tokens; scoring it needs ${s.length - 1} positions but the model context is ${nCtx}`,
+        `sequence ${i} has ${s.length} tokens; scoring it needs ${s.length - 1} positions but the model context ` +
+          `is ${nCtx}`,
       );
     for (const t of s)
       if (!Number.isInteger(t) || t < 0 || t >= V)

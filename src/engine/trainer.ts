@@ -5,8 +5,8 @@
 // DPO (paper §3.4, sigmoid loss): loss = -log sigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))) averaged
 // over the pairs of a step. The reference is the model as it was when trainDPO was called (the current
 // iterate): its log-probs are computed once up front with the same forward, which is a frozen copy
-// without holding a second model. A completion gets an end-of-sequence token only when it is final (per side: in a step-wise
-// search the chosen step may end the solution while the rejected one does not).
+// without holding a second model. A completion gets an end-of-sequence token only when it is final (per
+// side: in a step-wise search the chosen step may end the solution while the rejected one does not).
 // With nll_alpha > 0 the step's loss adds alpha * (chosen-token NLL summed over the step's pairs) / (chosen
 // tokens in the step): the NLL term of iterative RPO (Pang et al. 2024), normalized per token as TRL's
 // loss_type ["sigmoid", "sft"] does, so that both trainers optimize the same objective. It is meant to keep
@@ -49,7 +49,8 @@ export function encodePair(
   // inputs are ids[0..n-1): n - 1 positions must fit the context
   if (ids.length - 1 > nCtx) {
     throw new Error(
-      `${what}: ${ids.length} tokens (prompt ${p.length} + completion ${c.length}) exceed the model context ${nCtx}; shorten it or use a model with a larger n_ctx`,
+      `${what}: ${ids.length} tokens (prompt ${p.length} + completion ${c.length}) exceed the model ` +
+        `context ${nCtx}; shorten it or use a model with a larger n_ctx`,
     );
   }
   return { ids, start: p.length };

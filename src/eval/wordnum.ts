@@ -53,15 +53,17 @@ function formation(words: string[]): number {
   return n[0];
 }
 
+// The pattern's source is exactly that of one /…/u literal, in two pieces so that its lines stay short.
+const DIGITS = new RegExp(
+  String.raw`^[\p{Nd}\u00B2\u00B3\u00B9\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u2474-\u247C\u2488-\u2490` +
+    String.raw`\u24F5-\u24FD\u24FF\u2776-\u277E\u2780-\u2788\u278A-\u2792]+$`,
+  'u',
+);
+
 /** Python's str.isdigit() for the characters that occur in answers: decimal digits of any script plus
  *  superscript/other "digit" characters (for which int() then fails, as in Python). */
 function isDigitString(s: string): boolean {
-  return (
-    s.length > 0 &&
-    /^[\p{Nd}\u00B2\u00B3\u00B9\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u2474-\u247C\u2488-\u2490\u24F5-\u24FD\u24FF\u2776-\u277E\u2780-\u2788\u278A-\u2792]+$/u.test(
-      s,
-    )
-  );
+  return s.length > 0 && DIGITS.test(s);
 }
 
 /** Python float repr for the values word_to_num can produce (a float only when "point" was used). */

@@ -317,17 +317,20 @@ export function ttsTable(r: TtsReport): string {
   const x = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(1)}x` : '-');
   const row = (name: string, m: MethodReport) => {
     const tok = m.prompt_tokens + m.generated_tokens;
-    return `| ${name} | ${(100 * m.accuracy).toFixed(1)}% (${m.correct}/${r.n}) | ${m.prompt_tokens} | ${m.generated_tokens} | ${x(tok, gTok)} | ${m.wall_s.toFixed(1)} | ${x(m.wall_s, r.greedy.wall_s)} |`;
+    return (
+      `| ${name} | ${(100 * m.accuracy).toFixed(1)}% (${m.correct}/${r.n}) | ${m.prompt_tokens} ` +
+      `| ${m.generated_tokens} | ${x(tok, gTok)} | ${m.wall_s.toFixed(1)} | ${x(m.wall_s, r.greedy.wall_s)} |`
+    );
   };
   const s = r.best_of_w;
   const outcomes = Object.entries(s.outcomes)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   return [
-    `Test-time scaling on ${r.n} ${r.split ?? ''} questions (T ${r.temperature}, top_p ${r.top_p}, seed ${r.seed}; accuracy by the world's checker)`.replace(
-      '  ',
-      ' ',
-    ),
+    (
+      `Test-time scaling on ${r.n} ${r.split ?? ''} questions (T ${r.temperature}, top_p ${r.top_p}, ` +
+      `seed ${r.seed}; accuracy by the world's checker)`
+    ).replace('  ', ' '),
     '',
     '| method | accuracy | prompt tokens | generated tokens | tokens vs greedy | wall s | time vs greedy |',
     '|---|---|---|---|---|---|---|',
@@ -335,6 +338,8 @@ export function ttsTable(r: TtsReport): string {
     row(`majority vote (k=${r.k})`, r.majority),
     row(`step-wise best-of-${r.width} (own judge)`, s),
     '',
-    `majority: ${r.majority.ties} vote(s) decided by a seeded draw; best-of-${r.width}: ${outcomes || 'no questions'}, ${s.rollbacks} rollback(s), ${s.judge_prompts} judge prompts (${s.judge_prompts_saved} saved by merging identical steps)`,
+    `majority: ${r.majority.ties} vote(s) decided by a seeded draw; ` +
+      `best-of-${r.width}: ${outcomes || 'no questions'}, ${s.rollbacks} rollback(s), ${s.judge_prompts} judge ` +
+      `prompts (${s.judge_prompts_saved} saved by merging identical steps)`,
   ].join('\n');
 }

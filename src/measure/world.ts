@@ -2,8 +2,8 @@
 // and 6 in miniature): greedy solving accuracy on a split (final boxed answer checked exactly, plus how
 // often every step is right), greedy next-step accuracy at held-out prefixes (what step-wise DPO trains
 // directly, and with about a quarter of the whole-solution figure's sampling error), and judge accuracy on
-// held-out EFT examples in both orders with order consistency, and single-candidate checks. The world's verifier is used to measure only; nothing here
-// feeds back into training.
+// held-out EFT examples in both orders with order consistency, and single-candidate checks. The world's
+// verifier is used to measure only; nothing here feeds back into training.
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
 import type { EftRecord, SingleRecord } from '../data/schema.js';

@@ -148,7 +148,8 @@ class ServedBackend implements Backend {
       // as the embedded backend does: no pairs means no update, so M_{t+1} is M_t (the run goes on,
       // labelled, rather than dying between iterations); the copy's manifest says so
       this.log(
-        `WARNING: no preference pairs for ${path.basename(modelIn)}: the search found none (see search.json); M_{t+1} is a copy of M_t`,
+        `WARNING: no preference pairs for ${path.basename(modelIn)}: the search found none (see search.json); ` +
+          `M_{t+1} is a copy of M_t`,
       );
       const tmp = `${modelOut}.tmp-${process.pid}`;
       rmSync(tmp, { recursive: true, force: true });

@@ -97,7 +97,8 @@ function chrome(o: ChartOptions, f: Frame, kind: string): string[] {
   out.push(`<line x1="${f.x0}" x2="${f.x0}" y1="${f.y0}" y2="${f.y1}" stroke="#333"/>`);
   out.push(`<line x1="${f.x0}" x2="${f.x1}" y1="${f.y0}" y2="${f.y0}" stroke="#333"/>`);
   out.push(
-    `<text transform="translate(14 ${(f.y0 + f.y1) / 2}) rotate(-90)" text-anchor="middle" class="axis-label">${esc(o.yLabel)}</text>`,
+    `<text transform="translate(14 ${(f.y0 + f.y1) / 2}) rotate(-90)" text-anchor="middle" ` +
+      `class="axis-label">${esc(o.yLabel)}</text>`,
   );
   const legend = legendLayout(o, f.w);
   const rowY = (row: number) => f.h - 14 - 16 * (f.legendRows - 1 - row);
@@ -106,14 +107,16 @@ function chrome(o: ChartOptions, f: Frame, kind: string): string[] {
       { x, row } = legend[i]!,
       y = rowY(row);
     out.push(
-      `<g class="legend-item" data-kind="${kind}"><rect x="${x}" y="${y - 10}" width="12" height="12" fill="${c}"/><text x="${x + 16}" y="${y}" class="legend">${esc(s.name)}</text></g>`,
+      `<g class="legend-item" data-kind="${kind}"><rect x="${x}" y="${y - 10}" width="12" height="12" ` +
+        `fill="${c}"/><text x="${x + 16}" y="${y}" class="legend">${esc(s.name)}</text></g>`,
     );
   });
   (o.refs ?? []).forEach((r, i) => {
     const { x, row } = legend[o.series.length + i]!,
       y = rowY(row);
     out.push(
-      `<g class="legend-item ref-item"><line x1="${x}" x2="${x + 12}" y1="${y - 4}" y2="${y - 4}" stroke="#555" stroke-dasharray="3 2"/><text x="${x + 16}" y="${y}" class="ref-label">${esc(r.label)}</text></g>`,
+      `<g class="legend-item ref-item"><line x1="${x}" x2="${x + 12}" y1="${y - 4}" y2="${y - 4}" stroke="#555" ` +
+        `stroke-dasharray="3 2"/><text x="${x + 16}" y="${y}" class="ref-label">${esc(r.label)}</text></g>`,
     );
   });
   return out;
@@ -124,10 +127,14 @@ function svg(o: ChartOptions, f: Frame, body: string[], kind: string): string {
   for (const r of o.refs ?? []) {
     const y = yOf(f, r.value);
     body.push(
-      `<line x1="${f.x0}" x2="${f.x1}" y1="${y}" y2="${y}" stroke="#555" stroke-dasharray="5 4" class="ref" data-value="${r.value}"/>`,
+      `<line x1="${f.x0}" x2="${f.x1}" y1="${y}" y2="${y}" stroke="#555" stroke-dasharray="5 4" class="ref" ` +
+        `data-value="${r.value}"/>`,
     );
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-kind="${kind}" role="img" aria-label="${esc(o.title)}" width="${f.w}" height="${f.h}" viewBox="0 0 ${f.w} ${f.h}">${body.join('')}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-kind="${kind}" role="img" ` +
+    `aria-label="${esc(o.title)}" width="${f.w}" height="${f.h}" viewBox="0 0 ${f.w} ${f.h}">${body.join('')}</svg>`
+  );
 }
 
 interface LabelAt {
@@ -146,7 +153,8 @@ function labelPlaces(ys: Array<number | null>, axisY: number): Array<LabelAt | n
     .filter((p): p is { y: number; k: number } => p.y !== null)
     .sort((a, b) => b.y - a.y);
   const out: Array<LabelAt | null> = ys.map(() => null);
-  let floor = Infinity; // the highest label placed so far (smallest y): the next one goes at least 13px above (10px text)
+  // the highest label placed so far (smallest y): the next one goes at least 13px above (10px text)
+  let floor = Infinity;
   pts.forEach((p, i) => {
     if (i === 0 && pts.length > 1 && p.y - pts[1]!.y < 24) {
       out[p.k] =
@@ -198,10 +206,13 @@ export function lineChart(o: ChartOptions): string {
         y = yOf(f, v),
         at = places[i]![k]!;
       out.push(
-        `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${col}" class="point" data-series="${esc(s.name)}" data-value="${v}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></circle>`,
+        `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="4" fill="${col}" class="point" ` +
+          `data-series="${esc(s.name)}" ` +
+          `data-value="${v}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></circle>`,
       );
       labels.push(
-        `<text x="${(x + at.dx).toFixed(1)}" y="${at.y.toFixed(1)}" text-anchor="${at.anchor}" class="value" fill="${col}" ${HALO}>${esc(fmt(v))}</text>`,
+        `<text x="${(x + at.dx).toFixed(1)}" y="${at.y.toFixed(1)}" text-anchor="${at.anchor}" class="value" ` +
+          `fill="${col}" ${HALO}>${esc(fmt(v))}</text>`,
       );
     });
   });
@@ -227,10 +238,13 @@ export function barChart(o: ChartOptions): string {
       const x = f.x0 + gw * i + (gw - bw * m) / 2 + bw * k,
         y = yOf(f, v);
       out.push(
-        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(f.y0 - y).toFixed(1)}" fill="${col}" class="bar" data-series="${esc(s.name)}" data-value="${v}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 2).toFixed(1)}" ` +
+          `height="${(f.y0 - y).toFixed(1)}" fill="${col}" class="bar" data-series="${esc(s.name)}" ` +
+          `data-value="${v}"><title>${esc(`${s.name} ${o.categories[i]}: ${fmt(v)}`)}</title></rect>`,
       );
       out.push(
-        `<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" class="value small" ${HALO}>${esc(fmt(v))}</text>`,
+        `<text x="${(x + bw / 2 - 1).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" class="value ` +
+          `small" ${HALO}>${esc(fmt(v))}</text>`,
       );
     });
   });
@@ -244,5 +258,10 @@ export function emptyChart(title: string, why: string | string[]): string {
   const text = lines
     .map((l, i) => `<text x="280" y="${62 + 18 * i}" text-anchor="middle" class="note">${esc(l)}</text>`)
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" data-kind="empty" role="img" aria-label="${esc(title)}" width="560" height="${h}" viewBox="0 0 560 ${h}"><title>${esc(title)}</title><text x="280" y="24" text-anchor="middle" class="chart-title">${esc(title)}</text>${text}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" data-kind="empty" role="img" ` +
+    `aria-label="${esc(title)}" width="560" height="${h}" viewBox="0 0 ` +
+    `560 ${h}"><title>${esc(title)}</title><text x="280" y="24" text-anchor="middle" ` +
+    `class="chart-title">${esc(title)}</text>${text}</svg>`
+  );
 }

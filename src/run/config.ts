@@ -135,7 +135,9 @@ export const RunConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['trainer', 'kind'],
-        message: `engine.kind ${c.engine.kind} needs trainer.kind ${served ? 'trl' : 'embedded'} (checkpoints are ${served ? 'Hugging Face' : 'psrlm'} format)`,
+        message:
+          `engine.kind ${c.engine.kind} needs trainer.kind ${served ? 'trl' : 'embedded'} (checkpoints ` +
+          `are ${served ? 'Hugging Face' : 'psrlm'} format)`,
       });
     }
     if (c.engine.kind === 'server' && c.engine.command.length === 0) {

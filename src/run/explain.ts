@@ -30,9 +30,9 @@ const mark = (ok: boolean | undefined) => (ok === undefined ? ' ' : ok ? '✓' :
 function roundLines(r: RoundRecord): string[] {
   const lines: string[] = [];
   const action = r.action === 'accept' ? `appended candidate ${r.best}` : r.action.replace(/_/g, ' ');
-  lines.push(
-    `  step ${r.step} (attempt ${r.attempt}): ${action}${r.tied && r.action !== 'accept' && r.action !== 'accept_identical' ? ' — all distinct candidates tied' : ''}`,
-  );
+  const tied =
+    r.tied && r.action !== 'accept' && r.action !== 'accept_identical' ? ' — all distinct candidates tied' : '';
+  lines.push(`  step ${r.step} (attempt ${r.attempt}): ${action}${tied}`);
   const reps = r.rep.map((x, i) => (x === i ? i : -1)).filter((i) => i >= 0);
   for (const i of reps) {
     const copies = r.rep.filter((x) => x === i).length;
@@ -41,7 +41,9 @@ function roundLines(r: RoundRecord): string[] {
       .map(([a, b]) => (a === i ? `${b} (as A)` : `${a} (as B)`));
     const tag = i === r.best ? ' best' : i === r.worst ? ' worst' : '';
     lines.push(
-      `    [${i}]${copies > 1 ? ` ×${copies}` : ''} ${mark(r.measure?.candidates_ok[i])} ${canonicalStep(r.candidates[i]!)}  — wins ${r.wins[i]}${beat.length ? `, beat ${beat.join(', ')}` : ''}${tag}`,
+      `    [${i}]${copies > 1 ? ` ×${copies}` : ''} ${mark(r.measure?.candidates_ok[i])} ` +
+        `${canonicalStep(r.candidates[i]!)}  — wins ${r.wins[i]}` +
+        `${beat.length ? `, beat ${beat.join(', ')}` : ''}${tag}`,
     );
   }
   const fails = r.judgments.filter(([, , v]) => v === null).length;
@@ -52,8 +54,8 @@ function roundLines(r: RoundRecord): string[] {
 export function explainRecord(iteration: number, rec: SearchRecord): string {
   const lines = [
     `iteration ${iteration}, question ${rec.index}: ${rec.problem}`,
-    `  outcome ${rec.outcome}; ${rec.steps.length} accepted steps; ${rec.pairs.length} pairs; ${rec.rollbacks} rollbacks; ` +
-      `${rec.judge_prompts} judge prompts (${rec.judge_prompts_saved} saved by merging)`,
+    `  outcome ${rec.outcome}; ${rec.steps.length} accepted steps; ${rec.pairs.length} pairs; ` +
+      `${rec.rollbacks} rollbacks; ${rec.judge_prompts} judge prompts (${rec.judge_prompts_saved} saved by merging)`,
   ];
   for (const r of rec.rounds) lines.push(...roundLines(r));
   lines.push('  accepted solution:', ...rec.steps.map((s, i) => `    Step ${i + 1}: ${s}`));

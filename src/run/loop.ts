@@ -130,7 +130,8 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
     )
   ) {
     throw new Error(
-      `starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point 'model' at DIR/m1` +
+      `starting model ${cfg.model} not found (no model.safetensors): run \`psrlm pretrain --out DIR\` and point ` +
+        `'model' at DIR/m1` +
         (cfg.engine.kind === 'embedded' ? '' : ', or at a Hugging Face checkpoint directory'),
     );
   }
@@ -166,7 +167,8 @@ async function loop(ctx: Ctx): Promise<string> {
   if (existsSync(mFile)) {
     if (readFileSync(mFile, 'utf8') !== JSON.stringify(manifest, null, 2) + '\n') {
       throw new Error(
-        `${out} holds a run with a different config or version (${mFile}); resume it with its own config, or choose a new output directory`,
+        `${out} holds a run with a different config or version (${mFile}); resume it with its own config, or ` +
+          `choose a new output directory`,
       );
     }
     log(`resuming the run in ${out}`);
@@ -268,7 +270,8 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
           writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
           if (ev.test && ev.harder && ev.judge)
             log(
-              `iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`,
+              `iteration ${t}: M${t + 1} test accuracy ${pc(ev.test.accuracy)}, ` +
+                `harder ${pc(ev.harder.accuracy)}, judge ${pc(ev.judge.accuracy)}`,
             );
           if (ev.table1) log(`iteration ${t}: M${t + 1} ${table1Line(ev.table1)}`);
         },

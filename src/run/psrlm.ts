@@ -61,9 +61,12 @@ async function health(ctx: StageContext, t: number, dir: string, engine: Engine)
   writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, warnings, report: h });
   for (const w of warnings) ctx.log(`!!! iteration ${t}: judge ${w}`);
   const loud = label.startsWith('JUDGE');
-  ctx.log(
-    `${loud ? '!!! ' : ''}iteration ${t}: judge health on own candidates: ${label}${h ? ` (pick right ${pc(h.judge_pick)} vs random ${pc(h.random_pick)} vs majority ${pc(h.majority_pick)} on ${pc(h.mixed_share)} mixed prefixes)` : ''}${loud ? ' — the run goes on, but its preferences are no better than noise' : ''}`,
-  );
+  const figures = h
+    ? ` (pick right ${pc(h.judge_pick)} vs random ${pc(h.random_pick)} vs majority ${pc(h.majority_pick)} ` +
+      `on ${pc(h.mixed_share)} mixed prefixes)`
+    : '';
+  const noise = loud ? ' — the run goes on, but its preferences are no better than noise' : '';
+  ctx.log(`${loud ? '!!! ' : ''}iteration ${t}: judge health on own candidates: ${label}${figures}${noise}`);
 }
 
 /** The label of a health report: loud when the judge's pick is at or below a random pick. */
@@ -88,7 +91,8 @@ export function healthWarnings(h: HealthReport | null): string[] {
     w.push(`collapsed to one position: ${pc(first)} of parsed verdicts name the first-shown step`);
   if (h.decisive_order_pairs > 0 && h.decisive_order_flip_rate > 0.5) {
     w.push(
-      `order-dependent: ${pc(h.decisive_order_flip_rate)} of the pairs of a right and a wrong step change winner when the order is swapped`,
+      `order-dependent: ${pc(h.decisive_order_flip_rate)} of the pairs of a right and a wrong step change ` +
+        `winner when the order is swapped`,
     );
   }
   return w;
@@ -139,7 +143,9 @@ async function search(ctx: StageContext, t: number, dir: string, engine: Engine)
   const all = [...have, ...fresh].sort((a, b) => a.index - b.index);
   writeFileAtomic(file, jsonl(all));
   const s = summarizeSearch(all);
-  const head = `iteration ${t}: searched ${n} questions: ${JSON.stringify(s.outcomes)}, ${s.pairs_found} pairs, ${s.judge_prompts} judge prompts (${s.judge_prompts_saved} saved by merging)`;
+  const head =
+    `iteration ${t}: searched ${n} questions: ${JSON.stringify(s.outcomes)}, ${s.pairs_found} ` +
+    `pairs, ${s.judge_prompts} judge prompts (${s.judge_prompts_saved} saved by merging)`;
   if (!drawn) {
     writeJSONAtomic(path.join(dir, 'search.json'), s);
     ctx.log(`${head}; verifier agrees with the chosen step ${pc(s.measure.chosen_ok)}`);
@@ -150,7 +156,8 @@ async function search(ctx: StageContext, t: number, dir: string, engine: Engine)
   writeFileAtomic(path.join(dir, 'graded.jsonl'), jsonl(g.rows));
   writeJSONAtomic(path.join(dir, 'search.json'), { ...s, measure: null, graded: g.summary });
   ctx.log(
-    `${head}; ${g.summary.label}: ${g.summary.right} right answers (${pc(g.summary.accuracy)}), ${g.summary.finished} finished`,
+    `${head}; ${g.summary.label}: ${g.summary.right} right answers ` +
+      `(${pc(g.summary.accuracy)}), ${g.summary.finished} finished`,
   );
 }
 
@@ -187,7 +194,8 @@ async function rolloutStage(ctx: StageContext, t: number, dir: string, engine: E
   writeJSONAtomic(path.join(dir, 'health.json'), { model: `M${t}`, label, warnings: [], report });
   const loud = verdict.startsWith('JUDGE');
   ctx.log(
-    `${loud ? '!!! ' : ''}iteration ${t}: judge health on its own candidates: ${label}: pick leads to a right answer ${pc(report.judge_pick)} vs random ${pc(report.random_pick)} on ${report.mixed_rounds} mixed rounds`,
+    `${loud ? '!!! ' : ''}iteration ${t}: judge health on its own candidates: ${label}: pick leads to a right ` +
+      `answer ${pc(report.judge_pick)} vs random ${pc(report.random_pick)} on ${report.mixed_rounds} mixed rounds`,
   );
 }
 
@@ -209,7 +217,8 @@ async function pairs(ctx: StageContext, t: number, dir: string): Promise<void> {
   const audit = auditStepPairs(ps, graded, readRecords<RolloutRound>(path.join(dir, 'rollouts.jsonl')));
   writeJSONAtomic(path.join(dir, 'pairs.json'), { stats, audit });
   ctx.log(
-    `iteration ${t}: pairs ${audit.label}: chosen side's completion right ${pct(audit.chosen_right_share)} of ${audit.chosen_graded}, rejected side's ${pct(audit.rejected_right_share)} of ${audit.rejected_graded}`,
+    `iteration ${t}: pairs ${audit.label}: chosen side's completion right ${pct(audit.chosen_right_share)} ` +
+      `of ${audit.chosen_graded}, rejected side's ${pct(audit.rejected_right_share)} of ${audit.rejected_graded}`,
   );
 }
 

@@ -40,7 +40,8 @@ export interface ReportOptions {
 
 const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const table = (head: string[], rows: string[][]) =>
-  `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>` +
+  `${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
 interface Run {
   dir: string;
@@ -184,21 +185,27 @@ function table1Section(run: Run, base: Run | null): string {
   const rows = [...run.table1, ...(base?.table1 ?? [])];
   if (!rows.length) return '';
   const t = table1Table(rows);
-  return `<h2>Table 1: greedy accuracy on the benchmarks</h2>${table(
-    t.head,
-    t.rows.map((r) => r.map(esc)),
-  )}
-<p class="note">Each model as <code>psrlm eval</code> evaluates it (greedy, the toolkit's grading); accuracy in percent.</p>\n`;
+  return (
+    `<h2>Table 1: greedy accuracy on the benchmarks</h2>${table(
+      t.head,
+      t.rows.map((r) => r.map(esc)),
+    )}
+<p class="note">Each model as <code>psrlm eval</code> evaluates it (greedy, the toolkit's grading); accuracy in ` +
+    `percent.</p>\n`
+  );
 }
 
 function runSection(run: Run, heading: string): string {
   const md = existsSync(path.join(run.dir, 'report.md')) ? readFileSync(path.join(run.dir, 'report.md'), 'utf8') : '';
-  return `<h2>${heading}: <code>${esc(run.dir)}</code></h2>
+  return (
+    `<h2>${heading}: <code>${esc(run.dir)}</code></h2>
 <h3>Models</h3>${modelsTable(run)}
 ${iterationTable(run)}
 ${outcomeTable(run)}<h3>Wall time and engine tokens per stage</h3>${stageTable(run)}
-<p class="note">Wall times depend on the machine and on what else ran beside the run (2 shared cores); prompt tokens are what the pipeline asked for, prefilled what the engine computed after sharing prefixes.</p>
-${md ? `<details><summary>report.md as written</summary><pre>${esc(md)}</pre></details>` : ''}`;
+<p class="note">Wall times depend on the machine and on what else ran beside the run (2 shared cores); prompt ` +
+    `tokens are what the pipeline asked for, prefilled what the engine computed after sharing prefixes.</p>
+${md ? `<details><summary>report.md as written</summary><pre>${esc(md)}</pre></details>` : ''}`
+  );
 }
 
 /** The report's HTML for a run (and optionally its baseline). */
@@ -254,19 +261,24 @@ export function renderReport(runDir: string, o: Omit<ReportOptions, 'out'> = {})
   const gate = healthRows(run)
     .map(
       (r) =>
-        `<li><b>${esc(r.model)}</b>: ${esc(r.label)}${r.mixed === null ? '' : ` (mixed prefixes ${pct(r.mixed)})`}</li>`,
+        `<li><b>${esc(r.model)}</b>: ${esc(r.label)}` +
+        `${r.mixed === null ? '' : ` (mixed prefixes ${pct(r.mixed)})`}</li>`,
     )
     .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${run.name} run report</title>
+  return (
+    `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, ` +
+    `initial-scale=1"><title>${run.name} run report</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#222}
 h1{font-size:22px}h2{font-size:17px;margin-top:32px}h3{font-size:15px;margin:18px 0 4px}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:12px;align-items:start}
 .chart{width:100%;height:auto;background:#fafafa;border:1px solid #e4e4e4}
-.chart-title{font-size:13px;font-weight:600}.tick,.legend,.axis-label{font-size:11px;fill:#444}.value{font-size:10px}.small{font-size:9px}
+.chart-title{font-size:13px;font-weight:600}.tick,.legend,.axis-label{font-size:11px;fill:#444}` +
+    `.value{font-size:10px}.small{font-size:9px}
 .note{font-size:12px;fill:#666;color:#666}.ref-label{font-size:10px;fill:#555}
-table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}th{background:#f3f3f3}
+table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px ` +
+    `8px;text-align:right;vertical-align:top}th{background:#f3f3f3}
 td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}td:not(:last-child){white-space:nowrap}
 pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}summary{cursor:pointer;color:#555}
 </style></head><body>
@@ -277,7 +289,8 @@ ${gate ? `<h2>${capital(run.method.words.judge)} gate before each iteration</h2>
 ${table1Section(run, base)}${runSection(run, run.name)}
 ${base ? runSection(base, `Baseline (${base.name})`) : ''}
 </body></html>
-`;
+`
+  );
 }
 
 /** Writes report.html (atomically) and returns its path. */

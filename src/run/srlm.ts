@@ -79,7 +79,10 @@ async function sample(ctx: StageContext, t: number, dir: string, engine: Engine)
   // a file's questions: the answers were graded against the golds, not checked by the world's verifier
   writeJSONAtomic(path.join(dir, 'sample.json'), drawn ? { ...s, graded: gradedLabel(all.length) } : s);
   ctx.log(
-    `iteration ${t}: sampled ${s.solutions} solutions of ${n} questions, mean self-score ${s.mean_score.toFixed(2)}; on ${s.measure.mixed_questions} mixed questions the top-scored solution is right ${pc(s.measure.best_ok)} vs random ${pc(s.measure.random_ok)} vs majority ${pc(s.measure.majority_ok)}`,
+    `iteration ${t}: sampled ${s.solutions} solutions of ${n} questions, mean ` +
+      `self-score ${s.mean_score.toFixed(2)}; on ${s.measure.mixed_questions} mixed questions the top-scored ` +
+      `solution is right ${pc(s.measure.best_ok)} vs random ${pc(s.measure.random_ok)} vs ` +
+      `majority ${pc(s.measure.majority_ok)}`,
   );
 }
 
@@ -134,7 +137,8 @@ async function pairs(ctx: StageContext, t: number, dir: string): Promise<void> {
   );
   writeJSONAtomic(path.join(dir, 'pairs.json'), { stats, audit });
   ctx.log(
-    `iteration ${t}: pairs ${audit.label}: chosen solution right ${pct(audit.chosen_right_share)}, rejected ${pct(audit.rejected_right_share)}`,
+    `iteration ${t}: pairs ${audit.label}: chosen solution right ${pct(audit.chosen_right_share)}, ` +
+      `rejected ${pct(audit.rejected_right_share)}`,
   );
 }
 
@@ -165,7 +169,9 @@ export const SRLM: Method = {
       m.mixed_questions === 0
         ? 'not measurable'
         : chanceLabel(m.best_ok, m.random_ok, m.best_ok > m.majority_ok, 'SCORER AT OR BELOW CHANCE');
-    const figures = `${s.graded ? `${s.graded}: ` : ''}top-scored right ${pc(m.best_ok)} vs random ${pc(m.random_ok)} vs majority ${pc(m.majority_ok)}`;
+    const figures =
+      `${s.graded ? `${s.graded}: ` : ''}top-scored right ${pc(m.best_ok)} vs ` +
+      `random ${pc(m.random_ok)} vs majority ${pc(m.majority_ok)}`;
     return { judge_health_of_parent: `${label} (${figures})` };
   },
   healthFigures(dir) {

@@ -71,7 +71,10 @@ export async function benchmarkRow(engine: Engine, b: BenchmarksConfig, grader?:
 /** A log line of a Table-1 row. */
 export function table1Line(r: BenchmarkRow): string {
   const cells = Object.entries(r.benchmarks).map(([b, x]) => `${b} ${x.acc.toFixed(1)} (${x.correct}/${x.n})`);
-  return `benchmarks (greedy, ${r.prompt}${r.limit === null ? '' : `, first ${r.limit} each`}): ${cells.join(', ')}; avg ${r.avg.toFixed(1)}`;
+  return (
+    `benchmarks (greedy, ${r.prompt}${r.limit === null ? '' : `, first ${r.limit} each`}): ` +
+    `${cells.join(', ')}; avg ${r.avg.toFixed(1)}`
+  );
 }
 
 /** The figures of an eval.json that a row shows (the world's are absent in a run on a file's questions). */

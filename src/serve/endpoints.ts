@@ -76,14 +76,16 @@ function checkLength(ctx: EndpointContext, ids: number[], generating: boolean, w
   if (generating && ids.length >= ctx.nCtx) {
     throw new ApiError(
       400,
-      `${where} has ${ids.length} tokens; the model's context is ${ctx.nCtx} tokens, which leaves no room to generate. Shorten the prompt.`,
+      `${where} has ${ids.length} tokens; the model's context is ${ctx.nCtx} tokens, which leaves no room to ` +
+        `generate. Shorten the prompt.`,
       'prompt',
     );
   }
   if (!generating && ids.length - 1 > ctx.nCtx) {
     throw new ApiError(
       400,
-      `${where} has ${ids.length} tokens; scoring it needs ${ids.length - 1} positions but the model's context is ${ctx.nCtx}`,
+      `${where} has ${ids.length} tokens; scoring it needs ${ids.length - 1} positions but the model's context ` +
+        `is ${ctx.nCtx}`,
       'prompt',
     );
   }

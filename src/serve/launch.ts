@@ -158,7 +158,8 @@ export async function startServer(
     if (Date.now() - t0 > t.startup_timeout_s * 1000) {
       await stop();
       throw new Error(
-        `the server for ${checkpoint} was not healthy after ${t.startup_timeout_s} s (serve.startup_timeout); log ${logFile}`,
+        `the server for ${checkpoint} was not healthy after ${t.startup_timeout_s} s (serve.startup_timeout); ` +
+          `log ${logFile}`,
       );
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -208,7 +209,9 @@ export async function loadAdapter(
       throw fail(
         'load_lora_adapter',
         r,
-        `Check that ${path.resolve(adapter)} holds a PEFT adapter of the served base, and that the server runs with --enable-lora, --max-lora-rank at least the adapter's r, and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True in its environment`,
+        `Check that ${path.resolve(adapter)} holds a PEFT adapter of the served base, and that the server runs ` +
+          `with --enable-lora, --max-lora-rank at least the adapter's r, and ` +
+          `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True in its environment`,
       );
   } else log(`loaded the adapter ${path.resolve(adapter)} into ${root} as '${name}'`);
   const opts = [`model=${encodeURIComponent(name)}`, options].filter(Boolean).join('&');

@@ -205,7 +205,8 @@ function sampling(b: Body, lim: Limits, promptCount: number, maxTokensKey: strin
   if (promptCount * n > lim.max_samples) {
     throw bad(
       'n',
-      `asks for ${promptCount * n} completions (${promptCount} prompt(s) × n=${n}); this server allows ${lim.max_samples} per request`,
+      `asks for ${promptCount * n} completions (${promptCount} prompt(s) × n=${n}); this server ` +
+        `allows ${lim.max_samples} per request`,
     );
   }
   const bestOf = b.best_of;
@@ -285,7 +286,8 @@ export function parseCompletion(b: Body, lim: Limits): CompletionRequest {
   if (typeof lp === 'boolean')
     throw bad(
       'logprobs',
-      "must be an integer (the number of alternatives per token) in the completions API; true/false is the chat API's form",
+      'must be an integer (the number of alternatives per token) in the completions API; true/false is the chat ' +
+        "API's form",
     );
   const s = sampling(b, lim, prompts.length, 'max_tokens');
   const req: CompletionRequest = {

@@ -50,7 +50,8 @@ function loadTokenizer(p: string): TextTokenizer {
     json = JSON.parse(readFileSync(file, 'utf8')) as TokenizerJSON;
   } catch (e) {
     throw new Error(
-      `remote engine: cannot read the tokenizer '${file}' (${(e as Error).message}); pass tokenizer=<checkpoint dir or tokenizer.json> (psrlm's format, or a Hugging Face tokenizer.json with its tokenizer_config.json)`,
+      `remote engine: cannot read the tokenizer '${file}' (${(e as Error).message}); pass tokenizer=<checkpoint ` +
+        `dir or tokenizer.json> (psrlm's format, or a Hugging Face tokenizer.json with its tokenizer_config.json)`,
     );
   }
   return new Tokenizer(json);
@@ -109,7 +110,8 @@ export class RemoteEngine implements Engine {
     if (model === undefined) {
       if (ids.length !== 1)
         throw new Error(
-          `remote engine: ${base} serves ${ids.length ? ids.join(', ') : 'no models'}; name one with ?model=NAME in the engine spec`,
+          `remote engine: ${base} serves ${ids.length ? ids.join(', ') : 'no models'}; name one with ` +
+            `?model=NAME in the engine spec`,
         );
       model = ids[0]!;
     } else if (ids.length && !ids.includes(model)) {
@@ -130,8 +132,10 @@ export class RemoteEngine implements Engine {
   private needTokenizer(what: string): TextTokenizer {
     if (!this.tokenizer) {
       throw new Error(
-        `remote engine ${this.name}: ${what} needs the model's tokenizer, and none is known. psrlm serve endpoints send theirs; ` +
-          "for other servers pass tokenizer=<checkpoint dir or tokenizer.json> in the engine spec (psrlm's format, or a Hugging Face tokenizer.json with its tokenizer_config.json).",
+        `remote engine ${this.name}: ${what} needs the model's tokenizer, and none is known. ` +
+          `psrlm serve endpoints send theirs; ` +
+          "for other servers pass tokenizer=<checkpoint dir or tokenizer.json> in the engine spec (psrlm's " +
+          'format, or a Hugging Face tokenizer.json with its tokenizer_config.json).',
       );
     }
     return this.tokenizer;
@@ -155,7 +159,8 @@ export class RemoteEngine implements Engine {
     const vllm = this.opts.dialect === 'vllm';
     if (!vllm && (o.include_stop || o.ignore_eos)) {
       throw new Error(
-        `generate: include_stop and ignore_eos need vLLM's extensions, which dialect=openai does not send; use dialect=vllm`,
+        `generate: include_stop and ignore_eos need vLLM's extensions, which dialect=openai does not send; use ` +
+          `dialect=vllm`,
       );
     }
     const seeds = o.seeds ?? prompts.map((_, i) => deriveSeed(o.seed ?? 0, i));
@@ -244,7 +249,8 @@ export class RemoteEngine implements Engine {
       );
     if (j.choices.length !== n) {
       throw new PermanentError(
-        `${url} returned ${j.choices.length} choices for n=${n}; the server does not honour n, so use n=split in the engine spec`,
+        `${url} returned ${j.choices.length} choices for n=${n}; the server does not honour n, so use n=split ` +
+          `in the engine spec`,
       );
     }
     const out = new Array<Completion>(n);
@@ -357,13 +363,16 @@ export class RemoteEngine implements Engine {
         const arr = c.prompt_logprobs ?? j.prompt_logprobs;
         if (!Array.isArray(arr)) {
           throw new PermanentError(
-            `${url} returned no prompt_logprobs: the server does not support vLLM's prompt_logprobs, so it cannot score. ` +
-              'Use scoring=echo in the engine spec if it supports echo with logprobs (OpenAI legacy completions), or a server that does (vLLM, psrlm serve).',
+            `${url} returned no prompt_logprobs: the server does not support vLLM's prompt_logprobs, ` +
+              `so it cannot score. ` +
+              'Use scoring=echo in the engine spec if it supports echo with logprobs (OpenAI legacy ' +
+              'completions), or a server that does (vLLM, psrlm serve).',
           );
         }
         if (arr.length !== seq!.length)
           throw new PermanentError(
-            `${url} returned ${arr.length} prompt_logprobs for ${seq!.length} prompt tokens; is tokenizer= the server's tokenizer?`,
+            `${url} returned ${arr.length} prompt_logprobs for ${seq!.length} prompt tokens; is tokenizer= the ` +
+              `server's tokenizer?`,
           );
         let sum = 0;
         for (let t = start; t < seq!.length; t++) {
@@ -393,7 +402,8 @@ export class RemoteEngine implements Engine {
         from = off.findIndex((x) => x >= start);
         if (from < 0 || off[from] !== start) {
           throw new PermanentError(
-            `${url}: a token spans the end of the prompt and the start of the completion, so the completion cannot be scored on its own; pass tokenizer= to score on token ids`,
+            `${url}: a token spans the end of the prompt and the start of the completion, so the completion ` +
+              `cannot be scored on its own; pass tokenizer= to score on token ids`,
           );
         }
         to = nPrompt;

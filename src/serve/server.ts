@@ -99,7 +99,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         reject(
           new ApiError(
             413,
-            `the request body is ${declared} bytes; this server accepts at most ${limits.max_body_bytes} (psrlm serve --max-body-bytes)`,
+            `the request body is ${declared} bytes; this server accepts at most ${limits.max_body_bytes} (psrlm ` +
+              `serve --max-body-bytes)`,
           ),
         );
         return;
@@ -112,7 +113,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
           reject(
             new ApiError(
               413,
-              `the request body exceeds ${limits.max_body_bytes} bytes, this server's limit (psrlm serve --max-body-bytes)`,
+              `the request body exceeds ${limits.max_body_bytes} bytes, this server's limit (psrlm serve ` +
+                `--max-body-bytes)`,
             ),
           );
           req.removeAllListeners('data');
@@ -173,7 +175,8 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     if (!authorized(req))
       throw new ApiError(
         401,
-        'missing or wrong API key: send the header "Authorization: Bearer <key>" with the key psrlm serve was started with',
+        'missing or wrong API key: send the header "Authorization: Bearer <key>" with the key psrlm serve was ' +
+          'started with',
       );
     if (modelPath) {
       const id = decodeURIComponent(modelPath[1]!);

@@ -266,7 +266,8 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
       eos: true,
     }));
     log(
-      `M0: ${ex.length} base documents, model ${JSON.stringify(cfg.model)} (${engine.model.layout.params.reduce((a, p) => a + p.size, 0)} parameters)`,
+      `M0: ${ex.length} base documents, model ${JSON.stringify(cfg.model)} ` +
+        `(${engine.model.layout.params.reduce((a, p) => a + p.size, 0)} parameters)`,
     );
     const st = await runStage(engine, 'm0', ex, cfg.m0, cfg.seed, hooks, snap('m0'), log);
     const figures = await measure(engine, cfg, data, false);
@@ -296,7 +297,8 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     done('m0');
     reports.push(report);
     log(
-      `M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`,
+      `M0: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test ` +
+        `accuracy ${(100 * report.test!.accuracy).toFixed(1)}%`,
     );
   }
 
@@ -314,7 +316,8 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
       ...built.eftSingle.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
     ];
     log(
-      `M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples + ${built.eftSingle.length} single-candidate checks`,
+      `M1: ${built.ift.length} IFT + ${built.eftTrain.length} EFT examples + ${built.eftSingle.length} ` +
+        `single-candidate checks`,
     );
     const st = await runStage(engine, 'm1', ex, cfg.m1, cfg.seed + 1, hooks, snap('m1'), log);
     const figures = await measure(engine, cfg, data, true);
@@ -353,7 +356,10 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     reports.push(report);
     const j = report.judge_test!;
     log(
-      `M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% / ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order consistency ${(100 * j.order_consistency).toFixed(1)}%`,
+      `M1: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test ` +
+        `accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, judge ${(100 * j.accuracy_ab).toFixed(1)}% ` +
+        `/ ${(100 * j.accuracy_ba).toFixed(1)}% (AB / BA), order ` +
+        `consistency ${(100 * j.order_consistency).toFixed(1)}%`,
     );
   }
   await engine.close();
@@ -399,7 +405,8 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     ...score.records.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
   ];
   log(
-    `M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} over budget left out)`,
+    `M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} ` +
+      `over budget left out)`,
   );
   const st = await runStage(s, 'm1-srlm', ex, srlmCfg.stage, cfg.seed + 2, hooks, snap('m1-srlm'), log);
   const figures = await measure(s, cfg, data, false);
@@ -439,7 +446,9 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   done('m1-srlm');
   reports.push(report);
   log(
-    `M1-srlm: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, scoring accuracy ${(100 * score_test.accuracy).toFixed(1)}% (exact ${(100 * score_test.exact).toFixed(1)}%)`,
+    `M1-srlm: ${st.tokens} tokens in ${st.wall_s.toFixed(0)} s; test ` +
+      `accuracy ${(100 * report.test!.accuracy).toFixed(1)}%, scoring ` +
+      `accuracy ${(100 * score_test.accuracy).toFixed(1)}% (exact ${(100 * score_test.exact).toFixed(1)}%)`,
   );
   await s.close();
   return reports;

@@ -77,7 +77,8 @@ export function readSftRecords(files: readonly string[]): { examples: SFTExample
       }
       const bad = (what: string) =>
         new Error(
-          `${file}:${i + 1}: ${what}; an SFT record is {"prompt": string, "completion": non-empty string, "eos": boolean (optional, default true)}`,
+          `${file}:${i + 1}: ${what}; an SFT record is {"prompt": string, "completion": non-empty string, ` +
+            `"eos": boolean (optional, default true)}`,
         );
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw bad('not a JSON object');
       if (typeof r.prompt !== 'string') throw bad('"prompt" is missing or not a string');
@@ -138,7 +139,8 @@ export async function sftCheckpoint(
       return { reused: true, key, history: [], ...done.result };
     }
     throw new Error(
-      `${job.out} already holds a different checkpoint (its manifest has another job key); choose another --out or remove it`,
+      `${job.out} already holds a different checkpoint (its manifest has another job key); choose another --out ` +
+        `or remove it`,
     );
   }
   if (existsSync(job.out))
@@ -149,7 +151,9 @@ export async function sftCheckpoint(
   const opts: TrainOptions = { ...s, onStep: hooks.onStep };
   const eos = examples.filter((e) => e.eos).length;
   log(
-    `SFT of ${job.model} on ${examples.length} records (${files.map((f) => `${path.basename(f.file)}: ${f.records}`).join(', ')}; ${examples.length - eos} without EOS), trainer ${job.trainer.kind}`,
+    `SFT of ${job.model} on ${examples.length} records ` +
+      `(${files.map((f) => `${path.basename(f.file)}: ${f.records}`).join(', ')}; ${examples.length - eos} ` +
+      `without EOS), trainer ${job.trainer.kind}`,
   );
   const meta = (r: TrainResult) => ({
     kind: 'psrlm-sft',
@@ -200,7 +204,8 @@ export async function sftCheckpoint(
     await trainer.save(job.out, meta(r));
   }
   log(
-    `SFT done: ${r.steps} steps, ${r.tokens} tokens, final loss ${r.final_loss.toFixed(4)}, ${r.wall_s.toFixed(1)} s -> ${job.out}`,
+    `SFT done: ${r.steps} steps, ${r.tokens} tokens, final ` +
+      `loss ${r.final_loss.toFixed(4)}, ${r.wall_s.toFixed(1)} s -> ${job.out}`,
   );
   return {
     reused: false,

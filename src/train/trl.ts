@@ -298,7 +298,8 @@ export class TrlTrainer implements Trainer {
       child.on('error', (e) =>
         reject(
           new Error(
-            `cannot run the trainer '${cmd}': ${e.message}. Set trainer.launcher to a Python with trainer/requirements.txt installed (node scripts/python-env.mjs rl builds one)`,
+            `cannot run the trainer '${cmd}': ${e.message}. Set trainer.launcher to a Python with ` +
+              `trainer/requirements.txt installed (node scripts/python-env.mjs rl builds one)`,
           ),
         ),
       );

@@ -212,7 +212,9 @@ export function ninesCheck(x: number, op: Op, y: number, z: number): { line: str
   const pt = part(t);
   const same = comb.root === pt.root;
   return {
-    line: `${x}${op}${y}=${z}: ${pa.text}, ${pb.text}, ${combText}, ${pt.text} so ${comb.root}|${pt.root}${same ? '= ok' : '! no'}`,
+    line:
+      `${x}${op}${y}=${z}: ${pa.text}, ${pb.text}, ${combText}, ${pt.text} ` +
+      `so ${comb.root}|${pt.root}${same ? '= ok' : '! no'}`,
     ok: same,
   };
 }

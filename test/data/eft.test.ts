@@ -147,8 +147,14 @@ test('check lines: written arithmetic for the arithmetic and the answer, the rea
   // hand-computed columns, units first, each carry or borrow written down
   // default (nines): digit sums of the inputs, combined, then of the number they must match
   assert.equal(checkLine(p, [], steps[0]), '23+15=38: 2+3=5, 1+5=6, 5+6=11 1+1=2, 3+8=11 1+1=2 so 2|2= ok');
-  assert.equal(checkLine(p, [], 'buys 15: 23+15=48'), '23+15=48: 2+3=5, 1+5=6, 5+6=11 1+1=2, 4+8=12 1+2=3 so 2|3! no'); // carry kind
-  assert.equal(checkLine(p, [], 'buys 15: 23+15=39'), '23+15=39: 2+3=5, 1+5=6, 5+6=11 1+1=2, 3+9=12 1+2=3 so 2|3! no'); // digit kind
+  assert.equal(
+    checkLine(p, [], 'buys 15: 23+15=48'),
+    '23+15=48: 2+3=5, 1+5=6, 5+6=11 1+1=2, 4+8=12 1+2=3 so ' + '2|3! no',
+  ); // carry kind
+  assert.equal(
+    checkLine(p, [], 'buys 15: 23+15=39'),
+    '23+15=39: 2+3=5, 1+5=6, 5+6=11 1+1=2, 3+9=12 1+2=3 so ' + '2|3! no',
+  ); // digit kind
   // subtraction through its inverse: 12 + 26 against 38
   assert.equal(
     checkLine(p, steps.slice(0, 2), steps[2]),

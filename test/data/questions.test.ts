@@ -58,29 +58,32 @@ test('normalisation: spacing, case, punctuation and markup spacing; not numbers 
   assert.equal(normaliseQuestion('ｘ＝１'), 'x 1'); // NFKC folds full-width forms
 });
 
-test('GSM8K: gold after ####; a benchmark copy refused, a repeat and a gold-less row left out, all counted', async () => {
-  const { questions, report } = await load({ file: 'gsm8k.jsonl', format: 'gsm8k' });
-  assert.deepEqual(report, {
-    file: 'gsm8k.jsonl',
-    format: 'gsm8k',
-    rows: 6,
-    usable: 3,
-    contaminated: 1,
-    contaminated_by: { gsm8k: 1 },
-    contaminated_rows: [{ index: 2, benchmarks: ['gsm8k'] }],
-    duplicates: 1,
-    no_answer: 1,
-  });
-  assert.deepEqual(
-    questions.map((q) => [q.index, q.id, q.gold]),
-    [
-      [0, 'row 0', '72'],
-      [1, 'row 1', '10'],
-      [4, 'row 4', '5'],
-    ],
-  );
-  assert.ok(questions[0]!.question.startsWith('Natalia sold clips to 48 of her friends'));
-});
+test(
+  'GSM8K: gold after ####; a benchmark copy refused, a repeat and a gold-less row left out, all ' + 'counted',
+  async () => {
+    const { questions, report } = await load({ file: 'gsm8k.jsonl', format: 'gsm8k' });
+    assert.deepEqual(report, {
+      file: 'gsm8k.jsonl',
+      format: 'gsm8k',
+      rows: 6,
+      usable: 3,
+      contaminated: 1,
+      contaminated_by: { gsm8k: 1 },
+      contaminated_rows: [{ index: 2, benchmarks: ['gsm8k'] }],
+      duplicates: 1,
+      no_answer: 1,
+    });
+    assert.deepEqual(
+      questions.map((q) => [q.index, q.id, q.gold]),
+      [
+        [0, 'row 0', '72'],
+        [1, 'row 1', '10'],
+        [4, 'row 4', '5'],
+      ],
+    );
+    assert.ok(questions[0]!.question.startsWith('Natalia sold clips to 48 of her friends'));
+  },
+);
 
 test('MATH, NuminaMath and plain JSONL: their questions and golds; a MATH-500 copy is refused', async () => {
   const m = await load({ file: 'math.jsonl', format: 'math' });

@@ -12,10 +12,12 @@ import { gsm8kGold, normaliseSolution, segmentGsm8k, validateSegmentation } from
 import { runSegment } from '../../src/data/segment-run.js';
 
 const solution =
-  'Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips altogether in April and May.\n#### 72';
+  'Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips altogether in ' +
+  'April and May.\n#### 72';
 const src = { id: 'n', question: 'Natalia sold clips…', solution, gold: '72' };
 const good =
-  'Step 1: Natalia sold 48/2 = 24 clips in May.\nStep 2: Natalia sold 48+24 = 72 clips altogether in April and May. \\boxed{72}\n';
+  'Step 1: Natalia sold 48/2 = 24 clips in May.\nStep 2: Natalia sold 48+24 = 72 clips altogether in April and ' +
+  'May. \\boxed{72}\n';
 
 test('the validator accepts a faithful segmentation and names what is wrong with the others', () => {
   assert.equal(segmentGsm8k(solution), good);
@@ -65,62 +67,65 @@ test('GSM8K: gold with commas removed, boxed as written, notes gone', () => {
   assert.equal(segmentGsm8k('no answer line'), null);
 });
 
-test('a model-based segmentation run validates, writes rejects with reasons, and resumes without asking again', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-seg-'));
-  try {
-    const input = path.join(dir, 'in.jsonl'),
-      out = path.join(dir, 'ift.jsonl');
-    const items = [
-      { question: 'Q1', answer: solution },
-      { question: 'Q2', answer: 'It is 2+2 = <<2+2=4>>4.\n#### 4' },
-      { question: 'Q3', answer: 'Half of 10 is 5.\n#### 5' },
-    ];
-    writeFileSync(input, items.map((x) => JSON.stringify(x)).join('\n') + '\n');
-    // scripted "model": right for Q1, drops a number for Q2, forgets the box for Q3
-    const replies: Record<string, string> = {
-      Q1: good,
-      Q2: 'Step 1: It is 2+2 = . \\boxed{4}',
-      Q3: 'Step 1: Half of 10 is 5.',
-    };
-    const asked: string[] = [];
-    const engine: Engine = {
-      name: 'scripted',
-      tokenize: (s) => [...s].map((c) => c.charCodeAt(0)),
-      detokenize: () => '',
-      logprob: async () => [],
-      close: async () => {},
-      generate: async (prompts: string[], _o: GenerateOptions) =>
-        prompts.map((p) => {
-          const q = /Q\d/.exec(p)![0];
-          asked.push(q);
-          return [{ text: replies[q]!, tokens: [], logprobs: [], finish_reason: 'eos' } as Completion];
-        }),
-    };
-    const base = { input, out, engine, template: 'paper', batch: 2, max_tokens: 64 };
-    const first = await runSegment({ ...base, limit: 2 }); // "interrupted" after two items
-    assert.deepEqual(first, { kept: 1, rejected: { text_changed: 1 }, skipped: 0 });
-    const second = await runSegment(base);
-    assert.deepEqual(second, { kept: 1, rejected: { text_changed: 1, no_box: 1 }, skipped: 2 });
-    assert.deepEqual(asked, ['Q1', 'Q2', 'Q3'], 'each item asked once');
-    const kept = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    assert.equal(kept.length, 1);
-    assert.equal(kept[0].completion, good);
-    assert.match(kept[0].prompt, /Problem: Q1\n$/);
-    const rej = readFileSync(out + '.rejected.jsonl', 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    assert.deepEqual(
-      rej.map((r) => r.reason),
-      ['text_changed', 'no_box'],
-    );
-    const man = JSON.parse(readFileSync(out + '.manifest.json', 'utf8'));
-    assert.equal(man.kept, 1);
-    assert.deepEqual(man.rejected, { text_changed: 1, no_box: 1 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'a model-based segmentation run validates, writes rejects with reasons, and resumes without asking ' + 'again',
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-seg-'));
+    try {
+      const input = path.join(dir, 'in.jsonl'),
+        out = path.join(dir, 'ift.jsonl');
+      const items = [
+        { question: 'Q1', answer: solution },
+        { question: 'Q2', answer: 'It is 2+2 = <<2+2=4>>4.\n#### 4' },
+        { question: 'Q3', answer: 'Half of 10 is 5.\n#### 5' },
+      ];
+      writeFileSync(input, items.map((x) => JSON.stringify(x)).join('\n') + '\n');
+      // scripted "model": right for Q1, drops a number for Q2, forgets the box for Q3
+      const replies: Record<string, string> = {
+        Q1: good,
+        Q2: 'Step 1: It is 2+2 = . \\boxed{4}',
+        Q3: 'Step 1: Half of 10 is 5.',
+      };
+      const asked: string[] = [];
+      const engine: Engine = {
+        name: 'scripted',
+        tokenize: (s) => [...s].map((c) => c.charCodeAt(0)),
+        detokenize: () => '',
+        logprob: async () => [],
+        close: async () => {},
+        generate: async (prompts: string[], _o: GenerateOptions) =>
+          prompts.map((p) => {
+            const q = /Q\d/.exec(p)![0];
+            asked.push(q);
+            return [{ text: replies[q]!, tokens: [], logprobs: [], finish_reason: 'eos' } as Completion];
+          }),
+      };
+      const base = { input, out, engine, template: 'paper', batch: 2, max_tokens: 64 };
+      const first = await runSegment({ ...base, limit: 2 }); // "interrupted" after two items
+      assert.deepEqual(first, { kept: 1, rejected: { text_changed: 1 }, skipped: 0 });
+      const second = await runSegment(base);
+      assert.deepEqual(second, { kept: 1, rejected: { text_changed: 1, no_box: 1 }, skipped: 2 });
+      assert.deepEqual(asked, ['Q1', 'Q2', 'Q3'], 'each item asked once');
+      const kept = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.equal(kept.length, 1);
+      assert.equal(kept[0].completion, good);
+      assert.match(kept[0].prompt, /Problem: Q1\n$/);
+      const rej = readFileSync(out + '.rejected.jsonl', 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        rej.map((r) => r.reason),
+        ['text_changed', 'no_box'],
+      );
+      const man = JSON.parse(readFileSync(out + '.manifest.json', 'utf8'));
+      assert.equal(man.kept, 1);
+      assert.deepEqual(man.rejected, { text_changed: 1, no_box: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

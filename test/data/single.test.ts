@@ -81,7 +81,8 @@ test('a hand-checked single check renders exactly', () => {
   const z = Number(found.step.split('=')[1]);
   assert.equal(
     found.prompt,
-    `Check the next step.\nProblem: ${p.text}\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\n${found.letter}: sells 12: 38-12=${z}\nCheck:\n`,
+    `Check the next step.\nProblem: ${p.text}\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: ` +
+      `2*6=12\n${found.letter}: sells 12: 38-12=${z}\nCheck:\n`,
   );
   // a carry slip of 38-12=26 is 16 or 36; hand-computed: 12 + z against 38 by casting out nines
   const lines: Record<number, string> = {

@@ -32,7 +32,8 @@ test('compact templates render exactly as documented', () => {
   });
   assert.equal(
     judge,
-    'Judge the next step.\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\nA: sells 12: 38-12=26\nB: sells 12: 38+12=50\nCheck:\n',
+    'Judge the next step.\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\nStep 1: ' +
+      'buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\nA: sells 12: 38-12=26\nB: sells 12: 38+12=50\nCheck:\n',
   );
   assert.equal(renderJudgeTarget(t, 'ok', 'sells means -', 'A'), 'A: ok\nB: sells means -\n[[A]]');
   // The same text appears in the docs, so the docs cannot drift from the data.
@@ -53,7 +54,8 @@ test('compact templates render exactly as documented', () => {
   });
   assert.equal(
     check,
-    'Check the next step.\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\nStep 1: buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\nB: sells 12: 38-12=36\nCheck:\n',
+    'Check the next step.\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\nStep 1: ' +
+      'buys 15: 23+15=38\nStep 2: 2 bags of 6: 2*6=12\nB: sells 12: 38-12=36\nCheck:\n',
   );
   const target = renderCheckTarget(t, 'B', '38-12=36: 1+2=3, 3+6=9, 3+9=12 1+2=3, 3+8=11 1+1=2 so 3|2! no');
   assert.equal(target, 'B: 38-12=36: 1+2=3, 3+6=9, 3+9=12 1+2=3, 3+8=11 1+1=2 so 3|2! no');
@@ -81,7 +83,8 @@ test('paper templates are the verbatim figures, with the same slots', () => {
   );
   assert.ok(
     step.endsWith(
-      'Put your final answer in boxed.\n\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How many now?\n',
+      'Put your final answer in boxed.\n\nProblem: Ann has 23 pens. She buys 15. She sells 2 bags of 6. How ' +
+        'many now?\n',
     ),
   );
   const judge = renderJudgePrompt(t, {
@@ -95,7 +98,9 @@ test('paper templates are the verbatim figures, with the same slots', () => {
     judge.includes(
       '[Question and Intermediate Reasoning Steps Provided]\n' +
         problem +
-        "\nStep 1: buys 15: 23+15=38\n\n[The Start of Assistant A's Next Reasoning Step]\nStep 2: 2 bags of 6: 2*6=12\n[The End of Assistant A's Next Reasoning Step]\n\n[The Start of Assistant B's Next Reasoning Step]\nStep 2: 2 bags of 6: 2+6=8\n[The End of Assistant B's Next Reasoning Step]\n",
+        "\nStep 1: buys 15: 23+15=38\n\n[The Start of Assistant A's Next Reasoning Step]\nStep 2: 2 bags of 6: " +
+        "2*6=12\n[The End of Assistant A's Next Reasoning Step]\n\n[The Start of Assistant B's Next Reasoning " +
+        "Step]\nStep 2: 2 bags of 6: 2+6=8\n[The End of Assistant B's Next Reasoning Step]\n",
     ),
   );
   assert.ok(t.score_prompt.includes('Conclude with the score using the format: "Score: <total points>"'));

@@ -96,20 +96,24 @@ test('encode adds no special tokens even when the post-processor would (BOS temp
   assert.ok(!templated.encode('Step 1: 48/2 = 24').includes(1498));
 });
 
-test('decode: special tokens, ids past the vocabulary (padded embeddings) and empty lists give nothing; spaces are not cleaned up', () => {
-  const tok = loadHFTokenizer(BPE);
-  const ids = tok.encode('Step 1: 2 + 2 = 4 .');
-  assert.equal(tok.decode([...ids, tok.eos]), 'Step 1: 2 + 2 = 4 .');
-  assert.equal(tok.decode([1500, ...ids, 151_935, 5000]), 'Step 1: 2 + 2 = 4 .');
-  assert.equal(tok.decode([]), '');
-  assert.equal(tok.decode([tok.eos, 1498, 1501]), '');
-  assert.equal(tok.decode(tok.encode("it 's done , isn 't it ?")), "it 's done , isn 't it ?");
-  assert.throws(() => tok.decode([-1]), /-1 is not a token id/);
-  // a character spread over several byte tokens decodes whole
-  const e = tok.encode('\u6570');
-  assert.ok(e.length > 1);
-  assert.equal(tok.decode(e), '\u6570');
-});
+test(
+  'decode: special tokens, ids past the vocabulary (padded embeddings) and empty lists give nothing; spaces ' +
+    'are not cleaned up',
+  () => {
+    const tok = loadHFTokenizer(BPE);
+    const ids = tok.encode('Step 1: 2 + 2 = 4 .');
+    assert.equal(tok.decode([...ids, tok.eos]), 'Step 1: 2 + 2 = 4 .');
+    assert.equal(tok.decode([1500, ...ids, 151_935, 5000]), 'Step 1: 2 + 2 = 4 .');
+    assert.equal(tok.decode([]), '');
+    assert.equal(tok.decode([tok.eos, 1498, 1501]), '');
+    assert.equal(tok.decode(tok.encode("it 's done , isn 't it ?")), "it 's done , isn 't it ?");
+    assert.throws(() => tok.decode([-1]), /-1 is not a token id/);
+    // a character spread over several byte tokens decodes whole
+    const e = tok.encode('\u6570');
+    assert.ok(e.length > 1);
+    assert.equal(tok.decode(e), '\u6570');
+  },
+);
 
 test('EOS from tokenizer_config.json (string or {content}); clear errors when it or the files are wrong', () => {
   const json = readJSON<Record<string, unknown>>(path.join(BPE, 'tokenizer.json'));
@@ -160,14 +164,17 @@ test('EOS from tokenizer_config.json (string or {content}); clear errors when it
   }
 });
 
-test('the TRL token-boundary contract runs on a tokenizer with merges: ids written for Python to compare, EOS only after finals', async () => {
-  const tmp = mkdtempSync(path.join(tmpdir(), 'psrlm-hftok-trl-'));
-  try {
-    // a stand-in for `python -m psrlm_trl.train CONFIG`: keeps the contract file and reports success
-    const fake = path.join(tmp, 'fake-train.mjs');
-    writeFileSync(
-      fake,
-      `import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+test(
+  'the TRL token-boundary contract runs on a tokenizer with merges: ids written for Python to compare, EOS ' +
+    'only after finals',
+  async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'psrlm-hftok-trl-'));
+    try {
+      // a stand-in for `python -m psrlm_trl.train CONFIG`: keeps the contract file and reports success
+      const fake = path.join(tmp, 'fake-train.mjs');
+      writeFileSync(
+        fake,
+        `import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 const cfg = JSON.parse(readFileSync(process.argv[4], 'utf8'));
 copyFileSync(cfg.contract, ${JSON.stringify(path.join(tmp, 'seen.json'))});
 mkdirSync(cfg.output, { recursive: true });
@@ -175,52 +182,53 @@ writeFileSync(cfg.output + '/manifest.json', '{}');
 console.log(JSON.stringify({ event: 'done', steps: 1, tokens: 1, final_loss: 0, wall_s: 0 }));
 writeFileSync(cfg.status, JSON.stringify({ code: 0, kind: 'ok', message: '' }));
 `,
-    );
-    const work = path.join(tmp, 'work');
-    mkdirSync(work);
-    const trl = new TrlTrainer(BPE, work, {
-      launcher: [process.execPath, fake],
-      per_device_batch_size: 1,
-      dtype: 'float32',
-      lora: null,
-      precompute_ref: false,
-      max_length: null,
-      gradient_checkpointing: false,
-      contract_records: 16,
-      env: {},
-      adam_beta1: 0.9,
-      adam_beta2: 0.95,
-    });
-    const pairs = [
-      {
-        prompt: 'Question: Natalia sold 48 clips.\nStep 1:',
-        chosen: ' She sold 48/2 = 24 clips in May.\n',
-        rejected: ' She sold 48*2 = 96.\n',
-        final: false,
-      },
-      {
-        prompt: 'Q\nStep 2:',
-        chosen: ' The answer is \\boxed{72}.',
-        rejected: ' The answer is \\boxed{70}.',
-        chosen_final: true,
-        rejected_final: true,
-      },
-    ];
-    await trl.trainDPO(pairs, { lr: 1e-6, epochs: 1, batch_size: 1, seed: 0, beta: 0.1 });
-    assert.deepEqual(trl.last?.contract, { checked: 2 });
-    const tok = loadHFTokenizer(BPE);
-    const seen = readJSON<{
-      kind: string;
-      records: Array<{ prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }>;
-    }>(path.join(tmp, 'seen.json'));
-    assert.equal(seen.kind, 'dpo');
-    assert.deepEqual(seen.records[0]!.prompt_ids, tok.encode(pairs[0]!.prompt));
-    assert.deepEqual(seen.records[0]!.chosen_ids, tok.encode(pairs[0]!.chosen));
-    assert.ok(!seen.records[0]!.chosen_ids.includes(tok.eos) && !seen.records[0]!.rejected_ids.includes(tok.eos));
-    assert.deepEqual(seen.records[1]!.chosen_ids, [...tok.encode(pairs[1]!.chosen), tok.eos]);
-    assert.deepEqual(seen.records[1]!.rejected_ids, [...tok.encode(pairs[1]!.rejected), tok.eos]);
-    assert.ok(seen.records[1]!.chosen_ids.length < pairs[1]!.chosen.length, 'merged tokens, not bytes');
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-});
+      );
+      const work = path.join(tmp, 'work');
+      mkdirSync(work);
+      const trl = new TrlTrainer(BPE, work, {
+        launcher: [process.execPath, fake],
+        per_device_batch_size: 1,
+        dtype: 'float32',
+        lora: null,
+        precompute_ref: false,
+        max_length: null,
+        gradient_checkpointing: false,
+        contract_records: 16,
+        env: {},
+        adam_beta1: 0.9,
+        adam_beta2: 0.95,
+      });
+      const pairs = [
+        {
+          prompt: 'Question: Natalia sold 48 clips.\nStep 1:',
+          chosen: ' She sold 48/2 = 24 clips in May.\n',
+          rejected: ' She sold 48*2 = 96.\n',
+          final: false,
+        },
+        {
+          prompt: 'Q\nStep 2:',
+          chosen: ' The answer is \\boxed{72}.',
+          rejected: ' The answer is \\boxed{70}.',
+          chosen_final: true,
+          rejected_final: true,
+        },
+      ];
+      await trl.trainDPO(pairs, { lr: 1e-6, epochs: 1, batch_size: 1, seed: 0, beta: 0.1 });
+      assert.deepEqual(trl.last?.contract, { checked: 2 });
+      const tok = loadHFTokenizer(BPE);
+      const seen = readJSON<{
+        kind: string;
+        records: Array<{ prompt_ids: number[]; chosen_ids: number[]; rejected_ids: number[] }>;
+      }>(path.join(tmp, 'seen.json'));
+      assert.equal(seen.kind, 'dpo');
+      assert.deepEqual(seen.records[0]!.prompt_ids, tok.encode(pairs[0]!.prompt));
+      assert.deepEqual(seen.records[0]!.chosen_ids, tok.encode(pairs[0]!.chosen));
+      assert.ok(!seen.records[0]!.chosen_ids.includes(tok.eos) && !seen.records[0]!.rejected_ids.includes(tok.eos));
+      assert.deepEqual(seen.records[1]!.chosen_ids, [...tok.encode(pairs[1]!.chosen), tok.eos]);
+      assert.deepEqual(seen.records[1]!.rejected_ids, [...tok.encode(pairs[1]!.rejected), tok.eos]);
+      assert.ok(seen.records[1]!.chosen_ids.length < pairs[1]!.chosen.length, 'merged tokens, not bytes');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+);

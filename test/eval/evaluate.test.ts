@@ -82,7 +82,8 @@ test('evaluate scores a scripted engine as the toolkit would', async () => {
   assert.equal(engine.calls[0].prompts.length, 3);
   assert.ok(
     engine.calls[0].prompts[0].startsWith(
-      '<|im_start|>system\nPlease reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n<|im_start|>user\n',
+      '<|im_start|>system\nPlease reason step by step, and put your final answer within ' +
+        '\\boxed{}.<|im_end|>\n<|im_start|>user\n',
     ),
   );
   assert.ok(engine.calls[0].prompts[0].endsWith('<|im_end|>\n<|im_start|>assistant\n'));

@@ -46,17 +46,20 @@ test('gold lines: every share is 1; flipped verdict words: every share is 0', as
   });
 });
 
-test('always "ok": right steps all counted right, wrong ones all wrong; an empty or cut-off line is a parse failure', async () => {
-  const rightN = recs.filter((r) => r.ok).length;
-  const r = await singleReport(new Scripted(() => 'A: looks ok\nmore text'), recs);
-  assert.equal(r.accuracy, rightN / 60);
-  assert.equal(r.accuracy_right, 1);
-  assert.equal(r.accuracy_wrong, 0);
-  const empty = await singleReport(new Scripted(() => ''), recs.slice(0, 4));
-  assert.equal(empty.parse_failures, 4);
-  assert.equal(empty.accuracy, 0);
-  // a reason line fails the step, like a `no` line
-  const reason = await singleReport(new Scripted(() => 'A: sells means -'), recs);
-  assert.equal(reason.accuracy_wrong, 1);
-  assert.equal(reason.accuracy_right, 0);
-});
+test(
+  'always "ok": right steps all counted right, wrong ones all wrong; an empty or cut-off line is a parse ' + 'failure',
+  async () => {
+    const rightN = recs.filter((r) => r.ok).length;
+    const r = await singleReport(new Scripted(() => 'A: looks ok\nmore text'), recs);
+    assert.equal(r.accuracy, rightN / 60);
+    assert.equal(r.accuracy_right, 1);
+    assert.equal(r.accuracy_wrong, 0);
+    const empty = await singleReport(new Scripted(() => ''), recs.slice(0, 4));
+    assert.equal(empty.parse_failures, 4);
+    assert.equal(empty.accuracy, 0);
+    // a reason line fails the step, like a `no` line
+    const reason = await singleReport(new Scripted(() => 'A: sells means -'), recs);
+    assert.equal(reason.accuracy_wrong, 1);
+    assert.equal(reason.accuracy_right, 0);
+  },
+);

@@ -24,17 +24,20 @@ import { tinyM1 } from '../run/tiny.js';
 
 const t = loadTemplate('compact');
 
-test('majority vote: the most frequent boxed answer; no answer never wins; the first sample with it is the pick', () => {
-  assert.deepEqual(majorityVote(['\\boxed{3}', '\\boxed{4}', 'x \\boxed{4}', '\\boxed{5}'], 1), {
-    answer: '4',
-    pick: 1,
-    votes: 2,
-    tied: ['4'],
-  });
-  assert.deepEqual(majorityVote(['x', 'y', '\\boxed{7}'], 1), { answer: '7', pick: 2, votes: 1, tied: ['7'] });
-  assert.deepEqual(majorityVote(['none', 'either'], 1), { answer: null, pick: -1, votes: 0, tied: [] });
-  assert.deepEqual(majorityVote([], 1), { answer: null, pick: -1, votes: 0, tied: [] });
-});
+test(
+  'majority vote: the most frequent boxed answer; no answer never wins; the first sample with it is the ' + 'pick',
+  () => {
+    assert.deepEqual(majorityVote(['\\boxed{3}', '\\boxed{4}', 'x \\boxed{4}', '\\boxed{5}'], 1), {
+      answer: '4',
+      pick: 1,
+      votes: 2,
+      tied: ['4'],
+    });
+    assert.deepEqual(majorityVote(['x', 'y', '\\boxed{7}'], 1), { answer: '7', pick: 2, votes: 1, tied: ['7'] });
+    assert.deepEqual(majorityVote(['none', 'either'], 1), { answer: null, pick: -1, votes: 0, tied: [] });
+    assert.deepEqual(majorityVote([], 1), { answer: null, pick: -1, votes: 0, tied: [] });
+  },
+);
 
 test('majority vote: equal counts are decided by the seed, not by sample order', () => {
   const texts = ['\\boxed{3}', '\\boxed{4}', '\\boxed{4}', '\\boxed{3}', '\\boxed{5}'];
@@ -114,100 +117,107 @@ function scripted(problems: Problem[]): ScriptedEngine {
   return e;
 }
 
-test("scripted engine: each method's answer by hand, best-of-w answers with the search's path, tokens by hand", async () => {
-  const problems = generateProblems(worldConfig({ seed: 20250305 }), 'test', 2);
-  assert.ok(problems.every((p) => p.answer !== 999 && p.answer !== 998 && p.answer !== 997 && p.answer !== 996));
-  const e = scripted(problems);
-  const opts = { width: 3, seed: 7 };
-  const r = await ttsReport(e, t, problems, opts);
-  const [q0, q1] = r.questions;
-  const a0 = String(problems[0]!.answer),
-    a1 = String(problems[1]!.answer);
-  assert.deepEqual(
-    [
-      q0!.greedy,
-      q0!.majority,
-      q0!.majority_votes,
-      q0!.majority_tie,
-      q0!.best_of_w,
-      q0!.best_of_w_steps,
-      q0!.best_of_w_outcome,
-    ],
-    ['999', a0, 2, false, a0, 2, 'final'],
-  );
-  assert.deepEqual(q0!.ok, { greedy: false, majority: true, best_of_w: true });
-  assert.deepEqual(
-    [q1!.greedy, q1!.majority_votes, q1!.majority_tie, q1!.best_of_w, q1!.best_of_w_steps],
-    [a1, 1, true, '999', 1],
-  );
-  assert.ok(q1!.majority === '997' || q1!.majority === '996');
-  assert.deepEqual(q1!.ok, { greedy: true, majority: false, best_of_w: false });
-  assert.deepEqual([r.greedy.correct, r.majority.correct, r.best_of_w.correct], [1, 1, 1]);
-  assert.deepEqual([r.greedy.accuracy, r.majority.accuracy, r.best_of_w.accuracy], [0.5, 0.5, 0.5]);
-  assert.deepEqual([r.majority.ties, r.best_of_w.rollbacks, r.best_of_w.outcomes], [1, 1, { final: 2 }]);
-  // judge prompts: q0 3 + 3 distinct candidates, q1 3 (tie) + 3: 4 rounds x 3 pairs x 2 orders
-  assert.equal(r.best_of_w.judge_prompts, 24);
-  assert.deepEqual([r.n, r.split, r.width, r.k, r.temperature, r.top_p, r.seed], [2, 'test', 3, 3, 0.5, 0.95, 7]);
+test(
+  "scripted engine: each method's answer by hand, best-of-w answers with the search's path, tokens by " + 'hand',
+  async () => {
+    const problems = generateProblems(worldConfig({ seed: 20250305 }), 'test', 2);
+    assert.ok(problems.every((p) => p.answer !== 999 && p.answer !== 998 && p.answer !== 997 && p.answer !== 996));
+    const e = scripted(problems);
+    const opts = { width: 3, seed: 7 };
+    const r = await ttsReport(e, t, problems, opts);
+    const [q0, q1] = r.questions;
+    const a0 = String(problems[0]!.answer),
+      a1 = String(problems[1]!.answer);
+    assert.deepEqual(
+      [
+        q0!.greedy,
+        q0!.majority,
+        q0!.majority_votes,
+        q0!.majority_tie,
+        q0!.best_of_w,
+        q0!.best_of_w_steps,
+        q0!.best_of_w_outcome,
+      ],
+      ['999', a0, 2, false, a0, 2, 'final'],
+    );
+    assert.deepEqual(q0!.ok, { greedy: false, majority: true, best_of_w: true });
+    assert.deepEqual(
+      [q1!.greedy, q1!.majority_votes, q1!.majority_tie, q1!.best_of_w, q1!.best_of_w_steps],
+      [a1, 1, true, '999', 1],
+    );
+    assert.ok(q1!.majority === '997' || q1!.majority === '996');
+    assert.deepEqual(q1!.ok, { greedy: true, majority: false, best_of_w: false });
+    assert.deepEqual([r.greedy.correct, r.majority.correct, r.best_of_w.correct], [1, 1, 1]);
+    assert.deepEqual([r.greedy.accuracy, r.majority.accuracy, r.best_of_w.accuracy], [0.5, 0.5, 0.5]);
+    assert.deepEqual([r.majority.ties, r.best_of_w.rollbacks, r.best_of_w.outcomes], [1, 1, { final: 2 }]);
+    // judge prompts: q0 3 + 3 distinct candidates, q1 3 (tie) + 3: 4 rounds x 3 pairs x 2 orders
+    assert.equal(r.best_of_w.judge_prompts, 24);
+    assert.deepEqual([r.n, r.split, r.width, r.k, r.temperature, r.top_p, r.seed], [2, 'test', 3, 3, 0.5, 0.95, 7]);
 
-  // tokens: prompts once per prompt and call (fake tokenizer: one per char), completions by their ids
-  const step = problems.map((p) => renderStepPrompt(t, p.text).length);
-  assert.deepEqual([r.greedy.prompt_tokens, r.greedy.calls], [step[0]! + step[1]!, 1]);
-  assert.equal(r.greedy.generated_tokens, words('Step 1: \\boxed{999}') + words(`Step 1: \\boxed{${a1}}`));
-  assert.deepEqual([r.majority.prompt_tokens, r.majority.calls], [step[0]! + step[1]!, 1]);
-  assert.equal(r.majority.generated_tokens, 3 + 3 + 4 + 3 + 4 + 3);
-  // the search: two rounds, each one sampling call for both questions and one judge call; its completions
-  // carry no ids, so their text is counted
-  const search = e.log.slice(2);
-  assert.equal(r.best_of_w.calls, 4);
-  assert.equal(search.length, 4);
-  assert.equal(
-    r.best_of_w.prompt_tokens,
-    search.reduce((s, c) => s + c.prompts.reduce((x, p) => x + p.length, 0), 0),
-  );
-  assert.equal(
-    r.best_of_w.generated_tokens,
-    search.reduce((s, c) => s + c.out.flat().reduce((x, o) => x + o.text.length, 0), 0),
-  );
-  assert.ok(r.best_of_w.prompt_tokens > 10 * r.greedy.prompt_tokens, 'judging costs more than answering once');
+    // tokens: prompts once per prompt and call (fake tokenizer: one per char), completions by their ids
+    const step = problems.map((p) => renderStepPrompt(t, p.text).length);
+    assert.deepEqual([r.greedy.prompt_tokens, r.greedy.calls], [step[0]! + step[1]!, 1]);
+    assert.equal(r.greedy.generated_tokens, words('Step 1: \\boxed{999}') + words(`Step 1: \\boxed{${a1}}`));
+    assert.deepEqual([r.majority.prompt_tokens, r.majority.calls], [step[0]! + step[1]!, 1]);
+    assert.equal(r.majority.generated_tokens, 3 + 3 + 4 + 3 + 4 + 3);
+    // the search: two rounds, each one sampling call for both questions and one judge call; its completions
+    // carry no ids, so their text is counted
+    const search = e.log.slice(2);
+    assert.equal(r.best_of_w.calls, 4);
+    assert.equal(search.length, 4);
+    assert.equal(
+      r.best_of_w.prompt_tokens,
+      search.reduce((s, c) => s + c.prompts.reduce((x, p) => x + p.length, 0), 0),
+    );
+    assert.equal(
+      r.best_of_w.generated_tokens,
+      search.reduce((s, c) => s + c.out.flat().reduce((x, o) => x + o.text.length, 0), 0),
+    );
+    assert.ok(r.best_of_w.prompt_tokens > 10 * r.greedy.prompt_tokens, 'judging costs more than answering once');
 
-  // the draws derive from coordinates: the majority call's seeds are (seed, method, split, index)
-  const maj = e.log[1]!.opts;
-  assert.deepEqual(
-    maj.seeds,
-    problems.map((p) => deriveSeed(7, 'tts-majority', 'test', p.index)),
-  );
-  assert.deepEqual([maj.n, maj.temperature, maj.top_p], [3, 0.5, 0.95]);
-  // deterministic: the same script and seed give the same report (wall time aside)
-  const again = await ttsReport(scripted(problems), t, problems, opts);
-  const strip = (x: TtsReport) => JSON.stringify(x, (k, v) => (k === 'wall_s' ? 0 : v));
-  assert.equal(strip(again), strip(r));
-  assert.match(ttsTable(r), /\| step-wise best-of-3 \(own judge\) \| 50\.0% \(1\/2\) \|/);
-  assert.match(ttsTable(r), /1 vote\(s\) decided by a seeded draw/);
-});
+    // the draws derive from coordinates: the majority call's seeds are (seed, method, split, index)
+    const maj = e.log[1]!.opts;
+    assert.deepEqual(
+      maj.seeds,
+      problems.map((p) => deriveSeed(7, 'tts-majority', 'test', p.index)),
+    );
+    assert.deepEqual([maj.n, maj.temperature, maj.top_p], [3, 0.5, 0.95]);
+    // deterministic: the same script and seed give the same report (wall time aside)
+    const again = await ttsReport(scripted(problems), t, problems, opts);
+    const strip = (x: TtsReport) => JSON.stringify(x, (k, v) => (k === 'wall_s' ? 0 : v));
+    assert.equal(strip(again), strip(r));
+    assert.match(ttsTable(r), /\| step-wise best-of-3 \(own judge\) \| 50\.0% \(1\/2\) \|/);
+    assert.match(ttsTable(r), /1 vote\(s\) decided by a seeded draw/);
+  },
+);
 
-test('the counting engine counts token ids, falls back to the text when a completion has none, and leaves the engine open', async () => {
-  let closed = false;
-  const inner = new (class extends FakeEngine {
-    override async generate(prompts: string[], o: GenerateOptions): Promise<Completion[][]> {
-      return prompts.map(() =>
-        Array.from({ length: o.n ?? 1 }, (_, j): Completion => ({
-          text: 'abcd',
-          tokens: j === 0 ? [1, 2] : [],
-          logprobs: [],
-          finish_reason: 'eos',
-        })),
-      );
-    }
-    override async close(): Promise<void> {
-      closed = true;
-    }
-  })();
-  const e = new CountingEngine(inner);
-  await e.generate(['xyz', 'hello'], { n: 3, max_tokens: 5 });
-  assert.deepEqual([e.prompt_tokens, e.generated_tokens, e.calls], [3 + 5, 2 * (2 + 4 + 4), 1]);
-  await e.close();
-  assert.equal(closed, false);
-});
+test(
+  'the counting engine counts token ids, falls back to the text when a completion has none, and leaves the ' +
+    'engine open',
+  async () => {
+    let closed = false;
+    const inner = new (class extends FakeEngine {
+      override async generate(prompts: string[], o: GenerateOptions): Promise<Completion[][]> {
+        return prompts.map(() =>
+          Array.from({ length: o.n ?? 1 }, (_, j): Completion => ({
+            text: 'abcd',
+            tokens: j === 0 ? [1, 2] : [],
+            logprobs: [],
+            finish_reason: 'eos',
+          })),
+        );
+      }
+      override async close(): Promise<void> {
+        closed = true;
+      }
+    })();
+    const e = new CountingEngine(inner);
+    await e.generate(['xyz', 'hello'], { n: 3, max_tokens: 5 });
+    assert.deepEqual([e.prompt_tokens, e.generated_tokens, e.calls], [3 + 5, 2 * (2 + 4 + 4), 1]);
+    await e.close();
+    assert.equal(closed, false);
+  },
+);
 
 test('bad widths are refused with a message that says what to pass', async () => {
   await assert.rejects(ttsReport(new FakeEngine(), t, [], { width: 1 }), /width must be an integer >= 2/);

@@ -104,7 +104,8 @@ print(json.dumps({"adapter": with_adapter, "base": bare, "same_keys": sorted(a) 
 `;
 
 test(
-  'tiny Qwen2: one vLLM with --enable-lora serves M1 and M2 as adapters under fresh names; TRL continues the adapter; resume',
+  'tiny Qwen2: one vLLM with --enable-lora serves M1 and M2 as adapters under fresh names; TRL continues the ' +
+    'adapter; resume',
   { timeout: 900_000 },
   async () => {
     const py = await timed('python env', rlPython);

@@ -23,59 +23,62 @@ test('demo without an initial model says to run psrlm pretrain', async () => {
   assert.match(errs.join('\n'), /no initial model at .*psrlm-models-.*m1.*psrlm pretrain --out/s);
 });
 
-test('demo --json summary: accuracies per model (M0 from its manifest), judge accuracy and health, both methods', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-demo-'));
-  try {
-    writeFileSync(
-      path.join(dir, 'summary.json'),
-      JSON.stringify({
-        models: [
-          { model: 'M1', test_accuracy: 0.1, harder_accuracy: 0.02, judge_accuracy: 0.56 },
-          { model: 'M2', test_accuracy: 0.2, harder_accuracy: 0.03, judge_accuracy: 0.6, next_step_accuracy: 0.93 },
-        ],
-      }),
-    );
-    mkdirSync(path.join(dir, 'iter-1'));
-    writeFileSync(
-      path.join(dir, 'iter-1', 'health.json'),
-      JSON.stringify({ model: 'M1', label: 'ok', warnings: [], report: { judge_pick: 0.7 } }),
-    );
-    mkdirSync(path.join(dir, 'm0'));
-    writeFileSync(
-      path.join(dir, 'm0', 'manifest.json'),
-      JSON.stringify({ report: { test: { accuracy: 0 }, harder: { accuracy: 0 } } }),
-    );
-    const s = demoSummary(dir, null, path.join(dir, 'm0'), 12.34);
-    assert.deepEqual(s, {
-      psrlm: { M0: 0, M1: 0.1, M2: 0.2 },
-      srlm: null,
-      judge_accuracy: { M1: 0.56, M2: 0.6 },
-      srlm_scorer_accuracy: null,
-      judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } },
-      harder: { psrlm: { M0: 0, M1: 0.02, M2: 0.03 }, srlm: null },
-      next_step: { psrlm: { M2: 0.93 }, srlm: null },
-      wall_s: 12.3,
-    });
-    const sd = path.join(dir, 'srlm');
-    mkdirSync(sd);
-    writeFileSync(
-      path.join(sd, 'summary.json'),
-      JSON.stringify({
-        models: [
-          { model: 'M1', test_accuracy: 0.12, harder_accuracy: 0.01, judge_accuracy: 0.7 },
-          { model: 'M2', test_accuracy: 0.15, harder_accuracy: 0.02, judge_accuracy: 0.72, next_step_accuracy: 0.9 },
-        ],
-      }),
-    );
-    const both = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
-    assert.deepEqual(both.srlm, { M0: 0, M1: 0.12, M2: 0.15 });
-    assert.deepEqual(both.srlm_scorer_accuracy, { M1: 0.7, M2: 0.72 });
-    assert.deepEqual((both.harder as { srlm: unknown }).srlm, { M0: 0, M1: 0.01, M2: 0.02 });
-    const table = demoTable(both);
-    assert.deepEqual(both.next_step, { psrlm: { M2: 0.93 }, srlm: { M2: 0.9 } });
-    assert.match(table, /\| M2 \| 20\.0 \| 15\.0 \| 3\.0 \| 2\.0 \| 93\.0 \| 90\.0 \| 60\.0 \| 72\.0 \|/);
-    assert.match(table, /\| M1 \| 10\.0 \| 12\.0 \| 2\.0 \| 1\.0 \| – \| – \| 56\.0 \| 70\.0 \|/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'demo --json summary: accuracies per model (M0 from its manifest), judge accuracy and health, both ' + 'methods',
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-demo-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'summary.json'),
+        JSON.stringify({
+          models: [
+            { model: 'M1', test_accuracy: 0.1, harder_accuracy: 0.02, judge_accuracy: 0.56 },
+            { model: 'M2', test_accuracy: 0.2, harder_accuracy: 0.03, judge_accuracy: 0.6, next_step_accuracy: 0.93 },
+          ],
+        }),
+      );
+      mkdirSync(path.join(dir, 'iter-1'));
+      writeFileSync(
+        path.join(dir, 'iter-1', 'health.json'),
+        JSON.stringify({ model: 'M1', label: 'ok', warnings: [], report: { judge_pick: 0.7 } }),
+      );
+      mkdirSync(path.join(dir, 'm0'));
+      writeFileSync(
+        path.join(dir, 'm0', 'manifest.json'),
+        JSON.stringify({ report: { test: { accuracy: 0 }, harder: { accuracy: 0 } } }),
+      );
+      const s = demoSummary(dir, null, path.join(dir, 'm0'), 12.34);
+      assert.deepEqual(s, {
+        psrlm: { M0: 0, M1: 0.1, M2: 0.2 },
+        srlm: null,
+        judge_accuracy: { M1: 0.56, M2: 0.6 },
+        srlm_scorer_accuracy: null,
+        judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } },
+        harder: { psrlm: { M0: 0, M1: 0.02, M2: 0.03 }, srlm: null },
+        next_step: { psrlm: { M2: 0.93 }, srlm: null },
+        wall_s: 12.3,
+      });
+      const sd = path.join(dir, 'srlm');
+      mkdirSync(sd);
+      writeFileSync(
+        path.join(sd, 'summary.json'),
+        JSON.stringify({
+          models: [
+            { model: 'M1', test_accuracy: 0.12, harder_accuracy: 0.01, judge_accuracy: 0.7 },
+            { model: 'M2', test_accuracy: 0.15, harder_accuracy: 0.02, judge_accuracy: 0.72, next_step_accuracy: 0.9 },
+          ],
+        }),
+      );
+      const both = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
+      assert.deepEqual(both.srlm, { M0: 0, M1: 0.12, M2: 0.15 });
+      assert.deepEqual(both.srlm_scorer_accuracy, { M1: 0.7, M2: 0.72 });
+      assert.deepEqual((both.harder as { srlm: unknown }).srlm, { M0: 0, M1: 0.01, M2: 0.02 });
+      const table = demoTable(both);
+      assert.deepEqual(both.next_step, { psrlm: { M2: 0.93 }, srlm: { M2: 0.9 } });
+      assert.match(table, /\| M2 \| 20\.0 \| 15\.0 \| 3\.0 \| 2\.0 \| 93\.0 \| 90\.0 \| 60\.0 \| 72\.0 \|/);
+      assert.match(table, /\| M1 \| 10\.0 \| 12\.0 \| 2\.0 \| 1\.0 \| – \| – \| 56\.0 \| 70\.0 \|/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,7 +1,8 @@
 // kill -9 at any moment, then the same command: the run resumes and ends with the same artifacts as an
-// uninterrupted run, byte for byte (every file but timings.json, engine_tokens.json and report.html, which hold wall times and token counts). The CLI runs as
-// a child process; the interrupted run is killed with SIGKILL as soon as its first search records appear
-// (mid-search), and again later mid-iteration-2, then rerun to the end.
+// uninterrupted run, byte for byte (every file but timings.json, engine_tokens.json and report.html, which
+// hold wall times and token counts). The CLI runs as a child process; the interrupted run is killed with
+// SIGKILL as soon as its first search records appear (mid-search), and again later mid-iteration-2, then
+// rerun to the end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -54,7 +55,8 @@ test(
           'model: m1',
           'iterations: 2',
           'problems: [12, 8]',
-          'search: { candidates: 3, max_step_tokens: 16, judge_max_tokens: 8, both_orders: false, max_steps: 3, max_rollbacks: 1, batch_problems: 2 }',
+          'search: { candidates: 3, max_step_tokens: 16, judge_max_tokens: 8, both_orders: false, max_steps: 3, ' +
+            'max_rollbacks: 1, batch_problems: 2 }',
           'dpo: { batch_size: 4, lr: 0.001 }',
           'health: { prefixes: 2 }',
           'eval: { problems: 2, judge: 2, max_tokens: 24 }',

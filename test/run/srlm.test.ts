@@ -39,8 +39,10 @@ test('pairs: best vs worst by mean score, ties and unscorable questions dropped'
         sol('c \\boxed{1}', [3, 3, 3], true),
       ],
     },
-    { index: 2, problem: 'P2', solutions: [sol('a', [2, 2, 2], false), sol('b', [1, 3, 2], false)] }, // tie (means 2 and 2)
-    { index: 3, problem: 'P3', solutions: [sol('a', [null, null, null], false), sol('b', [4, 4, 4], true)] }, // one scorable
+    // tie (means 2 and 2)
+    { index: 2, problem: 'P2', solutions: [sol('a', [2, 2, 2], false), sol('b', [1, 3, 2], false)] },
+    // one scorable
+    { index: 3, problem: 'P3', solutions: [sol('a', [null, null, null], false), sol('b', [4, 4, 4], true)] },
   ];
   const { pairs, stats } = srlmPairs(t, recs);
   assert.deepEqual(stats, { questions: 3, found: 2, kept: 1, ties: 1, unscored: 1, same_sides: 0 });

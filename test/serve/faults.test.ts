@@ -95,81 +95,86 @@ const records = (file: string): Rec[] =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Rec);
 
-test('a resumed pipeline through 5xx, 429, stalls, resets, cut answers and bad JSON loses and duplicates nothing', async () => {
-  // the reference: the embedded engine itself, no server, no faults
-  const ref = EmbeddedEngine.load(fx.ckpt, { threads: 1 });
-  const refOut = path.join(tmp, 'ref.jsonl');
-  try {
-    await pipeline(ref, refOut);
-  } finally {
-    await ref.close();
-  }
-  const want = new Map(records(refOut).map((r) => [r.id, r]));
-  assert.equal(want.size, ITEMS.length);
+test(
+  'a resumed pipeline through 5xx, 429, stalls, resets, cut answers and bad JSON loses and duplicates ' + 'nothing',
+  async () => {
+    // the reference: the embedded engine itself, no server, no faults
+    const ref = EmbeddedEngine.load(fx.ckpt, { threads: 1 });
+    const refOut = path.join(tmp, 'ref.jsonl');
+    try {
+      await pipeline(ref, refOut);
+    } finally {
+      await ref.close();
+    }
+    const want = new Map(records(refOut).map((r) => [r.id, r]));
+    assert.equal(want.size, ITEMS.length);
 
-  // faults on a fixed schedule of POSTs; two stalls cost one client deadline (0.8 s) each
-  const cycle: Fault[] = [
-    'ok',
-    'error500',
-    'ok',
-    'cut',
-    'malformed',
-    'ok',
-    'reset',
-    'error429',
-    'ok',
-    'late502',
-    'ok',
-    'malformed',
-  ];
-  const proxy = await startFaultProxy(fx.server.url.replace('/v1', ''), (n) =>
-    n === 7 || n === 40 ? 'stall' : cycle[n % cycle.length]!,
-  );
-  const cache = path.join(tmp, 'calls.jsonl');
-  const out = path.join(tmp, 'run.jsonl');
-  const spec = `openai:${proxy.url}?concurrency=3&timeout=0.8&retries=12&backoff=0.005&max_backoff=0.05&cache=${encodeURIComponent(cache)}`;
-  try {
-    const first = await RemoteEngine.open(spec);
-    await assert.rejects(pipeline(first, out, 5), Crash);
-    await first.close(); // calls still in flight land in the cache, as they would have before a real crash
-    assert.equal(records(out).length, 5);
+    // faults on a fixed schedule of POSTs; two stalls cost one client deadline (0.8 s) each
+    const cycle: Fault[] = [
+      'ok',
+      'error500',
+      'ok',
+      'cut',
+      'malformed',
+      'ok',
+      'reset',
+      'error429',
+      'ok',
+      'late502',
+      'ok',
+      'malformed',
+    ];
+    const proxy = await startFaultProxy(fx.server.url.replace('/v1', ''), (n) =>
+      n === 7 || n === 40 ? 'stall' : cycle[n % cycle.length]!,
+    );
+    const cache = path.join(tmp, 'calls.jsonl');
+    const out = path.join(tmp, 'run.jsonl');
+    const spec =
+      `openai:${proxy.url}?concurrency=3&timeout=0.8&retries=12&backoff=0.005&max_backoff=0.05&cache=` +
+      `${encodeURIComponent(cache)}`;
+    try {
+      const first = await RemoteEngine.open(spec);
+      await assert.rejects(pipeline(first, out, 5), Crash);
+      await first.close(); // calls still in flight land in the cache, as they would have before a real crash
+      assert.equal(records(out).length, 5);
 
-    const cachedKeys = new Set(
-      readFileSync(cache, 'utf8')
+      const cachedKeys = new Set(
+        readFileSync(cache, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.slice(0, 64)),
+      );
+      const logFrom = proxy.log.length;
+      const second = await RemoteEngine.open(spec);
+      await pipeline(second, out);
+      await second.close();
+
+      // nothing lost, nothing duplicated, everything equal to the fault-free embedded run
+      const got = records(out);
+      assert.equal(got.length, ITEMS.length);
+      assert.deepEqual(
+        got.map((r) => r.id).sort((a, b) => a - b),
+        ITEMS.map((it) => it.id),
+      );
+      for (const r of got) assert.deepEqual(r, want.get(r.id), `record ${r.id}`);
+
+      // the resumed run never re-sent a call the first run had paid for, and no call was stored twice
+      const resent = proxy.log
+        .slice(logFrom)
+        .filter((e) => e.forwarded && cachedKeys.has(callKey('/completions', e.body)));
+      assert.deepEqual(resent, []);
+      assert.ok(second.stats.cache_hits > 0, 'the resumed run used the cache');
+      const keys = readFileSync(cache, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((l) => l.slice(0, 64)),
-    );
-    const logFrom = proxy.log.length;
-    const second = await RemoteEngine.open(spec);
-    await pipeline(second, out);
-    await second.close();
-
-    // nothing lost, nothing duplicated, everything equal to the fault-free embedded run
-    const got = records(out);
-    assert.equal(got.length, ITEMS.length);
-    assert.deepEqual(
-      got.map((r) => r.id).sort((a, b) => a - b),
-      ITEMS.map((it) => it.id),
-    );
-    for (const r of got) assert.deepEqual(r, want.get(r.id), `record ${r.id}`);
-
-    // the resumed run never re-sent a call the first run had paid for, and no call was stored twice
-    const resent = proxy.log
-      .slice(logFrom)
-      .filter((e) => e.forwarded && cachedKeys.has(callKey('/completions', e.body)));
-    assert.deepEqual(resent, []);
-    assert.ok(second.stats.cache_hits > 0, 'the resumed run used the cache');
-    const keys = readFileSync(cache, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.slice(0, 64));
-    assert.equal(new Set(keys).size, keys.length);
-    // every kind of fault really happened
-    for (const f of ['error500', 'error429', 'stall', 'reset', 'cut', 'malformed', 'late502'] as const)
-      assert.ok(proxy.counts[f] > 0, `${f}: ${JSON.stringify(proxy.counts)}`);
-    assert.ok(first.stats.retries + second.stats.retries >= 10);
-  } finally {
-    await proxy.close();
-  }
-});
+        .map((l) => l.slice(0, 64));
+      assert.equal(new Set(keys).size, keys.length);
+      // every kind of fault really happened
+      for (const f of ['error500', 'error429', 'stall', 'reset', 'cut', 'malformed', 'late502'] as const)
+        assert.ok(proxy.counts[f] > 0, `${f}: ${JSON.stringify(proxy.counts)}`);
+      assert.ok(first.stats.retries + second.stats.retries >= 10);
+    } finally {
+      await proxy.close();
+    }
+  },
+);

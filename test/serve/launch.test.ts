@@ -89,8 +89,10 @@ test(
   async () => {
     const { dir, ckpt } = await fixture();
     try {
-      const code = `const { startServer } = await import(${JSON.stringify(LAUNCH)});
-      const s = await startServer(${JSON.stringify(template)}, ${JSON.stringify(ckpt)}, 'orphan-test', ${JSON.stringify(path.join(dir, 'server.log'))});
+      const code =
+        `const { startServer } = await import(${JSON.stringify(LAUNCH)});
+      const s = await startServer(${JSON.stringify(template)}, ${JSON.stringify(ckpt)}, ` +
+        `'orphan-test', ${JSON.stringify(path.join(dir, 'server.log'))});
       console.log('URL ' + s.url); setInterval(() => {}, 1000);`;
       const pipeline = spawn(process.execPath, ['--input-type=module', '-e', code], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -155,7 +157,8 @@ async function vllmLoraStub(drop: (n: number) => boolean = () => false) {
         if (loaded.has(j!.lora_name))
           return err(
             400,
-            `The lora adapter '${j!.lora_name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.`,
+            `The lora adapter '${j!.lora_name}' has already been loaded. If you want to load the adapter in ` +
+              `place, set 'load_inplace' to True.`,
           );
         loaded.set(j!.lora_name, j!.lora_path);
         return send(200, `Success: LoRA adapter '${j!.lora_name}' added successfully.`);
@@ -171,47 +174,55 @@ async function vllmLoraStub(drop: (n: number) => boolean = () => false) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, loaded, server };
 }
 
-test('LoRA adapters in a running server: fresh name, context from the base, a name still held is used, unload, clear errors', async () => {
-  const stub = await vllmLoraStub();
-  try {
-    const said: string[] = [];
-    const a = await loadAdapter(stub.url, 'rel/m2', 'psrlm-M2-abc', 'concurrency=4', {}, (l) => said.push(l));
-    assert.equal(a.spec, `openai:${stub.url}?model=psrlm-M2-abc&concurrency=4`);
-    assert.deepEqual(
-      [...stub.loaded],
-      [['psrlm-M2-abc', path.resolve('rel/m2')]],
-      'the adapter path goes as an absolute path',
-    );
-    assert.match(said[0]!, /loaded the adapter .*rel\/m2 into http:\/\/127\.0\.0\.1:\d+ as 'psrlm-M2-abc'/);
-    // vLLM lists an adapter with max_model_len null: its context is its parent's
-    const e = await RemoteEngine.open(a.spec);
-    assert.equal(e.contextTokens, 1024);
-    await e.close();
-    // a run killed before it unloaded, resumed: the same name (same checkpoint) is still held and used
-    const again = await loadAdapter(stub.url, 'rel/m2', 'psrlm-M2-abc', '', {}, (l) => said.push(l));
-    assert.match(said[1]!, /adapter 'psrlm-M2-abc' is still loaded in .*: using it/);
-    await again.stop();
-    assert.equal(stub.loaded.size, 0);
-    await assert.rejects(
-      a.stop(),
-      /unload_lora_adapter answered 404: .*cannot be found.*was not unloaded \(a 404: the server no longer holds it/,
-    );
-    await assert.rejects(
-      loadAdapter(stub.url, '/x/broken', 'psrlm-M3-def', ''),
-      /load_lora_adapter answered 500: .*No adapter found.*\/x\/broken holds a PEFT adapter of the served base.*--enable-lora, --max-lora-rank at least the adapter's r.*VLLM_ALLOW_RUNTIME_LORA_UPDATING=True/,
-    );
-  } finally {
-    stub.server.close();
-  }
-  // a connection cut before any answer is retried; the load happens once
-  const flaky = await vllmLoraStub((n) => n === 0);
-  try {
-    const said: string[] = [];
-    const a = await loadAdapter(flaky.url, '/m1', 'psrlm-M1-abc', '', {}, (l) => said.push(l));
-    assert.match(said[0]!, /load_lora_adapter: retry 1 after fetch failed/);
-    assert.deepEqual([...flaky.loaded.keys()], ['psrlm-M1-abc']);
-    await a.stop();
-  } finally {
-    flaky.server.close();
-  }
-});
+test(
+  'LoRA adapters in a running server: fresh name, context from the base, a name still held is used, unload, ' +
+    'clear errors',
+  async () => {
+    const stub = await vllmLoraStub();
+    try {
+      const said: string[] = [];
+      const a = await loadAdapter(stub.url, 'rel/m2', 'psrlm-M2-abc', 'concurrency=4', {}, (l) => said.push(l));
+      assert.equal(a.spec, `openai:${stub.url}?model=psrlm-M2-abc&concurrency=4`);
+      assert.deepEqual(
+        [...stub.loaded],
+        [['psrlm-M2-abc', path.resolve('rel/m2')]],
+        'the adapter path goes as an absolute path',
+      );
+      assert.match(said[0]!, /loaded the adapter .*rel\/m2 into http:\/\/127\.0\.0\.1:\d+ as 'psrlm-M2-abc'/);
+      // vLLM lists an adapter with max_model_len null: its context is its parent's
+      const e = await RemoteEngine.open(a.spec);
+      assert.equal(e.contextTokens, 1024);
+      await e.close();
+      // a run killed before it unloaded, resumed: the same name (same checkpoint) is still held and used
+      const again = await loadAdapter(stub.url, 'rel/m2', 'psrlm-M2-abc', '', {}, (l) => said.push(l));
+      assert.match(said[1]!, /adapter 'psrlm-M2-abc' is still loaded in .*: using it/);
+      await again.stop();
+      assert.equal(stub.loaded.size, 0);
+      await assert.rejects(
+        a.stop(),
+        /unload_lora_adapter answered 404: .*cannot be found.*was not unloaded \(a 404: the server no longer holds it/,
+      );
+      await assert.rejects(
+        loadAdapter(stub.url, '/x/broken', 'psrlm-M3-def', ''),
+        new RegExp(
+          String.raw`load_lora_adapter answered 500: .*No adapter found.*` +
+            String.raw`\/x\/broken holds a PEFT adapter of the served base.*` +
+            String.raw`--enable-lora, --max-lora-rank at least the adapter's r.*VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`,
+        ),
+      );
+    } finally {
+      stub.server.close();
+    }
+    // a connection cut before any answer is retried; the load happens once
+    const flaky = await vllmLoraStub((n) => n === 0);
+    try {
+      const said: string[] = [];
+      const a = await loadAdapter(flaky.url, '/m1', 'psrlm-M1-abc', '', {}, (l) => said.push(l));
+      assert.match(said[0]!, /load_lora_adapter: retry 1 after fetch failed/);
+      assert.deepEqual([...flaky.loaded.keys()], ['psrlm-M1-abc']);
+      await a.stop();
+    } finally {
+      flaky.server.close();
+    }
+  },
+);

@@ -90,104 +90,110 @@ test('completions: n=3 with stop strings and logprobs equal the embedded engine 
   });
 });
 
-test('completions: a list of prompts, token-id prompts, echo with prompt log-probs that add up to logprob()', async () => {
-  const prompts = ['abc', 'Hello there'];
-  const r = await client.completions.create({
-    model: 'tiny',
-    prompt: prompts,
-    n: 2,
-    max_tokens: 5,
-    seed: 9,
-    temperature: 0.8,
-  });
-  assert.deepEqual(
-    r.choices.map((c) => c.index),
-    [0, 1, 2, 3],
-  );
-  const ids = await client.completions.create({
-    model: 'tiny',
-    prompt: prompts.map((p) => ref.tokenize(p)),
-    n: 2,
-    max_tokens: 5,
-    seed: 9,
-    temperature: 0.8,
-  });
-  assert.deepEqual(
-    ids.choices.map((c) => c.text),
-    r.choices.map((c) => c.text),
-  );
-  // echo + logprobs, max_tokens 0: pure scoring of prompt + completion, as OpenAI's legacy API did
-  const e = await client.completions.create({
-    model: 'tiny',
-    prompt: 'The sum is 42',
-    max_tokens: 0,
-    echo: true,
-    logprobs: 0,
-  });
-  const c = e.choices[0]!;
-  assert.equal(c.text, 'The sum is 42');
-  assert.equal(c.logprobs!.token_logprobs![0], null);
-  const start = 'The sum is'.length;
-  let sum = 0;
-  for (let t = start; t < c.logprobs!.token_logprobs!.length; t++) sum += c.logprobs!.token_logprobs![t]!;
-  assert.equal(sum, (await ref.logprob([{ prompt: 'The sum is', completion: ' 42' }]))[0]);
-  assert.deepEqual(
-    c.logprobs!.text_offset,
-    [...'The sum is 42'].map((_, i) => i),
-  );
-});
-
-test('chat: the reply equals the embedded engine on the templated prompt; continue_final_message continues', async () => {
-  const messages = [
-    { role: 'system' as const, content: 'Be brief.' },
-    { role: 'user' as const, content: 'What is 3+4?' },
-  ];
-  const r = await client.chat.completions.create({
-    model: 'tiny',
-    messages,
-    max_tokens: 16,
-    seed: 5,
-    temperature: 0.9,
-    n: 2,
-    logprobs: true,
-    top_logprobs: 1,
-  });
-  const prompt = renderChat(messages, true, false).prompt;
-  assert.equal(prompt, 'System: Be brief.\nUser: What is 3+4?\nAssistant: ');
-  const want = (await ref.generate([prompt], { n: 2, max_tokens: 16, seeds: [5], temperature: 0.9 }))[0]!;
-  assert.match(r.id, /^chatcmpl-/);
-  assert.equal(r.object, 'chat.completion');
-  r.choices.forEach((c, j) => {
-    assert.equal(c.message.role, 'assistant');
-    assert.equal(c.message.content, want[j]!.text);
+test(
+  'completions: a list of prompts, token-id prompts, echo with prompt log-probs that add up to ' + 'logprob()',
+  async () => {
+    const prompts = ['abc', 'Hello there'];
+    const r = await client.completions.create({
+      model: 'tiny',
+      prompt: prompts,
+      n: 2,
+      max_tokens: 5,
+      seed: 9,
+      temperature: 0.8,
+    });
     assert.deepEqual(
-      c.logprobs!.content!.map((x) => x.logprob),
-      want[j]!.logprobs,
+      r.choices.map((c) => c.index),
+      [0, 1, 2, 3],
     );
-    assert.equal(c.logprobs!.content![0]!.top_logprobs.length, 1);
-  });
-  assert.equal(r.usage!.prompt_tokens, prompt.length);
-  // continue the assistant's own partial message
-  const partial = [...messages, { role: 'assistant' as const, content: 'It is' }];
-  const cont = await client.chat.completions.create({
-    model: 'tiny',
-    messages: partial,
-    max_tokens: 8,
-    seed: 6,
-    temperature: 0,
-    // @ts-expect-error vLLM extension, passed through in the body
-    continue_final_message: true,
-    add_generation_prompt: false,
-  });
-  const w2 = (
-    await ref.generate(['System: Be brief.\nUser: What is 3+4?\nAssistant: It is'], {
+    const ids = await client.completions.create({
+      model: 'tiny',
+      prompt: prompts.map((p) => ref.tokenize(p)),
+      n: 2,
+      max_tokens: 5,
+      seed: 9,
+      temperature: 0.8,
+    });
+    assert.deepEqual(
+      ids.choices.map((c) => c.text),
+      r.choices.map((c) => c.text),
+    );
+    // echo + logprobs, max_tokens 0: pure scoring of prompt + completion, as OpenAI's legacy API did
+    const e = await client.completions.create({
+      model: 'tiny',
+      prompt: 'The sum is 42',
+      max_tokens: 0,
+      echo: true,
+      logprobs: 0,
+    });
+    const c = e.choices[0]!;
+    assert.equal(c.text, 'The sum is 42');
+    assert.equal(c.logprobs!.token_logprobs![0], null);
+    const start = 'The sum is'.length;
+    let sum = 0;
+    for (let t = start; t < c.logprobs!.token_logprobs!.length; t++) sum += c.logprobs!.token_logprobs![t]!;
+    assert.equal(sum, (await ref.logprob([{ prompt: 'The sum is', completion: ' 42' }]))[0]);
+    assert.deepEqual(
+      c.logprobs!.text_offset,
+      [...'The sum is 42'].map((_, i) => i),
+    );
+  },
+);
+
+test(
+  'chat: the reply equals the embedded engine on the templated prompt; continue_final_message ' + 'continues',
+  async () => {
+    const messages = [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: 'What is 3+4?' },
+    ];
+    const r = await client.chat.completions.create({
+      model: 'tiny',
+      messages,
+      max_tokens: 16,
+      seed: 5,
+      temperature: 0.9,
+      n: 2,
+      logprobs: true,
+      top_logprobs: 1,
+    });
+    const prompt = renderChat(messages, true, false).prompt;
+    assert.equal(prompt, 'System: Be brief.\nUser: What is 3+4?\nAssistant: ');
+    const want = (await ref.generate([prompt], { n: 2, max_tokens: 16, seeds: [5], temperature: 0.9 }))[0]!;
+    assert.match(r.id, /^chatcmpl-/);
+    assert.equal(r.object, 'chat.completion');
+    r.choices.forEach((c, j) => {
+      assert.equal(c.message.role, 'assistant');
+      assert.equal(c.message.content, want[j]!.text);
+      assert.deepEqual(
+        c.logprobs!.content!.map((x) => x.logprob),
+        want[j]!.logprobs,
+      );
+      assert.equal(c.logprobs!.content![0]!.top_logprobs.length, 1);
+    });
+    assert.equal(r.usage!.prompt_tokens, prompt.length);
+    // continue the assistant's own partial message
+    const partial = [...messages, { role: 'assistant' as const, content: 'It is' }];
+    const cont = await client.chat.completions.create({
+      model: 'tiny',
+      messages: partial,
       max_tokens: 8,
-      seeds: [6],
+      seed: 6,
       temperature: 0,
-    })
-  )[0]![0]!;
-  assert.equal(cont.choices[0]!.message.content, w2.text);
-});
+      // @ts-expect-error vLLM extension, passed through in the body
+      continue_final_message: true,
+      add_generation_prompt: false,
+    });
+    const w2 = (
+      await ref.generate(['System: Be brief.\nUser: What is 3+4?\nAssistant: It is'], {
+        max_tokens: 8,
+        seeds: [6],
+        temperature: 0,
+      })
+    )[0]![0]!;
+    assert.equal(cont.choices[0]!.message.content, w2.text);
+  },
+);
 
 test('streaming: completions and chat chunks add up to the non-streamed answer, usage last', async () => {
   // stop strings taken from the unstopped text, so a multi-character stop certainly ends choice 0 midway

@@ -44,40 +44,43 @@ after(async () => {
 
 const PROMPTS = ['Q: 12+30=?\nA:', 'Hello', 'Q: 12+30=?\nA:', 'The end.'];
 
-test('remote equals embedded bit for bit for the same seeds: texts, tokens, log-probs, finish reasons, scores', async () => {
-  const remote = (await openEngine(`openai:${fx.server.url}?concurrency=6`)) as RemoteEngine;
-  try {
-    assert.equal(remote.model, 'tiny');
-    assert.ok(remote.psrlm);
-    const cases: GenerateOptions[] = [
-      { n: 3, temperature: 1, max_tokens: 20, seed: 5, stop: ['a', '\n'], top_logprobs: 3 },
-      { n: 2, temperature: 0.7, top_p: 0.9, max_tokens: 30, seeds: [1, 2, 3, 4], stop: ['e'], include_stop: true },
-      { temperature: 0, max_tokens: 12 },
-      { n: 2, temperature: 1.3, max_tokens: 40, seed: 9, ignore_eos: true },
-    ];
-    for (const o of cases)
-      assert.deepEqual(await remote.generate(PROMPTS, o), await ref.generate(PROMPTS, o), JSON.stringify(o));
-    // the last one is 129 tokens: one more than the context, the longest the engine can score
-    const reqs = [
-      { prompt: 'Q: 1+1=', completion: '2', eos: true },
-      { prompt: 'a', completion: 'bcd' },
-      { prompt: 'x'.repeat(100), completion: 'y'.repeat(28), eos: true },
-    ];
-    assert.deepEqual(await remote.logprob(reqs), await ref.logprob(reqs));
-    assert.deepEqual(remote.tokenize('Hi 2+2'), ref.tokenize('Hi 2+2'));
-    assert.equal(remote.detokenize([40, 41, 0]), ref.detokenize([40, 41, 0]));
-  } finally {
-    await remote.close();
-  }
-  // the legacy echo route scores the same, and a tokenizer given by path works as the fetched one
-  const echo = await openEngine(`openai:${fx.server.url}?scoring=echo&tokenizer=${encodeURIComponent(fx.ckpt)}`);
-  try {
-    const reqs = [{ prompt: 'The answer is', completion: ' 7.', eos: true }];
-    assert.deepEqual(await echo.logprob(reqs), await ref.logprob(reqs));
-  } finally {
-    await echo.close();
-  }
-});
+test(
+  'remote equals embedded bit for bit for the same seeds: texts, tokens, log-probs, finish reasons, ' + 'scores',
+  async () => {
+    const remote = (await openEngine(`openai:${fx.server.url}?concurrency=6`)) as RemoteEngine;
+    try {
+      assert.equal(remote.model, 'tiny');
+      assert.ok(remote.psrlm);
+      const cases: GenerateOptions[] = [
+        { n: 3, temperature: 1, max_tokens: 20, seed: 5, stop: ['a', '\n'], top_logprobs: 3 },
+        { n: 2, temperature: 0.7, top_p: 0.9, max_tokens: 30, seeds: [1, 2, 3, 4], stop: ['e'], include_stop: true },
+        { temperature: 0, max_tokens: 12 },
+        { n: 2, temperature: 1.3, max_tokens: 40, seed: 9, ignore_eos: true },
+      ];
+      for (const o of cases)
+        assert.deepEqual(await remote.generate(PROMPTS, o), await ref.generate(PROMPTS, o), JSON.stringify(o));
+      // the last one is 129 tokens: one more than the context, the longest the engine can score
+      const reqs = [
+        { prompt: 'Q: 1+1=', completion: '2', eos: true },
+        { prompt: 'a', completion: 'bcd' },
+        { prompt: 'x'.repeat(100), completion: 'y'.repeat(28), eos: true },
+      ];
+      assert.deepEqual(await remote.logprob(reqs), await ref.logprob(reqs));
+      assert.deepEqual(remote.tokenize('Hi 2+2'), ref.tokenize('Hi 2+2'));
+      assert.equal(remote.detokenize([40, 41, 0]), ref.detokenize([40, 41, 0]));
+    } finally {
+      await remote.close();
+    }
+    // the legacy echo route scores the same, and a tokenizer given by path works as the fetched one
+    const echo = await openEngine(`openai:${fx.server.url}?scoring=echo&tokenizer=${encodeURIComponent(fx.ckpt)}`);
+    try {
+      const reqs = [{ prompt: 'The answer is', completion: ' 7.', eos: true }];
+      assert.deepEqual(await echo.logprob(reqs), await ref.logprob(reqs));
+    } finally {
+      await echo.close();
+    }
+  },
+);
 
 test('n=split: n one-sample calls, seeded (prompt seed, j), deterministic', async () => {
   const remote = await RemoteEngine.open(parseRemoteSpec(`openai:${fx.server.url}?n=split`));
@@ -191,7 +194,10 @@ test('against a plain server: every sampling parameter is sent, and missing feat
     );
     assert.throws(
       () => vllm.tokenize('x'),
-      /needs the model's tokenizer.*tokenizer=<checkpoint dir or tokenizer.json>.*psrlm's format, or a Hugging Face tokenizer\.json with its tokenizer_config\.json/,
+      new RegExp(
+        String.raw`needs the model's tokenizer.*tokenizer=<checkpoint dir or tokenizer.json>.*` +
+          String.raw`psrlm's format, or a Hugging Face tokenizer\.json with its tokenizer_config\.json`,
+      ),
     );
     await assert.rejects(
       vllm.logprob([{ prompt: 'a', completion: 'b' }]),
@@ -226,7 +232,8 @@ test('against a plain server: every sampling parameter is sent, and missing feat
 
 test('engine specs: several endpoints, options, defaults and clear errors', () => {
   const o = parseRemoteSpec(
-    'openai:http://127.0.0.1:8000/v1,openai:http://localhost:8001?model=m&concurrency=3,http://127.0.0.1:8002/api/v1/?timeout=2.5&n=split',
+    'openai:http://127.0.0.1:8000/v1,openai:http://localhost:8001?model=m&concurrency=3,' +
+      'http://127.0.0.1:8002/api/v1/?timeout=2.5&n=split',
     {},
   );
   assert.deepEqual(o.endpoints, [
@@ -255,48 +262,51 @@ test('engine specs: several endpoints, options, defaults and clear errors', () =
   assert.throws(() => parseRemoteSpec('openai:http://h:1?n=many', {}), /n=many; expected one of request, split/);
 });
 
-test('call cache: canonical keys, reopen, torn last line cut, damaged lines skipped; a second run sends nothing', async () => {
-  assert.equal(canonicalJSON({ b: 1, a: [{ d: 2, c: 'x' }], u: undefined }), '{"a":[{"c":"x","d":2}],"b":1}');
-  assert.equal(callKey('/completions', { a: 1, b: 2 }), callKey('/completions', { b: 2, a: 1 }));
-  assert.notEqual(callKey('/completions', { a: 1 }), callKey('/chat/completions', { a: 1 }));
-  const file = path.join(tmp, 'unit.jsonl');
-  const k1 = callKey('/x', { i: 1 }),
-    k2 = callKey('/x', { i: 2 }),
-    k3 = callKey('/x', { i: 3 });
-  let c = CallCache.open(file);
-  c.put(k1, { v: 'one\nline' });
-  c.put(k2, [1, 2]);
-  c.put(k1, 'ignored: first value stays');
-  c.close();
-  appendFileSync(file, `${k3}\t{"torn": tr`); // a process killed mid-append
-  c = CallCache.open(file);
-  assert.equal(c.size, 2);
-  assert.deepEqual(c.get(k1), { v: 'one\nline' });
-  assert.equal(c.get(k3), undefined);
-  c.put(k3, 3);
-  c.close();
-  assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 3);
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/\t\[1,2\]/, '\t[1,2'));
-  c = CallCache.open(file);
-  assert.equal(c.get(k2), undefined, 'a damaged value is a miss');
-  assert.equal(c.get(k3), 3);
-  c.close();
+test(
+  'call cache: canonical keys, reopen, torn last line cut, damaged lines skipped; a second run sends ' + 'nothing',
+  async () => {
+    assert.equal(canonicalJSON({ b: 1, a: [{ d: 2, c: 'x' }], u: undefined }), '{"a":[{"c":"x","d":2}],"b":1}');
+    assert.equal(callKey('/completions', { a: 1, b: 2 }), callKey('/completions', { b: 2, a: 1 }));
+    assert.notEqual(callKey('/completions', { a: 1 }), callKey('/chat/completions', { a: 1 }));
+    const file = path.join(tmp, 'unit.jsonl');
+    const k1 = callKey('/x', { i: 1 }),
+      k2 = callKey('/x', { i: 2 }),
+      k3 = callKey('/x', { i: 3 });
+    let c = CallCache.open(file);
+    c.put(k1, { v: 'one\nline' });
+    c.put(k2, [1, 2]);
+    c.put(k1, 'ignored: first value stays');
+    c.close();
+    appendFileSync(file, `${k3}\t{"torn": tr`); // a process killed mid-append
+    c = CallCache.open(file);
+    assert.equal(c.size, 2);
+    assert.deepEqual(c.get(k1), { v: 'one\nline' });
+    assert.equal(c.get(k3), undefined);
+    c.put(k3, 3);
+    c.close();
+    assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 3);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/\t\[1,2\]/, '\t[1,2'));
+    c = CallCache.open(file);
+    assert.equal(c.get(k2), undefined, 'a damaged value is a miss');
+    assert.equal(c.get(k3), 3);
+    c.close();
 
-  const spec = `openai:${fx.server.url}?cache=${encodeURIComponent(path.join(tmp, 'calls.jsonl'))}`;
-  const o = { n: 2, temperature: 1, max_tokens: 8, seeds: [7, 8, 7, 9] }; // prompts 0 and 2 are the same call
-  const reqs = [{ prompt: 'ab', completion: 'cd' }];
-  const first = await RemoteEngine.open(spec);
-  const a = await first.generate(PROMPTS, o);
-  const s1 = await first.logprob(reqs);
-  assert.equal(first.stats.shared, 1, 'the repeated prompt rode on the identical call in flight');
-  await first.close();
-  const second = await RemoteEngine.open(spec);
-  assert.deepEqual(await second.generate(PROMPTS, o), a);
-  assert.deepEqual(await second.logprob(reqs), s1);
-  assert.equal(second.stats.http_attempts, 0);
-  assert.equal(second.stats.cache_hits, 5);
-  await second.close();
-});
+    const spec = `openai:${fx.server.url}?cache=${encodeURIComponent(path.join(tmp, 'calls.jsonl'))}`;
+    const o = { n: 2, temperature: 1, max_tokens: 8, seeds: [7, 8, 7, 9] }; // prompts 0 and 2 are the same call
+    const reqs = [{ prompt: 'ab', completion: 'cd' }];
+    const first = await RemoteEngine.open(spec);
+    const a = await first.generate(PROMPTS, o);
+    const s1 = await first.logprob(reqs);
+    assert.equal(first.stats.shared, 1, 'the repeated prompt rode on the identical call in flight');
+    await first.close();
+    const second = await RemoteEngine.open(spec);
+    assert.deepEqual(await second.generate(PROMPTS, o), a);
+    assert.deepEqual(await second.logprob(reqs), s1);
+    assert.equal(second.stats.http_attempts, 0);
+    assert.equal(second.stats.cache_hits, 5);
+    await second.close();
+  },
+);
 
 test('retry rules: what is transient, backoff bounds, Retry-After', () => {
   for (const s of [408, 429, 500, 502, 503, 504]) assert.ok(isRetryable(new HttpError(s, 'u', 'm')), String(s));

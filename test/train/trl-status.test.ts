@@ -14,14 +14,17 @@ import { DEFAULT_TRL, TrlTrainer } from '../../src/train/trl.js';
 import { processStart } from '../../src/train/trl-lock.js';
 
 // `node fake.js -m psrlm_trl.train CONFIG`: does what $FAKE says, as the launcher around a bridge would
-const FAKE = `
+const FAKE =
+  `
 const fs = require('node:fs'), path = require('node:path');
 const cfg = JSON.parse(fs.readFileSync(process.argv[4], 'utf8'));
 fs.writeFileSync(path.join(path.dirname(cfg.output), 'seen.json'), JSON.stringify(cfg));
 const mode = process.env.FAKE;
 const status = (s) => fs.writeFileSync(cfg.status, JSON.stringify(s));
-if (mode === 'contract') status({ code: 3, kind: 'contract', message: 'token-boundary contract broken at record 2', rank: 0 });
-if (mode === 'data') status({ code: 2, kind: 'data', message: "record 1: field 'prompt' must be a non-empty string", rank: 3 });
+if (mode === 'contract') status({ code: 3, kind: 'contract', message: 'token-boundary contract broken at record ` +
+  `2', rank: 0 });
+if (mode === 'data') status({ code: 2, kind: 'data', message: "record 1: field 'prompt' must be a non-empty ` +
+  `string", rank: 3 });
 if (mode === 'ok') {
   fs.mkdirSync(cfg.output, { recursive: true });
   fs.writeFileSync(path.join(cfg.output, 'manifest.json'), '{}');

@@ -16,27 +16,31 @@ test('hand-computed digit comparisons and column checks (digits layout: equation
   assert.equal(columnCheck(76, '/', 2, 37, 'digits'), '76/2=37; 7*2=14 3*2+1=7 so 74 vs 76: 4|6! no');
 });
 
-test('hand-computed column checks, drill layout (the default of columnCheck): the claimed result only after the columns', () => {
-  assert.equal(columnCheck(98, '-', 38, 61), '98-38: 8-8=0 9-3=6 so 60 vs 61: 0|1! no');
-  assert.equal(columnCheck(8, '+', 33, 41), '8+33: 8+3=11 0+3+1=4 so 41 vs 41: 1|1= 4|4= ok');
-  assert.equal(columnCheck(9, '*', 12, 118), '9*12: 2*9=18 1*9+1=10 so 108 vs 118: 8|8= 0|1! no');
-  // division: the claimed quotient times the divisor, compared with the dividend
-  assert.equal(columnCheck(76, '/', 2, 38), '38*2: 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok');
-  assert.equal(columnCheck(76, '/', 2, 37), '37*2: 7*2=14 3*2+1=7 so 74 vs 76: 4|6! no');
-  assert.equal(columnCheck(5, '-', 12, 3), '5-12: 12 is more than 5 no');
-  assert.equal(columnCheck(12, '*', 34, 400), '12*34: 12*34 is 408 no');
-  assert.equal(columnCheck(7, '/', 2, 3), '3*2: 3*2=6 so 6 vs 7: 6|7! no');
-  // the drill layout's columns are the base corpus's drill of the same operation, character for character
-  for (const [x, op, y, z] of [
-    [150, '+', 63, 213],
-    [50, '-', 38, 12],
-    [38, '*', 2, 76],
-    [9, '*', 12, 108],
-  ] as const) {
-    assert.ok(columnCheck(x, op, y, z).startsWith(columnDrill(x, op, y)! + ' vs '), `${x}${op}${y}`);
-  }
-  assert.ok(columnCheck(76, '/', 2, 38).startsWith(columnDrill(38, '*', 2)! + ' vs '));
-});
+test(
+  'hand-computed column checks, drill layout (the default of columnCheck): the claimed result only after the ' +
+    'columns',
+  () => {
+    assert.equal(columnCheck(98, '-', 38, 61), '98-38: 8-8=0 9-3=6 so 60 vs 61: 0|1! no');
+    assert.equal(columnCheck(8, '+', 33, 41), '8+33: 8+3=11 0+3+1=4 so 41 vs 41: 1|1= 4|4= ok');
+    assert.equal(columnCheck(9, '*', 12, 118), '9*12: 2*9=18 1*9+1=10 so 108 vs 118: 8|8= 0|1! no');
+    // division: the claimed quotient times the divisor, compared with the dividend
+    assert.equal(columnCheck(76, '/', 2, 38), '38*2: 8*2=16 3*2+1=7 so 76 vs 76: 6|6= 7|7= ok');
+    assert.equal(columnCheck(76, '/', 2, 37), '37*2: 7*2=14 3*2+1=7 so 74 vs 76: 4|6! no');
+    assert.equal(columnCheck(5, '-', 12, 3), '5-12: 12 is more than 5 no');
+    assert.equal(columnCheck(12, '*', 34, 400), '12*34: 12*34 is 408 no');
+    assert.equal(columnCheck(7, '/', 2, 3), '3*2: 3*2=6 so 6 vs 7: 6|7! no');
+    // the drill layout's columns are the base corpus's drill of the same operation, character for character
+    for (const [x, op, y, z] of [
+      [150, '+', 63, 213],
+      [50, '-', 38, 12],
+      [38, '*', 2, 76],
+      [9, '*', 12, 108],
+    ] as const) {
+      assert.ok(columnCheck(x, op, y, z).startsWith(columnDrill(x, op, y)! + ' vs '), `${x}${op}${y}`);
+    }
+    assert.ok(columnCheck(76, '/', 2, 38).startsWith(columnDrill(38, '*', 2)! + ' vs '));
+  },
+);
 
 test('hand-computed column checks, whole-number layout', () => {
   const columnCheckW = (x: number, op: '+' | '-' | '*' | '/', y: number, z: number) =>

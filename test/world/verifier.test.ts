@@ -100,7 +100,8 @@ test('checkSolution and checkAnswer on whole texts', () => {
   const good = `Step 1: ${S1}\nStep 2: ${S2}\nStep 3: ${S3}\nStep 4: ${S4}\nStep 5: \\boxed{52}\n`;
   const g = checkSolution(P, good);
   assert.ok(g.ok && g.final && g.answer.ok && g.firstError === -1 && g.steps.length === 5);
-  const bad = `Step 1: ${S1}\nStep 2: ${S2}\nStep 3: sells 12: 38+12=50\nStep 4: doubles: 50*2=100\nStep 5: \\boxed{100}\n`;
+  const bad =
+    `Step 1: ${S1}\nStep 2: ${S2}\nStep 3: sells 12: 38+12=50\nStep 4: doubles: 50*2=100\nStep 5: ` + `\\boxed{100}\n`;
   const b = checkSolution(P, bad);
   assert.equal(b.firstError, 2);
   assert.equal(b.steps[2].kind, 'op');
