@@ -170,14 +170,12 @@ test('streaming: the prompt part (echo, prompt_logprobs) comes first, then the t
       .filter(Boolean)
       .map((e) => e.replace(/^data: /, ''));
     assert.equal(events.at(-1), '[DONE]');
-    const chunks = events
-      .slice(0, -1)
-      .map(
-        (e) =>
-          JSON.parse(e) as {
-            choices: Array<{ text: string; prompt_logprobs?: unknown; finish_reason: string | null }>;
-          },
-      );
+    const chunks = events.slice(0, -1).map(
+      (e) =>
+        JSON.parse(e) as {
+          choices: Array<{ text: string; prompt_logprobs?: unknown; finish_reason: string | null }>;
+        },
+    );
     assert.deepEqual(chunks[0]!.choices[0]!.prompt_logprobs, plain.choices[0]!.prompt_logprobs);
     assert.equal(chunks[0]!.choices[0]!.text, echo ? 'Hi there' : '');
     assert.equal(chunks.map((c) => c.choices[0]!.text).join(''), (echo ? 'Hi there' : '') + plain.choices[0]!.text);
