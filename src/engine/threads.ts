@@ -3,9 +3,12 @@
 // pair of counters in a SharedArrayBuffer. Kernel calls are microseconds apart during decoding, so both
 // sides spin briefly before falling back to Atomics.wait (a futex sleep costs tens of microseconds to
 // wake, longer than many of the calls). Small calls run inline: splitting them costs more than it saves.
+// With the native kernels (src/engine/native.ts) the addon splits calls between threads of its own, and
+// no worker is started here.
 import { Worker } from 'node:worker_threads';
 import { instantiate, kernelModule, type KernelName, type Kernels } from './wasm.js';
 import { RESERVED, type Heap } from './memory.js';
+import { NativeKernels, resolveKernelPath, type KernelPath, type NativeOnlyKernel } from './native.js';
 
 const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5;
 const MAX_ARGS = 24;
@@ -19,6 +22,10 @@ export const KERNEL_NAMES: KernelName[] = [
 export class ThreadPool {
   readonly k: Kernels;
   readonly threads: number;
+  /** Which kernels run: the native addon's or the WebAssembly module's. */
+  readonly path: KernelPath;
+  /** The native kernels, when they are the ones running. */
+  readonly native: NativeKernels | undefined;
   private ctl: Int32Array;
   private args: Float64Array;
   private worker: Worker | undefined;
@@ -29,7 +36,16 @@ export class ThreadPool {
   /** When set, wall time per kernel name accumulates here (benchmarks' breakdown). */
   profile: Map<string, { ms: number; calls: number }> | undefined;
 
-  constructor(readonly heap: Heap, threads = 2) {
+  constructor(readonly heap: Heap, threads = 2, kernels?: KernelPath) {
+    this.path = resolveKernelPath(kernels);
+    if (this.path === 'native') {
+      this.threads = Math.max(1, Math.min(2, threads));
+      this.native = new NativeKernels(heap, this.threads);
+      this.k = this.native.k;
+      this.ctl = new Int32Array(16);
+      this.args = new Float64Array(MAX_ARGS);
+      return;
+    }
     const module = kernelModule();
     this.k = instantiate(module, heap.memory);
     if (this.k.heap_base() > RESERVED) {
@@ -55,7 +71,7 @@ export class ThreadPool {
    * keeps the split point a multiple of it (e.g. 8 columns for the GEMM); `minSplit` is the smallest
    * total worth handing to a second thread.
    */
-  run(name: KernelName, args: number[], total: number, align = 1, minSplit = 2): void {
+  run(name: KernelName | NativeOnlyKernel, args: number[], total: number, align = 1, minSplit = 2): void {
     if (this.profile) {
       const t = performance.now();
       this.dispatch(name, args, total, align, minSplit);
@@ -68,7 +84,12 @@ export class ThreadPool {
     this.dispatch(name, args, total, align, minSplit);
   }
 
-  private dispatch(name: KernelName, args: number[], total: number, align: number, minSplit: number): void {
+  private dispatch(name: KernelName | NativeOnlyKernel, args: number[], total: number, align: number, minSplit: number): void {
+    if (this.native) {
+      this.native.run(name, args, total, align, minSplit);
+      return;
+    }
+    if (name === 'gemm_rows' || name === 'gemm_cols') throw new Error(`${name} is a native kernel only`);
     const fn = this.k[name] as unknown as (...a: number[]) => void;
     if (!this.worker || total < minSplit || total < 2 * align) {
       this.inlineCalls++;
@@ -107,6 +128,7 @@ export class ThreadPool {
   }
 
   close(): void {
+    this.native?.close();
     if (!this.worker) return;
     Atomics.store(this.ctl, STOP, 1);
     Atomics.store(this.ctl, SEQ, ++this.seq);

@@ -1,0 +1,186 @@
+// The GEMM, C[i, j] = init + sum_k A(i, k) B[k, j] with an epilogue: init is 0, bias[j] or C itself;
+// then, once the reduction is done, + resid[i, j] (a residual connection) and/or act = gelu(C) (the MLP's
+// activation). A(i, k) lies at a[i*sai + k*sak], so A @ B (sai = K, sak = 1) and A^T @ B for a stored
+// [K, M] operand (sai = 1, sak = M: weight gradients) are one code path.
+//
+// Register tile: MR rows x 2 vectors of columns held in accumulators while k runs; each step loads two B
+// vectors and broadcasts MR values of A. Tall calls pack B in KC x 2W panels (contiguous, so one TLB
+// entry and no stride per step); short calls (decoding a few rows) read B in place, since packing would
+// cost as much as the product. Every C element is one FMA chain over k in order from its init (partial
+// sums between KC blocks go through C exactly, as floats), in every tile shape and path: the result is
+// independent of the row count, of where a call is cut between threads, and of packing.
+
+struct Gemm {
+  const float* a;
+  size_t sai, sak;
+  const float* b;
+  size_t ldb;
+  float* c;
+  size_t ldc;
+  const float* bias;
+  const float* resid;  // same layout as C, never C itself
+  float* act;          // same layout as C; act == c stores only the activation
+  int K;
+  bool acc;
+};
+
+// Where one tile's outputs go: its top-left corner in C (and in resid, act), its valid columns, and how
+// to start and finish it.
+struct TileIO {
+  float* c;
+  const float* resid;
+  float* act;
+  const float* bias;
+  size_t ldc;
+  int ncol;
+  int mode;   // 0: start from zero, 1: from the bias, 2: from C
+  bool last;  // the reduction ends in this pass: apply the epilogue
+};
+
+template <int R, int NV, bool PB, bool FULL>
+static void gemm_tile(int K, const float* a, size_t sai, size_t sak, const float* b, size_t ldb, const TileIO& io) {
+  V acc[R][NV];
+  for (int v = 0; v < NV; v++) {
+    const int n = FULL ? W : io.ncol - v * W;
+    const V init = io.mode == 1 ? (FULL ? vload(io.bias + v * W) : vloadn(io.bias + v * W, n)) : vzero();
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++) {
+      const float* cp = io.c + r * io.ldc + v * W;
+      acc[r][v] = io.mode == 2 ? (FULL ? vload(cp) : vloadn(cp, n)) : init;
+    }
+  }
+  const float* ap[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; r++) ap[r] = a + r * sai;
+  size_t ko = 0;
+  for (int k = 0; k < K; k++) {
+    const V b0 = (PB || FULL) ? vload(b) : vloadn(b, io.ncol);
+    const V b1 = NV > 1 ? ((PB || FULL) ? vload(b + W) : vloadn(b + W, io.ncol - W)) : b0;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++) {
+      const V x = vbcast(ap[r] + ko);
+      acc[r][0] = vfma(x, b0, acc[r][0]);
+      if (NV > 1) acc[r][NV - 1] = vfma(x, b1, acc[r][NV - 1]);
+    }
+    ko += sak;
+    b += ldb;
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; r++) {
+    for (int v = 0; v < NV; v++) {
+      const int n = FULL ? W : io.ncol - v * W;
+      const size_t o = r * io.ldc + v * W;
+      V x = acc[r][v];
+      if (io.last && io.resid) x = vadd(x, FULL ? vload(io.resid + o) : vloadn(io.resid + o, n));
+      if (!io.last || io.act != io.c) {
+        if (FULL) vstore(io.c + o, x); else vstoren(io.c + o, x, n);
+      }
+      if (io.last && io.act) {
+        if (FULL) vstore(io.act + o, gelu(x)); else vstoren(io.act + o, gelu(x), n);
+      }
+    }
+  }
+}
+
+typedef void (*TileFn)(int, const float*, size_t, size_t, const float*, size_t, const TileIO&);
+
+// Tile functions for every row count 1..MR, indexed [rows - 1].
+template <int NV, bool PB, bool FULL, int... Rs>
+static const TileFn* tiles_of(std::integer_sequence<int, Rs...>) {
+  static const TileFn fns[] = {&gemm_tile<Rs + 1, NV, PB, FULL>...};
+  return fns;
+}
+
+static TileFn pick_tile(int rows, int ncol, bool packed) {
+  const bool two = ncol > W, full = ncol == (two ? 2 * W : W);
+  const auto seq = std::make_integer_sequence<int, MR>{};
+  const TileFn* set;
+  if (packed) {
+    set = two ? (full ? tiles_of<2, true, true>(seq) : tiles_of<2, true, false>(seq))
+              : (full ? tiles_of<1, true, true>(seq) : tiles_of<1, true, false>(seq));
+  } else {
+    set = two ? (full ? tiles_of<2, false, true>(seq) : tiles_of<2, false, false>(seq))
+              : (full ? tiles_of<1, false, true>(seq) : tiles_of<1, false, false>(seq));
+  }
+  return set[rows - 1];
+}
+
+static constexpr int NR = 2 * W;
+// Columns per packed block: KC x NC floats of packed B (512 KiB) stay in L2/L3 while all rows pass.
+static constexpr int NC = 512;
+// Rows per block of A: MC x KC floats (~128 KiB) stay in L2 while every packed panel of B passes them.
+static constexpr int MC = (128 / MR) * MR;
+// Calls with fewer rows than this read B in place.
+static constexpr int PACK_MIN_ROWS = 4 * MR;
+
+static thread_local float* tl_pack = nullptr;
+
+static float* pack_buffer() {
+  if (!tl_pack) tl_pack = static_cast<float*>(aligned_alloc(64, sizeof(float) * KC * NC));
+  return tl_pack;
+}
+
+// B[0 .. kc, 0 .. nc) (rows ldb apart) into panels of NR columns, zero-padded; panel p at bp + p*kc*NR.
+static void pack_b(const float* b, size_t ldb, int kc, int nc, float* bp) {
+  for (int p = 0; p * NR < nc; p++) {
+    const int ncol = nc - p * NR < NR ? nc - p * NR : NR;
+    const float* src = b + p * NR;
+    float* dst = bp + (size_t)p * kc * NR;
+    if (ncol == NR) {
+      for (int k = 0; k < kc; k++, src += ldb, dst += NR) {
+        vstore(dst, vload(src));
+        vstore(dst + W, vload(src + W));
+      }
+    } else {
+      for (int k = 0; k < kc; k++, src += ldb, dst += NR) {
+        vstore(dst, vloadn(src, ncol));
+        vstore(dst + W, vloadn(src + W, ncol - W));
+      }
+    }
+  }
+}
+
+// Rows [r0, r1) x columns [c0, c1) of C.
+static void gemm_range(const Gemm& g, int r0, int r1, int c0, int c1) {
+  if (r0 >= r1 || c0 >= c1) return;
+  const int start = g.acc ? 2 : g.bias ? 1 : 0;
+  if (r1 - r0 < PACK_MIN_ROWS || g.K == 0) {
+    for (int j = c0; j < c1; j += NR) {
+      const int ncol = c1 - j < NR ? c1 - j : NR;
+      for (int i = r0; i < r1; i += MR) {
+        const int rows = r1 - i < MR ? r1 - i : MR;
+        const size_t o = (size_t)i * g.ldc + j;
+        const TileIO io = {g.c + o, g.resid ? g.resid + o : nullptr, g.act ? g.act + o : nullptr,
+                           g.bias ? g.bias + j : nullptr, g.ldc, ncol, start, true};
+        pick_tile(rows, ncol, false)(g.K, g.a + (size_t)i * g.sai, g.sai, g.sak, g.b + j, g.ldb, io);
+      }
+    }
+    return;
+  }
+  float* bp = pack_buffer();
+  for (int jc = c0; jc < c1; jc += NC) {
+    const int nc = c1 - jc < NC ? c1 - jc : NC;
+    for (int pc = 0; pc < g.K; pc += KC) {
+      const int kc = g.K - pc < KC ? g.K - pc : KC;
+      const bool last = pc + kc == g.K;
+      const int mode = pc == 0 ? start : 2;
+      pack_b(g.b + (size_t)pc * g.ldb + jc, g.ldb, kc, nc, bp);
+      const float* ak = g.a + (size_t)pc * g.sak;
+      for (int ic = r0; ic < r1; ic += MC) {
+        const int ie = r1 - ic < MC ? r1 : ic + MC;
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int ncol = nc - jr < NR ? nc - jr : NR;
+          const float* panel = bp + (size_t)(jr / NR) * kc * NR;
+          const int j = jc + jr;
+          for (int i = ic; i < ie; i += MR) {
+            const int rows = ie - i < MR ? ie - i : MR;
+            const size_t o = (size_t)i * g.ldc + j;
+            const TileIO io = {g.c + o, g.resid ? g.resid + o : nullptr, g.act ? g.act + o : nullptr,
+                               g.bias ? g.bias + j : nullptr, g.ldc, ncol, mode, last};
+            pick_tile(rows, ncol, true)(kc, ak + (size_t)i * g.sai, g.sai, g.sak, panel, NR, io);
+          }
+        }
+      }
+    }
+  }
+}
