@@ -8,12 +8,14 @@
 //   call(pool, kernel, nargs)       -> the kernel's return value (one thread; a trailing range, if given)
 //   run(pool, kernel, total, align, minSplit)   (args before the range; the pool splits the range)
 //   close(pool)
+//   threadCpuNs()                   -> CPU time of the calling thread (benchmarks on a shared machine)
 //
 // The instruction set is chosen at run time: AVX-512F where the CPU and OS have it, else AVX2 + FMA; a
 // name forces one (avx512, avx2, or avx2x2: sixteen lanes on AVX2, for testing).
 #include <node_api.h>
 
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "kernels.h"
@@ -207,6 +209,14 @@ napi_value Close(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value ThreadCpuNs(napi_env env, napi_callback_info) {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  napi_value out;
+  napi_create_double(env, t.tv_sec * 1e9 + t.tv_nsec, &out);
+  return out;
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -216,6 +226,7 @@ NAPI_MODULE_INIT() {
       {"call", nullptr, Call, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threadCpuNs", nullptr, ThreadCpuNs, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

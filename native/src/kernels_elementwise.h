@@ -110,7 +110,6 @@ static float peak_fma(int n, const float* p) {
   for (int i = 0; i < n; i++) {
 #pragma GCC unroll 16
     for (int j = 0; j < PEAK_FMAS; j++) s[j] = vfma(a, b, s[j]);
-    __asm__ volatile("" ::: "memory");
   }
   V t = s[0];
   for (int j = 1; j < PEAK_FMAS; j++) t = vadd(t, s[j]);

@@ -1,6 +1,6 @@
 // The GEMM, C[i, j] = init + sum_k A(i, k) B[k, j] with an epilogue: init is 0, bias[j] or C itself;
-// then, once the reduction is done, + resid[i, j] (a residual connection) and/or act = gelu(C) (the MLP's
-// activation). A(i, k) lies at a[i*sai + k*sak], so A @ B (sai = K, sak = 1) and A^T @ B for a stored
+// then, once the reduction is done, + resid[i, j] (a residual connection), or times gelu'(pre[i, j]) (the
+// MLP activation's backward), and/or act = gelu(C) (the MLP's activation). A(i, k) lies at a[i*sai + k*sak], so A @ B (sai = K, sak = 1) and A^T @ B for a stored
 // [K, M] operand (sai = 1, sak = M: weight gradients) are one code path.
 //
 // Register tile: MR rows x 2 vectors of columns held in accumulators while k runs; each step loads two B
@@ -20,6 +20,7 @@ struct Gemm {
   const float* bias;
   const float* resid;  // same layout as C, never C itself
   float* act;          // same layout as C; act == c stores only the activation
+  const float* dgelu;  // same layout as C: the pre-activation whose gelu' scales C
   int K;
   bool acc;
 };
@@ -30,6 +31,7 @@ struct TileIO {
   float* c;
   const float* resid;
   float* act;
+  const float* dgelu;
   const float* bias;
   size_t ldc;
   int ncol;
@@ -40,6 +42,7 @@ struct TileIO {
 template <int R, int NV, bool PB, bool FULL>
 static void gemm_tile(int K, const float* a, size_t sai, size_t sak, const float* b, size_t ldb, const TileIO& io) {
   V acc[R][NV];
+#pragma GCC unroll 2
   for (int v = 0; v < NV; v++) {
     const int n = FULL ? W : io.ncol - v * W;
     const V init = io.mode == 1 ? (FULL ? vload(io.bias + v * W) : vloadn(io.bias + v * W, n)) : vzero();
@@ -65,18 +68,28 @@ static void gemm_tile(int K, const float* a, size_t sai, size_t sak, const float
     ko += sak;
     b += ldb;
   }
+  // the outputs' pointers in locals: stores through them could alias io as far as the compiler knows
+  float* const c = io.c;
+  float* const act = io.last ? io.act : nullptr;
+  const float* const resid = io.last ? io.resid : nullptr;
+  const float* const dgelu = io.last ? io.dgelu : nullptr;
+  const bool keep = act != c;
+  const size_t ldc = io.ldc;
+  const int ncol = io.ncol;
 #pragma GCC unroll 16
   for (int r = 0; r < R; r++) {
+#pragma GCC unroll 2
     for (int v = 0; v < NV; v++) {
-      const int n = FULL ? W : io.ncol - v * W;
-      const size_t o = r * io.ldc + v * W;
+      const int n = FULL ? W : ncol - v * W;
+      const size_t o = r * ldc + v * W;
       V x = acc[r][v];
-      if (io.last && io.resid) x = vadd(x, FULL ? vload(io.resid + o) : vloadn(io.resid + o, n));
-      if (!io.last || io.act != io.c) {
-        if (FULL) vstore(io.c + o, x); else vstoren(io.c + o, x, n);
+      if (resid) x = vadd(x, FULL ? vload(resid + o) : vloadn(resid + o, n));
+      if (dgelu) x = gelu_grad(FULL ? vload(dgelu + o) : vloadn(dgelu + o, n), x);
+      if (keep) {
+        if (FULL) vstore(c + o, x); else vstoren(c + o, x, n);
       }
-      if (io.last && io.act) {
-        if (FULL) vstore(io.act + o, gelu(x)); else vstoren(io.act + o, gelu(x), n);
+      if (act) {
+        if (FULL) vstore(act + o, gelu(x)); else vstoren(act + o, gelu(x), n);
       }
     }
   }
@@ -151,7 +164,7 @@ static void gemm_range(const Gemm& g, int r0, int r1, int c0, int c1) {
         const int rows = r1 - i < MR ? r1 - i : MR;
         const size_t o = (size_t)i * g.ldc + j;
         const TileIO io = {g.c + o, g.resid ? g.resid + o : nullptr, g.act ? g.act + o : nullptr,
-                           g.bias ? g.bias + j : nullptr, g.ldc, ncol, start, true};
+                           g.dgelu ? g.dgelu + o : nullptr, g.bias ? g.bias + j : nullptr, g.ldc, ncol, start, true};
         pick_tile(rows, ncol, false)(g.K, g.a + (size_t)i * g.sai, g.sai, g.sak, g.b + j, g.ldb, io);
       }
     }
@@ -176,7 +189,7 @@ static void gemm_range(const Gemm& g, int r0, int r1, int c0, int c1) {
             const int rows = ie - i < MR ? ie - i : MR;
             const size_t o = (size_t)i * g.ldc + j;
             const TileIO io = {g.c + o, g.resid ? g.resid + o : nullptr, g.act ? g.act + o : nullptr,
-                               g.bias ? g.bias + j : nullptr, g.ldc, ncol, mode, last};
+                               g.dgelu ? g.dgelu + o : nullptr, g.bias ? g.bias + j : nullptr, g.ldc, ncol, mode, last};
             pick_tile(rows, ncol, true)(kc, ak + (size_t)i * g.sai, g.sai, g.sak, panel, NR, io);
           }
         }

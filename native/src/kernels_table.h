@@ -1,12 +1,13 @@
 // Entry points: unpack each kernel's arguments (kernels.h, kernels_args.h) and call it. The argument lists
 // are the WebAssembly kernels' (src/engine/wasm.ts), plus two native GEMM entries with the epilogue
-// (gemm_rows, gemm_cols: a, sai, sak, b, c, bias, resid, act, M, K, N, acc, then the range).
+// (gemm_rows, gemm_cols: a, sai, sak, b, c, bias, resid, act, M, K, N, acc, dgelu, then the range;
+// kernels_gemm.h).
 
 #define ENTRY(name) static double e_##name(const double* x, uint8_t* base, int lo, int hi)
 #define UNUSED_RANGE (void)lo, (void)hi
 
 static Gemm plain_gemm(const Args& A, size_t sai, size_t sak, const float* bias, int K, int N, int acc_arg) {
-  return Gemm{A.f(0), sai, sak, A.f(1), (size_t)N, A.f(2), (size_t)N, bias, nullptr, nullptr, K, A.n(acc_arg) != 0};
+  return Gemm{A.f(0), sai, sak, A.f(1), (size_t)N, A.f(2), (size_t)N, bias, nullptr, nullptr, nullptr, K, A.n(acc_arg) != 0};
 }
 
 ENTRY(matmul) {
@@ -39,7 +40,8 @@ ENTRY(matmul_tn_cols) {
 }
 static Gemm epilogue_gemm(const Args& A) {
   const size_t N = (size_t)A.n(10);
-  return Gemm{A.f(0), (size_t)A.a[1], (size_t)A.a[2], A.f(3), N, A.f(4), N, A.f(5), A.f(6), A.f(7), A.n(9), A.n(11) != 0};
+  return Gemm{A.f(0), (size_t)A.a[1], (size_t)A.a[2], A.f(3), N, A.f(4), N, A.f(5), A.f(6), A.f(7), A.f(12), A.n(9),
+              A.n(11) != 0};
 }
 ENTRY(gemm_rows) {
   const Args A{x, base};
@@ -172,7 +174,7 @@ ENTRY(peak_fma_par) {
 #define E(name, pre) {#name, &e_##name, pre}
 static const psrlm::KernelEntry kEntries[] = {
     E(matmul, 12),     E(matmul_rows, 8),      E(matmul_cols, 8),      E(matmul_tn_rows, 7), E(matmul_tn_cols, 7),
-    E(gemm_rows, 12),  E(gemm_cols, 12),       E(transpose, 4),        E(colsum, 5),         E(layernorm_fwd, 8),
+    E(gemm_rows, 13),  E(gemm_cols, 13),       E(transpose, 4),        E(colsum, 5),         E(layernorm_fwd, 8),
     E(layernorm_bwd_dx, 7), E(layernorm_bwd_dw, 8), E(attn_fwd, 7),   E(attn_bwd, 9),       E(kv_append, 4),
     E(attn_infer, 9),  E(xent, 6),             E(log_softmax, 2),      E(gelu_fwd, 2),       E(gelu_bwd, 3),
     E(add_inplace, 2), E(embed_fwd, 6),        E(embed_bwd, 6),        E(adamw, 12),         E(sumsq, 2),

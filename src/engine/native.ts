@@ -99,7 +99,7 @@ export function resolveKernelPath(requested?: KernelPath): KernelPath {
 
 /** The native kernels over one heap, with their own two-thread pool. */
 export class NativeKernels {
-  readonly k: Kernels;
+  readonly k: Kernels & Record<NativeOnlyKernel, (...args: number[]) => void>;
   readonly info: NativeInfo;
   private readonly addon: Addon;
   private readonly args = new Float64Array(32);
@@ -122,7 +122,7 @@ export class NativeKernels {
         return addon.call(this.handle, id, xs.length);
       };
     });
-    this.k = k as unknown as Kernels;
+    this.k = k as unknown as NativeKernels['k'];
   }
 
   /** Kernel `name` over [0, total) of its parallel dimension, split between the threads as the pool does. */
