@@ -1,10 +1,10 @@
 // Causal multi-head attention, the native forms of src/engine/kernels/attention.ts (see there for the
 // layouts: packed "varlen" sequences for training, chained KV-cache segments with transposed keys for
-// inference). Keys are transposed per (sequence, head) so W scores come out of one vector accumulator;
-// four queries share every key and value load. The score (one FMA chain over d, then the scale), the
-// softmax (score_row / softmax_row) and the weighted sum (one FMA chain over positions in order) are the
-// same operations in training and in cached inference, so decoding reproduces a full recompute bit for
-// bit on this path too. Loads that could run past a block's end are masked.
+// inference). Training runs the score and output products through the GEMM's register tiles; inference
+// (one query per task) computes W scores per vector from the transposed keys. Either way a score is one
+// FMA chain over d, then the scale; the softmax is softmax_row; an output is one FMA chain over positions
+// in order: the same operations in training and in cached inference, so decoding reproduces a full
+// recompute bit for bit on this path too. Loads that could run past a block's end are masked.
 
 static inline float fmax_(float a, float b) { return a > b ? a : b; }
 
@@ -80,69 +80,33 @@ static inline V weighted(const float* p, const float* v, size_t ldv, int n, V ac
   return acc;
 }
 
-// Stores the lanes of a score vector for keys u.. that query t may see (u <= t); returns the new maximum.
-static inline float store_scores(float* row, int u, int t, V sc, float mx) {
-  const int left = t + 1 - u;
-  if (left <= 0) return mx;
-  vstoren(row + u, sc, left);
-  return fmax_(mx, vhmax(vkeepn(sc, left, -__builtin_inff())));
+// Maximum of row[0, n), n >= 1.
+static inline float row_max(const float* row, int n) {
+  V m = vset(-__builtin_inff());
+  int u = 0;
+  for (; u + W <= n; u += W) m = vmax(m, vload(row + u));
+  if (u < n) m = vmax(m, vkeepn(vloadn(row + u, n - u), n - u, -__builtin_inff()));
+  return vhmax(m);
 }
 
-// Scores, softmax and output of one block of four queries t..t+3 (rows of the task's probability block
-// A, len floats apart), from transposed keys K and values at v0 (rows ld3 apart).
-static void attn_fwd_block(const float* q0, size_t ld3, const float* K, float* row, int len, int t, int D, float scale,
-                           const float* v0, float* y0, size_t ldc) {
-  const V sv = vset(scale);
-  float m0 = -__builtin_inff(), m1 = m0, m2 = m0, m3 = m0;
-  const size_t lr = len;
-  for (int u = 0; u <= t + 3; u += W) {
-    const int nk = len - u < W ? len - u : W;
-    V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-    const float* kp = K + u;
-    const float* qd = q0;
-    for (int d = 0; d < D; d++, kp += len, qd++) {
-      const V kv = nk == W ? vload(kp) : vloadn(kp, nk);
-      a0 = vfma(vbcast(qd), kv, a0);
-      a1 = vfma(vbcast(qd + ld3), kv, a1);
-      a2 = vfma(vbcast(qd + 2 * ld3), kv, a2);
-      a3 = vfma(vbcast(qd + 3 * ld3), kv, a3);
-    }
-    m0 = store_scores(row, u, t, vmul(a0, sv), m0);
-    m1 = store_scores(row + lr, u, t + 1, vmul(a1, sv), m1);
-    m2 = store_scores(row + 2 * lr, u, t + 2, vmul(a2, sv), m2);
-    m3 = store_scores(row + 3 * lr, u, t + 3, vmul(a3, sv), m3);
-  }
-  softmax_row(row, t + 1, m0);
-  softmax_row(row + lr, t + 2, m1);
-  softmax_row(row + 2 * lr, t + 3, m2);
-  softmax_row(row + 3 * lr, t + 4, m3);
-  for (int q = 0; q < 4; q++) {
-    for (int u = t + 1 + q; u < len; u++) row[q * lr + u] = 0;
-  }
-  for (int d = 0; d < D; d += W) {
-    const int nd = D - d < W ? D - d : W;
-    // keys 0..t are common to the four queries; each query then adds its own last keys, in order
-    V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-    const float* v = v0 + d;
-    for (int u = 0; u <= t; u++, v += ld3) {
-      const V vv = vloadn(v, nd);
-      a0 = vfma(vbcast(row + u), vv, a0);
-      a1 = vfma(vbcast(row + lr + u), vv, a1);
-      a2 = vfma(vbcast(row + 2 * lr + u), vv, a2);
-      a3 = vfma(vbcast(row + 3 * lr + u), vv, a3);
-    }
-    a1 = weighted(row + lr + t + 1, v, ld3, 1, a1, nd);
-    a2 = weighted(row + 2 * lr + t + 1, v, ld3, 2, a2, nd);
-    a3 = weighted(row + 3 * lr + t + 1, v, ld3, 3, a3, nd);
-    vstoren(y0 + d, a0, nd);
-    vstoren(y0 + ldc + d, a1, nd);
-    vstoren(y0 + 2 * ldc + d, a2, nd);
-    vstoren(y0 + 3 * ldc + d, a3, nd);
+// C[rows, 0 .. ncols) = scale * A(rows, 0 .. K) @ B, through the GEMM's register tiles (B read in place):
+// one tile of rows <= MR, every column panel.
+static inline void tile_rows(int rows, int K, const float* a, size_t sai, size_t sak, const float* b, size_t ldb,
+                             float* c, size_t ldc, int ncols, float scale) {
+  for (int j = 0; j < ncols; j += NR) {
+    const int ncol = ncols - j < NR ? ncols - j : NR;
+    TileIO io{c + j, nullptr, nullptr, nullptr, nullptr, ldc, ncol, 0, true, scale};
+    pick_tile(rows, ncol, false)(K, a, sai, sak, b + j, ldb, io);
   }
 }
 
 // Training forward over tasks [t0, t1), task = sequence * H + head; seqs holds (row offset, length,
-// probability offset) per sequence; kt is scratch for the transposed keys (N x C floats).
+// probability offset) per sequence; kt is scratch for the transposed keys (N x C floats). Per tile of MR
+// queries: their scores against keys 0 .. last query as one register-tiled product (each score the FMA
+// chain over d, then the scale: score_row's arithmetic), the softmax of each row over its own keys
+// (softmax_row, as in inference), zeros past them, then the outputs as the product of those rows with the
+// values (each output the FMA chain over keys in order; the zeros past a row's own keys add nothing, so it
+// equals the inference kernel's sum exactly).
 static void attn_fwd(const float* qkv, float* y, float* att, const int32_t* seqs, float* kt, int C, int H, int t0,
                      int t1) {
   const int D = C / H;
@@ -155,21 +119,17 @@ static void attn_fwd(const float* qkv, float* y, float* att, const int32_t* seqs
     const float* base = qkv + (size_t)off * ld3 + h * D;
     float* K = kt + (size_t)off * C + (size_t)h * D * len;
     transpose_head(base + C, ld3, K, len, D);
-    int t = 0;
-    for (; t + 4 <= len; t += 4) {
-      attn_fwd_block(base + t * ld3, ld3, K, A + (size_t)t * len, len, t, D, scale, base + 2 * C,
-                     y + (size_t)(off + t) * ldc + h * D, ldc);
-    }
-    for (; t < len; t++) {
-      float* row = A + (size_t)t * len;
-      const float mx = score_row(base + t * ld3, K, len, t + 1, D, scale, row, -__builtin_inff());
-      softmax_row(row, t + 1, mx);
-      for (int u = t + 1; u < len; u++) row[u] = 0;
-      float* yr = y + (size_t)(off + t) * ldc + h * D;
-      for (int d = 0; d < D; d += W) {
-        const int nd = D - d < W ? D - d : W;
-        vstoren(yr + d, weighted(row, base + 2 * C + d, ld3, t + 1, vzero(), nd), nd);
+    for (int q0 = 0; q0 < len; q0 += MR) {
+      const int rows = len - q0 < MR ? len - q0 : MR;
+      float* rp = A + (size_t)q0 * len;
+      tile_rows(rows, D, base + q0 * ld3, ld3, 1, K, len, rp, len, q0 + rows, scale);
+      for (int r = 0; r < rows; r++) {
+        float* row = rp + (size_t)r * len;
+        const int n = q0 + r + 1;
+        softmax_row(row, n, row_max(row, n));
+        zero(row, n, len);
       }
+      tile_rows(rows, q0 + rows, rp, len, 1, base + 2 * C, ld3, y + (size_t)(off + q0) * ldc + h * D, ldc, D, 1.0f);
     }
   }
 }

@@ -1,35 +1,20 @@
 // Attention backward (the native form of attn_bwd in src/engine/kernels/attention.ts): writes the q, k, v
 // gradient columns of each (sequence, head) task, overwriting the task's probabilities with score
-// gradients as it goes, and uses sum_u p_u dp_u = dy . y (the row's own output) instead of a second pass.
-// Queries go four at a time so every key, value and gradient row loaded serves four of them.
+// gradients, and uses sum_u p_u dp_u = dy . y (the row's own output) instead of a second pass. Each of
+// the four products runs through the GEMM's register tiles over the causal triangle (kernels_gemm.h);
+// the probabilities past a query's own keys are zeros, so the tiles may run over them.
 
-// dy . y for one query and head, splatted.
-static inline V centre_of(const float* dyr, const float* yr, int D) {
-  V c = vzero();
-  for (int d = 0; d < D; d += W) c = vfma(vloadn(dyr + d, D - d), vloadn(yr + d, D - d), c);
-  return vset(vhsum(c));
-}
+static thread_local float* tl_dp = nullptr;
+static thread_local size_t tl_dp_floats = 0;
 
-// For queries t..t+3 with weights w (rows ldr apart) and vectors x_q (ldx apart): out_u += sum_q w_qu x_q
-// over keys u <= t + q. Used for dv (x = dy) and dk (x = q).
-static void scatter4(const float* w, size_t ldr, const float* x, size_t ldx, float* out, size_t ldo, int t, int D) {
-  for (int u = 0; u <= t + 3; u++) {
-    const V w0 = vbcast(w + u);
-    const V w1 = u <= t + 1 ? vbcast(w + ldr + u) : vzero();
-    const V w2 = u <= t + 2 ? vbcast(w + 2 * ldr + u) : vzero();
-    const V w3 = vbcast(w + 3 * ldr + u);
-    float* dst = out + (size_t)u * ldo;
-    const int first = u <= t ? 0 : u - t;  // queries before this one cannot see key u
-    for (int d = 0; d < D; d += W) {
-      const int nd = D - d;
-      V acc = vloadn(dst + d, nd);
-      if (first == 0) acc = vfma(w0, vloadn(x + d, nd), acc);
-      if (first <= 1) acc = vfma(w1, vloadn(x + ldx + d, nd), acc);
-      if (first <= 2) acc = vfma(w2, vloadn(x + 2 * ldx + d, nd), acc);
-      acc = vfma(w3, vloadn(x + 3 * ldx + d, nd), acc);
-      vstoren(dst + d, acc, nd);
-    }
+// Scratch for MR rows of score gradients.
+static float* dp_buffer(size_t floats) {
+  if (floats > tl_dp_floats) {
+    free(tl_dp);
+    tl_dp = static_cast<float*>(aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64));
+    tl_dp_floats = floats;
   }
+  return tl_dp;
 }
 
 static void attn_bwd(const float* qkv, const float* y, float* att, const float* dy, float* dqkv, const int32_t* seqs,
@@ -46,94 +31,42 @@ static void attn_bwd(const float* qkv, const float* y, float* att, const float* 
     float* dbase = dqkv + (size_t)off * ld3 + h * D;
     float* VT = vt + (size_t)off * C + (size_t)h * D * len;
     transpose_head(base + 2 * C, ld3, VT, len, D);
-    for (int t = 0; t < len; t++) {
-      float* dr = dbase + t * ld3;
-      for (int d = 0; d < D; d += W) {
-        vstoren(dr + C + d, vzero(), D - d);
-        vstoren(dr + 2 * C + d, vzero(), D - d);
-      }
-    }
     const float* dyb = dy + (size_t)off * ldc + h * D;
     const float* yb = y + (size_t)off * ldc + h * D;
-    const size_t lr = len;
-    int t = 0;
-    for (; t + 4 <= len; t += 4) {
-      float* row = A + (size_t)t * len;
-      const float* dy0 = dyb + t * ldc;
-      const V c0 = centre_of(dy0, yb + t * ldc, D), c1 = centre_of(dy0 + ldc, yb + (t + 1) * ldc, D);
-      const V c2 = centre_of(dy0 + 2 * ldc, yb + (t + 2) * ldc, D), c3 = centre_of(dy0 + 3 * ldc, yb + (t + 3) * ldc, D);
-      // dv_u += sum_q p_qu dy_q  (key u <= t + q)
-      scatter4(row, lr, dy0, ldc, dbase + 2 * C, ld3, t, D);
-      // ds_qu = p_qu (dy_q . v_u - dy_q . y_q) * scale, written over p
-      for (int u = 0; u <= t + 3; u += W) {
-        const int nk = len - u < W ? len - u : W;
-        V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-        const float* vp = VT + u;
-        const float* g = dy0;
-        for (int d = 0; d < D; d++, vp += len, g++) {
-          const V vv = nk == W ? vload(vp) : vloadn(vp, nk);
-          a0 = vfma(vbcast(g), vv, a0);
-          a1 = vfma(vbcast(g + ldc), vv, a1);
-          a2 = vfma(vbcast(g + 2 * ldc), vv, a2);
-          a3 = vfma(vbcast(g + 3 * ldc), vv, a3);
-        }
-        float* r0 = row + u;
-        vstoren(r0, vmul(vmul(vloadn(r0, nk), vsub(a0, c0)), sv), t + 1 - u);
-        vstoren(r0 + lr, vmul(vmul(vloadn(r0 + lr, nk), vsub(a1, c1)), sv), t + 2 - u);
-        vstoren(r0 + 2 * lr, vmul(vmul(vloadn(r0 + 2 * lr, nk), vsub(a2, c2)), sv), t + 3 - u);
-        vstoren(r0 + 3 * lr, vmul(vmul(vloadn(r0 + 3 * lr, nk), vsub(a3, c3)), sv), t + 4 - u);
-      }
-      // dq_q = sum_u ds_qu k_u
-      float* dq0 = dbase + t * ld3;
-      for (int d = 0; d < D; d += W) {
-        const int nd = D - d < W ? D - d : W;
-        V a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-        const float* k = base + C + d;
-        for (int u = 0; u <= t; u++, k += ld3) {
-          const V kv = vloadn(k, nd);
-          a0 = vfma(vbcast(row + u), kv, a0);
-          a1 = vfma(vbcast(row + lr + u), kv, a1);
-          a2 = vfma(vbcast(row + 2 * lr + u), kv, a2);
-          a3 = vfma(vbcast(row + 3 * lr + u), kv, a3);
-        }
-        a1 = weighted(row + lr + t + 1, k, ld3, 1, a1, nd);
-        a2 = weighted(row + 2 * lr + t + 1, k, ld3, 2, a2, nd);
-        a3 = weighted(row + 3 * lr + t + 1, k, ld3, 3, a3, nd);
-        vstoren(dq0 + d, a0, nd);
-        vstoren(dq0 + ld3 + d, a1, nd);
-        vstoren(dq0 + 2 * ld3 + d, a2, nd);
-        vstoren(dq0 + 3 * ld3 + d, a3, nd);
-      }
-      // dk_u += sum_q ds_qu q_q
-      scatter4(row, lr, base + t * ld3, ld3, dbase + C, ld3, t, D);
+    // dv_u = sum_{t >= u} p_tu dy_t: A^T rows from the diagonal down
+    for (int u0 = 0; u0 < len; u0 += MR) {
+      const int rows = len - u0 < MR ? len - u0 : MR;
+      tile_rows(rows, len - u0, A + (size_t)u0 * len + u0, 1, len, dyb + u0 * ldc, ldc, dbase + u0 * ld3 + 2 * C, ld3, D,
+                1.0f);
     }
-    for (; t < len; t++) {
-      const float* q = base + t * ld3;
-      float* dq = dbase + t * ld3;
-      float* row = A + (size_t)t * len;
-      const float* dyr = dyb + t * ldc;
-      const V centre = centre_of(dyr, yb + t * ldc, D);
-      for (int u = 0; u <= t; u++) {
-        const V pv = vbcast(row + u);
-        float* dv = dbase + u * ld3 + 2 * C;
-        for (int d = 0; d < D; d += W) vstoren(dv + d, vfma(pv, vloadn(dyr + d, D - d), vloadn(dv + d, D - d)), D - d);
+    // ds_tu = p_tu (dy_t . v_u - dy_t . y_t) * scale for u <= t, over p
+    float* dp = dp_buffer((size_t)MR * len);
+    for (int q0 = 0; q0 < len; q0 += MR) {
+      const int rows = len - q0 < MR ? len - q0 : MR;
+      tile_rows(rows, D, dyb + q0 * ldc, ldc, 1, VT, len, dp, len, q0 + rows, 1.0f);
+      for (int r = 0; r < rows; r++) {
+        const int t = q0 + r;
+        V cv = vzero();
+        for (int d = 0; d < D; d += W) cv = vfma(vloadn(dyb + t * ldc + d, D - d), vloadn(yb + t * ldc + d, D - d), cv);
+        const V centre = vset(vhsum(cv));
+        float* row = A + (size_t)t * len;
+        const float* dpr = dp + (size_t)r * len;
+        for (int u = 0; u <= t; u += W) {
+          const int n = t + 1 - u;
+          vstoren(row + u, vmul(vmul(vloadn(row + u, n), vsub(vloadn(dpr + u, n), centre)), sv), n);
+        }
       }
-      for (int u = 0; u <= t; u += W) {
-        const int nk = len - u < W ? len - u : W;
-        V acc = vzero();
-        const float* vp = VT + u;
-        for (int d = 0; d < D; d++, vp += len) acc = vfma(vbcast(dyr + d), vloadn(vp, nk), acc);
-        vstoren(row + u, vmul(vmul(vloadn(row + u, nk), vsub(acc, centre)), sv), t + 1 - u);
-      }
-      for (int d = 0; d < D; d += W) {
-        const int nd = D - d < W ? D - d : W;
-        vstoren(dq + d, weighted(row, base + C + d, ld3, t + 1, vzero(), nd), nd);
-      }
-      for (int u = 0; u <= t; u++) {
-        const V dsv = vbcast(row + u);
-        float* dk = dbase + u * ld3 + C;
-        for (int d = 0; d < D; d += W) vstoren(dk + d, vfma(dsv, vloadn(q + d, D - d), vloadn(dk + d, D - d)), D - d);
-      }
+    }
+    // dq_t = sum_{u <= t} ds_tu k_u
+    for (int q0 = 0; q0 < len; q0 += MR) {
+      const int rows = len - q0 < MR ? len - q0 : MR;
+      tile_rows(rows, q0 + rows, A + (size_t)q0 * len, len, 1, base + C, ld3, dbase + q0 * ld3, ld3, D, 1.0f);
+    }
+    // dk_u = sum_{t >= u} ds_tu q_t
+    for (int u0 = 0; u0 < len; u0 += MR) {
+      const int rows = len - u0 < MR ? len - u0 : MR;
+      tile_rows(rows, len - u0, A + (size_t)u0 * len + u0, 1, len, base + u0 * ld3, ld3, dbase + u0 * ld3 + C, ld3, D,
+                1.0f);
     }
   }
 }

@@ -37,6 +37,7 @@ struct TileIO {
   int ncol;
   int mode;   // 0: start from zero, 1: from the bias, 2: from C
   bool last;  // the reduction ends in this pass: apply the epilogue
+  float scale = 1.0f;  // the epilogue first multiplies by it (attention scores)
 };
 
 template <int R, int NV, bool PB, bool FULL>
@@ -76,6 +77,8 @@ static void gemm_tile(int K, const float* a, size_t sai, size_t sak, const float
   const bool keep = act != c;
   const size_t ldc = io.ldc;
   const int ncol = io.ncol;
+  const bool scaled = io.last && io.scale != 1.0f;
+  const V sv = vset(io.scale);
 #pragma GCC unroll 16
   for (int r = 0; r < R; r++) {
 #pragma GCC unroll 2
@@ -83,6 +86,7 @@ static void gemm_tile(int K, const float* a, size_t sai, size_t sak, const float
       const int n = FULL ? W : ncol - v * W;
       const size_t o = r * ldc + v * W;
       V x = acc[r][v];
+      if (scaled) x = vmul(x, sv);
       if (resid) x = vadd(x, FULL ? vload(resid + o) : vloadn(resid + o, n));
       if (dgelu) x = gelu_grad(FULL ? vload(dgelu + o) : vloadn(dgelu + o, n), x);
       if (keep) {
