@@ -1,4 +1,5 @@
-// `npm run bench:engine [-- --json] [--preset small] [--quick] [--kernels native|wasm] [--vs-torch]`:
+// `npm run bench:engine [-- --json] [--preset small] [--quick] [--kernels native|wasm] [--vs-torch
+// [--no-torch-compile]]`:
 // measures, on this machine and in this run, for each kernel path (native where built, and WebAssembly)
 // side by side: the FMA peak of the path's own vectors, the GEMM (256^3 and the model's own shapes) on
 // one and two threads, against that peak and against the machine's (the native AVX-512/AVX2 FMA loop),
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     preset: { type: 'string', default: DEMO_PRESET },
     quick: { type: 'boolean', default: false },
     'vs-torch': { type: 'boolean', default: false },
+    // skips PyTorch's torch.compile figure (minutes of compiling on a small machine)
+    'no-torch-compile': { type: 'boolean', default: false },
     kernels: { type: 'string' },
   },
 });
@@ -215,7 +218,8 @@ if (values['vs-torch']) {
   const args = ['-m', 'psrlm_ref.bench', '--n-layer', String(L), '--n-embd', String(C), '--n-head', String(cfg.n_head),
     '--n-ctx', String(cfg.n_ctx), '--vocab', String(V), '--batch', String(B), '--seq', String(T), '--threads', '2',
     '--repeats', values.quick ? '2' : '5', '--train-steps', values.quick ? '3' : '10',
-    '--sample-seqs', '64', '--prompt-len', '100', '--new-tokens', '50', '--candidates', '6'];
+    '--sample-seqs', '64', '--prompt-len', '100', '--new-tokens', '50', '--candidates', '6',
+    ...(values['no-torch-compile'] ? ['--no-compile'] : [])];
   log(`running PyTorch: python ${args.join(' ')}`);
   const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`the PyTorch benchmark failed (status ${r.status})`);

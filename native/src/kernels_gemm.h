@@ -128,7 +128,7 @@ static constexpr int NC = 512;
 // Rows per block of A: MC x KC floats (~128 KiB) stay in L2 while every packed panel of B passes them.
 static constexpr int MC = (128 / MR) * MR;
 // Calls with fewer rows than this read B in place.
-static constexpr int PACK_MIN_ROWS = 4 * MR;
+static constexpr int PACK_MIN_ROWS = 128;
 
 static thread_local float* tl_pack = nullptr;
 
