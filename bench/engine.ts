@@ -1,19 +1,20 @@
-// `npm run bench:engine [-- --json] [--preset small] [--quick] [--kernels native|wasm] [--vs-torch
-// [--no-torch-compile]]`:
+// `npm run bench:engine [-- --json] [--preset small] [--quick] [--kernels native|wasm] [--cpu-time]
+// [--vs-torch [--no-torch-compile]]`:
 // measures, on this machine and in this run, for each kernel path (native where built, and WebAssembly)
 // side by side: the FMA peak of the path's own vectors, the GEMM (256^3 and the model's own shapes) on
 // one and two threads, against that peak and against the machine's (the native AVX-512/AVX2 FMA loop),
 // training throughput (forward + backward + AdamW) and batched sampling with the KV cache, with a
 // per-kernel time breakdown; with --vs-torch, PyTorch on the same config and the ratios for each path.
 // Every figure is the best of several runs (the machine may be shared; contention only slows runs down).
-// The last line with --json is one JSON object.
+// --cpu-time runs everything, PyTorch included, on one thread and times it with that thread's CPU time,
+// which other work on the machine does not inflate. The last line with --json is one JSON object.
 import { parseArgs } from 'node:util';
 import { countParams, modelConfig } from '../src/engine/config.js';
 import { EmbeddedEngine } from '../src/engine/embedded.js';
 import { Heap } from '../src/engine/memory.js';
 import { GPT } from '../src/engine/model.js';
 import { AdamW, DEFAULT_ADAMW } from '../src/engine/optimizer.js';
-import { nativeStatus, type KernelPath } from '../src/engine/native.js';
+import { nativeStatus, threadCpuMs, type KernelPath } from '../src/engine/native.js';
 import { DEMO_PRESET, preset } from '../src/engine/presets.js';
 import { Rng } from '../src/engine/rng.js';
 import { ThreadPool } from '../src/engine/threads.js';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     'vs-torch': { type: 'boolean', default: false },
     // skips PyTorch's torch.compile figure (minutes of compiling on a small machine)
     'no-torch-compile': { type: 'boolean', default: false },
+    'cpu-time': { type: 'boolean', default: false },
     kernels: { type: 'string' },
   },
 });
@@ -35,6 +37,10 @@ if (values.kernels !== undefined && values.kernels !== 'native' && values.kernel
 }
 const log = (s: string) => (values.json ? process.stderr : process.stdout).write(s + '\n');
 const reps = values.quick ? 3 : 7;
+const cpuTime = values['cpu-time']!;
+const clock = cpuTime ? threadCpuMs : () => performance.now();
+// threads for the engine and for PyTorch
+const NT = cpuTime ? 1 : 2;
 
 const native = nativeStatus();
 const paths: KernelPath[] = values.kernels ? [values.kernels as KernelPath] : native.available ? ['native', 'wasm'] : ['wasm'];
@@ -44,9 +50,9 @@ function best(fn: () => void, n = reps): number {
   let b = Infinity;
   fn();
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
+    const t = clock();
     fn();
-    b = Math.min(b, performance.now() - t);
+    b = Math.min(b, clock() - t);
   }
   return b / 1000;
 }
@@ -67,7 +73,7 @@ type Row = [string, number, number];
 function measure(path: KernelPath): Record<string, any> {
   const tag = (s: string) => log(`[${path}] ${s}`);
   const heap = new Heap();
-  const pool = new ThreadPool(heap, 2, path);
+  const pool = new ThreadPool(heap, NT, path);
   const info = pool.native?.info;
   const lanes = info?.lanes ?? 4, trip = info?.peakFmas ?? 16;
   const pk = heap.allocF32(512);
@@ -93,7 +99,7 @@ function measure(path: KernelPath): Record<string, any> {
   }
 
   const g256 = gemm(256, 256, 256);
-  tag(`GEMM 256x256x256: ${g256.t1.toFixed(1)} GFLOP/s (1 thread), ${g256.t2.toFixed(1)} (2 threads) = ${((100 * g256.t2) / peak2).toFixed(0)}% of this path's 2-thread peak`);
+  tag(`GEMM 256x256x256: ${g256.t1.toFixed(1)} GFLOP/s (1 thread), ${g256.t2.toFixed(1)} (${NT} threads) = ${((100 * g256.t2) / peak2).toFixed(0)}% of this path's ${NT}-thread peak`);
   const shapes: Array<[string, number, number, number]> = [
     ['qkv', Ntok, C, 3 * C], ['proj', Ntok, C, C], ['fc', Ntok, C, F], ['mlp.proj', Ntok, F, C], ['head', Ntok, C, V],
   ];
@@ -146,7 +152,7 @@ function measure(path: KernelPath): Record<string, any> {
   pool.close();
 
   // sampling through the engine (KV cache, batched); the engine has its own heap and threads
-  const engine = EmbeddedEngine.create(pr, tokenizer, 1, { kernels: path });
+  const engine = EmbeddedEngine.create(pr, tokenizer, 1, { kernels: path, threads: NT });
   const prng = new Rng(3);
   const randText = (n: number) => Array.from({ length: n }, () => String.fromCharCode(97 + prng.int(26))).join('');
   const prompts64 = Array.from({ length: 64 }, () => randText(100));
@@ -205,21 +211,21 @@ for (const r of Object.values(results)) {
 }
 if (machinePeak) {
   for (const [path, r] of Object.entries(results)) {
-    log(`[${path}] GEMM at 2 threads: ${r.matmul_gflops_2t} GFLOP/s at 256^3 = ${(100 * r.matmul_share_of_machine_peak).toFixed(0)}% of the machine's FMA peak (${machinePeak} GFLOP/s); model shapes ${r.matmul_model_gflops_2t} = ${(100 * r.matmul_model_share_of_machine_peak).toFixed(0)}%`);
+    log(`[${path}] GEMM at ${NT} threads: ${r.matmul_gflops_2t} GFLOP/s at 256^3 = ${(100 * r.matmul_share_of_machine_peak).toFixed(0)}% of the machine's FMA peak (${machinePeak} GFLOP/s); model shapes ${r.matmul_model_gflops_2t} = ${(100 * r.matmul_model_share_of_machine_peak).toFixed(0)}%`);
   }
 }
 
-// PyTorch on the same config, same machine, same run (reference/psrlm_ref/bench.py, 2 threads)
+// PyTorch on the same config, same machine, same run (reference/psrlm_ref/bench.py, as many threads)
 let torch: Record<string, any> | undefined;
 if (values['vs-torch']) {
   const { pythonEnv } = (await import(new URL('../../scripts/python-env.mjs', import.meta.url).href)) as { pythonEnv: () => Promise<{ python: string }> };
   const { python } = await pythonEnv();
   const { spawnSync } = await import('node:child_process');
   const args = ['-m', 'psrlm_ref.bench', '--n-layer', String(L), '--n-embd', String(C), '--n-head', String(cfg.n_head),
-    '--n-ctx', String(cfg.n_ctx), '--vocab', String(V), '--batch', String(B), '--seq', String(T), '--threads', '2',
+    '--n-ctx', String(cfg.n_ctx), '--vocab', String(V), '--batch', String(B), '--seq', String(T), '--threads', String(NT),
     '--repeats', values.quick ? '2' : '5', '--train-steps', values.quick ? '3' : '10',
     '--sample-seqs', '64', '--prompt-len', '100', '--new-tokens', '50', '--candidates', '6',
-    ...(values['no-torch-compile'] ? ['--no-compile'] : [])];
+    ...(values['no-torch-compile'] ? ['--no-compile'] : []), ...(cpuTime ? ['--clock', 'thread'] : [])];
   log(`running PyTorch: python ${args.join(' ')}`);
   const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`the PyTorch benchmark failed (status ${r.status})`);
@@ -251,6 +257,7 @@ if (vsTorch) {
 
 const result = {
   machine: { cpus: (await import('node:os')).cpus()[0]?.model, node: process.version, native: native.available ? native.info.cpu : native.reason },
+  clock: cpuTime ? 'thread CPU time, 1 thread' : 'wall, 2 threads',
   machine_fma_peak_gflops: machinePeak ?? null,
   preset: values.preset,
   model: { n_layer: L, n_embd: C, n_head: cfg.n_head, n_ctx: cfg.n_ctx, vocab_size: V },

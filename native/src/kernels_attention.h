@@ -89,13 +89,13 @@ static inline float row_max(const float* row, int n) {
   return vhmax(m);
 }
 
-// C[rows, 0 .. ncols) = scale * A(rows, 0 .. K) @ B, through the GEMM's register tiles (B read in place):
-// one tile of rows <= MR, every column panel.
+// C[rows, 0 .. ncols) = scale * A(rows, 0 .. K) @ B (+ C itself with `carry`), through the GEMM's register
+// tiles (B read in place): one tile of rows <= MR, every column panel.
 static inline void tile_rows(int rows, int K, const float* a, size_t sai, size_t sak, const float* b, size_t ldb,
-                             float* c, size_t ldc, int ncols, float scale) {
+                             float* c, size_t ldc, int ncols, float scale, bool carry = false) {
   for (int j = 0; j < ncols; j += NR) {
     const int ncol = ncols - j < NR ? ncols - j : NR;
-    TileIO io{c + j, nullptr, nullptr, nullptr, nullptr, ldc, ncol, 0, true, scale};
+    TileIO io{c + j, nullptr, nullptr, nullptr, nullptr, ldc, ncol, carry ? 2 : 0, true, scale};
     pick_tile(rows, ncol, false)(K, a, sai, sak, b + j, ldb, io);
   }
 }

@@ -39,6 +39,7 @@ interface Addon {
   call(pool: object, kernel: number, nargs: number): number;
   run(pool: object, kernel: number, total: number, align: number, minSplit: number): void;
   close(pool: object): void;
+  threadCpuNs(): number;
 }
 
 const ADDON = new URL('../../../native/build/Release/psrlm_native.node', import.meta.url);
@@ -70,6 +71,13 @@ function load(): { addon: Addon; info: NativeInfo } | { reason: string } {
 export function nativeStatus(): { available: true; info: NativeInfo } | { available: false; reason: string } {
   const l = load();
   return 'reason' in l ? { available: false, reason: l.reason } : { available: true, info: l.info };
+}
+
+/** CPU time of the calling thread in milliseconds (benchmarks on a shared machine); needs the addon. */
+export function threadCpuMs(): number {
+  const l = load();
+  if ('reason' in l) throw new Error(`the thread CPU clock comes with the native addon, which is unavailable: ${l.reason}`);
+  return l.addon.threadCpuNs() / 1e6;
 }
 
 /** The kernel path to use for `requested` (undefined: PSRLM_KERNELS, else the best available). */
