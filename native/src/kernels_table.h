@@ -163,7 +163,11 @@ ENTRY(heap_base) {
 ENTRY(peak_fma_par) {
   const Args A{x, base};
   float s = 0;
-  for (int r = lo; r < hi; r++) s += peak_fma(A.n(0), A.f(1));
+  for (int r = lo; r < hi; r++) {
+    int n = A.n(0);
+    __asm__ volatile("" : "+r"(n));  // each unit is a separate run: no merging of identical calls
+    s += peak_fma(n, A.f(1));
+  }
   A.f(1)[64 + lo] = s;
   return 0;
 }
