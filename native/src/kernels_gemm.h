@@ -99,6 +99,71 @@ static void gemm_tile(int K, const float* a, size_t sai, size_t sak, const float
   }
 }
 
+// One row of C over NVW vectors of columns (the last one partial unless FULL): a single decoding row
+// reads each row of B as one contiguous run and keeps NVW independent FMA chains in flight, where the
+// MR-row tile would have two. Same per-element arithmetic as gemm_tile.
+template <int NVW, bool FULL>
+static void gemm_row_wide(int K, const float* a, size_t sak, const float* b, size_t ldb, const TileIO& io) {
+  const int last_n = FULL ? W : io.ncol - (NVW - 1) * W;
+  V acc[NVW];
+#pragma GCC unroll 32
+  for (int v = 0; v < NVW; v++) {
+    const int n = v == NVW - 1 ? last_n : W;
+    acc[v] = io.mode == 2 ? vloadn(io.c + v * W, n) : io.mode == 1 ? vloadn(io.bias + v * W, n) : vzero();
+  }
+  for (int k = 0; k < K; k++, a += sak, b += ldb) {
+    const V x = vbcast(a);
+#pragma GCC unroll 32
+    for (int v = 0; v < NVW; v++) {
+      const V bv = (FULL || v < NVW - 1) ? vload(b + v * W) : vloadn(b + v * W, last_n);
+      acc[v] = vfma(x, bv, acc[v]);
+    }
+  }
+  float* const c = io.c;
+  float* const act = io.last ? io.act : nullptr;
+  const float* const resid = io.last ? io.resid : nullptr;
+  const float* const dgelu = io.last ? io.dgelu : nullptr;
+  const bool scaled = io.last && io.scale != 1.0f;
+#pragma GCC unroll 32
+  for (int v = 0; v < NVW; v++) {
+    const int n = v == NVW - 1 ? last_n : W;
+    V x = acc[v];
+    if (scaled) x = vmul(x, vset(io.scale));
+    if (resid) x = vadd(x, vloadn(resid + v * W, n));
+    if (dgelu) x = gelu_grad(vloadn(dgelu + v * W, n), x);
+    if (act != c) vstoren(c + v * W, x, n);
+    if (act) vstoren(act + v * W, gelu(x), n);
+  }
+}
+
+typedef void (*RowFn)(int, const float*, size_t, const float*, size_t, const TileIO&);
+static constexpr int WIDE = 2 * MR;  // vectors per wide row: the tile's accumulator count
+
+template <bool FULL, int... Vs>
+static const RowFn* rows_of(std::integer_sequence<int, Vs...>) {
+  static const RowFn fns[] = {&gemm_row_wide<Vs + 1, FULL>...};
+  return fns;
+}
+
+// A single row of C over columns [c0, c1), WIDE vectors at a time.
+static void gemm_single_row(const float* a, size_t sak, const float* b, size_t ldb, int K, const TileIO& proto, int c0,
+                            int c1) {
+  const auto seq = std::make_integer_sequence<int, WIDE>{};
+  for (int j = c0; j < c1; j += WIDE * W) {
+    const int ncol = c1 - j < WIDE * W ? c1 - j : WIDE * W;
+    const int nv = (ncol + W - 1) / W;
+    TileIO io = proto;
+    io.c += j;
+    if (io.resid) io.resid += j;
+    if (io.act) io.act += j;
+    if (io.dgelu) io.dgelu += j;
+    if (io.bias) io.bias += j;
+    io.ncol = ncol;
+    const RowFn f = (ncol == nv * W ? rows_of<true>(seq) : rows_of<false>(seq))[nv - 1];
+    f(K, a, sak, b + j, ldb, io);
+  }
+}
+
 typedef void (*TileFn)(int, const float*, size_t, size_t, const float*, size_t, const TileIO&);
 
 // Tile functions for every row count 1..MR, indexed [rows - 1].
@@ -161,6 +226,13 @@ static void pack_b(const float* b, size_t ldb, int kc, int nc, float* bp) {
 static void gemm_range(const Gemm& g, int r0, int r1, int c0, int c1) {
   if (r0 >= r1 || c0 >= c1) return;
   const int start = g.acc ? 2 : g.bias ? 1 : 0;
+  if (r1 - r0 == 1) {
+    const size_t o = (size_t)r0 * g.ldc;
+    const TileIO io = {g.c + o, g.resid ? g.resid + o : nullptr, g.act ? g.act + o : nullptr,
+                       g.dgelu ? g.dgelu + o : nullptr, g.bias, g.ldc, 0, start, true};
+    gemm_single_row(g.a + (size_t)r0 * g.sai, g.sak, g.b, g.ldb, g.K, io, c0, c1);
+    return;
+  }
   if (r1 - r0 < PACK_MIN_ROWS || g.K == 0) {
     for (int j = c0; j < c1; j += NR) {
       const int ncol = c1 - j < NR ? c1 - j : NR;

@@ -4,7 +4,8 @@
 // it), a forward and backward over packed sequences whose lengths, head sizes and vocabulary exercise
 // every tile edge, mask and tail agree to float rounding, parameter by parameter; the fused GEMM epilogues
 // equal the separate kernels; shapes big enough for the pool to split give the same bits on one thread
-// and on two. And the path selection: PSRLM_KERNELS and PSRLM_NATIVE_ISA are checked and explained.
+// and on two; the kernels see the heap after it grows. And the path selection: PSRLM_KERNELS and
+// PSRLM_NATIVE_ISA are checked and explained.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { modelConfig, type ModelConfig } from '../../src/engine/config.js';
@@ -131,6 +132,25 @@ if (KERNEL_PATHS.includes('native')) {
       }
     });
   }
+}
+
+if (KERNEL_PATHS.includes('native')) {
+  test('native kernels see the heap after it grows (its bytes never move)', () => {
+    const heap = new Heap(1 << 20);
+    const pool = new ThreadPool(heap, 2, 'native');
+    try {
+      const n = 1 << 24; // 64 MiB each: far past the first megabyte
+      const a = heap.allocF32(n), b = heap.allocF32(n);
+      heap.f32().fill(1.5, a >> 2, (a >> 2) + n);
+      heap.f32().fill(2.25, b >> 2, (b >> 2) + n);
+      pool.run('add_inplace', [a, b], n, 16, 1024);
+      const f = heap.f32();
+      assert.equal(f[(a >> 2) + n - 1], 3.75);
+      assert.equal(f[a >> 2], 3.75);
+    } finally {
+      pool.close();
+    }
+  });
 }
 
 test('PSRLM_KERNELS and PSRLM_NATIVE_ISA are checked, and asking for what cannot run says why', () => {
