@@ -31,7 +31,8 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 }
 const nodedir = path.resolve(path.dirname(process.execPath), '..');
 if (!existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) {
-  unavailable(`Node's headers are not in ${path.join(nodedir, 'include', 'node')} (install your distribution's Node development package)`);
+  const inc = path.join(nodedir, 'include', 'node');
+  unavailable(`Node's headers are not in ${inc} (install your distribution's Node development package)`);
 }
 let gyp;
 try {
@@ -42,13 +43,15 @@ try {
 
 mkdirSync(BUILD, { recursive: true });
 const verb = existsSync(path.join(BUILD, 'Makefile')) ? 'build' : 'rebuild';
-const r = spawnSync(process.execPath, [gyp, verb, '--directory', path.join(ROOT, 'native'), `--nodedir=${nodedir}`, '--jobs=2'], {
+const args = [gyp, verb, '--directory', path.join(ROOT, 'native'), `--nodedir=${nodedir}`, '--jobs=2'];
+const r = spawnSync(process.execPath, args, {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 writeFileSync(LOG, (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? String(r.error) : ''));
 if (r.status !== 0) {
-  const err = ((r.stderr ?? '') + (r.stdout ?? '')).split('\n').find((l) => /error|not found|No such/i.test(l)) ?? `node-gyp exited with ${r.status}`;
+  const lines = ((r.stderr ?? '') + (r.stdout ?? '')).split('\n');
+  const err = lines.find((l) => /error|not found|No such/i.test(l)) ?? `node-gyp exited with ${r.status}`;
   unavailable(`the build failed (${err.trim().slice(0, 160)}); see native/build/build.log`);
 }
 try {

@@ -17,8 +17,9 @@ namespace psrlm_avx2 {
 
 namespace psrlm {
 const KernelTable* table_avx2() {
-  static const KernelTable t = {"avx2", psrlm_avx2::W, psrlm_avx2::MR, psrlm_avx2::PEAK_FMAS,
-                                psrlm_avx2::kEntries, sizeof(psrlm_avx2::kEntries) / sizeof(psrlm_avx2::kEntries[0])};
+  namespace k = psrlm_avx2;
+  static const KernelTable t = {"avx2", k::W, k::MR, k::PEAK_FMAS, k::kEntries,
+                                (int)(sizeof k::kEntries / sizeof k::kEntries[0])};
   return &t;
 }
 }  // namespace psrlm

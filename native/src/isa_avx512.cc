@@ -17,8 +17,9 @@ namespace psrlm_avx512 {
 
 namespace psrlm {
 const KernelTable* table_avx512() {
-  static const KernelTable t = {"avx512", psrlm_avx512::W, psrlm_avx512::MR, psrlm_avx512::PEAK_FMAS,
-                                psrlm_avx512::kEntries, sizeof(psrlm_avx512::kEntries) / sizeof(psrlm_avx512::kEntries[0])};
+  namespace k = psrlm_avx512;
+  static const KernelTable t = {"avx512", k::W, k::MR, k::PEAK_FMAS, k::kEntries,
+                                (int)(sizeof k::kEntries / sizeof k::kEntries[0])};
   return &t;
 }
 }  // namespace psrlm

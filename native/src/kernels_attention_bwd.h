@@ -36,8 +36,8 @@ static void attn_bwd(const float* qkv, const float* y, float* att, const float* 
     // dv_u = sum_{t >= u} p_tu dy_t: A^T rows from the diagonal down
     for (int u0 = 0; u0 < len; u0 += MR) {
       const int rows = len - u0 < MR ? len - u0 : MR;
-      tile_rows(rows, len - u0, A + (size_t)u0 * len + u0, 1, len, dyb + u0 * ldc, ldc, dbase + u0 * ld3 + 2 * C, ld3, D,
-                1.0f);
+      tile_rows(rows, len - u0, A + (size_t)u0 * len + u0, 1, len, dyb + u0 * ldc, ldc, dbase + u0 * ld3 + 2 * C,
+                ld3, D, 1.0f);
     }
     // ds_tu = p_tu (dy_t . v_u - dy_t . y_t) * scale for u <= t, over p
     float* dp = dp_buffer((size_t)MR * len);
@@ -65,8 +65,8 @@ static void attn_bwd(const float* qkv, const float* y, float* att, const float* 
     // dk_u = sum_{t >= u} ds_tu q_t
     for (int u0 = 0; u0 < len; u0 += MR) {
       const int rows = len - u0 < MR ? len - u0 : MR;
-      tile_rows(rows, len - u0, A + (size_t)u0 * len + u0, 1, len, base + u0 * ld3, ld3, dbase + u0 * ld3 + C, ld3, D,
-                1.0f);
+      tile_rows(rows, len - u0, A + (size_t)u0 * len + u0, 1, len, base + u0 * ld3, ld3, dbase + u0 * ld3 + C,
+                ld3, D, 1.0f);
     }
   }
 }

@@ -21,8 +21,8 @@ static void kv_append(uint8_t* base, const float* qkv, const int32_t* tab, int l
 // forward's scheme): the scores against each segment's keys, each row's softmax over its own positions,
 // zeros past them, then the outputs segment by segment, each continuing the previous one's sums from the
 // stored floats. Every value is the one-row path's, bit for bit.
-static void attn_infer_block(uint8_t* base, const float* qr, int qld, float* yr, const int32_t* tab, int last_len, int k,
-                             int layer, int C, int h, int D, float scale, float* rows, int sstride) {
+static void attn_infer_block(uint8_t* base, const float* qr, int qld, float* yr, const int32_t* tab, int last_len,
+                             int k, int layer, int C, int h, int D, float scale, float* rows, int sstride) {
   const int nseg = tab[0];
   int n = 0;
   for (int sg = 0; sg < nseg; sg++) {
@@ -44,7 +44,8 @@ static void attn_infer_block(uint8_t* base, const float* qr, int qld, float* yr,
   for (int sg = 0; sg < nseg; sg++) {
     const int32_t* e = tab + 1 + 5 * sg;
     const int len = sg == nseg - 1 ? last_len + k - 1 : e[2];
-    const float* v = reinterpret_cast<const float*>(base + (uint32_t)e[1] + (size_t)layer * (uint32_t)e[3]) + h * D;
+    const float* v =
+        reinterpret_cast<const float*>(base + (uint32_t)e[1] + (size_t)layer * (uint32_t)e[3]) + h * D;
     tile_rows(k, len, rows + pos, sstride, 1, v, C, yr, C, D, 1.0f, sg > 0);
     pos += len;
   }
@@ -82,7 +83,8 @@ static void attn_infer_row(uint8_t* base, const float* q, int qld, float* y, con
     int pos = 0;
     for (int sg = 0; sg < nseg; sg++) {
       const int32_t* e = tab + 1 + 5 * sg;
-      const float* v = reinterpret_cast<const float*>(base + (uint32_t)e[1] + (size_t)layer * (uint32_t)e[3]) + h * D + d;
+      const float* v =
+          reinterpret_cast<const float*>(base + (uint32_t)e[1] + (size_t)layer * (uint32_t)e[3]) + h * D + d;
       const int len = sg == nseg - 1 ? last_len : e[2];
       for (int u = 0; u < len; u++, v += C) {
         const V p = vbcast(row + pos + u);
@@ -109,7 +111,8 @@ static void attn_infer_row(uint8_t* base, const float* q, int qld, float* y, con
     int pos = 0;
     for (int sg = 0; sg < nseg; sg++) {
       const int32_t* e = tab + 1 + 5 * sg;
-      const float* v = reinterpret_cast<const float*>(base + (uint32_t)e[1] + (size_t)layer * (uint32_t)e[3]) + h * D + d;
+      const float* v =
+          reinterpret_cast<const float*>(base + (uint32_t)e[1] + (size_t)layer * (uint32_t)e[3]) + h * D + d;
       const int len = sg == nseg - 1 ? last_len : e[2];
       acc = weighted(row + pos, v, C, len, acc, nd);
       pos += len;

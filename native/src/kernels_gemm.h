@@ -1,7 +1,8 @@
 // The GEMM, C[i, j] = init + sum_k A(i, k) B[k, j] with an epilogue: init is 0, bias[j] or C itself;
 // then, once the reduction is done, + resid[i, j] (a residual connection), or times gelu'(pre[i, j]) (the
-// MLP activation's backward), and/or act = gelu(C) (the MLP's activation). A(i, k) lies at a[i*sai + k*sak], so A @ B (sai = K, sak = 1) and A^T @ B for a stored
-// [K, M] operand (sai = 1, sak = M: weight gradients) are one code path.
+// MLP activation's backward), and/or act = gelu(C) (the MLP's activation). A(i, k) lies at
+// a[i*sai + k*sak], so A @ B (sai = K, sak = 1) and A^T @ B for a stored [K, M] operand (sai = 1, sak = M:
+// weight gradients) are one code path.
 //
 // Register tile: MR rows x 2 vectors of columns held in accumulators while k runs; each step loads two B
 // vectors and broadcasts MR values of A. Tall calls pack B in KC x 2W panels (contiguous, so one TLB

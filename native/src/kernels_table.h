@@ -7,7 +7,8 @@
 #define UNUSED_RANGE (void)lo, (void)hi
 
 static Gemm plain_gemm(const Args& A, size_t sai, size_t sak, const float* bias, int K, int N, int acc_arg) {
-  return Gemm{A.f(0), sai, sak, A.f(1), (size_t)N, A.f(2), (size_t)N, bias, nullptr, nullptr, nullptr, K, A.n(acc_arg) != 0};
+  return Gemm{A.f(0), sai, sak, A.f(1), (size_t)N, A.f(2), (size_t)N, bias, nullptr, nullptr, nullptr, K,
+              A.n(acc_arg) != 0};
 }
 
 ENTRY(matmul) {

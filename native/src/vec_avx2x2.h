@@ -34,7 +34,8 @@ static inline void vstoren(float* p, V a, int n) {
 static inline V vkeepn(V a, int n, float fill) {
   if (n >= W) return a;
   __m256 f = _mm256_set1_ps(fill);
-  return {_mm256_blendv_ps(f, a.lo, _mm256_castsi256_ps(mask8(n))), _mm256_blendv_ps(f, a.hi, _mm256_castsi256_ps(mask8(n - 8)))};
+  return {_mm256_blendv_ps(f, a.lo, _mm256_castsi256_ps(mask8(n))),
+          _mm256_blendv_ps(f, a.hi, _mm256_castsi256_ps(mask8(n - 8)))};
 }
 
 #define PSRLM_PAIR(name, op) \

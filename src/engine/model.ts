@@ -81,7 +81,10 @@ export class GPT {
    * these in the GEMM's epilogue; the WebAssembly path runs the separate kernels after it, with the
    * same arithmetic.
    */
-  mm(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc = 0, resid = 0, act = 0, dgelu = 0): void {
+  mm(
+    a: number, b: number, c: number, bias: number, M: number, K: number, N: number,
+    acc = 0, resid = 0, act = 0, dgelu = 0,
+  ): void {
     if (this.pool.native) {
       this.nativeGemm(a, K, 1, b, c, bias, M, K, N, acc, resid, act, dgelu);
       return;
@@ -100,8 +103,8 @@ export class GPT {
    * long reductions (weight gradients, where each thread would otherwise pack all of B), by columns.
    */
   private nativeGemm(
-    a: number, sai: number, sak: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc: number,
-    resid: number, act: number, dgelu: number,
+    a: number, sai: number, sak: number, b: number, c: number, bias: number, M: number, K: number, N: number,
+    acc: number, resid: number, act: number, dgelu: number,
   ): void {
     const { mr, lanes } = this.pool.native!.info;
     const args = [a, sai, sak, b, c, bias, resid, act, M, K, N, acc, dgelu];
@@ -272,7 +275,9 @@ export class GPT {
    * y = x @ W + b backward: dx = dy @ W^T (written; times gelu'(dgelu) when x = gelu(dgelu)),
    * dW += x^T @ dy, db += colsum(dy).
    */
-  private linearBackward(dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tW: number, dgelu = 0): void {
+  private linearBackward(
+    dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tW: number, dgelu = 0,
+  ): void {
     const W = this.p(name + '.weight');
     this.transpose(W, tW, K, M);
     this.mm(dy, tW, dxOut, 0, N, M, K, 0, 0, 0, dgelu);

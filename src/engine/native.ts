@@ -56,7 +56,8 @@ function load(): { addon: Addon; info: NativeInfo } | { reason: string } {
   if (loaded) return loaded;
   const file = fileURLToPath(ADDON);
   if (!existsSync(file)) {
-    const why = existsSync(REASON) ? readFileSync(REASON, 'utf8').trim() : "the addon is not built (run 'npm run build:native')";
+    const why = existsSync(REASON) ? readFileSync(REASON, 'utf8').trim()
+      : "the addon is not built (run 'npm run build:native')";
     return (loaded = { reason: why });
   }
   try {
@@ -76,7 +77,7 @@ export function nativeStatus(): { available: true; info: NativeInfo } | { availa
 /** CPU time of the calling thread in milliseconds (benchmarks on a shared machine); needs the addon. */
 export function threadCpuMs(): number {
   const l = load();
-  if ('reason' in l) throw new Error(`the thread CPU clock comes with the native addon, which is unavailable: ${l.reason}`);
+  if ('reason' in l) throw new Error(`the thread CPU clock needs the native addon, which is unavailable: ${l.reason}`);
   return l.addon.threadCpuNs() / 1e6;
 }
 

@@ -84,7 +84,9 @@ export class ThreadPool {
     this.dispatch(name, args, total, align, minSplit);
   }
 
-  private dispatch(name: KernelName | NativeOnlyKernel, args: number[], total: number, align: number, minSplit: number): void {
+  private dispatch(
+    name: KernelName | NativeOnlyKernel, args: number[], total: number, align: number, minSplit: number,
+  ): void {
     if (this.native) {
       this.native.run(name, args, total, align, minSplit);
       return;

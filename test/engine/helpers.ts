@@ -23,7 +23,9 @@ export function eachPath(name: string, fn: (kernels: KernelPath) => void | Promi
   for (const kernels of KERNEL_PATHS) test(`${name} [${kernels}]`, () => fn(kernels));
 }
 
-export function tinyModel(over: Partial<ModelConfig> = {}, threads = 2, seed = 1, kernels?: KernelPath): { model: GPT; heap: Heap; pool: ThreadPool } {
+export function tinyModel(
+  over: Partial<ModelConfig> = {}, threads = 2, seed = 1, kernels?: KernelPath,
+): { model: GPT; heap: Heap; pool: ThreadPool } {
   const heap = new Heap();
   const pool = new ThreadPool(heap, threads, kernels);
   const cfg = modelConfig({ vocab_size: 13, n_ctx: 32, n_layer: 2, n_embd: 16, n_head: 2, ...over });

@@ -40,7 +40,8 @@ function forwardBackward(kernels: KernelPath, over: Partial<ModelConfig>, lens: 
   const heap = new Heap();
   const pool = new ThreadPool(heap, threads, kernels);
   try {
-    const model = new GPT(modelConfig({ vocab_size: 37, n_ctx: 96, n_layer: 2, n_embd: 32, n_head: 4, ...over }), heap, pool);
+    const cfg = modelConfig({ vocab_size: 37, n_ctx: 96, n_layer: 2, n_embd: 32, n_head: 4, ...over });
+    const model = new GPT(cfg, heap, pool);
     model.init(3);
     amplify(model, 5);
     const rng = new Rng(9);
@@ -79,7 +80,8 @@ if (KERNEL_PATHS.includes('native')) {
         assert.ok(relErr(n.logp, w.logp) < 1e-5, `${label}: log-probs differ by ${relErr(n.logp, w.logp)}`);
         assert.ok(relErr(n.logits, w.logits) < 1e-5, `${label}: logits differ by ${relErr(n.logits, w.logits)}`);
         for (const p of w.model.layout.params) {
-          const e = relErr(n.grads.subarray(p.offset, p.offset + p.size), w.grads.subarray(p.offset, p.offset + p.size));
+          const span = (g: Float32Array) => g.subarray(p.offset, p.offset + p.size);
+          const e = relErr(span(n.grads), span(w.grads));
           assert.ok(e < 1e-4, `${label}: gradient of ${p.name} differs by ${e} of its scale`);
         }
       }
@@ -154,15 +156,17 @@ if (KERNEL_PATHS.includes('native')) {
 }
 
 test('PSRLM_KERNELS and PSRLM_NATIVE_ISA are checked, and asking for what cannot run says why', () => {
-  assert.throws(() => withEnv({ PSRLM_KERNELS: 'gpu' }, () => resolveKernelPath()), /PSRLM_KERNELS must be 'native' or 'wasm', not 'gpu'/);
+  assert.throws(() => withEnv({ PSRLM_KERNELS: 'gpu' }, () => resolveKernelPath()),
+    /PSRLM_KERNELS must be 'native' or 'wasm', not 'gpu'/);
   assert.equal(withEnv({ PSRLM_KERNELS: 'wasm' }, () => resolveKernelPath()), 'wasm');
-  assert.equal(withEnv({ PSRLM_KERNELS: 'native' }, () => resolveKernelPath('wasm')), 'wasm', 'an explicit option wins');
+  assert.equal(withEnv({ PSRLM_KERNELS: 'native' }, () => resolveKernelPath('wasm')), 'wasm', 'the option wins');
   if (native.available) {
-    assert.equal(withEnv({ PSRLM_KERNELS: undefined }, () => resolveKernelPath()), 'native', 'native by default where built');
+    assert.equal(withEnv({ PSRLM_KERNELS: undefined }, () => resolveKernelPath()), 'native', 'native where built');
     assert.throws(() => withEnv({ PSRLM_NATIVE_ISA: 'sse2' }, () => new ThreadPool(new Heap(), 1, 'native')),
       /PSRLM_NATIVE_ISA must be avx512, avx2 or avx2x2, not 'sse2'/);
     if (!native.info.cpu.includes('avx512f')) {
-      assert.throws(() => withEnv({ PSRLM_NATIVE_ISA: 'avx512' }, () => new ThreadPool(new Heap(), 1, 'native')), /does not support AVX-512F/);
+      assert.throws(() => withEnv({ PSRLM_NATIVE_ISA: 'avx512' }, () => new ThreadPool(new Heap(), 1, 'native')),
+        /does not support AVX-512F/);
     }
   } else {
     assert.throws(() => resolveKernelPath('native'), /asks for the native kernels, but they are unavailable: .+/);

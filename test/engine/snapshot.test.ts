@@ -62,7 +62,7 @@ function train(e: EmbeddedEngine, kind: Kind, opts: TrainOptions): Promise<Train
 
 for (const kind of ['sft', 'dpo'] as const) {
   eachPath(`${kind}: interrupted after a snapshot and resumed in a fresh engine equals the uninterrupted run, bit for bit`, async (kernels) => {
-    const withEngine = <T>(seed: number, fn: (e: EmbeddedEngine) => Promise<T>): Promise<T> => engineWith(seed, fn, kernels);
+    const withEngine = <T>(seed: number, fn: (e: EmbeddedEngine) => Promise<T>) => engineWith(seed, fn, kernels);
     const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-snap-'));
     try {
       const A = path.join(dir, 'A'), B = path.join(dir, 'B');

@@ -34,8 +34,9 @@ const oracleCache = new Map<string, { res: any; tensors: (file: string) => Tenso
 
 /** Runs one oracle request in `dir` (or reuses its result); returns result.json and its tensor files. */
 function oracle(py: string, dir: string, name: string, req: Record<string, unknown>) {
-  const weights = ['checkpoint', 'reference'].map((k) => typeof req[k] === 'string'
-    ? createHash('sha256').update(readFileSync(path.join(dir, req[k] as string, 'model.safetensors'))).digest('hex') : '');
+  const hash = (ck: string) => createHash('sha256')
+    .update(readFileSync(path.join(dir, ck, 'model.safetensors'))).digest('hex');
+  const weights = ['checkpoint', 'reference'].map((k) => (typeof req[k] === 'string' ? hash(req[k] as string) : ''));
   const key = `${name} ${weights.join(' ')} ${JSON.stringify(req)}`;
   const hit = oracleCache.get(key);
   if (hit) return hit;
@@ -46,7 +47,8 @@ function oracle(py: string, dir: string, name: string, req: Record<string, unkno
   const res = JSON.parse(readFileSync(resPath, 'utf8'));
   assert.equal(res.ok, true, `oracle ${name}: ${res.error ?? r.stderr}`);
   const out = path.join(dir, `${name}.out`);
-  const files = new Map(readdirSync(out).filter((f) => f.endsWith('.safetensors')).map((f) => [f, readSafetensors(path.join(out, f)).tensors]));
+  const names = readdirSync(out).filter((f) => f.endsWith('.safetensors'));
+  const files = new Map(names.map((f) => [f, readSafetensors(path.join(out, f)).tensors]));
   const result = { res, tensors: (file: string) => files.get(file) ?? assert.fail(`oracle ${name} wrote no ${file}`) };
   oracleCache.set(key, result);
   return result;
