@@ -9,6 +9,7 @@ import { modelConfig, type ModelConfig } from './config.js';
 import { loadWeights, readCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Decoder, generateTokens, type Admission, type Admit, type GenerateStats, type SampleState, type TokenRequest } from './generate.js';
 import { InferRunner } from './infer.js';
+import type { KernelPath } from './native.js';
 import { Heap } from './memory.js';
 import { GPT } from './model.js';
 import { AdamW } from './optimizer.js';
@@ -24,6 +25,8 @@ import type {
 export interface EmbeddedOptions {
   /** Worker threads in total, including the caller (1 or 2). Default 2. */
   threads?: number;
+  /** Kernels: 'native' (C++, AVX-512/AVX2) or 'wasm'. Default: PSRLM_KERNELS, else native where built. */
+  kernels?: KernelPath;
   /** Share KV caches between prompts with common prefixes (default true). */
   share_prefix?: boolean;
   /** Rows per model call when generating (bounds memory). Default 512. */
@@ -79,7 +82,7 @@ export class EmbeddedEngine implements Engine, Trainer {
       throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}`);
     }
     this.heap = new Heap();
-    this.pool = new ThreadPool(this.heap, opts.threads ?? 2);
+    this.pool = new ThreadPool(this.heap, opts.threads ?? 2, { kernels: opts.kernels });
     this.model = new GPT(cfg, this.heap, this.pool);
     this.tokenizer = tokenizer;
     this.runner = new InferRunner(this.model);

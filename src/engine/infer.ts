@@ -91,8 +91,11 @@ export class InferRunner {
     const blocks: number[] = [];
     const al = (n: number) => { const p = heap.allocF32(n); blocks.push(p); return p; };
     const tok = al(R), pos = al(R), qtab = al(2 * R), kvtab = al(4 * R);
-    const x = al(R * C), a = al(R * C), mean = al(R), rstd = al(R), qkv = al(R * 3 * C), y = al(R * C);
-    const tmp = al(R * C), fc = al(R * F), scores = al(R * H * m.cfg.n_ctx);
+    const a = al(R * C), mean = al(R), rstd = al(R), qkv = al(R * 3 * C), y = al(R * C);
+    const fc = al(R * F), scores = al(R * H * m.cfg.n_ctx);
+    // the residual stream: each residual GEMM writes the other buffer, then the two swap
+    let x = al(R * C), tmp = al(R * C);
+    const swap = () => { const t = x; x = tmp; tmp = t; };
     try {
       const i32 = heap.i32();
       for (let i = 0; i < R; i++) {
@@ -113,13 +116,12 @@ export class InferRunner {
         m.mm(a, m.p(pre + 'attn.qkv.weight'), qkv, m.p(pre + 'attn.qkv.bias'), R, C, 3 * C);
         pool.run('kv_append', [qkv, kvtab, l, C], R, 1, 256);
         pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H, scores, m.cfg.n_ctx], R * H, 1, 32);
-        m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C);
-        pool.run('add_inplace', [x, tmp], R * C, 16, 65536);
+        m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C, 0, x);
+        swap();
         pool.run('layernorm_fwd', [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps], R, 1, 256);
-        m.mm(a, m.p(pre + 'mlp.fc.weight'), fc, m.p(pre + 'mlp.fc.bias'), R, C, F);
-        pool.run('gelu_fwd', [fc, fc], R * F, 16, 32768);
-        m.mm(fc, m.p(pre + 'mlp.proj.weight'), tmp, m.p(pre + 'mlp.proj.bias'), R, F, C);
-        pool.run('add_inplace', [x, tmp], R * C, 16, 65536);
+        m.mm(a, m.p(pre + 'mlp.fc.weight'), fc, m.p(pre + 'mlp.fc.bias'), R, C, F, 0, 0, fc);
+        m.mm(fc, m.p(pre + 'mlp.proj.weight'), tmp, m.p(pre + 'mlp.proj.bias'), R, F, C, 0, x);
+        swap();
       }
       for (const r of rows) r.chain.last.len = Math.max(r.chain.last.len, r.slot + 1);
       const W = want.length;

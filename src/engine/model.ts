@@ -13,6 +13,8 @@ import { Rng } from './rng.js';
 
 /** GEMMs smaller than this (multiply-adds) run on the calling thread alone. */
 export const SPLIT_MACS = 1 << 20;
+/** The same for the native kernels, whose hand-off to their second thread costs far less. */
+export const NATIVE_SPLIT_MACS = 1 << 18;
 
 export interface PackedBatch {
   /** Input ids, sequences back to back. */
@@ -73,11 +75,43 @@ export class GPT {
   }
 
   // ---- helpers: GEMM split by rows when tall, by columns when short ----
-  mm(a: number, b: number, c: number, bias: number, M: number, K: number, N: number, acc = 0): void {
+  /**
+   * c[M,N] (=|+=) a[M,K] @ b[K,N] (+ bias), then c += resid (a residual connection), and act = gelu(c)
+   * (act may be c itself), or c *= gelu'(dgelu) (the activation's backward). The native kernels do
+   * these in the GEMM's epilogue; the WebAssembly path runs the separate kernels after it, with the
+   * same arithmetic.
+   */
+  mm(
+    a: number, b: number, c: number, bias: number, M: number, K: number, N: number,
+    acc = 0, resid = 0, act = 0, dgelu = 0,
+  ): void {
+    if (this.pool.native) {
+      this.nativeGemm(a, K, 1, b, c, bias, M, K, N, acc, resid, act, dgelu);
+      return;
+    }
     // below ~1M multiply-adds (tens of microseconds) a hand-off to the second core costs more than it saves
     if (M * K * N < SPLIT_MACS) this.pool.k.matmul(a, b, c, bias, M, K, N, acc, 0, M, 0, N);
     else if (M >= 32) this.pool.run('matmul_rows', [a, b, c, bias, M, K, N, acc], M, 4, 8);
     else this.pool.run('matmul_cols', [a, b, c, bias, M, K, N, acc], N, 8, 64);
+    if (resid) this.pool.run('add_inplace', [c, resid], M * N, 16, 65536);
+    if (dgelu) this.pool.run('gelu_bwd', [dgelu, c, c], M * N, 16, 32768);
+    if (act) this.pool.run('gelu_fwd', [c, act], M * N, 16, 32768);
+  }
+
+  /**
+   * The native GEMM, A(i, k) at a + 4 (i sai + k sak). Tall products split by rows; short ones, and
+   * long reductions (weight gradients, where each thread would otherwise pack all of B), by columns.
+   */
+  private nativeGemm(
+    a: number, sai: number, sak: number, b: number, c: number, bias: number, M: number, K: number, N: number,
+    acc: number, resid: number, act: number, dgelu: number,
+  ): void {
+    const { mr, lanes } = this.pool.native!.info;
+    const args = [a, sai, sak, b, c, bias, resid, act, M, K, N, acc, dgelu];
+    if (M * K * N < NATIVE_SPLIT_MACS) this.pool.native!.k.gemm_rows(...args, 0, M);
+    else if (M >= 16 * mr && K <= 4 * N) this.pool.run('gemm_rows', args, M, mr, 2 * mr);
+    else if (N >= 4 * lanes) this.pool.run('gemm_cols', args, N, 2 * lanes, 4 * lanes);
+    else this.pool.run('gemm_rows', args, M, mr, 2 * mr);
   }
 
   /**
@@ -86,6 +120,11 @@ export class GPT {
    * the same order, so the result is the unchunked one bit for bit.
    */
   mmTN(a: number, b: number, c: number, M: number, K: number, N: number, acc = 1): void {
+    if (this.pool.native) {
+      // the native GEMM blocks the reduction itself, in the same order
+      this.nativeGemm(a, 1, M, b, c, 0, M, K, N, acc, 0, 0, 0);
+      return;
+    }
     const chunk = Math.max(64, Math.floor(96 * 1024 / (M + N) / 4) * 4);
     for (let k0 = 0; k0 < K; k0 += chunk) {
       const kc = Math.min(chunk, K - k0);
@@ -159,13 +198,10 @@ export class GPT {
       pool.run('layernorm_fwd', [h, this.p(pre + 'ln1.weight'), this.p(pre + 'ln1.bias'), a.ln1, a.ln1m, a.ln1r, C, ln_eps], N, 1, 256);
       this.mm(a.ln1, this.p(pre + 'attn.qkv.weight'), a.qkv, this.p(pre + 'attn.qkv.bias'), N, C, 3 * C);
       pool.run('attn_fwd', [a.qkv, a.y, a.att, acts.seqs, kt, C, H], S * H, 1, 2);
-      this.mm(a.y, this.p(pre + 'attn.proj.weight'), a.hmid, this.p(pre + 'attn.proj.bias'), N, C, C);
-      pool.run('add_inplace', [a.hmid, h], N * C, 16, 65536);
+      this.mm(a.y, this.p(pre + 'attn.proj.weight'), a.hmid, this.p(pre + 'attn.proj.bias'), N, C, C, 0, h);
       pool.run('layernorm_fwd', [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps], N, 1, 256);
-      this.mm(a.ln2, this.p(pre + 'mlp.fc.weight'), a.fc, this.p(pre + 'mlp.fc.bias'), N, C, F);
-      pool.run('gelu_fwd', [a.fc, a.fca], N * F, 16, 32768);
-      this.mm(a.fca, this.p(pre + 'mlp.proj.weight'), a.hout, this.p(pre + 'mlp.proj.bias'), N, F, C);
-      pool.run('add_inplace', [a.hout, a.hmid], N * C, 16, 65536);
+      this.mm(a.ln2, this.p(pre + 'mlp.fc.weight'), a.fc, this.p(pre + 'mlp.fc.bias'), N, C, F, 0, 0, a.fca);
+      this.mm(a.fca, this.p(pre + 'mlp.proj.weight'), a.hout, this.p(pre + 'mlp.proj.bias'), N, F, C, 0, a.hmid);
       acts.layers.push(a);
       h = a.hout;
     }
@@ -219,8 +255,7 @@ export class GPT {
         const pre = `h.${l}.`;
         const hin = l > 0 ? acts.layers[l - 1]!.hout : acts.h0;
         // MLP: hout = hmid + gelu(ln2 @ Wfc + bfc) @ Wp + bp
-        this.linearBackward(dh, a.fca, pre + 'mlp.proj', N, F, C, dx, tW);
-        pool.run('gelu_bwd', [a.fc, dx, dx], N * F, 16, 32768);
+        this.linearBackward(dh, a.fca, pre + 'mlp.proj', N, F, C, dx, tW, a.fc);
         this.linearBackward(dx, a.ln2, pre + 'mlp.fc', N, C, F, dqkv, tW);
         this.lnBackward(dqkv, a.hmid, pre + 'ln2', a.ln2m, a.ln2r, dh, N);
         // attention: hmid = hin + attn(ln1) @ Wo + bo
@@ -236,11 +271,16 @@ export class GPT {
     }
   }
 
-  /** y = x @ W + b backward: dx = dy @ W^T (written), dW += x^T @ dy, db += colsum(dy). */
-  private linearBackward(dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tW: number): void {
+  /**
+   * y = x @ W + b backward: dx = dy @ W^T (written; times gelu'(dgelu) when x = gelu(dgelu)),
+   * dW += x^T @ dy, db += colsum(dy).
+   */
+  private linearBackward(
+    dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tW: number, dgelu = 0,
+  ): void {
     const W = this.p(name + '.weight');
     this.transpose(W, tW, K, M);
-    this.mm(dy, tW, dxOut, 0, N, M, K);
+    this.mm(dy, tW, dxOut, 0, N, M, K, 0, 0, 0, dgelu);
     this.mmTN(x, dy, this.p(name + '.weight', true), K, N, M);
     this.pool.run('colsum', [dy, this.p(name + '.bias', true), N, M, 1], M, 4, 64);
   }

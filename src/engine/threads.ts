@@ -11,10 +11,14 @@
 // on a message port and wakes the waiter, which reads the reason synchronously (receiveMessageOnPort).
 // The watchdog is inline code, so nothing on disk can stop it from loading. The hand-off's fast path is
 // unchanged: the state is only read once the caller has spun and fallen back to sleeping.
+//
+// With the native kernels (src/engine/native.ts) the addon splits calls between threads of its own, and
+// no worker is started here.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { instantiate, kernelModule, type KernelName, type Kernels } from './wasm.js';
 import { RESERVED, type Heap } from './memory.js';
+import { NativeKernels, resolveKernelPath, type KernelPath, type NativeOnlyKernel } from './native.js';
 
 const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5, STATE = 6;
 /** Values of ctl[STATE]: the worker writes RUNNING once its kernels are instantiated; the watchdog FAILED. */
@@ -51,6 +55,8 @@ try {
 export interface ThreadPoolOptions {
   /** The kernel worker's module (default: worker.js beside this file); tests point it at broken ones. */
   workerUrl?: URL;
+  /** Which kernels run (default: PSRLM_KERNELS, else native where the addon loads, else WebAssembly). */
+  kernels?: KernelPath;
 }
 
 export const KERNEL_NAMES: KernelName[] = [
@@ -62,6 +68,10 @@ export const KERNEL_NAMES: KernelName[] = [
 export class ThreadPool {
   readonly k: Kernels;
   readonly threads: number;
+  /** Which kernels run: the native addon's or the WebAssembly module's. */
+  readonly path: KernelPath;
+  /** The native kernels, when they are the ones running. */
+  readonly native: NativeKernels | undefined;
   private ctl: Int32Array;
   private args: Float64Array;
   private worker: Worker | undefined;
@@ -81,6 +91,16 @@ export class ThreadPool {
 
   constructor(readonly heap: Heap, threads = 2, opts: ThreadPoolOptions = {}) {
     this.workerUrl = opts.workerUrl ?? new URL('./worker.js', import.meta.url);
+    this.path = resolveKernelPath(opts.kernels);
+    if (this.path === 'native') {
+      this.threads = Math.max(1, Math.min(2, threads));
+      this.native = new NativeKernels(heap, this.threads);
+      this.k = this.native.k;
+      this.ctl = new Int32Array(16);
+      this.args = new Float64Array(MAX_ARGS);
+      return;
+    }
+    this.native = undefined;
     const module = kernelModule();
     this.k = instantiate(module, heap.memory);
     if (this.k.heap_base() > RESERVED) {
@@ -112,7 +132,7 @@ export class ThreadPool {
    * keeps the split point a multiple of it (e.g. 8 columns for the GEMM); `minSplit` is the smallest
    * total worth handing to a second thread.
    */
-  run(name: KernelName, args: number[], total: number, align = 1, minSplit = 2): void {
+  run(name: KernelName | NativeOnlyKernel, args: number[], total: number, align = 1, minSplit = 2): void {
     if (this.profile) {
       const t = performance.now();
       this.dispatch(name, args, total, align, minSplit);
@@ -125,7 +145,18 @@ export class ThreadPool {
     this.dispatch(name, args, total, align, minSplit);
   }
 
-  private dispatch(name: KernelName, args: number[], total: number, align: number, minSplit: number): void {
+  private dispatch(
+    name: KernelName | NativeOnlyKernel,
+    args: number[],
+    total: number,
+    align: number,
+    minSplit: number,
+  ): void {
+    if (this.native) {
+      this.native.run(name, args, total, align, minSplit);
+      return;
+    }
+    if (name === 'gemm_rows' || name === 'gemm_cols') throw new Error(`${name} is a native kernel only`);
     const fn = this.k[name] as unknown as (...a: number[]) => void;
     if (!this.worker || total < minSplit || total < 2 * align) {
       this.inlineCalls++;
@@ -186,6 +217,7 @@ export class ThreadPool {
   }
 
   close(): void {
+    this.native?.close();
     if (!this.worker) return;
     Atomics.store(this.ctl, STOP, 1);
     Atomics.store(this.ctl, SEQ, ++this.seq);

@@ -1,7 +1,7 @@
 // Behavioural oracles for the embedded engine: hand-computed DPO loss, SFT overfitting, greedy decoding
 // against argmax of a full recompute, KV-cache log-probs against the training forward, prefix sharing
-// against no sharing, checkpoint round trips, and determinism across runs and thread counts.
-import { test } from 'node:test';
+// against no sharing, checkpoint round trips, and determinism across runs and thread counts. Each runs on
+// every kernel path (native and WebAssembly: helpers.ts).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,20 +9,22 @@ import path from 'node:path';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import { encodePair, pack } from '../../src/engine/trainer.js';
+import type { KernelPath } from '../../src/engine/native.js';
 import type { PreferencePair } from '../../src/engine/types.js';
+import { eachPath as test } from './helpers.js';
 
 const SMALL = { n_layer: 2, n_embd: 32, n_head: 4, n_ctx: 64 };
 
-function trainedAdder(seed = 1): Promise<EmbeddedEngine> {
-  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), seed);
+function trainedAdder(kernels: KernelPath, seed = 1): Promise<EmbeddedEngine> {
+  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), seed, { kernels });
   const ex = [];
   for (let a = 0; a < 6; a++) for (let b = 0; b < 5; b++) ex.push({ prompt: `${a}+${b}=`, completion: `${a + b};` });
   return e.trainSFT(ex, { epochs: 100, lr: 1e-2, batch_size: 10, seed }).then(() => e);
 }
 
-test('DPO loss equals the hand-computed value on a uniform model, EOS only on final pairs', async () => {
+test('DPO loss equals the hand-computed value on a uniform model, EOS only on final pairs', async (kernels) => {
   const tok = Tokenizer.ascii();
-  const e = EmbeddedEngine.create(SMALL, tok, 1);
+  const e = EmbeddedEngine.create(SMALL, tok, 1, { kernels });
   try {
     // all weights zero: logits are 0, every token has log p = -log V exactly (up to fp32 rounding)
     const f = (e as unknown as { heap: { f32(): Float32Array } }).heap.f32();
@@ -66,8 +68,8 @@ test('DPO loss equals the hand-computed value on a uniform model, EOS only on fi
   }
 });
 
-test('SFT overfits a tiny set and greedy decoding reproduces it', async () => {
-  const e = await trainedAdder();
+test('SFT overfits a tiny set and greedy decoding reproduces it', async (kernels) => {
+  const e = await trainedAdder(kernels);
   try {
     const prompts = ['2+3=', '5+4=', '0+0='];
     const out = await e.generate(prompts, { temperature: 0, max_tokens: 4, stop: [';'] });
@@ -81,8 +83,8 @@ test('SFT overfits a tiny set and greedy decoding reproduces it', async () => {
 });
 
 for (const [label, cfg] of [['head size 8', SMALL], ['head size 48', { ...SMALL, n_embd: 96, n_head: 2 }]] as const) {
-test(`greedy decoding equals the argmax of a full recompute; KV-cache log-probs equal the training forward, bit for bit (${label})`, async () => {
-  const e = EmbeddedEngine.create(cfg, Tokenizer.ascii(), 7);
+test(`greedy decoding equals the argmax of a full recompute; KV-cache log-probs equal the training forward, bit for bit (${label})`, async (kernels) => {
+  const e = EmbeddedEngine.create(cfg, Tokenizer.ascii(), 7, { kernels });
   try {
     const prompt = 'Step 1: 12+7=19\n';
     const [[c]] = (await e.generate([prompt], { temperature: 0, max_tokens: 20 })) as [[import('../../src/engine/types.js').Completion]];
@@ -107,14 +109,14 @@ test(`greedy decoding equals the argmax of a full recompute; KV-cache log-probs 
 });
 }
 
-test('prefix-shared sampling equals unshared sampling for the same seeds, bit for bit', async () => {
+test('prefix-shared sampling equals unshared sampling for the same seeds, bit for bit', async (kernels) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-'));
   try {
-    const base = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 3);
+    const base = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 3, { kernels });
     await base.save(dir);
     await base.close();
-    const shared = EmbeddedEngine.load(dir, { share_prefix: true });
-    const unshared = EmbeddedEngine.load(dir, { share_prefix: false, threads: 1 });
+    const shared = EmbeddedEngine.load(dir, { share_prefix: true, kernels });
+    const unshared = EmbeddedEngine.load(dir, { share_prefix: false, threads: 1, kernels });
     const prefix = 'Problem: 4 boxes of 7. Steps so far: 4*7=28\n';
     const prompts = [prefix + 'A', prefix + 'B', prefix + 'A', 'other', prefix];
     const opts = { n: 6, temperature: 0.5, top_p: 0.95, max_tokens: 12, seed: 11, stop: ['\n'] };
@@ -134,12 +136,12 @@ test('prefix-shared sampling equals unshared sampling for the same seeds, bit fo
   }
 });
 
-test('checkpoint round trip is bit-exact', async () => {
+test('checkpoint round trip is bit-exact', async (kernels) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-'));
   try {
-    const e = await trainedAdder(2);
+    const e = await trainedAdder(kernels, 2);
     await e.save(dir);
-    const l = EmbeddedEngine.load(dir);
+    const l = EmbeddedEngine.load(dir, { kernels });
     assert.deepEqual(l.weights(), e.weights());
     assert.deepEqual(l.config, e.config);
     assert.deepEqual(l.tokenizerJSON, e.tokenizerJSON);
@@ -152,10 +154,10 @@ test('checkpoint round trip is bit-exact', async () => {
   }
 });
 
-test('training is deterministic for a seed and identical on one or two threads', async () => {
+test('training is deterministic for a seed and identical on one or two threads', async (kernels) => {
   const ex = [{ prompt: 'a', completion: 'bcd' }, { prompt: 'ab', completion: 'cde' }, { prompt: 'x', completion: 'yz' }];
   const run = async (threads: number, seed: number) => {
-    const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1, { threads });
+    const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1, { threads, kernels });
     await e.trainSFT(ex, { epochs: 3, lr: 1e-2, batch_size: 2, seed });
     await e.trainDPO([{ prompt: 'a', chosen: 'bcd', rejected: 'bce' }], { epochs: 2, lr: 1e-2, batch_size: 1, beta: 0.1, seed });
     const w = e.weights();
@@ -168,8 +170,8 @@ test('training is deterministic for a seed and identical on one or two threads',
   assert.notDeepEqual(await run(2, 10), w1);
 });
 
-test('bad input fails with a clear message', async () => {
-  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1);
+test('bad input fails with a clear message', async (kernels) => {
+  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1, { kernels });
   try {
     await assert.rejects(e.generate(['é'], { max_tokens: 3 }), /not in the vocabulary/);
     await assert.rejects(e.generate([''], { max_tokens: 3 }), /empty/);
@@ -182,8 +184,8 @@ test('bad input fails with a clear message', async () => {
   }
 });
 
-test('sampled special tokens never appear in the text: text equals detokenize(tokens)', async () => {
-  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1);
+test('sampled special tokens never appear in the text: text equals detokenize(tokens)', async (kernels) => {
+  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1, { kernels });
   try {
     // zero weights: a uniform distribution, so <|eos|> and <|pad|> are drawn now and then
     const f = (e as unknown as { heap: { f32(): Float32Array } }).heap.f32();

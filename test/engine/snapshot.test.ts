@@ -3,7 +3,8 @@
 // uninterrupted call, bit for bit; a snapshot taken after the last step makes a rerun train nothing; a
 // snapshot of another job (other seed, data or starting weights) is logged and not used. The
 // interruption is an exception thrown from onStep, which leaves the process as a kill would: whatever
-// is on disk, nothing else (the pretrain test kills a real process).
+// is on disk, nothing else (the pretrain test kills a real process). Resuming is checked on each kernel
+// path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { readSafetensors } from '../../src/engine/safetensors.js';
 import { SNAPSHOT_FILE } from '../../src/engine/snapshot.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import type { PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult } from '../../src/engine/types.js';
+import type { KernelPath } from '../../src/engine/native.js';
+import { eachPath } from './helpers.js';
 
 const SMALL = { n_layer: 2, n_embd: 32, n_head: 4, n_ctx: 64 };
 
@@ -29,10 +32,11 @@ for (let a = 0; a < 4; a++) for (let b = 0; b < 3; b++) {
 
 class Stop extends Error {}
 
-async function withEngine<T>(seed: number, fn: (e: EmbeddedEngine) => Promise<T>): Promise<T> {
-  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), seed);
+async function engineWith<T>(seed: number, fn: (e: EmbeddedEngine) => Promise<T>, kernels?: KernelPath): Promise<T> {
+  const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), seed, { kernels });
   try { return await fn(e); } finally { await e.close(); }
 }
+const withEngine = <T>(seed: number, fn: (e: EmbeddedEngine) => Promise<T>): Promise<T> => engineWith(seed, fn);
 
 function bytes(w: Float32Array): Buffer {
   return Buffer.from(w.buffer, w.byteOffset, w.byteLength);
@@ -57,7 +61,8 @@ function train(e: EmbeddedEngine, kind: Kind, opts: TrainOptions): Promise<Train
 }
 
 for (const kind of ['sft', 'dpo'] as const) {
-  test(`${kind}: interrupted after a snapshot and resumed in a fresh engine equals the uninterrupted run, bit for bit`, async () => {
+  eachPath(`${kind}: interrupted after a snapshot and resumed in a fresh engine equals the uninterrupted run, bit for bit`, async (kernels) => {
+    const withEngine = <T>(seed: number, fn: (e: EmbeddedEngine) => Promise<T>) => engineWith(seed, fn, kernels);
     const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-snap-'));
     try {
       const A = path.join(dir, 'A'), B = path.join(dir, 'B');

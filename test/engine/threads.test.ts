@@ -18,7 +18,7 @@ function brokenPool(dir: string, name: string, source: string | undefined) {
   const file = path.join(dir, name);
   if (source !== undefined) writeFileSync(file, source);
   const heap = new Heap();
-  const pool = new ThreadPool(heap, 2, { workerUrl: pathToFileURL(file) });
+  const pool = new ThreadPool(heap, 2, { workerUrl: pathToFileURL(file), kernels: 'wasm' });
   const buf = heap.allocF32(N);
   return { file, pool, split: () => pool.run('zero', [buf], N, 1, 2) };
 }
@@ -80,7 +80,7 @@ process.exit(3);
 
 test('the real worker starts and runs its half of a split call', { timeout: 30_000 }, () => {
   const heap = new Heap();
-  const pool = new ThreadPool(heap, 2);
+  const pool = new ThreadPool(heap, 2, { kernels: 'wasm' });
   try {
     const buf = heap.allocF32(N);
     heap.writeF32(buf, new Float32Array(N).fill(1));

@@ -8,11 +8,14 @@
 // - the DPO loss, per-pair log-probs and gradients on hand-made pairs, final and non-final (no EOS), plain
 //   and with the chosen side's NLL term (nll_alpha);
 // - greedy decoding of 64 tokens with the KV cache, token for token.
+// All of it on each kernel path (native and WebAssembly); the PyTorch side of a request is computed once
+// and reused by the second path, keyed by the request and the checkpoints' bytes.
 import { test } from 'node:test';
 import { python } from './env.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
@@ -22,18 +25,33 @@ import { readSafetensors } from '../../src/engine/safetensors.js';
 import { Rng } from '../../src/engine/rng.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import { dpoMicroBatch, encodePair, sftMicroBatch, type ScoredSeq } from '../../src/engine/trainer.js';
+import { KERNEL_PATHS } from '../engine/helpers.js';
 
 
 
-/** Runs one oracle request in `dir`; returns result.json and a reader for its tensor files. */
+type Tensors = ReturnType<typeof readSafetensors>['tensors'];
+const oracleCache = new Map<string, { res: any; tensors: (file: string) => Tensors }>();
+
+/** Runs one oracle request in `dir` (or reuses its result); returns result.json and its tensor files. */
 function oracle(py: string, dir: string, name: string, req: Record<string, unknown>) {
+  const hash = (ck: string) => createHash('sha256')
+    .update(readFileSync(path.join(dir, ck, 'model.safetensors'))).digest('hex');
+  const weights = ['checkpoint', 'reference'].map((k) => (typeof req[k] === 'string' ? hash(req[k] as string) : ''));
+  const key = `${name} ${weights.join(' ')} ${JSON.stringify(req)}`;
+  const hit = oracleCache.get(key);
+  if (hit) return hit;
   writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(req));
   const r = spawnSync(py, ['-m', 'psrlm_ref.oracle', `${name}.json`, `${name}.out`], { cwd: dir, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   const resPath = path.join(dir, `${name}.out`, 'result.json');
   assert.ok(existsSync(resPath), `oracle ${name} wrote no result: ${r.stderr}`);
   const res = JSON.parse(readFileSync(resPath, 'utf8'));
   assert.equal(res.ok, true, `oracle ${name}: ${res.error ?? r.stderr}`);
-  return { res, tensors: (file: string) => readSafetensors(path.join(dir, `${name}.out`, file)).tensors };
+  const out = path.join(dir, `${name}.out`);
+  const names = readdirSync(out).filter((f) => f.endsWith('.safetensors'));
+  const files = new Map(names.map((f) => [f, readSafetensors(path.join(out, f)).tensors]));
+  const result = { res, tensors: (file: string) => files.get(file) ?? assert.fail(`oracle ${name} wrote no ${file}`) };
+  oracleCache.set(key, result);
+  return result;
 }
 
 /** max|a-b| / max|b| (a tensor's largest magnitude sets its scale). */
@@ -73,12 +91,12 @@ const CONFIGS: Array<[string, { n_layer: number; n_embd: number; n_head: number;
 ];
 
 for (const [label, cfg] of CONFIGS) {
-  test(`engine vs PyTorch, ${label}: logits, loss, gradients, AdamW, DPO, greedy decoding`, { timeout: 20 * 60_000 }, async () => {
+  for (const kernels of KERNEL_PATHS) test(`engine vs PyTorch, ${label} [${kernels}]: logits, loss, gradients, AdamW, DPO, greedy decoding`, { timeout: 20 * 60_000 }, async () => {
     const py = await python();
     const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-parity-'));
     const tok = Tokenizer.ascii();
-    const e = EmbeddedEngine.create(cfg, tok, 11);
-    const refModel = EmbeddedEngine.create(cfg, tok, 12);
+    const e = EmbeddedEngine.create(cfg, tok, 11, { kernels });
+    const refModel = EmbeddedEngine.create(cfg, tok, 12, { kernels });
     try {
       await e.save(path.join(dir, 'ck'));
       await refModel.save(path.join(dir, 'ref'));
@@ -111,7 +129,7 @@ for (const [label, cfg] of CONFIGS) {
       const hyper = { lr: 1e-3, weight_decay: 0.1, betas: [0.9, 0.95], eps: 1e-8, grad_clip: 1.0, total_steps: 10, warmup_steps: 2, min_lr_frac: 0.1 };
       const ad = oracle(py, dir, 'adamw', { kind: 'adamw_step', checkpoint: 'ck', batch: { tokens, targets, weights }, steps: 3, optimizer: hyper });
       const one = oracle(py, dir, 'adamw1', { kind: 'adamw_step', checkpoint: 'ck', batch: { tokens, targets, weights }, steps: 1, optimizer: hyper });
-      const fresh = EmbeddedEngine.load(path.join(dir, 'ck'));
+      const fresh = EmbeddedEngine.load(path.join(dir, 'ck'), { kernels });
       try {
         const opt = new AdamW(fresh.model);
         const adamCfg = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: 0.1, grad_clip: 1.0 };
@@ -158,7 +176,7 @@ for (const [label, cfg] of CONFIGS) {
 
       // ---- the optimizer alone: the reference's step-1 gradients through the engine's AdamW give the
       // reference's step-1 weights (only fp32 rounding of the same formula separates them)
-      const exact = EmbeddedEngine.load(path.join(dir, 'ck'));
+      const exact = EmbeddedEngine.load(path.join(dir, 'ck'), { kernels });
       try {
         const refGrads = fwd.tensors('grads.safetensors');
         const f = (exact as unknown as { heap: { f32(): Float32Array } }).heap.f32();
@@ -231,7 +249,7 @@ for (const [label, cfg] of CONFIGS) {
 
       // ---- greedy decoding, 64 tokens, KV cache. Random-init logits are nearly uniform, so argmax would
       // hinge on 1e-6 differences; the weights are scaled up (x4) to give the distribution real gaps.
-      const sharp = EmbeddedEngine.load(path.join(dir, 'ck'));
+      const sharp = EmbeddedEngine.load(path.join(dir, 'ck'), { kernels });
       try {
         const f = (sharp as unknown as { heap: { f32(): Float32Array } }).heap.f32();
         for (const p of sharp.model.layout.params) {
