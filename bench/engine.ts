@@ -43,7 +43,11 @@ const clock = cpuTime ? threadCpuMs : () => performance.now();
 const NT = cpuTime ? 1 : 2;
 
 const native = nativeStatus();
-const paths: KernelPath[] = values.kernels ? [values.kernels as KernelPath] : native.available ? ['native', 'wasm'] : ['wasm'];
+const paths: KernelPath[] = values.kernels
+  ? [values.kernels as KernelPath]
+  : native.available
+    ? ['native', 'wasm']
+    : ['wasm'];
 if (!native.available) log(`native kernels unavailable (${native.reason}): measuring the WebAssembly kernels only`);
 
 function best(fn: () => void, n = reps): number {
@@ -61,7 +65,8 @@ const pr = preset(values.preset!);
 const tokenizer = Tokenizer.ascii();
 const cfg = modelConfig({ ...pr, vocab_size: tokenizer.vocabSize });
 const { n_embd: C, n_inner: F, n_layer: L, vocab_size: V } = cfg;
-const B = 16, T = Math.min(256, cfg.n_ctx);
+const B = 16,
+  T = Math.min(256, cfg.n_ctx);
 const Ntok = B * T;
 const params = countParams(cfg);
 const fwdFlopsPerTok = 2 * L * (4 * C * C + 2 * C * F) + 2 * C * V + 2 * L * T * C;
@@ -75,52 +80,79 @@ function measure(path: KernelPath): Record<string, any> {
   const heap = new Heap();
   const pool = new ThreadPool(heap, NT, { kernels: path });
   const info = pool.native?.info;
-  const lanes = info?.lanes ?? 4, trip = info?.peakFmas ?? 16;
+  const lanes = info?.lanes ?? 4,
+    trip = info?.peakFmas ?? 16;
   const pk = heap.allocF32(512);
   heap.writeF32(pk, new Float32Array(40).fill(0.5));
   const peakN = 2_000_000;
   const peak1 = (peakN * trip * lanes * 2) / best(() => pool.k.peak_fma_par(peakN, pk, 0, 1)) / 1e9;
   const peak2 = (2 * peakN * trip * lanes * 2) / best(() => pool.run('peak_fma_par', [peakN, pk], 2, 1, 2)) / 1e9;
-  tag(`FMA peak (${info ? `${info.isa}, ${lanes} lanes` : 'f32x4 relaxed madd'}): ${peak1.toFixed(1)} GFLOP/s on 1 thread, ${peak2.toFixed(1)} on 2`);
+  tag(
+    `FMA peak (${info ? `${info.isa}, ${lanes} lanes` : 'f32x4 relaxed madd'}): ` +
+      `${peak1.toFixed(1)} GFLOP/s on 1 thread, ${peak2.toFixed(1)} on 2`,
+  );
 
   function gemm(M: number, K: number, N: number): { t1: number; t2: number } {
     const rng = new Rng(1);
-    const a = heap.allocF32(M * K), b = heap.allocF32(K * N), c = heap.allocF32(M * N);
+    const a = heap.allocF32(M * K),
+      b = heap.allocF32(K * N),
+      c = heap.allocF32(M * N);
     const f = heap.f32();
     for (let i = 0; i < M * K; i++) f[(a >> 2) + i] = rng.next() - 0.5;
     for (let i = 0; i < K * N; i++) f[(b >> 2) + i] = rng.next() - 0.5;
     const flops = 2 * M * K * N;
     const t1 = flops / best(() => pool.k.matmul(a, b, c, 0, M, K, N, 0, 0, M, 0, N)) / 1e9;
-    const t2 = flops / best(() => (info
-      ? pool.run('gemm_rows', [a, K, 1, b, c, 0, 0, 0, M, K, N, 0, 0], M, info.mr, 2 * info.mr)
-      : pool.run('matmul_rows', [a, b, c, 0, M, K, N, 0], M, 4, 8))) / 1e9;
+    const t2 =
+      flops /
+      best(() =>
+        info
+          ? pool.run('gemm_rows', [a, K, 1, b, c, 0, 0, 0, M, K, N, 0, 0], M, info.mr, 2 * info.mr)
+          : pool.run('matmul_rows', [a, b, c, 0, M, K, N, 0], M, 4, 8),
+      ) /
+      1e9;
     for (const p of [a, b, c]) heap.release(p);
     return { t1, t2 };
   }
 
   const g256 = gemm(256, 256, 256);
-  tag(`GEMM 256x256x256: ${g256.t1.toFixed(1)} GFLOP/s (1 thread), ${g256.t2.toFixed(1)} (${NT} threads) = ${((100 * g256.t2) / peak2).toFixed(0)}% of this path's ${NT}-thread peak`);
+  tag(
+    `GEMM 256x256x256: ${g256.t1.toFixed(1)} GFLOP/s (1 thread), ${g256.t2.toFixed(1)} (${NT} threads) = ` +
+      `${((100 * g256.t2) / peak2).toFixed(0)}% of this path's ${NT}-thread peak`,
+  );
   const shapes: Array<[string, number, number, number]> = [
-    ['qkv', Ntok, C, 3 * C], ['proj', Ntok, C, C], ['fc', Ntok, C, F], ['mlp.proj', Ntok, F, C], ['head', Ntok, C, V],
+    ['qkv', Ntok, C, 3 * C],
+    ['proj', Ntok, C, C],
+    ['fc', Ntok, C, F],
+    ['mlp.proj', Ntok, F, C],
+    ['head', Ntok, C, V],
   ];
   const modelGemm: Record<string, { t1: number; t2: number }> = {};
-  let flopW = 0, timeW1 = 0, timeW2 = 0;
+  let flopW = 0,
+    timeW1 = 0,
+    timeW2 = 0;
   for (const [name, M, K, N] of shapes) {
     const g = gemm(M, K, N);
     modelGemm[name] = g;
     const fl = 2 * M * K * N;
-    flopW += fl; timeW1 += fl / g.t1; timeW2 += fl / g.t2;
+    flopW += fl;
+    timeW1 += fl / g.t1;
+    timeW2 += fl / g.t2;
     tag(`GEMM ${name} [${M}x${K}]@[${K}x${N}]: ${g.t1.toFixed(1)} / ${g.t2.toFixed(1)} GFLOP/s`);
   }
-  const modelGemm1 = flopW / timeW1, modelGemm2 = flopW / timeW2;
+  const modelGemm1 = flopW / timeW1,
+    modelGemm2 = flopW / timeW2;
 
   // training: forward + backward + AdamW on B sequences of T tokens
   const model = new GPT(cfg, heap, pool);
   model.init(1);
   const opt = new AdamW(model);
   const rng = new Rng(2);
-  const tokens = new Int32Array(Ntok), targets = new Int32Array(Ntok);
-  for (let i = 0; i < Ntok; i++) { tokens[i] = 2 + rng.int(V - 2); targets[i] = 2 + rng.int(V - 2); }
+  const tokens = new Int32Array(Ntok),
+    targets = new Int32Array(Ntok);
+  for (let i = 0; i < Ntok; i++) {
+    tokens[i] = 2 + rng.int(V - 2);
+    targets[i] = 2 + rng.int(V - 2);
+  }
   const batch = { tokens, targets, seqs: Array.from({ length: B }, (_, s) => [s * T, T] as [number, number]) };
   const g = new Float32Array(Ntok).fill(-1 / Ntok);
   const trainStep = () => {
@@ -132,8 +164,14 @@ function measure(path: KernelPath): Record<string, any> {
   const tStep = best(trainStep, values.quick ? 2 : 4);
   const trainTokS = Ntok / tStep;
   const trainBound = (modelGemm2 * 1e9) / trainFlopsPerTok;
-  tag(`model ${values.preset}: ${L} layers x d ${C}, ${cfg.n_head} heads, ctx ${cfg.n_ctx}, ${(params / 1e6).toFixed(2)}M params`);
-  tag(`training: ${Math.round(trainTokS)} tokens/s (batch ${B}x${T}); FLOP bound at the model-shape GEMM rate ${Math.round(trainBound)} tokens/s -> ${((100 * trainTokS) / trainBound).toFixed(0)}%`);
+  tag(
+    `model ${values.preset}: ${L} layers x d ${C}, ${cfg.n_head} heads, ctx ${cfg.n_ctx}, ` +
+      `${(params / 1e6).toFixed(2)}M params`,
+  );
+  tag(
+    `training: ${Math.round(trainTokS)} tokens/s (batch ${B}x${T}); FLOP bound at the model-shape GEMM rate ` +
+      `${Math.round(trainBound)} tokens/s -> ${((100 * trainTokS) / trainBound).toFixed(0)}%`,
+  );
 
   function profileOf(fn: () => void): Row[] {
     pool.profile = new Map();
@@ -156,12 +194,16 @@ function measure(path: KernelPath): Record<string, any> {
   const prng = new Rng(3);
   const randText = (n: number) => Array.from({ length: n }, () => String.fromCharCode(97 + prng.int(26))).join('');
   const prompts64 = Array.from({ length: 64 }, () => randText(100));
-  const gen = (prompts: string[], n: number, max: number) => engine.generateSync(prompts, { n, temperature: 1, max_tokens: max, seed: 1, ignore_eos: true });
+  const gen = (prompts: string[], n: number, max: number) =>
+    engine.generateSync(prompts, { n, temperature: 1, max_tokens: max, seed: 1, ignore_eos: true });
   const tFull = best(() => gen(prompts64, 1, 50), values.quick ? 1 : 3);
   const tPrefill = best(() => gen(prompts64, 1, 1), values.quick ? 1 : 3);
   const sampleTokS = (64 * 50) / tFull;
   const decodeTokS = (64 * 49) / (tFull - tPrefill);
-  tag(`sampling 64 x (100-token prompt + 50 new): ${Math.round(sampleTokS)} tokens/s including prefill, ${Math.round(decodeTokS)} decode tokens/s`);
+  tag(
+    `sampling 64 x (100-token prompt + 50 new): ${Math.round(sampleTokS)} tokens/s including prefill, ` +
+      `${Math.round(decodeTokS)} decode tokens/s`,
+  );
   const tShared = best(() => gen(prompts64, 6, 50), values.quick ? 1 : 3);
   const prefixTokS = (384 * 50) / tShared;
   tag(`sampling 64 prompts x 6 candidates sharing the prompt: ${Math.round(prefixTokS)} tokens/s including prefill`);
@@ -171,7 +213,9 @@ function measure(path: KernelPath): Record<string, any> {
   tag(`single sequence: ${latency.toFixed(2)} ms per decoded token`);
   engine.pool.profile = new Map();
   gen(prompts64, 1, 50);
-  const sampleProfile = [...engine.pool.profile.entries()].map(([k, v]) => [k, v.ms, v.calls] as Row).sort((a, b) => b[1] - a[1]);
+  const sampleProfile = [...engine.pool.profile.entries()]
+    .map(([k, v]) => [k, v.ms, v.calls] as Row)
+    .sort((a, b) => b[1] - a[1]);
   engine.pool.profile = undefined;
   tag('sampling breakdown: ' + sampleProfile.map(([k, ms]) => `${k} ${ms.toFixed(1)}ms`).join(', '));
   void engine.close();
@@ -184,7 +228,9 @@ function measure(path: KernelPath): Record<string, any> {
     matmul_gflops_2t: +g256.t2.toFixed(1),
     matmul_model_gflops_1t: +modelGemm1.toFixed(1),
     matmul_model_gflops_2t: +modelGemm2.toFixed(1),
-    matmul_model_shapes: Object.fromEntries(Object.entries(modelGemm).map(([k, v]) => [k, { t1: +v.t1.toFixed(1), t2: +v.t2.toFixed(1) }])),
+    matmul_model_shapes: Object.fromEntries(
+      Object.entries(modelGemm).map(([k, v]) => [k, { t1: +v.t1.toFixed(1), t2: +v.t2.toFixed(1) }]),
+    ),
     matmul_share_of_peak: +(g256.t2 / peak2).toFixed(3),
     matmul_model_share_of_peak: +(modelGemm2 / peak2).toFixed(3),
     train_tokens_per_s: Math.round(trainTokS),
@@ -211,30 +257,69 @@ for (const r of Object.values(results)) {
 }
 if (machinePeak) {
   for (const [path, r] of Object.entries(results)) {
-    log(`[${path}] GEMM at ${NT} threads: ${r.matmul_gflops_2t} GFLOP/s at 256^3 = ${(100 * r.matmul_share_of_machine_peak).toFixed(0)}% of the machine's FMA peak (${machinePeak} GFLOP/s); model shapes ${r.matmul_model_gflops_2t} = ${(100 * r.matmul_model_share_of_machine_peak).toFixed(0)}%`);
+    log(
+      `[${path}] GEMM at ${NT} threads: ${r.matmul_gflops_2t} GFLOP/s at 256^3 = ` +
+        `${(100 * r.matmul_share_of_machine_peak).toFixed(0)}% of the machine's FMA peak (${machinePeak} GFLOP/s); ` +
+        `model shapes ${r.matmul_model_gflops_2t} = ${(100 * r.matmul_model_share_of_machine_peak).toFixed(0)}%`,
+    );
   }
 }
 
 // PyTorch on the same config, same machine, same run (reference/psrlm_ref/bench.py, as many threads)
 let torch: Record<string, any> | undefined;
 if (values['vs-torch']) {
-  const { pythonEnv } = (await import(new URL('../../scripts/python-env.mjs', import.meta.url).href)) as { pythonEnv: () => Promise<{ python: string }> };
+  const { pythonEnv } = (await import(new URL('../../scripts/python-env.mjs', import.meta.url).href)) as {
+    pythonEnv: () => Promise<{ python: string }>;
+  };
   const { python } = await pythonEnv();
   const { spawnSync } = await import('node:child_process');
-  const args = ['-m', 'psrlm_ref.bench', '--n-layer', String(L), '--n-embd', String(C), '--n-head', String(cfg.n_head),
-    '--n-ctx', String(cfg.n_ctx), '--vocab', String(V), '--batch', String(B), '--seq', String(T), '--threads', String(NT),
-    '--repeats', values.quick ? '2' : '5', '--train-steps', values.quick ? '3' : '10',
-    '--sample-seqs', '64', '--prompt-len', '100', '--new-tokens', '50', '--candidates', '6',
-    ...(values['no-torch-compile'] ? ['--no-compile'] : []), ...(cpuTime ? ['--clock', 'thread'] : [])];
+  const args = [
+    '-m',
+    'psrlm_ref.bench',
+    '--n-layer',
+    String(L),
+    '--n-embd',
+    String(C),
+    '--n-head',
+    String(cfg.n_head),
+    '--n-ctx',
+    String(cfg.n_ctx),
+    '--vocab',
+    String(V),
+    '--batch',
+    String(B),
+    '--seq',
+    String(T),
+    '--threads',
+    String(NT),
+    '--repeats',
+    values.quick ? '2' : '5',
+    '--train-steps',
+    values.quick ? '3' : '10',
+    '--sample-seqs',
+    '64',
+    '--prompt-len',
+    '100',
+    '--new-tokens',
+    '50',
+    '--candidates',
+    '6',
+    ...(values['no-torch-compile'] ? ['--no-compile'] : []),
+    ...(cpuTime ? ['--clock', 'thread'] : []),
+  ];
   log(`running PyTorch: python ${args.join(' ')}`);
   const r = spawnSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`the PyTorch benchmark failed (status ${r.status})`);
   const lines = r.stdout.trim().split('\n');
   torch = JSON.parse(lines[lines.length - 1]!);
   const t = torch!;
-  log(`PyTorch eager training ${Math.round(t.train_eager.tok_s)} tok/s (compiled ${t.train_compiled?.tok_s ? Math.round(t.train_compiled.tok_s) : 'n/a'}), ` +
-    `sampling ${Math.round(t.sample.tok_s_incl_prefill)} tok/s, shared-prefix ${Math.round(t.sample_shared_prefix.tok_s_incl_prefill)} tok/s, ` +
-    `latency ${t.latency_batch1.ms_per_decode_token.toFixed(2)} ms/token`);
+  log(
+    `PyTorch eager training ${Math.round(t.train_eager.tok_s)} tok/s ` +
+      `(compiled ${t.train_compiled?.tok_s ? Math.round(t.train_compiled.tok_s) : 'n/a'}), ` +
+      `sampling ${Math.round(t.sample.tok_s_incl_prefill)} tok/s, ` +
+      `shared-prefix ${Math.round(t.sample_shared_prefix.tok_s_incl_prefill)} tok/s, ` +
+      `latency ${t.latency_batch1.ms_per_decode_token.toFixed(2)} ms/token`,
+  );
 }
 
 function ratios(r: Record<string, any>, t: Record<string, any>): Record<string, number | null> {
@@ -250,31 +335,40 @@ function ratios(r: Record<string, any>, t: Record<string, any>): Record<string, 
 const vsTorch = torch ? Object.fromEntries(Object.entries(results).map(([p, r]) => [p, ratios(r, torch!)])) : undefined;
 if (vsTorch) {
   for (const [p, v] of Object.entries(vsTorch)) {
-    log(`[${p}] vs PyTorch eager: training ${v.train}x, sampling incl. prefill ${v.sample}x, decode ${v.decode}x, ` +
-      `shared prefix ${v.prefix_sample}x, single-sequence latency ${v.latency_torch_over_engine}x faster`);
+    log(
+      `[${p}] vs PyTorch eager: training ${v.train}x, sampling incl. prefill ${v.sample}x, decode ${v.decode}x, ` +
+        `shared prefix ${v.prefix_sample}x, single-sequence latency ${v.latency_torch_over_engine}x faster`,
+    );
   }
 }
 
 const result = {
-  machine: { cpus: (await import('node:os')).cpus()[0]?.model, node: process.version, native: native.available ? native.info.cpu : native.reason },
+  machine: {
+    cpus: (await import('node:os')).cpus()[0]?.model,
+    node: process.version,
+    native: native.available ? native.info.cpu : native.reason,
+  },
   clock: cpuTime ? 'thread CPU time, 1 thread' : 'wall, 2 threads',
   machine_fma_peak_gflops: machinePeak ?? null,
   preset: values.preset,
   model: { n_layer: L, n_embd: C, n_head: cfg.n_head, n_ctx: cfg.n_ctx, vocab_size: V },
   model_params: params,
   paths: results,
-  ...(torch ? {
-    torch: {
-      version: torch.torch, loadavg_at_start: torch.loadavg_at_start,
-      train_eager_tokens_per_s: Math.round(torch.train_eager.tok_s),
-      train_compiled_tokens_per_s: torch.train_compiled?.tok_s ? Math.round(torch.train_compiled.tok_s) : null,
-      sample_tokens_per_s: Math.round(torch.sample.tok_s_incl_prefill),
-      decode_tokens_per_s: Math.round(torch.sample.tok_s_excl_prefill),
-      prefix_sample_tokens_per_s: Math.round(torch.sample_shared_prefix.tok_s_incl_prefill),
-      single_latency_ms_per_token: +torch.latency_batch1.ms_per_decode_token.toFixed(3),
-      train_gflops: +torch.train_eager.approx_gflop_s.toFixed(1),
-    },
-    vs_torch: vsTorch,
-  } : {}),
+  ...(torch
+    ? {
+        torch: {
+          version: torch.torch,
+          loadavg_at_start: torch.loadavg_at_start,
+          train_eager_tokens_per_s: Math.round(torch.train_eager.tok_s),
+          train_compiled_tokens_per_s: torch.train_compiled?.tok_s ? Math.round(torch.train_compiled.tok_s) : null,
+          sample_tokens_per_s: Math.round(torch.sample.tok_s_incl_prefill),
+          decode_tokens_per_s: Math.round(torch.sample.tok_s_excl_prefill),
+          prefix_sample_tokens_per_s: Math.round(torch.sample_shared_prefix.tok_s_incl_prefill),
+          single_latency_ms_per_token: +torch.latency_batch1.ms_per_decode_token.toFixed(3),
+          train_gflops: +torch.train_eager.approx_gflop_s.toFixed(1),
+        },
+        vs_torch: vsTorch,
+      }
+    : {}),
 };
 if (values.json) console.log(JSON.stringify(result));

@@ -7,7 +7,15 @@
 // and per-position log-probs.
 import { modelConfig, type ModelConfig } from './config.js';
 import { loadWeights, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { Decoder, generateTokens, type Admission, type Admit, type GenerateStats, type SampleState, type TokenRequest } from './generate.js';
+import {
+  Decoder,
+  generateTokens,
+  type Admission,
+  type Admit,
+  type GenerateStats,
+  type SampleState,
+  type TokenRequest,
+} from './generate.js';
 import { InferRunner } from './infer.js';
 import type { KernelPath } from './native.js';
 import { Heap } from './memory.js';
@@ -19,7 +27,16 @@ import { tokenLogprobs, type TokenLogprob } from './tokenlogp.js';
 import { Tokenizer, type TokenizerJSON } from './tokenizer.js';
 import { encodePair, scoreSeqs, trainDPO, trainSFT } from './trainer.js';
 import type {
-  Completion, DPOOptions, Engine, GenerateOptions, PreferencePair, ScoreRequest, SFTExample, Trainer, TrainOptions, TrainResult,
+  Completion,
+  DPOOptions,
+  Engine,
+  GenerateOptions,
+  PreferencePair,
+  ScoreRequest,
+  SFTExample,
+  Trainer,
+  TrainOptions,
+  TrainResult,
 } from './types.js';
 
 export interface EmbeddedOptions {
@@ -77,7 +94,11 @@ export class EmbeddedEngine implements Engine, Trainer {
   private weightsDirty = true;
   readonly stats: GenerateStats = { prefill_tokens: 0, prompt_tokens: 0, decode_tokens: 0, calls: 0 };
 
-  private constructor(cfg: ModelConfig, tokenizer: Tokenizer, readonly opts: EmbeddedOptions) {
+  private constructor(
+    cfg: ModelConfig,
+    tokenizer: Tokenizer,
+    readonly opts: EmbeddedOptions,
+  ) {
     if (tokenizer.vocabSize !== cfg.vocab_size) {
       throw new Error(`tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${cfg.vocab_size}`);
     }
@@ -89,7 +110,12 @@ export class EmbeddedEngine implements Engine, Trainer {
   }
 
   /** A freshly initialised model. */
-  static create(cfg: Partial<ModelConfig>, tokenizer: Tokenizer, seed: number, opts: EmbeddedOptions = {}): EmbeddedEngine {
+  static create(
+    cfg: Partial<ModelConfig>,
+    tokenizer: Tokenizer,
+    seed: number,
+    opts: EmbeddedOptions = {},
+  ): EmbeddedEngine {
     const e = new EmbeddedEngine(modelConfig({ ...cfg, vocab_size: tokenizer.vocabSize }), tokenizer, opts);
     e.model.init(seed);
     return e;
@@ -126,7 +152,10 @@ export class EmbeddedEngine implements Engine, Trainer {
 
   generateSync(prompts: string[], opts: GenerateOptions): Completion[][] {
     const req = this.tokenRequest(prompts, opts);
-    if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+    if (this.weightsDirty) {
+      this.runner.refreshWeights();
+      this.weightsDirty = false;
+    }
     return generateTokens(this.runner, this.tokenizer.pieces, this.tokenizer.eos, req, this.stats);
   }
 
@@ -140,7 +169,10 @@ export class EmbeddedEngine implements Engine, Trainer {
    */
   serveContinuous(pull: () => ContinuousWork[], yieldMs = 2): Promise<void> {
     return this.serial(async () => {
-      if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+      if (this.weightsDirty) {
+        this.runner.refreshWeights();
+        this.weightsDirty = false;
+      }
       const maxRows = this.opts.max_rows ?? 512;
       const d = new Decoder(this.runner, this.tokenizer.pieces, this.tokenizer.eos, maxRows, this.stats);
       const running = new Map<Admission, GenerateWork>();
@@ -152,12 +184,25 @@ export class EmbeddedEngine implements Engine, Trainer {
           for (const w of works) {
             if (w.kind === 'score') {
               let r: TokenLogprob[][];
-              try { r = tokenLogprobs(this.runner, w.seqs, w.top, maxRows); } catch (e) { w.fail(e); continue; }
+              try {
+                r = tokenLogprobs(this.runner, w.seqs, w.top, maxRows);
+              } catch (e) {
+                w.fail(e);
+                continue;
+              }
               w.done(r);
               continue;
             }
             // a callback that throws must not break the step the other requests share
-            const onSample = w.onSample && ((st: SampleState) => { try { w.onSample!(st); } catch { /* the caller's problem */ } });
+            const onSample =
+              w.onSample &&
+              ((st: SampleState) => {
+                try {
+                  w.onSample!(st);
+                } catch {
+                  /* the caller's problem */
+                }
+              });
             let req: TokenRequest;
             try {
               req = this.tokenRequest(w.prompts, w.opts);
@@ -170,7 +215,11 @@ export class EmbeddedEngine implements Engine, Trainer {
             entry.admit.done = (r) => {
               entry.finished = true;
               if (entry.adm) running.delete(entry.adm);
-              try { w.done(r); } catch { /* the caller's problem */ }
+              try {
+                w.done(r);
+              } catch {
+                /* the caller's problem */
+              }
             };
             entries.push(entry);
           }
@@ -178,13 +227,20 @@ export class EmbeddedEngine implements Engine, Trainer {
           if (entries.length) {
             try {
               const adms = d.admit(entries.map((en) => en.admit));
-              entries.forEach((en, i) => { en.adm = adms[i]; if (!en.finished) running.set(en.adm!, en.w); });
+              entries.forEach((en, i) => {
+                en.adm = adms[i];
+                if (!en.finished) running.set(en.adm!, en.w);
+              });
             } catch (e) {
               for (const en of entries) if (!en.finished) en.w.fail(e);
             }
           }
           for (const [adm, w] of running) {
-            if (w.cancelled?.()) { adm.cancel(); running.delete(adm); w.fail(new Error('generation cancelled by its caller')); }
+            if (w.cancelled?.()) {
+              adm.cancel();
+              running.delete(adm);
+              w.fail(new Error('generation cancelled by its caller'));
+            }
           }
           if (!d.active) {
             if (!works.length) return;
@@ -207,7 +263,10 @@ export class EmbeddedEngine implements Engine, Trainer {
   /** Per-position log-probs of token sequences (src/engine/tokenlogp.ts), `top` alternatives each. */
   tokenLogprobs(seqs: number[][], top: number): Promise<TokenLogprob[][]> {
     return this.serial(() => {
-      if (this.weightsDirty) { this.runner.refreshWeights(); this.weightsDirty = false; }
+      if (this.weightsDirty) {
+        this.runner.refreshWeights();
+        this.weightsDirty = false;
+      }
       return tokenLogprobs(this.runner, seqs, top, this.opts.max_rows ?? 512);
     });
   }
@@ -215,7 +274,8 @@ export class EmbeddedEngine implements Engine, Trainer {
   private tokenRequest(prompts: Array<string | number[]>, opts: GenerateOptions): TokenRequest {
     const n = opts.n ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new Error(`generate: n must be a positive integer, got ${n}`);
-    if (!Number.isInteger(opts.max_tokens) || opts.max_tokens < 1) throw new Error(`generate: max_tokens must be a positive integer, got ${opts.max_tokens}`);
+    if (!Number.isInteger(opts.max_tokens) || opts.max_tokens < 1)
+      throw new Error(`generate: max_tokens must be a positive integer, got ${opts.max_tokens}`);
     const temperature = opts.temperature ?? 1;
     const top_p = opts.top_p ?? 1;
     if (!(temperature >= 0)) throw new Error(`generate: temperature must be >= 0, got ${temperature}`);
@@ -226,33 +286,57 @@ export class EmbeddedEngine implements Engine, Trainer {
     const base = opts.seed ?? 0;
     const seeds = opts.seeds ?? prompts.map((_, i) => deriveSeed(base, i));
     const top = opts.top_logprobs ?? 0;
-    if (!Number.isInteger(top) || top < 0) throw new Error(`generate: top_logprobs must be a non-negative integer, got ${top}`);
+    if (!Number.isInteger(top) || top < 0)
+      throw new Error(`generate: top_logprobs must be a non-negative integer, got ${top}`);
     const V = this.tokenizer.vocabSize;
     return {
       prompts: prompts.map((p, i) => {
         if (typeof p === 'string') return this.tokenizer.encode(p);
-        for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`generate: prompt ${i} has token id ${t}, outside the vocabulary (size ${V})`);
+        for (const t of p)
+          if (!Number.isInteger(t) || t < 0 || t >= V)
+            throw new Error(`generate: prompt ${i} has token id ${t}, outside the vocabulary (size ${V})`);
         return p.slice();
       }),
-      n, temperature, top_p, max_tokens: opts.max_tokens, stop: opts.stop ?? [], include_stop: opts.include_stop ?? false,
-      seeds, share_prefix: this.opts.share_prefix ?? true, max_rows: this.opts.max_rows ?? 512, ignore_eos: opts.ignore_eos ?? false,
+      n,
+      temperature,
+      top_p,
+      max_tokens: opts.max_tokens,
+      stop: opts.stop ?? [],
+      include_stop: opts.include_stop ?? false,
+      seeds,
+      share_prefix: this.opts.share_prefix ?? true,
+      max_rows: this.opts.max_rows ?? 512,
+      ignore_eos: opts.ignore_eos ?? false,
       top_logprobs: top,
     };
   }
 
   logprob(requests: ScoreRequest[]): Promise<number[]> {
     return this.serial(() => {
-      const seqs = requests.map((r, i) => encodePair(this.tokenizer, r.prompt, r.completion, r.eos ?? false, this.model.cfg.n_ctx, `logprob request ${i}`));
+      const seqs = requests.map((r, i) =>
+        encodePair(
+          this.tokenizer,
+          r.prompt,
+          r.completion,
+          r.eos ?? false,
+          this.model.cfg.n_ctx,
+          `logprob request ${i}`,
+        ),
+      );
       return scoreSeqs(this.model, seqs, this.opts.micro_batch_tokens ?? 8192);
     });
   }
 
   trainSFT(examples: SFTExample[], opts: TrainOptions): Promise<TrainResult> {
-    return this.serial(() => this.withOptimizer((opt) => trainSFT(this.model, opt, this.tokenizer, examples, this.budget(opts))));
+    return this.serial(() =>
+      this.withOptimizer((opt) => trainSFT(this.model, opt, this.tokenizer, examples, this.budget(opts))),
+    );
   }
 
   trainDPO(pairs: PreferencePair[], opts: DPOOptions): Promise<TrainResult> {
-    return this.serial(() => this.withOptimizer((opt) => trainDPO(this.model, opt, this.tokenizer, pairs, this.budget(opts))));
+    return this.serial(() =>
+      this.withOptimizer((opt) => trainDPO(this.model, opt, this.tokenizer, pairs, this.budget(opts))),
+    );
   }
 
   private budget<T extends TrainOptions>(opts: T): T {

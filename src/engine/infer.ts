@@ -17,7 +17,10 @@ export class Segment {
   readonly cap: number;
   len = 0;
 
-  constructor(readonly model: GPT, capacity: number) {
+  constructor(
+    readonly model: GPT,
+    capacity: number,
+  ) {
     const { n_layer: L, n_embd: C } = model.cfg;
     this.cap = Math.ceil(capacity / 4) * 4;
     this.layerStride = 2 * this.cap * C * 4;
@@ -33,7 +36,10 @@ export class Segment {
 export class Chain {
   readonly table: number;
 
-  constructor(readonly model: GPT, readonly segments: Segment[]) {
+  constructor(
+    readonly model: GPT,
+    readonly segments: Segment[],
+  ) {
     const C = model.cfg.n_embd;
     const t = new Int32Array(1 + 5 * segments.length);
     t[0] = segments.length;
@@ -86,16 +92,34 @@ export class InferRunner {
     if (!this.wteT) this.refreshWeights();
     const m = this.model;
     const { n_embd: C, n_head: H, n_inner: F, vocab_size: V, n_layer: L, ln_eps } = m.cfg;
-    const heap = m.heap, pool = m.pool;
+    const heap = m.heap,
+      pool = m.pool;
     const R = rows.length;
     const blocks: number[] = [];
-    const al = (n: number) => { const p = heap.allocF32(n); blocks.push(p); return p; };
-    const tok = al(R), pos = al(R), qtab = al(2 * R), kvtab = al(4 * R);
-    const a = al(R * C), mean = al(R), rstd = al(R), qkv = al(R * 3 * C), y = al(R * C);
-    const fc = al(R * F), scores = al(R * H * m.cfg.n_ctx);
+    const al = (n: number) => {
+      const p = heap.allocF32(n);
+      blocks.push(p);
+      return p;
+    };
+    const tok = al(R),
+      pos = al(R),
+      qtab = al(2 * R),
+      kvtab = al(4 * R);
+    const a = al(R * C),
+      mean = al(R),
+      rstd = al(R),
+      qkv = al(R * 3 * C),
+      y = al(R * C);
+    const fc = al(R * F),
+      scores = al(R * H * m.cfg.n_ctx);
     // the residual stream: each residual GEMM writes the other buffer, then the two swap
-    let x = al(R * C), tmp = al(R * C);
-    const swap = () => { const t = x; x = tmp; tmp = t; };
+    let x = al(R * C),
+      tmp = al(R * C);
+    const swap = () => {
+      const t = x;
+      x = tmp;
+      tmp = t;
+    };
     try {
       const i32 = heap.i32();
       for (let i = 0; i < R; i++) {
@@ -112,13 +136,25 @@ export class InferRunner {
       pool.run('embed_fwd', [tok, pos, m.p('wte'), m.p('wpe'), x, C], R, 1, 256);
       for (let l = 0; l < L; l++) {
         const pre = `h.${l}.`;
-        pool.run('layernorm_fwd', [x, m.p(pre + 'ln1.weight'), m.p(pre + 'ln1.bias'), a, mean, rstd, C, ln_eps], R, 1, 256);
+        pool.run(
+          'layernorm_fwd',
+          [x, m.p(pre + 'ln1.weight'), m.p(pre + 'ln1.bias'), a, mean, rstd, C, ln_eps],
+          R,
+          1,
+          256,
+        );
         m.mm(a, m.p(pre + 'attn.qkv.weight'), qkv, m.p(pre + 'attn.qkv.bias'), R, C, 3 * C);
         pool.run('kv_append', [qkv, kvtab, l, C], R, 1, 256);
         pool.run('attn_infer', [qkv, 3 * C, y, qtab, l, C, H, scores, m.cfg.n_ctx], R * H, 1, 32);
         m.mm(y, m.p(pre + 'attn.proj.weight'), tmp, m.p(pre + 'attn.proj.bias'), R, C, C, 0, x);
         swap();
-        pool.run('layernorm_fwd', [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps], R, 1, 256);
+        pool.run(
+          'layernorm_fwd',
+          [x, m.p(pre + 'ln2.weight'), m.p(pre + 'ln2.bias'), a, mean, rstd, C, ln_eps],
+          R,
+          1,
+          256,
+        );
         m.mm(a, m.p(pre + 'mlp.fc.weight'), fc, m.p(pre + 'mlp.fc.bias'), R, C, F, 0, 0, fc);
         m.mm(fc, m.p(pre + 'mlp.proj.weight'), tmp, m.p(pre + 'mlp.proj.bias'), R, F, C, 0, x);
         swap();
@@ -127,7 +163,8 @@ export class InferRunner {
       const W = want.length;
       if (W === 0) return new Float32Array(0);
       // gather the rows whose logits are wanted, then final layernorm and the tied head
-      const g = al(W * C), logits = al(W * V);
+      const g = al(W * C),
+        logits = al(W * V);
       const f = heap.f32();
       want.forEach((ri, j) => f.copyWithin((g >> 2) + j * C, (x >> 2) + ri * C, (x >> 2) + (ri + 1) * C));
       pool.run('layernorm_fwd', [g, m.p('ln_f.weight'), m.p('ln_f.bias'), a, mean, rstd, C, ln_eps], W, 1, 256);

@@ -26,15 +26,36 @@ export interface PackedBatch {
 }
 
 interface LayerActs {
-  ln1: number; ln1m: number; ln1r: number; qkv: number; att: number; y: number; hmid: number;
-  ln2: number; ln2m: number; ln2r: number; fc: number; fca: number; hout: number;
+  ln1: number;
+  ln1m: number;
+  ln1r: number;
+  qkv: number;
+  att: number;
+  y: number;
+  hmid: number;
+  ln2: number;
+  ln2m: number;
+  ln2r: number;
+  fc: number;
+  fca: number;
+  hout: number;
 }
 
 interface Acts {
   N: number;
   S: number;
-  tok: number; pos: number; tgt: number; g: number; logp: number; seqs: number;
-  h0: number; layers: LayerActs[]; lnf: number; lnfm: number; lnfr: number; logits: number;
+  tok: number;
+  pos: number;
+  tgt: number;
+  g: number;
+  logp: number;
+  seqs: number;
+  h0: number;
+  layers: LayerActs[];
+  lnf: number;
+  lnfm: number;
+  lnfr: number;
+  logits: number;
   blocks: number[];
 }
 
@@ -45,7 +66,11 @@ export class GPT {
   readonly grads: number;
   private acts: Acts | undefined;
 
-  constructor(readonly cfg: ModelConfig, readonly heap: Heap, readonly pool: ThreadPool) {
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly heap: Heap,
+    readonly pool: ThreadPool,
+  ) {
     this.layout = paramLayout(cfg);
     this.params = heap.calloc(this.layout.total * 4);
     this.grads = heap.calloc(this.layout.total * 4);
@@ -65,7 +90,8 @@ export class GPT {
     for (const p of this.layout.params) {
       const base = (this.params >> 2) + p.offset;
       for (let i = 0; i < p.size; i++) {
-        f[base + i] = p.init === 'ones' ? 1 : p.init === 'zeros' ? 0 : rng.normal() * (p.init === 'normal' ? 0.02 : resid);
+        f[base + i] =
+          p.init === 'ones' ? 1 : p.init === 'zeros' ? 0 : rng.normal() * (p.init === 'normal' ? 0.02 : resid);
       }
     }
   }
@@ -82,8 +108,17 @@ export class GPT {
    * same arithmetic.
    */
   mm(
-    a: number, b: number, c: number, bias: number, M: number, K: number, N: number,
-    acc = 0, resid = 0, act = 0, dgelu = 0,
+    a: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    acc = 0,
+    resid = 0,
+    act = 0,
+    dgelu = 0,
   ): void {
     if (this.pool.native) {
       this.nativeGemm(a, K, 1, b, c, bias, M, K, N, acc, resid, act, dgelu);
@@ -103,8 +138,19 @@ export class GPT {
    * long reductions (weight gradients, where each thread would otherwise pack all of B), by columns.
    */
   private nativeGemm(
-    a: number, sai: number, sak: number, b: number, c: number, bias: number, M: number, K: number, N: number,
-    acc: number, resid: number, act: number, dgelu: number,
+    a: number,
+    sai: number,
+    sak: number,
+    b: number,
+    c: number,
+    bias: number,
+    M: number,
+    K: number,
+    N: number,
+    acc: number,
+    resid: number,
+    act: number,
+    dgelu: number,
   ): void {
     const { mr, lanes } = this.pool.native!.info;
     const args = [a, sai, sak, b, c, bias, resid, act, M, K, N, acc, dgelu];
@@ -125,11 +171,12 @@ export class GPT {
       this.nativeGemm(a, 1, M, b, c, 0, M, K, N, acc, 0, 0, 0);
       return;
     }
-    const chunk = Math.max(64, Math.floor(96 * 1024 / (M + N) / 4) * 4);
+    const chunk = Math.max(64, Math.floor((96 * 1024) / (M + N) / 4) * 4);
     for (let k0 = 0; k0 < K; k0 += chunk) {
       const kc = Math.min(chunk, K - k0);
       const args = [a + k0 * M * 4, b + k0 * N * 4, c, M, kc, N, k0 > 0 ? 1 : acc];
-      if (M * kc * N < SPLIT_MACS) this.pool.k.matmul_tn_rows(a + k0 * M * 4, b + k0 * N * 4, c, M, kc, N, k0 > 0 ? 1 : acc, 0, M);
+      if (M * kc * N < SPLIT_MACS)
+        this.pool.k.matmul_tn_rows(a + k0 * M * 4, b + k0 * N * 4, c, M, kc, N, k0 > 0 ? 1 : acc, 0, M);
       else if (M >= 32) this.pool.run('matmul_tn_rows', args, M, 4, 8);
       else this.pool.run('matmul_tn_cols', args, N, 8, 64);
     }
@@ -163,7 +210,8 @@ export class GPT {
     let attFloats = 0;
     const seqTable: number[] = [];
     for (const [off, len] of batch.seqs) {
-      if (len > this.cfg.n_ctx) throw new Error(`sequence of ${len} tokens exceeds the model context (${this.cfg.n_ctx})`);
+      if (len > this.cfg.n_ctx)
+        throw new Error(`sequence of ${len} tokens exceeds the model context (${this.cfg.n_ctx})`);
       seqTable.push(off, len, attFloats);
       attFloats += H * len * len;
     }
@@ -189,17 +237,38 @@ export class GPT {
     const kt = this.alloc(acts, N * C); // per-head transposed keys, attention scratch
     for (let l = 0; l < L; l++) {
       const a: LayerActs = {
-        ln1: this.alloc(acts, N * C), ln1m: this.alloc(acts, N), ln1r: this.alloc(acts, N),
-        qkv: this.alloc(acts, N * 3 * C), att: this.alloc(acts, attFloats), y: this.alloc(acts, N * C),
-        hmid: this.alloc(acts, N * C), ln2: this.alloc(acts, N * C), ln2m: this.alloc(acts, N), ln2r: this.alloc(acts, N),
-        fc: this.alloc(acts, N * F), fca: this.alloc(acts, N * F), hout: this.alloc(acts, N * C),
+        ln1: this.alloc(acts, N * C),
+        ln1m: this.alloc(acts, N),
+        ln1r: this.alloc(acts, N),
+        qkv: this.alloc(acts, N * 3 * C),
+        att: this.alloc(acts, attFloats),
+        y: this.alloc(acts, N * C),
+        hmid: this.alloc(acts, N * C),
+        ln2: this.alloc(acts, N * C),
+        ln2m: this.alloc(acts, N),
+        ln2r: this.alloc(acts, N),
+        fc: this.alloc(acts, N * F),
+        fca: this.alloc(acts, N * F),
+        hout: this.alloc(acts, N * C),
       };
       const pre = `h.${l}.`;
-      pool.run('layernorm_fwd', [h, this.p(pre + 'ln1.weight'), this.p(pre + 'ln1.bias'), a.ln1, a.ln1m, a.ln1r, C, ln_eps], N, 1, 256);
+      pool.run(
+        'layernorm_fwd',
+        [h, this.p(pre + 'ln1.weight'), this.p(pre + 'ln1.bias'), a.ln1, a.ln1m, a.ln1r, C, ln_eps],
+        N,
+        1,
+        256,
+      );
       this.mm(a.ln1, this.p(pre + 'attn.qkv.weight'), a.qkv, this.p(pre + 'attn.qkv.bias'), N, C, 3 * C);
       pool.run('attn_fwd', [a.qkv, a.y, a.att, acts.seqs, kt, C, H], S * H, 1, 2);
       this.mm(a.y, this.p(pre + 'attn.proj.weight'), a.hmid, this.p(pre + 'attn.proj.bias'), N, C, C, 0, h);
-      pool.run('layernorm_fwd', [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps], N, 1, 256);
+      pool.run(
+        'layernorm_fwd',
+        [a.hmid, this.p(pre + 'ln2.weight'), this.p(pre + 'ln2.bias'), a.ln2, a.ln2m, a.ln2r, C, ln_eps],
+        N,
+        1,
+        256,
+      );
       this.mm(a.ln2, this.p(pre + 'mlp.fc.weight'), a.fc, this.p(pre + 'mlp.fc.bias'), N, C, F, 0, 0, a.fca);
       this.mm(a.fca, this.p(pre + 'mlp.proj.weight'), a.hout, this.p(pre + 'mlp.proj.bias'), N, F, C, 0, a.hmid);
       acts.layers.push(a);
@@ -208,7 +277,13 @@ export class GPT {
     acts.lnf = this.alloc(acts, N * C);
     acts.lnfm = this.alloc(acts, N);
     acts.lnfr = this.alloc(acts, N);
-    pool.run('layernorm_fwd', [h, this.p('ln_f.weight'), this.p('ln_f.bias'), acts.lnf, acts.lnfm, acts.lnfr, C, ln_eps], N, 1, 256);
+    pool.run(
+      'layernorm_fwd',
+      [h, this.p('ln_f.weight'), this.p('ln_f.bias'), acts.lnf, acts.lnfm, acts.lnfr, C, ln_eps],
+      N,
+      1,
+      256,
+    );
     acts.logits = this.alloc(acts, N * V);
     const wteT = this.heap.allocF32(V * C);
     this.transpose(this.p('wte'), wteT, V, C);
@@ -276,7 +351,15 @@ export class GPT {
    * dW += x^T @ dy, db += colsum(dy).
    */
   private linearBackward(
-    dy: number, x: number, name: string, N: number, K: number, M: number, dxOut: number, tW: number, dgelu = 0,
+    dy: number,
+    x: number,
+    name: string,
+    N: number,
+    K: number,
+    M: number,
+    dxOut: number,
+    tW: number,
+    dgelu = 0,
   ): void {
     const W = this.p(name + '.weight');
     this.transpose(W, tW, K, M);
@@ -286,9 +369,23 @@ export class GPT {
   }
 
   /** Layernorm backward: dxAcc += dLN/dx, and the weight/bias gradients. */
-  private lnBackward(dout: number, x: number, name: string, mean: number, rstd: number, dxAcc: number, N: number): void {
+  private lnBackward(
+    dout: number,
+    x: number,
+    name: string,
+    mean: number,
+    rstd: number,
+    dxAcc: number,
+    N: number,
+  ): void {
     const C = this.cfg.n_embd;
     this.pool.run('layernorm_bwd_dx', [dout, x, this.p(name + '.weight'), mean, rstd, dxAcc, C], N, 1, 256);
-    this.pool.run('layernorm_bwd_dw', [dout, x, mean, rstd, this.p(name + '.weight', true), this.p(name + '.bias', true), N, C], C, 4, 64);
+    this.pool.run(
+      'layernorm_bwd_dw',
+      [dout, x, mean, rstd, this.p(name + '.weight', true), this.p(name + '.bias', true), N, C],
+      C,
+      4,
+      64,
+    );
   }
 }

@@ -56,7 +56,8 @@ function load(): { addon: Addon; info: NativeInfo } | { reason: string } {
   if (loaded) return loaded;
   const file = fileURLToPath(ADDON);
   if (!existsSync(file)) {
-    const why = existsSync(REASON) ? readFileSync(REASON, 'utf8').trim()
+    const why = existsSync(REASON)
+      ? readFileSync(REASON, 'utf8').trim()
       : "the addon is not built (run 'npm run build:native')";
     return (loaded = { reason: why });
   }
@@ -93,8 +94,10 @@ export function resolveKernelPath(requested?: KernelPath): KernelPath {
   if (want === 'native') {
     if (!st.available) {
       const source = requested ? "the engine's kernels option" : 'PSRLM_KERNELS';
-      throw new Error(`${source} asks for the native kernels, but they are unavailable: ${st.reason}. ` +
-        "Build them with 'npm run build:native', or ask for 'wasm'.");
+      throw new Error(
+        `${source} asks for the native kernels, but they are unavailable: ${st.reason}. ` +
+          "Build them with 'npm run build:native', or ask for 'wasm'.",
+      );
     }
     return 'native';
   }

@@ -20,9 +20,17 @@ import { instantiate, kernelModule, type KernelName, type Kernels } from './wasm
 import { RESERVED, type Heap } from './memory.js';
 import { NativeKernels, resolveKernelPath, type KernelPath, type NativeOnlyKernel } from './native.js';
 
-const SEQ = 0, DONE = 1, KERNEL = 2, NARGS = 3, STOP = 4, ERROR = 5, STATE = 6;
+const SEQ = 0,
+  DONE = 1,
+  KERNEL = 2,
+  NARGS = 3,
+  STOP = 4,
+  ERROR = 5,
+  STATE = 6;
 /** Values of ctl[STATE]: the worker writes RUNNING once its kernels are instantiated; the watchdog FAILED. */
-const STARTING = 0, RUNNING = 1, FAILED = 2;
+const STARTING = 0,
+  RUNNING = 1,
+  FAILED = 2;
 const MAX_ARGS = 24;
 /** A worker not running after this long is reported as not started (start-up takes milliseconds). */
 const START_TIMEOUT_MS = 60_000;
@@ -60,9 +68,32 @@ export interface ThreadPoolOptions {
 }
 
 export const KERNEL_NAMES: KernelName[] = [
-  'matmul', 'matmul_rows', 'matmul_cols', 'matmul_tn_rows', 'matmul_tn_cols', 'transpose', 'colsum', 'layernorm_fwd', 'layernorm_bwd_dx', 'layernorm_bwd_dw', 'attn_fwd',
-  'attn_bwd', 'kv_append', 'attn_infer', 'xent', 'log_softmax', 'gelu_fwd', 'gelu_bwd', 'add_inplace', 'embed_fwd',
-  'embed_bwd', 'adamw', 'sumsq', 'zero', 'peak_fma', 'peak_fma_par',
+  'matmul',
+  'matmul_rows',
+  'matmul_cols',
+  'matmul_tn_rows',
+  'matmul_tn_cols',
+  'transpose',
+  'colsum',
+  'layernorm_fwd',
+  'layernorm_bwd_dx',
+  'layernorm_bwd_dw',
+  'attn_fwd',
+  'attn_bwd',
+  'kv_append',
+  'attn_infer',
+  'xent',
+  'log_softmax',
+  'gelu_fwd',
+  'gelu_bwd',
+  'add_inplace',
+  'embed_fwd',
+  'embed_bwd',
+  'adamw',
+  'sumsq',
+  'zero',
+  'peak_fma',
+  'peak_fma_par',
 ];
 
 export class ThreadPool {
@@ -89,7 +120,11 @@ export class ThreadPool {
   /** Set once the worker is known to have failed: every later split call throws it. */
   private failure: Error | undefined;
 
-  constructor(readonly heap: Heap, threads = 2, opts: ThreadPoolOptions = {}) {
+  constructor(
+    readonly heap: Heap,
+    threads = 2,
+    opts: ThreadPoolOptions = {},
+  ) {
     this.workerUrl = opts.workerUrl ?? new URL('./worker.js', import.meta.url);
     this.path = resolveKernelPath(opts.kernels);
     if (this.path === 'native') {
@@ -104,7 +139,9 @@ export class ThreadPool {
     const module = kernelModule();
     this.k = instantiate(module, heap.memory);
     if (this.k.heap_base() > RESERVED) {
-      throw new Error(`kernel module's static data ends at ${this.k.heap_base()}, above the heap's reserved ${RESERVED} bytes`);
+      throw new Error(
+        `kernel module's static data ends at ${this.k.heap_base()}, above the heap's reserved ${RESERVED} bytes`,
+      );
     }
     this.threads = Math.max(1, Math.min(2, threads));
     const sab = new SharedArrayBuffer(64 + MAX_ARGS * 8);
@@ -209,9 +246,11 @@ export class ThreadPool {
         if (what === undefined) Atomics.wait(this.ctl, STATE, FAILED, 5);
       }
       if (Atomics.load(this.ctl, STATE) === STARTING) what = `did not start within ${START_TIMEOUT_MS / 1000} s`;
-      this.failure = new Error(`engine worker thread (${fileURLToPath(this.workerUrl)}) ${what ?? 'failed'}. ` +
-        'The engine cannot go on without it. If dist/ was rebuilt or removed while this process ran, or the ' +
-        "build is incomplete, run 'npm run build' and start again.");
+      this.failure = new Error(
+        `engine worker thread (${fileURLToPath(this.workerUrl)}) ${what ?? 'failed'}. ` +
+          'The engine cannot go on without it. If dist/ was rebuilt or removed while this process ran, or the ' +
+          "build is incomplete, run 'npm run build' and start again.",
+      );
     }
     return this.failure;
   }

@@ -36,12 +36,23 @@ test('DPO loss equals the hand-computed value on a uniform model, EOS only on fi
       { prompt: 'Q:', chosen: 'abc', rejected: 'de', ref_chosen: -10, ref_rejected: -4 },
       { prompt: 'Q:', chosen: 'x', rejected: 'yz', final: true, ref_chosen: -3, ref_rejected: -9 },
       // per-side flags override the pair's: only the chosen side ends the solution here
-      { prompt: 'Q:', chosen: 'pq', rejected: 'r', final: true, chosen_final: true, rejected_final: false, ref_chosen: -5, ref_rejected: -2 },
+      {
+        prompt: 'Q:',
+        chosen: 'pq',
+        rejected: 'r',
+        final: true,
+        chosen_final: true,
+        rejected_final: false,
+        ref_chosen: -5,
+        ref_rejected: -2,
+      },
     ];
     const expected = pairs.map((p) => {
       // the end-of-sequence token counts only for final steps
-      const ec = (p.chosen_final ?? p.final) ? 1 : 0, er = (p.rejected_final ?? p.final) ? 1 : 0;
-      const z = beta * ((lp * (p.chosen.length + ec) - p.ref_chosen!) - (lp * (p.rejected.length + er) - p.ref_rejected!));
+      const ec = (p.chosen_final ?? p.final) ? 1 : 0,
+        er = (p.rejected_final ?? p.final) ? 1 : 0;
+      const z =
+        beta * (lp * (p.chosen.length + ec) - p.ref_chosen! - (lp * (p.rejected.length + er) - p.ref_rejected!));
       return Math.log1p(Math.exp(-z));
     });
     const r = await e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0 });
@@ -51,9 +62,18 @@ test('DPO loss equals the hand-computed value on a uniform model, EOS only on fi
     // with the chosen side's NLL (nll_alpha): every chosen token costs log V, so the per-token mean is log V
     const alpha = 0.25;
     const rn = await e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0, nll_alpha: alpha });
-    assert.ok(Math.abs(rn.history[0]!.chosen_nll! - Math.log(V)) < 1e-5, `chosen NLL ${rn.history[0]!.chosen_nll}, hand-computed ${Math.log(V)}`);
-    assert.ok(Math.abs(rn.history[0]!.loss - (want + alpha * Math.log(V))) < 1e-5, `DPO + NLL loss ${rn.history[0]!.loss}`);
-    await assert.rejects(e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0, nll_alpha: -1 }), /nll_alpha must be 0 or more/);
+    assert.ok(
+      Math.abs(rn.history[0]!.chosen_nll! - Math.log(V)) < 1e-5,
+      `chosen NLL ${rn.history[0]!.chosen_nll}, hand-computed ${Math.log(V)}`,
+    );
+    assert.ok(
+      Math.abs(rn.history[0]!.loss - (want + alpha * Math.log(V))) < 1e-5,
+      `DPO + NLL loss ${rn.history[0]!.loss}`,
+    );
+    await assert.rejects(
+      e.trainDPO(pairs, { epochs: 1, lr: 1e-9, batch_size: 3, beta, seed: 0, nll_alpha: -1 }),
+      /nll_alpha must be 0 or more/,
+    );
     // and the token layout itself: no EOS after a non-final completion
     const nonFinal = encodePair(tok, 'Q:', 'abc', false, 64, 't');
     const final = encodePair(tok, 'Q:', 'abc', true, 64, 't');
@@ -73,7 +93,10 @@ test('SFT overfits a tiny set and greedy decoding reproduces it', async (kernels
   try {
     const prompts = ['2+3=', '5+4=', '0+0='];
     const out = await e.generate(prompts, { temperature: 0, max_tokens: 4, stop: [';'] });
-    assert.deepEqual(out.map((o) => o[0]!.text), ['5', '9', '0']);
+    assert.deepEqual(
+      out.map((o) => o[0]!.text),
+      ['5', '9', '0'],
+    );
     assert.ok(out.every((o) => o[0]!.finish_reason === 'stop'));
     const kept = await e.generate(['2+3='], { temperature: 0, max_tokens: 4, stop: [';'], include_stop: true });
     assert.equal(kept[0]![0]!.text, '5;');
@@ -82,31 +105,43 @@ test('SFT overfits a tiny set and greedy decoding reproduces it', async (kernels
   }
 });
 
-for (const [label, cfg] of [['head size 8', SMALL], ['head size 48', { ...SMALL, n_embd: 96, n_head: 2 }]] as const) {
-test(`greedy decoding equals the argmax of a full recompute; KV-cache log-probs equal the training forward, bit for bit (${label})`, async (kernels) => {
-  const e = EmbeddedEngine.create(cfg, Tokenizer.ascii(), 7, { kernels });
-  try {
-    const prompt = 'Step 1: 12+7=19\n';
-    const [[c]] = (await e.generate([prompt], { temperature: 0, max_tokens: 20 })) as [[import('../../src/engine/types.js').Completion]];
-    const V = e.model.cfg.vocab_size;
-    const ids = e.tokenize(prompt).concat(c.tokens);
-    // full recompute of the whole sequence with the training forward
-    const batch = { tokens: Int32Array.from(ids.slice(0, -1)), targets: Int32Array.from(ids.slice(1)), seqs: [[0, ids.length - 1]] as Array<[number, number]> };
-    const logp = e.model.forward(batch);
-    const logits = e.model.logits();
-    e.model.releaseActivations();
-    const P = e.tokenize(prompt).length;
-    for (let t = 0; t < c.tokens.length; t++) {
-      const row = P - 1 + t;
-      let best = 0;
-      for (let j = 1; j < V; j++) if (logits[row * V + j]! > logits[row * V + best]!) best = j;
-      assert.equal(c.tokens[t], best, `token ${t}: greedy ${c.tokens[t]}, argmax ${best}`);
-      assert.equal(c.logprobs[t], logp[row], `token ${t}: KV-cache log p ${c.logprobs[t]}, recompute ${logp[row]}`);
+for (const [label, cfg] of [
+  ['head size 8', SMALL],
+  ['head size 48', { ...SMALL, n_embd: 96, n_head: 2 }],
+] as const) {
+  const title =
+    'greedy decoding equals the argmax of a full recompute; ' +
+    `KV-cache log-probs equal the training forward, bit for bit (${label})`;
+  test(title, async (kernels) => {
+    const e = EmbeddedEngine.create(cfg, Tokenizer.ascii(), 7, { kernels });
+    try {
+      const prompt = 'Step 1: 12+7=19\n';
+      const [[c]] = (await e.generate([prompt], { temperature: 0, max_tokens: 20 })) as [
+        [import('../../src/engine/types.js').Completion],
+      ];
+      const V = e.model.cfg.vocab_size;
+      const ids = e.tokenize(prompt).concat(c.tokens);
+      // full recompute of the whole sequence with the training forward
+      const batch = {
+        tokens: Int32Array.from(ids.slice(0, -1)),
+        targets: Int32Array.from(ids.slice(1)),
+        seqs: [[0, ids.length - 1]] as Array<[number, number]>,
+      };
+      const logp = e.model.forward(batch);
+      const logits = e.model.logits();
+      e.model.releaseActivations();
+      const P = e.tokenize(prompt).length;
+      for (let t = 0; t < c.tokens.length; t++) {
+        const row = P - 1 + t;
+        let best = 0;
+        for (let j = 1; j < V; j++) if (logits[row * V + j]! > logits[row * V + best]!) best = j;
+        assert.equal(c.tokens[t], best, `token ${t}: greedy ${c.tokens[t]}, argmax ${best}`);
+        assert.equal(c.logprobs[t], logp[row], `token ${t}: KV-cache log p ${c.logprobs[t]}, recompute ${logp[row]}`);
+      }
+    } finally {
+      await e.close();
     }
-  } finally {
-    await e.close();
-  }
-});
+  });
 }
 
 test('prefix-shared sampling equals unshared sampling for the same seeds, bit for bit', async (kernels) => {
@@ -126,9 +161,15 @@ test('prefix-shared sampling equals unshared sampling for the same seeds, bit fo
     // identical prompts with the same seed give the same completions only when seeds match
     assert.notDeepEqual(a[0], a[2], 'different prompt indices draw from different streams');
     // a prompt alone gives what it gave in the batch
-    const alone = await unshared.generate([prompts[3]!], { ...opts, seeds: [(await import('../../src/engine/rng.js')).deriveSeed(11, 3)] });
+    const alone = await unshared.generate([prompts[3]!], {
+      ...opts,
+      seeds: [(await import('../../src/engine/rng.js')).deriveSeed(11, 3)],
+    });
     assert.deepEqual(alone[0], a[3]);
-    assert.ok(shared.stats.prefill_tokens < unshared.stats.prefill_tokens / 4, `shared prefill ${shared.stats.prefill_tokens} vs unshared ${unshared.stats.prefill_tokens}`);
+    assert.ok(
+      shared.stats.prefill_tokens < unshared.stats.prefill_tokens / 4,
+      `shared prefill ${shared.stats.prefill_tokens} vs unshared ${unshared.stats.prefill_tokens}`,
+    );
     await shared.close();
     await unshared.close();
   } finally {
@@ -155,11 +196,21 @@ test('checkpoint round trip is bit-exact', async (kernels) => {
 });
 
 test('training is deterministic for a seed and identical on one or two threads', async (kernels) => {
-  const ex = [{ prompt: 'a', completion: 'bcd' }, { prompt: 'ab', completion: 'cde' }, { prompt: 'x', completion: 'yz' }];
+  const ex = [
+    { prompt: 'a', completion: 'bcd' },
+    { prompt: 'ab', completion: 'cde' },
+    { prompt: 'x', completion: 'yz' },
+  ];
   const run = async (threads: number, seed: number) => {
     const e = EmbeddedEngine.create(SMALL, Tokenizer.ascii(), 1, { threads, kernels });
     await e.trainSFT(ex, { epochs: 3, lr: 1e-2, batch_size: 2, seed });
-    await e.trainDPO([{ prompt: 'a', chosen: 'bcd', rejected: 'bce' }], { epochs: 2, lr: 1e-2, batch_size: 1, beta: 0.1, seed });
+    await e.trainDPO([{ prompt: 'a', chosen: 'bcd', rejected: 'bce' }], {
+      epochs: 2,
+      lr: 1e-2,
+      batch_size: 1,
+      beta: 0.1,
+      seed,
+    });
     const w = e.weights();
     await e.close();
     return w;
@@ -178,7 +229,16 @@ test('bad input fails with a clear message', async (kernels) => {
     await assert.rejects(e.generate(['x'.repeat(70)], { max_tokens: 3 }), /context/);
     await assert.rejects(e.generate(['x'], { max_tokens: 0 }), /max_tokens/);
     await assert.rejects(e.trainSFT([], { epochs: 1, lr: 1e-3, batch_size: 1, seed: 0 }), /no training examples/);
-    await assert.rejects(e.trainDPO([{ prompt: 'a', chosen: 'b', rejected: 'c' }], { epochs: 1, lr: 1e-3, batch_size: 1, seed: 0, beta: 0 }), /beta/);
+    await assert.rejects(
+      e.trainDPO([{ prompt: 'a', chosen: 'b', rejected: 'c' }], {
+        epochs: 1,
+        lr: 1e-3,
+        batch_size: 1,
+        seed: 0,
+        beta: 0,
+      }),
+      /beta/,
+    );
   } finally {
     await e.close();
   }
@@ -192,7 +252,10 @@ test('sampled special tokens never appear in the text: text equals detokenize(to
     f.fill(0, e.model.params >> 2, (e.model.params >> 2) + e.model.layout.total);
     const [out] = await e.generate(['x'], { n: 4, temperature: 1, max_tokens: 60, ignore_eos: true, seed: 3 });
     const all = out!.flatMap((c) => c.tokens);
-    assert.ok(all.some((t) => t === e.tokenizer.eos || t === e.tokenizer.pad), 'the draw includes a special token');
+    assert.ok(
+      all.some((t) => t === e.tokenizer.eos || t === e.tokenizer.pad),
+      'the draw includes a special token',
+    );
     for (const c of out!) assert.equal(c.text, e.detokenize(c.tokens));
     assert.equal(e.unreadable('plain text'), null);
     assert.match(e.unreadable('curly ’ quote')!, /U\+2019/);

@@ -38,8 +38,10 @@ function fdCheck(name: string, x: number, n: number, loss: () => number, an: Flo
   for (let i = 0; i < n; i++) {
     const f = heap.f32();
     const old = f[(x >> 2) + i]!;
-    f[(x >> 2) + i] = old + eps; const lp = loss();
-    heap.f32()[(x >> 2) + i] = old - eps; const lm = loss();
+    f[(x >> 2) + i] = old + eps;
+    const lp = loss();
+    heap.f32()[(x >> 2) + i] = old - eps;
+    const lm = loss();
     heap.f32()[(x >> 2) + i] = old;
     const fd = (lp - lm) / (2 * eps);
     if (!close(fd, an[i]!, 1e-4, 1e-2) && !bad) bad = `${name}[${i}]: finite difference ${fd}, analytic ${an[i]}`;
@@ -55,13 +57,24 @@ function dot(p: number, r: Float32Array): number {
 }
 
 test('layernorm backward matches finite differences', () => {
-  const R = 4, C = 12;
-  const x = put(randn(rng, R * C)), w = put(randn(rng, C)), b = put(randn(rng, C));
-  const out = heap.allocF32(R * C), mean = heap.allocF32(R), rstd = heap.allocF32(R);
+  const R = 4,
+    C = 12;
+  const x = put(randn(rng, R * C)),
+    w = put(randn(rng, C)),
+    b = put(randn(rng, C));
+  const out = heap.allocF32(R * C),
+    mean = heap.allocF32(R),
+    rstd = heap.allocF32(R);
   const r = randn(rng, R * C);
-  const loss = () => { k.layernorm_fwd(x, w, b, out, mean, rstd, C, 1e-5, 0, R); return dot(out, r); };
+  const loss = () => {
+    k.layernorm_fwd(x, w, b, out, mean, rstd, C, 1e-5, 0, R);
+    return dot(out, r);
+  };
   loss();
-  const dout = put(r), dx = put(new Float32Array(R * C)), dw = put(new Float32Array(C)), db = put(new Float32Array(C));
+  const dout = put(r),
+    dx = put(new Float32Array(R * C)),
+    dw = put(new Float32Array(C)),
+    db = put(new Float32Array(C));
   k.layernorm_bwd_dx(dout, x, w, mean, rstd, dx, C, 0, R);
   k.layernorm_bwd_dw(dout, x, mean, rstd, dw, db, R, C, 0, C);
   fdCheck('dx', x, R * C, loss, heap.readF32(dx, R * C));
@@ -71,14 +84,21 @@ test('layernorm backward matches finite differences', () => {
 
 test('GELU backward matches finite differences (vector body and scalar tail)', () => {
   const n = 37;
-  const x = put(randn(rng, n, 2)), out = heap.allocF32(n), r = randn(rng, n);
-  const loss = () => { k.gelu_fwd(x, out, 0, n); return dot(out, r); };
-  const dout = put(r), dx = heap.allocF32(n);
+  const x = put(randn(rng, n, 2)),
+    out = heap.allocF32(n),
+    r = randn(rng, n);
+  const loss = () => {
+    k.gelu_fwd(x, out, 0, n);
+    return dot(out, r);
+  };
+  const dout = put(r),
+    dx = heap.allocF32(n);
   k.gelu_bwd(x, dout, dx, 0, n);
   fdCheck('dx', x, n, loss, heap.readF32(dx, n));
   // and the forward against the tanh formula in float64
   loss();
-  const xs = heap.readF32(x, n), ys = heap.readF32(out, n);
+  const xs = heap.readF32(x, n),
+    ys = heap.readF32(out, n);
   xs.forEach((v, i) => {
     const ref = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
     assert.ok(Math.abs(ys[i]! - ref) < 1e-6 * (1 + Math.abs(ref)), `gelu(${v}) = ${ys[i]}, expected ${ref}`);
@@ -86,29 +106,39 @@ test('GELU backward matches finite differences (vector body and scalar tail)', (
 });
 
 test('attention backward matches finite differences over packed sequences', () => {
-  const C = 8, H = 2, lens = [5, 3];
+  const C = 8,
+    H = 2,
+    lens = [5, 3];
   const N = 8;
-  const qkv = put(randn(rng, N * 3 * C)), y = heap.allocF32(N * C);
+  const qkv = put(randn(rng, N * 3 * C)),
+    y = heap.allocF32(N * C);
   const table = [0, 5, 0, 5, 3, H * 25];
   const seqs = heap.alloc(table.length * 4);
   heap.writeI32(seqs, table);
   const att = heap.allocF32(H * (25 + 9));
   const scratch = heap.allocF32(N * C);
   const r = randn(rng, N * C);
-  const loss = () => { k.attn_fwd(qkv, y, att, seqs, scratch, C, H, 0, lens.length * H); return dot(y, r); };
+  const loss = () => {
+    k.attn_fwd(qkv, y, att, seqs, scratch, C, H, 0, lens.length * H);
+    return dot(y, r);
+  };
   loss();
-  const dy = put(r), dqkv = heap.allocF32(N * 3 * C);
+  const dy = put(r),
+    dqkv = heap.allocF32(N * 3 * C);
   k.attn_bwd(qkv, y, att, dy, dqkv, seqs, scratch, C, H, 0, lens.length * H);
   fdCheck('dqkv', qkv, N * 3 * C, loss, heap.readF32(dqkv, N * 3 * C));
 });
 
 test('cross-entropy gradient matches finite differences; ignored rows give zero', () => {
-  const R = 3, V = 13;
+  const R = 3,
+    V = 13;
   const logits = put(randn(rng, R * V, 2));
   const tg = heap.alloc(R * 4);
   heap.writeI32(tg, [4, -1, 12]);
   const gw = [0.7, 0.3, -1.1];
-  const g = put(gw), logp = heap.allocF32(R), work = heap.allocF32(R * V);
+  const g = put(gw),
+    logp = heap.allocF32(R),
+    work = heap.allocF32(R * V);
   const loss = () => {
     heap.f32().copyWithin(work >> 2, logits >> 2, (logits >> 2) + R * V);
     k.xent(work, tg, g, logp, V, 0, 0, R);
@@ -124,22 +154,40 @@ test('cross-entropy gradient matches finite differences; ignored rows give zero'
 });
 
 test('GEMM matches float64 products: bias, accumulate, tails, row and column splits', () => {
-  for (const [M, K, N] of [[1, 3, 5], [7, 9, 13], [33, 17, 40], [6, 64, 8]] as const) {
-    const A = randn(rng, M * K), B = randn(rng, K * N), bias = randn(rng, N), C0 = randn(rng, M * N);
-    const a = put(A), b = put(B), bi = put(bias);
+  for (const [M, K, N] of [
+    [1, 3, 5],
+    [7, 9, 13],
+    [33, 17, 40],
+    [6, 64, 8],
+  ] as const) {
+    const A = randn(rng, M * K),
+      B = randn(rng, K * N),
+      bias = randn(rng, N),
+      C0 = randn(rng, M * N);
+    const a = put(A),
+      b = put(B),
+      bi = put(bias);
     const ref = new Float64Array(M * N);
-    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-      let s = bias[j]!;
-      for (let q = 0; q < K; q++) s += A[i * K + q]! * B[q * N + j]!;
-      ref[i * N + j] = s;
-    }
-    const c1 = heap.allocF32(M * N), c2 = heap.allocF32(M * N), c3 = put(C0);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = bias[j]!;
+        for (let q = 0; q < K; q++) s += A[i * K + q]! * B[q * N + j]!;
+        ref[i * N + j] = s;
+      }
+    const c1 = heap.allocF32(M * N),
+      c2 = heap.allocF32(M * N),
+      c3 = put(C0);
     pool.run('matmul_rows', [a, b, c1, bi, M, K, N, 0], M, 4, 1);
     pool.run('matmul_cols', [a, b, c2, bi, M, K, N, 0], N, 8, 1);
     pool.run('matmul_rows', [a, b, c3, 0, M, K, N, 1], M, 4, 1);
-    const r1 = heap.readF32(c1, M * N), r2 = heap.readF32(c2, M * N), r3 = heap.readF32(c3, M * N);
+    const r1 = heap.readF32(c1, M * N),
+      r2 = heap.readF32(c2, M * N),
+      r3 = heap.readF32(c3, M * N);
     for (let i = 0; i < M * N; i++) {
-      assert.ok(Math.abs(r1[i]! - ref[i]!) < 1e-4 * (1 + Math.abs(ref[i]!)), `[${M},${K},${N}] element ${i}: ${r1[i]} vs ${ref[i]}`);
+      assert.ok(
+        Math.abs(r1[i]! - ref[i]!) < 1e-4 * (1 + Math.abs(ref[i]!)),
+        `[${M},${K},${N}] element ${i}: ${r1[i]} vs ${ref[i]}`,
+      );
       const acc = C0[i]! + (ref[i]! - bias[i % N]!);
       assert.ok(Math.abs(r3[i]! - acc) < 1e-4 * (1 + Math.abs(acc)), `accumulate element ${i}`);
     }
@@ -166,10 +214,13 @@ test('whole-model gradient matches finite differences on every parameter tensor'
         const i = r.int(prm.size);
         const idx = (model.params >> 2) + prm.offset + i;
         const old = h.f32()[idx]!;
-        h.f32()[idx] = old + 1e-2; const lp = loss();
-        h.f32()[idx] = old - 1e-2; const lm = loss();
+        h.f32()[idx] = old + 1e-2;
+        const lp = loss();
+        h.f32()[idx] = old - 1e-2;
+        const lm = loss();
         h.f32()[idx] = old;
-        const fd = (lp - lm) / 2e-2, an = grads[prm.offset + i]!;
+        const fd = (lp - lm) / 2e-2,
+          an = grads[prm.offset + i]!;
         assert.ok(close(fd, an, 1e-4, 2e-2), `${prm.name}[${i}]: finite difference ${fd}, analytic ${an}`);
       }
     }
@@ -181,20 +232,32 @@ test('whole-model gradient matches finite differences on every parameter tensor'
 test('A^T @ B GEMM: cache-chunked reduction equals the single pass bit for bit and float64 to 1e-4', (kernels) => {
   const { model, heap: h, pool: p } = tinyModel({}, 2, 1, kernels);
   try {
-    const M = 40, K = 3000, N = 24;
+    const M = 40,
+      K = 3000,
+      N = 24;
     const r = new Rng(8);
-    const A = randn(r, K * M), B = randn(r, K * N);
-    const a = h.allocF32(K * M), b = h.allocF32(K * N), c1 = h.calloc(M * N * 4), c2 = h.calloc(M * N * 4);
-    h.writeF32(a, A); h.writeF32(b, B);
+    const A = randn(r, K * M),
+      B = randn(r, K * N);
+    const a = h.allocF32(K * M),
+      b = h.allocF32(K * N),
+      c1 = h.calloc(M * N * 4),
+      c2 = h.calloc(M * N * 4);
+    h.writeF32(a, A);
+    h.writeF32(b, B);
     model.mmTN(a, b, c1, M, K, N, 0);
     p.k.matmul_tn_rows(a, b, c2, M, K, N, 0, 0, M);
-    const x = h.readF32(c1, M * N), y = h.readF32(c2, M * N);
+    const x = h.readF32(c1, M * N),
+      y = h.readF32(c2, M * N);
     assert.deepEqual(x, y);
-    for (let i = 0; i < M; i += 7) for (let j = 0; j < N; j += 5) {
-      let s = 0;
-      for (let q = 0; q < K; q++) s += A[q * M + i]! * B[q * N + j]!;
-      assert.ok(Math.abs(x[i * N + j]! - s) < 1e-4 * (1 + Math.abs(s)) * Math.sqrt(K), `[${i},${j}] ${x[i * N + j]} vs ${s}`);
-    }
+    for (let i = 0; i < M; i += 7)
+      for (let j = 0; j < N; j += 5) {
+        let s = 0;
+        for (let q = 0; q < K; q++) s += A[q * M + i]! * B[q * N + j]!;
+        assert.ok(
+          Math.abs(x[i * N + j]! - s) < 1e-4 * (1 + Math.abs(s)) * Math.sqrt(K),
+          `[${i},${j}] ${x[i * N + j]} vs ${s}`,
+        );
+      }
   } finally {
     p.close();
   }

@@ -14,9 +14,12 @@ import { ThreadPool } from '../../src/engine/threads.js';
  * The native kernels are built for x86-64 Linux; elsewhere only the WebAssembly path is tested. Where
  * they should run but do not, the native tests fail and say why.
  */
-export const KERNEL_PATHS: KernelPath[] = process.env.PSRLM_KERNELS === 'native' || process.env.PSRLM_KERNELS === 'wasm'
-  ? [process.env.PSRLM_KERNELS]
-  : process.platform === 'linux' && process.arch === 'x64' ? ['native', 'wasm'] : ['wasm'];
+export const KERNEL_PATHS: KernelPath[] =
+  process.env.PSRLM_KERNELS === 'native' || process.env.PSRLM_KERNELS === 'wasm'
+    ? [process.env.PSRLM_KERNELS]
+    : process.platform === 'linux' && process.arch === 'x64'
+      ? ['native', 'wasm']
+      : ['wasm'];
 
 /** Registers test `name` once per kernel path, suffixed with the path. */
 export function eachPath(name: string, fn: (kernels: KernelPath) => void | Promise<void>): void {
@@ -24,7 +27,10 @@ export function eachPath(name: string, fn: (kernels: KernelPath) => void | Promi
 }
 
 export function tinyModel(
-  over: Partial<ModelConfig> = {}, threads = 2, seed = 1, kernels?: KernelPath,
+  over: Partial<ModelConfig> = {},
+  threads = 2,
+  seed = 1,
+  kernels?: KernelPath,
 ): { model: GPT; heap: Heap; pool: ThreadPool } {
   const heap = new Heap();
   const pool = new ThreadPool(heap, threads, { kernels });
@@ -45,12 +51,16 @@ export function amplify(model: GPT, factor: number): void {
 
 export function randomBatch(rng: Rng, lens: number[], V: number) {
   const N = lens.reduce((a, b) => a + b, 0);
-  const tokens = new Int32Array(N), targets = new Int32Array(N);
+  const tokens = new Int32Array(N),
+    targets = new Int32Array(N);
   const seqs: Array<[number, number]> = [];
   let o = 0;
   for (const l of lens) {
     seqs.push([o, l]);
-    for (let t = 0; t < l; t++) { tokens[o + t] = rng.int(V); targets[o + t] = t % 3 === 0 ? -1 : rng.int(V); }
+    for (let t = 0; t < l; t++) {
+      tokens[o + t] = rng.int(V);
+      targets[o + t] = t % 3 === 0 ? -1 : rng.int(V);
+    }
     o += l;
   }
   return { tokens, targets, seqs };

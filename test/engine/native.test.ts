@@ -20,20 +20,35 @@ import { KERNEL_PATHS, amplify, randn, randomBatch } from './helpers.js';
 function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
   const set = (v: Record<string, string | undefined>) => {
-    for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k]; else process.env[k] = x;
+    for (const [k, x] of Object.entries(v))
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
   };
   set(vars);
-  try { return fn(); } finally { set(saved); }
+  try {
+    return fn();
+  } finally {
+    set(saved);
+  }
 }
 
 /** max |a - b| / max |b| */
 function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0, m = 0;
-  for (let i = 0; i < b.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); m = Math.max(m, Math.abs(b[i]!)); }
+  let d = 0,
+    m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
   return m === 0 ? d : d / m;
 }
 
-interface Run { logp: Float32Array; logits: Float32Array; grads: Float32Array; model: GPT }
+interface Run {
+  logp: Float32Array;
+  logits: Float32Array;
+  grads: Float32Array;
+  model: GPT;
+}
 
 /** One forward and backward of a fresh model (same seed, weights scaled up) on `kernels`. */
 function forwardBackward(kernels: KernelPath, over: Partial<ModelConfig>, lens: number[], threads = 2): Run {
@@ -90,7 +105,8 @@ if (KERNEL_PATHS.includes('native')) {
     test(`native (${isa}): one thread and two give the same bits where the pool splits every kernel`, () => {
       const [, over, lens] = CASES[CASES.length - 1]!;
       withEnv({ PSRLM_NATIVE_ISA: isa }, () => {
-        const one = forwardBackward('native', over, lens, 1), two = forwardBackward('native', over, lens, 2);
+        const one = forwardBackward('native', over, lens, 1),
+          two = forwardBackward('native', over, lens, 2);
         assert.deepEqual(two.logits, one.logits);
         assert.deepEqual(two.grads, one.grads);
       });
@@ -102,13 +118,29 @@ if (KERNEL_PATHS.includes('native')) {
       const n = withEnv({ PSRLM_NATIVE_ISA: isa }, () => new ThreadPool(heap, 2, { kernels: 'native' }));
       try {
         const rng = new Rng(4);
-        const put = (a: Float32Array) => { const p = heap.allocF32(a.length); heap.writeF32(p, a); return p; };
-        for (const [M, K, N] of [[1, 5, 3], [13, 37, 41], [70, 300, 97], [50, 64, 33]] as const) {
-          const a = put(randn(rng, M * K)), b = put(randn(rng, K * N)), bias = put(randn(rng, N));
-          const resid = put(randn(rng, M * N)), pre = put(randn(rng, M * N)), at = put(randn(rng, K * M));
+        const put = (a: Float32Array) => {
+          const p = heap.allocF32(a.length);
+          heap.writeF32(p, a);
+          return p;
+        };
+        for (const [M, K, N] of [
+          [1, 5, 3],
+          [13, 37, 41],
+          [70, 300, 97],
+          [50, 64, 33],
+        ] as const) {
+          const a = put(randn(rng, M * K)),
+            b = put(randn(rng, K * N)),
+            bias = put(randn(rng, N));
+          const resid = put(randn(rng, M * N)),
+            pre = put(randn(rng, M * N)),
+            at = put(randn(rng, K * M));
           const out = () => heap.allocF32(M * N);
           // wasm: the GEMM, then the separate kernels
-          const cw = out(), aw = out(), gw = out(), tw = out();
+          const cw = out(),
+            aw = out(),
+            gw = out(),
+            tw = out();
           w.k.matmul(a, b, cw, bias, M, K, N, 0, 0, M, 0, N);
           w.k.add_inplace(cw, resid, 0, M * N);
           w.k.gelu_fwd(cw, aw, 0, M * N);
@@ -117,7 +149,11 @@ if (KERNEL_PATHS.includes('native')) {
           w.k.matmul_tn_rows(at, b, tw, M, K, N, 0, 0, M);
           // native: one GEMM each, split by rows and by columns
           for (const name of ['gemm_rows', 'gemm_cols'] as const) {
-            const cn = out(), an = out(), gn = out(), tn = out(), total = name === 'gemm_rows' ? M : N;
+            const cn = out(),
+              an = out(),
+              gn = out(),
+              tn = out(),
+              total = name === 'gemm_rows' ? M : N;
             n.run(name, [a, K, 1, b, cn, bias, resid, an, M, K, N, 0, 0], total, 1, 2);
             n.run(name, [a, K, 1, b, gn, 0, 0, 0, M, K, N, 0, pre], total, 1, 2);
             n.run(name, [at, 1, M, b, tn, 0, 0, 0, M, K, N, 0, 0], total, 1, 2);
@@ -142,7 +178,8 @@ if (KERNEL_PATHS.includes('native')) {
     const pool = new ThreadPool(heap, 2, { kernels: 'native' });
     try {
       const n = 1 << 24; // 64 MiB each: far past the first megabyte
-      const a = heap.allocF32(n), b = heap.allocF32(n);
+      const a = heap.allocF32(n),
+        b = heap.allocF32(n);
       heap.f32().fill(1.5, a >> 2, (a >> 2) + n);
       heap.f32().fill(2.25, b >> 2, (b >> 2) + n);
       pool.run('add_inplace', [a, b], n, 16, 1024);
@@ -156,17 +193,34 @@ if (KERNEL_PATHS.includes('native')) {
 }
 
 test('PSRLM_KERNELS and PSRLM_NATIVE_ISA are checked, and asking for what cannot run says why', () => {
-  assert.throws(() => withEnv({ PSRLM_KERNELS: 'gpu' }, () => resolveKernelPath()),
-    /PSRLM_KERNELS must be 'native' or 'wasm', not 'gpu'/);
-  assert.equal(withEnv({ PSRLM_KERNELS: 'wasm' }, () => resolveKernelPath()), 'wasm');
-  assert.equal(withEnv({ PSRLM_KERNELS: 'native' }, () => resolveKernelPath('wasm')), 'wasm', 'the option wins');
+  assert.throws(
+    () => withEnv({ PSRLM_KERNELS: 'gpu' }, () => resolveKernelPath()),
+    /PSRLM_KERNELS must be 'native' or 'wasm', not 'gpu'/,
+  );
+  assert.equal(
+    withEnv({ PSRLM_KERNELS: 'wasm' }, () => resolveKernelPath()),
+    'wasm',
+  );
+  assert.equal(
+    withEnv({ PSRLM_KERNELS: 'native' }, () => resolveKernelPath('wasm')),
+    'wasm',
+    'the option wins',
+  );
   if (native.available) {
-    assert.equal(withEnv({ PSRLM_KERNELS: undefined }, () => resolveKernelPath()), 'native', 'native where built');
-    assert.throws(() => withEnv({ PSRLM_NATIVE_ISA: 'sse2' }, () => new ThreadPool(new Heap(), 1, { kernels: 'native' })),
-      /PSRLM_NATIVE_ISA must be avx512, avx2 or avx2x2, not 'sse2'/);
+    assert.equal(
+      withEnv({ PSRLM_KERNELS: undefined }, () => resolveKernelPath()),
+      'native',
+      'native where built',
+    );
+    assert.throws(
+      () => withEnv({ PSRLM_NATIVE_ISA: 'sse2' }, () => new ThreadPool(new Heap(), 1, { kernels: 'native' })),
+      /PSRLM_NATIVE_ISA must be avx512, avx2 or avx2x2, not 'sse2'/,
+    );
     if (!native.info.cpu.includes('avx512f')) {
-      assert.throws(() => withEnv({ PSRLM_NATIVE_ISA: 'avx512' }, () => new ThreadPool(new Heap(), 1, { kernels: 'native' })),
-        /does not support AVX-512F/);
+      assert.throws(
+        () => withEnv({ PSRLM_NATIVE_ISA: 'avx512' }, () => new ThreadPool(new Heap(), 1, { kernels: 'native' })),
+        /does not support AVX-512F/,
+      );
     }
   } else {
     assert.throws(() => resolveKernelPath('native'), /asks for the native kernels, but they are unavailable: .+/);
