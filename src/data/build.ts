@@ -18,7 +18,6 @@ import { iftRecord } from './ift.js';
 import { SCORE_POOL } from './score.js';
 import { collectSingles } from './single.js';
 import {
-  toJsonl,
   type BaseRecord,
   type DataRecord,
   type EftRecord,
@@ -28,6 +27,7 @@ import {
   type SingleRecord,
 } from './schema.js';
 import { loadTemplate } from './templates.js';
+import { toJsonl } from '../util/resumable-jsonl.js';
 
 export interface DataConfig {
   seed: number;

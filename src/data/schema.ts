@@ -198,7 +198,3 @@ export function readJsonl<T>(file: string): T[] {
       }
     });
 }
-
-export function toJsonl(records: readonly unknown[]): string {
-  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
-}

@@ -10,7 +10,7 @@
 // Its judge is measured on held-out EFT step pairs. No ground truth enters the loop: the world's verifier
 // only measures (the chosen step's agreement with it, stored under `measure` in samples and search.json);
 // on a file's questions the gold answers only measure (search.json's `graded`, pairs.json's `audit`).
-import { appendFileSync } from 'node:fs';
+import { appendJsonl } from '../util/resumable-jsonl.js';
 import path from 'node:path';
 import { writeFileAtomic, writeJSONAtomic } from '../util/atomic.js';
 import type { Engine } from '../engine/types.js';
@@ -111,7 +111,7 @@ async function search(ctx: StageContext, t: number, dir: string, engine: Engine)
   const opts = { ...cfg.search, context_tokens: engine.contextTokens },
     coords = { seed: cfg.seed, iteration: t };
   const onRecord = (r: SearchRecord) => {
-    appendFileSync(file, JSON.stringify(r) + '\n');
+    appendJsonl(file, [r]);
     bar.tick(1);
   };
   const fresh = drawn

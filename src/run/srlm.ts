@@ -7,7 +7,7 @@
 //   pairs   best vs worst solution by mean self-score, ties dropped
 // Its judge, the scorer, is measured on held-out scored solutions: accuracy at telling fully right
 // solutions from the rest.
-import { appendFileSync } from 'node:fs';
+import { appendJsonl } from '../util/resumable-jsonl.js';
 import path from 'node:path';
 import { writeFileAtomic, writeJSONAtomic } from '../util/atomic.js';
 import type { Engine } from '../engine/types.js';
@@ -68,7 +68,7 @@ async function sample(ctx: StageContext, t: number, dir: string, engine: Engine)
           engine.contextTokens ?? Number.POSITIVE_INFINITY,
           worldAnswers,
         );
-    appendFileSync(file, jsonl(recs));
+    appendJsonl(file, recs);
     fresh.push(...recs);
     bar.tick(recs.length);
   }

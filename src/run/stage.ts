@@ -7,7 +7,7 @@
 //     questions from a file (config `questions`), its own draw from the file's pool, disjoint from the
 //     other iterations' (drawQuestions in src/data/questions.ts).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { readResumableJsonl } from '../util/resumable-jsonl.js';
+import { readResumableJsonl, toJsonl } from '../util/resumable-jsonl.js';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { Engine } from '../engine/types.js';
@@ -65,7 +65,7 @@ export function mark(dir: string, stage: string): void {
   writeFileAtomic(path.join(dir, 'done', stage), '');
 }
 
-export const jsonl = (rows: readonly unknown[]): string => rows.map((r) => JSON.stringify(r) + '\n').join('');
+export const jsonl = toJsonl;
 
 /** The records of a partly written JSONL file, a torn last line (a kill mid-append) cut off. */
 export const readRecords = readResumableJsonl;

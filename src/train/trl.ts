@@ -25,6 +25,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJSONAtomic } from '../util/atomic.js';
+import { toJsonl } from '../util/resumable-jsonl.js';
 import { loadHFTokenizer, type TextTokenizer } from '../engine/hftokenizer.js';
 import { lockTrainer, pipelineTether } from './trl-lock.js';
 import type {
@@ -85,8 +86,6 @@ export function trainerDir(): string {
   }
   throw new Error('trainer/psrlm_trl not found above ' + fileURLToPath(import.meta.url));
 }
-
-const jsonl = (rows: readonly unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
 
 /** The bridge's outcome file (trainer/psrlm_trl/status.py). */
 export interface TrlStatus {
@@ -198,7 +197,7 @@ export class TrlTrainer implements Trainer {
   ): Promise<TrainResult> {
     mkdirSync(this.work, { recursive: true });
     const data = path.join(this.work, `${kind}.jsonl`);
-    writeFileSync(data, jsonl(rows));
+    writeFileSync(data, toJsonl(rows));
     const { file: contract, info } = this.contract(kind, rows);
     const out = path.join(this.work, 'out');
     const lock = await lockTrainer(this.work, this.log);

@@ -29,7 +29,12 @@ export function readResumableJsonl<T>(file: string): T[] {
   return out;
 }
 
+/** `records` as JSONL text: one JSON object per line, each line ending in a newline. */
+export function toJsonl(records: readonly unknown[]): string {
+  return records.map((r) => JSON.stringify(r) + '\n').join('');
+}
+
 /** Appends `records`, one JSON object per line, in one write. */
 export function appendJsonl(file: string, records: readonly unknown[]): void {
-  if (records.length) appendFileSync(file, records.map((r) => JSON.stringify(r) + '\n').join(''));
+  if (records.length) appendFileSync(file, toJsonl(records));
 }
