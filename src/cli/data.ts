@@ -55,6 +55,12 @@ records.jsonl (resumable), eft-train.jsonl, eft-test.jsonl (held out by problem)
       limit: { type: 'int', min: 1, help: 'first N problems of --input' },
       width: { type: 'int', min: 1, default: 6, help: 'sampled steps per layer' },
       rollouts: { type: 'int', min: 1, default: 4, help: 'completions per step for the rollout verifier' },
+      concurrency: {
+        type: 'int',
+        min: 1,
+        default: 8,
+        help: 'problems searched side by side (a served engine batches their calls)',
+      },
       'test-share': {
         type: 'number',
         min: 0,
@@ -128,6 +134,7 @@ records.jsonl (resumable), eft-train.jsonl, eft-test.jsonl (held out by problem)
         o,
         path.join(values.out, 'records.jsonl'),
         (l) => process.stderr.write(l + '\n'),
+        values.concurrency,
       );
       // held-out split by a hash of the problem id, so a problem's pairs never straddle train and test
       const share = values['test-share'];

@@ -18,7 +18,7 @@ import type { Engine } from '../engine/types.js';
 import { gradeSync } from '../eval/grade.js';
 import { lastBoxed } from '../eval/extract.js';
 import { parseVerdict, renderJudgePrompt, renderStepPrompt, type PromptTemplate } from './templates.js';
-import { renderSteps } from '../world/format.js';
+import { cutStep, isFinal, joinSteps, stepBody, stepRuleOf, stepStops } from './steps.js';
 import { appendJsonl, readResumableJsonl } from '../util/resumable-jsonl.js';
 
 export interface RealProblem {
@@ -124,19 +124,24 @@ export async function searchProblem(
   const pairs: RealEftPair[] = [];
   let ties = 0,
     layer = 0;
+  const rule = stepRuleOf(t);
   for (; layer < o.max_layers; layer++) {
-    const prompt = renderStepPrompt(t, p.question) + renderSteps(prefix) + `Step ${prefix.length + 1}: `;
+    // the model writes the step's own `Step n:` label, as in the run's search (src/search/search.ts): a prompt
+    // that ended in the label's space would split the space from the next word, a token boundary the model
+    // rarely saw in training
+    const n = prefix.length + 1;
+    const prompt = renderStepPrompt(t, p.question) + joinSteps(prefix);
     const outs = (
       await pol.gen([prompt], {
         n: o.width,
         temperature: o.temperature,
         top_p: o.top_p,
         max_tokens: o.max_step_tokens,
-        stop: ['\nStep '],
+        ...stepStops(rule, n),
         seed: deriveSeed(o.seed, 'real-eft', p.id, layer),
       })
-    )[0]!;
-    const cands = [...new Set(outs.map((c) => c.text.trim()).filter(Boolean))];
+    )[0]!.map((c) => cutStep(rule, c, n));
+    const cands = [...new Set(outs.map((c) => c.text.trim()).filter((c) => stepBody(c) !== ''))];
     if (cands.length === 0) break;
     let scores: number[];
     if (o.verifier === 'rollouts') {
@@ -202,8 +207,8 @@ export async function searchProblem(
     } else {
       ties++;
     }
-    prefix.push(cands[bi]!);
-    if (lastBoxed(cands[bi]!) !== undefined) {
+    prefix.push(stepBody(cands[bi]!));
+    if (isFinal(rule, cands[bi]!)) {
       layer++;
       break;
     }
@@ -238,7 +243,12 @@ export function pairExamples(
   ];
 }
 
-/** Runs (or resumes) the search over `problems`, appending one record per problem to `recordsFile`. */
+/**
+ * Runs (or resumes) the search over `problems`, appending one record per problem to `recordsFile` as it
+ * finishes. `concurrency` problems are searched side by side, so a served engine batches their calls (one
+ * problem alone sends at most w x k sequences at a time); records come back in `problems` order whatever
+ * order they finished in, and each problem's draws depend on its own coordinates only.
+ */
 export async function buildRealEft(
   problems: readonly RealProblem[],
   t: PromptTemplate,
@@ -246,21 +256,26 @@ export async function buildRealEft(
   o: RealEftOptions,
   recordsFile: string,
   log?: (s: string) => void,
+  concurrency = 1,
 ): Promise<ProblemRecord[]> {
   const have = readResumableJsonl<ProblemRecord>(recordsFile);
-  const done = new Set(have.map((r) => r.problem_id));
-  const out = [...have];
-  for (const p of problems) {
-    if (done.has(p.id)) continue;
-    const r = await searchProblem(p, t, engines.policy, engines.verifier, engines.annotator, o);
-    appendJsonl(recordsFile, [r]);
-    out.push(r);
-    log?.(
-      `eft: ${out.length} / ${problems.length} ` +
-        `problems, ${out.reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0)} pairs kept`,
-    );
-  }
-  return out;
+  const byId = new Map(have.map((r) => [r.problem_id, r]));
+  const todo = problems.filter((p) => !byId.has(p.id));
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const p = todo[next++]!;
+      const r = await searchProblem(p, t, engines.policy, engines.verifier, engines.annotator, o);
+      appendJsonl(recordsFile, [r]);
+      byId.set(p.id, r);
+      const kept = [...byId.values()].reduce((a, x) => a + x.pairs.filter((y) => y.kept).length, 0);
+      log?.(`eft: ${byId.size} / ${problems.length} problems, ${kept} pairs kept`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, worker));
+  const inInput = problems.flatMap((p) => (byId.has(p.id) ? [byId.get(p.id)!] : []));
+  const known = new Set(problems.map((p) => p.id));
+  return [...inInput, ...have.filter((r) => !known.has(r.problem_id))];
 }
 
 /** Counts for the manifest: what each filter removed, and engine calls per kept pair. */

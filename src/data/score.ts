@@ -18,7 +18,7 @@ import { DEFAULT_POLICY, makeMistake, type PolicyOptions } from '../world/mistak
 import { WorldRng, seedOf } from '../world/rng.js';
 import { checkAnswer, checkStep, nextStep, renderSteps, splitSteps, stepBody } from '../world/index.js';
 import { checkLine, type ExplainMode } from './eft.js';
-import { renderStepPrompt, type PromptTemplate } from './templates.js';
+import { asTurn, fill, renderStepPrompt, stepInstruction, type PromptTemplate } from './templates.js';
 
 export interface ScoreRecord {
   id: string;
@@ -100,7 +100,7 @@ export function scoreTarget(checks: readonly string[], score: number): string {
 
 /** Renders the scoring prompt for a question and a response (the template's `score_prompt`). */
 export function renderScorePrompt(t: PromptTemplate, problem: string, response: string): string {
-  return t.score_prompt.replace('{prompt}', renderStepPrompt(t, problem)).replace('{response}', response);
+  return asTurn(t, fill(t.score_prompt, { prompt: stepInstruction(t, problem), response }));
 }
 
 /** The last `Score: k` (0–5) of a judge's output, or null. */

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { writeJSONAtomic } from '../util/atomic.js';
 import { appendJsonl, readResumableJsonl } from '../util/resumable-jsonl.js';
 import type { Engine } from '../engine/types.js';
-import { loadTemplate, renderStepPrompt } from './templates.js';
+import { loadTemplate, renderSegmentPrompt, renderStepPrompt } from './templates.js';
 import { gsm8kGold, segmentGsm8k, validateSegmentation, type SegmentSource } from './segment.js';
 
 export interface SegmentRunOptions {
@@ -88,9 +88,7 @@ export async function runSegment(
     if (o.segmenter === 'gsm8k') {
       for (const s of batch) record(s, segmentGsm8k(s.solution));
     } else {
-      const prompts = batch.map((s) =>
-        t.segment_prompt.replace('{question}', s.question).replace('{solution}', s.solution),
-      );
+      const prompts = batch.map((s) => renderSegmentPrompt(t, s.question, s.solution));
       const outs = await o.engine!.generate(prompts, { n: 1, temperature: 0, max_tokens: o.max_tokens, seed: 0 });
       batch.forEach((s, i) => record(s, outs[i]![0]!.text));
     }

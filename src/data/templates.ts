@@ -7,6 +7,14 @@
 //
 // Rendering is plain substitution of `{name}` placeholders. A template that names a placeholder its field
 // does not have is an error at load time, so a typo in a data file cannot silently leak into prompts.
+//
+// An instruction-tuned model reads its prompts as a chat turn: sent as a plain document, SmolLM2-135M-Instruct
+// continues the paper's step prompt with empty `Step n:` lines and the judge prompt with more judge prompt,
+// while the same text inside its chat template gives `Step 1: …` steps and an answer (docs/serving.md, "A real
+// model on CPU"). A template's optional `turn` ({prompt}) wraps every prompt the model answers (step, judge,
+// check, segment, score) in that model's turn markup; the solution, the judgment or the segmented solution is
+// the assistant's reply, ended by the model's end-of-sequence token. `extends` names a template whose fields
+// this one starts from (`paper-smollm2` is `paper` in SmolLM2-Instruct's turn).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +44,12 @@ export interface PromptTemplate {
    *  {letter} (A or B): prompt {context}, {letter}, {step}; target {letter}, {check}. */
   check_prompt?: string;
   check_target?: string;
+  /** Optional: the model's chat turn around every prompt it answers ({prompt}); the reply follows it. */
+  turn?: string;
 }
 
 const FIELDS: Record<
-  keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target'>,
+  keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target' | 'turn'>,
   string[]
 > = {
   step_prompt: ['problem'],
@@ -49,9 +59,10 @@ const FIELDS: Record<
   segment_prompt: ['question', 'solution'],
   score_prompt: ['prompt', 'response'],
 };
-const OPTIONAL_FIELDS: Record<'check_prompt' | 'check_target', string[]> = {
+const OPTIONAL_FIELDS: Record<'check_prompt' | 'check_target' | 'turn', string[]> = {
   check_prompt: ['context', 'letter', 'step'],
   check_target: ['letter', 'check'],
+  turn: ['prompt'],
 };
 
 /** The templates/ folder of the package (next to dist/ and src/). */
@@ -107,16 +118,32 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
         );
     }
   }
+  if (o.turn !== undefined && placeholders(o.turn as string).join() !== 'prompt')
+    throw new Error(`${source}: field 'turn' must hold {prompt} exactly once`);
   return o as unknown as PromptTemplate;
 }
 
-/** Loads templates/<name>.json. */
-export function loadTemplate(name: string, dir = templatesDir()): PromptTemplate {
+/** Loads templates/<name>.json (with the fields of the template it `extends`, its own fields winning). */
+export function loadTemplate(name: string, dir = templatesDir(), seen: string[] = []): PromptTemplate {
   const file = path.join(dir, `${name}.json`);
   if (!existsSync(file)) throw new Error(`unknown prompt template '${name}' (have: ${listTemplates(dir).join(', ')})`);
-  const t = validateTemplate(JSON.parse(readFileSync(file, 'utf8')), file);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  let merged = raw;
+  if (raw.extends !== undefined) {
+    if (typeof raw.extends !== 'string') throw new Error(`${file}: field 'extends' must be a template name`);
+    if ([...seen, name].includes(raw.extends))
+      throw new Error(`${file}: 'extends' makes a cycle (${[...seen, name, raw.extends].join(' -> ')})`);
+    const { extends: parent, ...own } = raw;
+    merged = { ...loadTemplate(parent, dir, [...seen, name]), ...own };
+  }
+  const t = validateTemplate(merged, file);
   if (t.name !== name) throw new Error(`${file}: field 'name' is '${t.name}', expected '${name}'`);
   return t;
+}
+
+/** A prompt as the model reads it: inside the template's chat turn, or as it is when it has none. */
+export function asTurn(t: PromptTemplate, prompt: string): string {
+  return t.turn === undefined ? prompt : t.turn.replace('{prompt}', () => prompt);
 }
 
 /** Substitutes {name} placeholders; every placeholder in `s` must have a value. */
@@ -127,9 +154,14 @@ export function fill(s: string, vars: Record<string, string>): string {
   });
 }
 
+/** The step instruction for a problem, outside any chat turn (the SRLM scorer quotes it). */
+export function stepInstruction(t: PromptTemplate, problem: string): string {
+  return fill(t.step_prompt, { problem });
+}
+
 /** The step prompt for a problem text (the policy's input; IFT's prompt). */
 export function renderStepPrompt(t: PromptTemplate, problem: string): string {
-  return fill(t.step_prompt, { problem });
+  return asTurn(t, stepInstruction(t, problem));
 }
 
 /** Problem and earlier steps as the judge sees them; `steps` are bodies or full step lines. */
@@ -154,11 +186,14 @@ export interface JudgeInput {
 /** The pairwise judge prompt (paper Fig. 5 or its compact variant). */
 export function renderJudgePrompt(t: PromptTemplate, x: JudgeInput): string {
   const n = x.steps.length + 1;
-  return fill(t.judge_prompt, {
-    context: renderContext(t, x.problem, x.steps),
-    step_a: renderCandidate(t, n, x.stepA),
-    step_b: renderCandidate(t, n, x.stepB),
-  });
+  return asTurn(
+    t,
+    fill(t.judge_prompt, {
+      context: renderContext(t, x.problem, x.steps),
+      step_a: renderCandidate(t, n, x.stepA),
+      step_b: renderCandidate(t, n, x.stepB),
+    }),
+  );
 }
 
 export interface CheckInput {
@@ -177,16 +212,24 @@ function needCheckFields(t: PromptTemplate): { check_prompt: string; check_targe
 
 /** A single-candidate check prompt (src/data/single.ts). */
 export function renderCheckPrompt(t: PromptTemplate, x: CheckInput): string {
-  return fill(needCheckFields(t).check_prompt, {
-    context: renderContext(t, x.problem, x.steps),
-    letter: x.letter,
-    step: renderCandidate(t, x.steps.length + 1, x.step),
-  });
+  return asTurn(
+    t,
+    fill(needCheckFields(t).check_prompt, {
+      context: renderContext(t, x.problem, x.steps),
+      letter: x.letter,
+      step: renderCandidate(t, x.steps.length + 1, x.step),
+    }),
+  );
 }
 
 /** A single-candidate check's target: the candidate's check line under its letter. */
 export function renderCheckTarget(t: PromptTemplate, letter: 'A' | 'B', check: string): string {
   return fill(needCheckFields(t).check_target, { letter, check });
+}
+
+/** The segmentation prompt (paper Fig. 3) for a question and its worked solution. */
+export function renderSegmentPrompt(t: PromptTemplate, question: string, solution: string): string {
+  return asTurn(t, fill(t.segment_prompt, { question, solution }));
 }
 
 /** The judge's target: a check line for A and for B, then the verdict (and the `next` line where the

@@ -18,7 +18,10 @@
 //   spaces (the text is exactly what the tokens spell, as the servers' incremental detokenisers give it).
 // - EOS is tokenizer_config.json's eos_token, looked up among the added tokens, then the vocabulary.
 // - What the library would silently get wrong is refused with the reason: a Split pre-tokenizer behaviour
-//   other than Isolated / Removed, a byte-level tokenizer whose vocabulary misses a byte.
+//   other than Isolated / Removed, and text holding a byte that a byte-level vocabulary has no token for.
+//   Real vocabularies miss bytes their training text never held (SmolLM2's misses 21: six control
+//   characters, and lead bytes of UTF-8 that no text in use has), and both libraries would drop such a byte
+//   without a word; the tokenizer loads, and only text that holds one is refused.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -76,6 +79,8 @@ export class HFTokenizer implements TextTokenizer {
   private readonly tok: Tokenizer;
   /** Ids that decode to something: in the vocabulary and not special. */
   private readonly shown: Uint8Array;
+  /** Bytes a byte-level vocabulary has no token for (1 = missing), or null when it has them all. */
+  private readonly missingBytes: Uint8Array | null = null;
 
   constructor(
     json: HFJson,
@@ -124,13 +129,11 @@ export class HFTokenizer implements TextTokenizer {
     for (const t of json.added_tokens ?? []) if (t.special) this.shown[t.id] = 0;
 
     if ([json.pre_tokenizer, json.decoder].some((c) => components(c).some((x) => x.type === 'ByteLevel'))) {
-      // a byte with no token of its own would be dropped without a word by the library
+      // a byte with no token of its own would be dropped without a word by the library: remember which
       const missing = BYTE_CHARS.map((c, b) => (this.tok.token_to_id(c) === undefined ? b : -1)).filter((b) => b >= 0);
       if (missing.length) {
-        throw new Error(
-          `${source}: byte-level, but ${missing.length} byte(s) have no token (first: byte ${missing[0]}, ` +
-            `${JSON.stringify(BYTE_CHARS[missing[0]!])}), so text containing them could not be encoded; ${FIX}`,
-        );
+        this.missingBytes = new Uint8Array(256);
+        for (const b of missing) this.missingBytes[b] = 1;
       }
     }
 
@@ -151,6 +154,7 @@ export class HFTokenizer implements TextTokenizer {
 
   /** Token ids of `text`, no special tokens added (no BOS, no EOS, no template). */
   encode(text: string): number[] {
+    if (this.missingBytes) this.refuseMissingBytes(text);
     const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
     for (const id of ids) {
       if (id === undefined || id === null)
@@ -160,6 +164,20 @@ export class HFTokenizer implements TextTokenizer {
         );
     }
     return ids;
+  }
+
+  private refuseMissingBytes(text: string): void {
+    const miss = this.missingBytes!;
+    const bytes = new TextEncoder().encode(text);
+    for (let i = 0; i < bytes.length; i++) {
+      if (!miss[bytes[i]!]) continue;
+      const at = new TextDecoder().decode(bytes.subarray(0, i)).length;
+      throw new Error(
+        `${this.source}: the text holds byte 0x${bytes[i]!.toString(16).padStart(2, '0')} (at character ${at}, in ` +
+          `${JSON.stringify(text.slice(Math.max(0, at - 20), at + 20))}), which this byte-level vocabulary has no ` +
+          'token for: the model never saw it, and encoding would drop it. Remove or replace that character.',
+      );
+    }
   }
 
   /** Special tokens decode to nothing (as psrlm's tokenizer and vLLM's skip_special_tokens do), and so do ids

@@ -53,9 +53,15 @@ test('rollout and PRM scores by hand', () => {
 });
 
 // policy: layer 1 offers a right and a wrong final step; rollouts from the right one always reach 4
+// (a step is sampled with the step rule's stop, `\nStep 2:`, from a prompt that ends where the step's own
+// label starts: the model writes `Step 1:`)
 const policy = scripted('policy', (p, o) => {
-  if ((o.stop ?? []).includes('\nStep '))
-    return Array.from({ length: o.n ?? 1 }, (_, i) => (i % 2 ? 'So 2+2=5. \\boxed{5}' : 'So 2+2=4. \\boxed{4}'));
+  if ((o.stop ?? []).includes('\nStep 2:')) {
+    assert.ok(p.endsWith('\n'), 'the step prompt ends at a line start, not inside a `Step n: ` label');
+    return Array.from({ length: o.n ?? 1 }, (_, i) =>
+      i % 2 ? 'Step 1: So 2+2=5. \\boxed{5}' : 'Step 1: So 2+2=4. \\boxed{4}',
+    );
+  }
   const right = p.includes('2+2=4');
   return Array.from({ length: o.n ?? 1 }, (_, i) => (right || i === 0 ? '\\boxed{4}' : '\\boxed{5}'));
 });
@@ -113,6 +119,17 @@ test('pairs: best vs worst by rollouts, kept only when the annotator agrees in b
     assert.equal(fair.prompts.length - asked, 2, 'only p2 was annotated (two orders)');
     assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 2);
     assert.ok(eftCounts(r3).calls_per_kept_pair! > 0);
+    // problems side by side: the same records, in input order, whatever order they finished in
+    const side = await buildRealEft(
+      [...problems].reverse(),
+      t,
+      { policy, verifier: policy, annotator: fair },
+      o,
+      path.join(dir, 'c.jsonl'),
+      undefined,
+      2,
+    );
+    assert.deepEqual(JSON.parse(JSON.stringify(side)), JSON.parse(JSON.stringify([...r3].reverse())));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

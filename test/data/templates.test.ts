@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { renderScorePrompt } from '../../src/data/score.js';
 import {
+  asTurn,
   listTemplates,
   loadTemplate,
   parseVerdict,
@@ -11,7 +15,9 @@ import {
   renderCheckTarget,
   renderJudgePrompt,
   renderJudgeTarget,
+  renderSegmentPrompt,
   renderStepPrompt,
+  stepInstruction,
   templatesDir,
   validateTemplate,
 } from '../../src/data/templates.js';
@@ -108,8 +114,11 @@ test('paper templates are the verbatim figures, with the same slots', () => {
 });
 
 test('loader: names, unknown names, unknown placeholders', () => {
-  assert.deepEqual(listTemplates(), ['compact', 'compact-next', 'paper']);
-  assert.throws(() => loadTemplate('nope'), /unknown prompt template 'nope' \(have: compact, compact-next, paper\)/);
+  assert.deepEqual(listTemplates(), ['compact', 'compact-next', 'paper', 'paper-smollm2']);
+  assert.throws(
+    () => loadTemplate('nope'),
+    /unknown prompt template 'nope' \(have: compact, compact-next, paper, paper-smollm2\)/,
+  );
   const t = { ...loadTemplate('compact'), judge_prompt: '{context}{step_c}' };
   assert.throws(() => validateTemplate(t, 'x.json'), /x.json: field 'judge_prompt' has unknown placeholder \{step_c\}/);
   assert.throws(() => validateTemplate({ ...t, candidate: 'both' }), /'candidate' must be/);
@@ -130,4 +139,45 @@ test('parseVerdict: one verdict or none', () => {
   assert.equal(parseVerdict('... [[B]]'), 'B');
   assert.equal(parseVerdict('[[A]] or [[B]]'), null);
   assert.equal(parseVerdict('A is better'), null);
+});
+
+test("a chat turn: paper-smollm2 is paper inside SmolLM2-Instruct's turn, for every prompt the model answers", () => {
+  const paper = loadTemplate('paper'),
+    chat = loadTemplate('paper-smollm2');
+  const turn = (p: string) =>
+    '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' +
+    `<|im_start|>user\n${p}<|im_end|>\n<|im_start|>assistant\n`;
+  const judge = { problem, steps: ['Step 1: 23+15 = 38'], stepA: 'Step 2: 38-12 = 26', stepB: 'Step 2: 38-12 = 24' };
+  assert.equal(renderStepPrompt(chat, problem), turn(renderStepPrompt(paper, problem)));
+  assert.equal(stepInstruction(chat, problem), renderStepPrompt(paper, problem));
+  assert.equal(renderJudgePrompt(chat, judge), turn(renderJudgePrompt(paper, judge)));
+  assert.equal(renderSegmentPrompt(chat, 'Q $x$', 'S {y}'), turn(renderSegmentPrompt(paper, 'Q $x$', 'S {y}')));
+  // the scorer quotes the step instruction, not a turn inside a turn
+  assert.equal(renderScorePrompt(chat, problem, 'R'), turn(renderScorePrompt(paper, problem, 'R')));
+  assert.equal(renderScorePrompt(chat, problem, 'R').split('<|im_start|>user').length, 2);
+  // everything else is paper's; a prompt holding `$&` or `{prompt}` is inserted literally
+  for (const k of ['step_prompt', 'judge_prompt', 'context', 'steps', 'candidate', 'judge_target'] as const)
+    assert.equal(chat[k], paper[k]);
+  assert.equal(asTurn(chat, 'a $& {prompt} b'), turn('a $& {prompt} b'));
+  assert.equal(asTurn(paper, 'as is'), 'as is');
+});
+
+test('extends and turn: errors name the file and the fix', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-tpl-'));
+  const put = (name: string, o: Record<string, unknown>) =>
+    writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ name, ...o }));
+  put('base', { ...loadTemplate('compact'), name: 'base' });
+  put('a', { extends: 'b', description: 'x' });
+  put('b', { extends: 'a', description: 'y' });
+  assert.throws(() => loadTemplate('a', dir), /'extends' makes a cycle \(a -> b -> a\)/);
+  put('no-prompt', { extends: 'base', turn: '<user>' });
+  assert.throws(() => loadTemplate('no-prompt', dir), /field 'turn' must hold \{prompt\} exactly once/);
+  put('bad-field', { extends: 'base', turn: '{problem}' });
+  assert.throws(() => loadTemplate('bad-field', dir), /field 'turn' has unknown placeholder \{problem\}/);
+  put('missing', { extends: 'nope' });
+  assert.throws(() => loadTemplate('missing', dir), /unknown prompt template 'nope'/);
+  put('ok', { extends: 'base', description: 'child', turn: '[{prompt}]' });
+  const t = loadTemplate('ok', dir);
+  assert.equal(t.description, 'child');
+  assert.equal(renderStepPrompt(t, 'P'), `[${renderStepPrompt(loadTemplate('compact'), 'P')}]`);
 });

@@ -3,7 +3,7 @@
 // cannot start is a clear error, and `kill -9` of the process that started it (a run being interrupted)
 // does not leave the server running: its tether (src/serve/tether.ts) stops it. LoRA adapters loaded into a
 // running server (loadAdapter) against a stub that answers as vLLM 0.32 does (its messages copied from
-// vllm/entrypoints/openai/models/serving.py; test/real/vllm_lora.test.ts runs the real one).
+// vllm/entrypoints/openai/models/serving.py; test/real/smollm2.test.ts runs the real one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
