@@ -1,4 +1,4 @@
-// `psrlm judge --model <checkpoint> [--prefixes N] [--eft N] [--singles N] [--candidates W] [--json]`: how
+// `psrlm judge --model <checkpoint> | --engine <spec> [--prefixes N] [--eft N] [--singles N] [--candidates W] [--json]`: how
 // good the model's judge is, before a loop relies on it: accuracy on held-out EFT examples in both orders,
 // order consistency, held-out single-candidate checks (the check alone, without a second candidate to copy
 // from; for templates that have them), and on the model's own sampled candidates the judge's pick against a
@@ -10,7 +10,8 @@ import { collectSingles } from '../data/single.js';
 import { judgeReport, singleReport } from '../measure/world.js';
 import { DEFAULT_HEALTH, heldOutPrefixes, judgeHealth } from '../judge/health.js';
 import { generateProblems } from '../world/index.js';
-import { command } from './args.js';
+import { openEngine } from '../serve/registry.js';
+import { command, UsageError } from './args.js';
 
 export const run = command(
   {
@@ -19,7 +20,12 @@ export const run = command(
     description: `How good the model's judge is, before a loop relies on it: held-out EFT accuracy in both orders, order
 consistency, held-out single-candidate checks, and its pick on its own candidates vs random and majority.`,
     flags: {
-      model: { type: 'path', exists: 'dir', required: true, metavar: 'DIR', help: 'checkpoint directory' },
+      model: { type: 'path', exists: 'dir', metavar: 'DIR', help: 'checkpoint directory (the embedded engine)' },
+      engine: {
+        type: 'string',
+        metavar: 'SPEC',
+        help: 'or any engine spec, e.g. a served model (openai:http://HOST:PORT/v1?model=NAME&tokenizer=DIR)',
+      },
       prefixes: { type: 'int', min: 0, default: 200, help: 'held-out test prefixes for the own-candidates check' },
       eft: { type: 'int', min: 0, default: 500, help: 'held-out EFT examples' },
       singles: {
@@ -41,7 +47,9 @@ consistency, held-out single-candidate checks, and its pick on its own candidate
   },
   async ({ values }) => {
     const t = loadTemplate(values.template);
-    const engine = EmbeddedEngine.load(values.model);
+    if ((values.model === undefined) === (values.engine === undefined))
+      throw new UsageError('give --model <checkpoint dir> or --engine <spec>, one of them');
+    const engine = values.engine ? await openEngine(values.engine) : EmbeddedEngine.load(values.model!);
     try {
       const data = dataConfig({ template: values.template });
       const built = buildRecords({

@@ -71,7 +71,10 @@ const CASES: Record<string, Case> = {
     base: ['--model', DIR],
     nonInt: ['--eft', 'many'],
     range: ['--candidates', '1'],
-    required: [[[], /--model is required/]],
+    required: [
+      [[], /give --model <checkpoint dir> or --engine <spec>, one of them/],
+      [['--model', DIR, '--engine', ENGINE], /one of them/],
+    ],
   },
   sft: {
     base: ['--model', DIR, '--data', FILE, '--out', OUT],
