@@ -151,7 +151,7 @@ test('EOS from tokenizer_config.json (string or {content}); clear errors when it
   assert.deepEqual(gap.encode('Step 1: 2+2 = 4\n'), full.encode('Step 1: 2+2 = 4\n'));
   assert.throws(
     () => gap.encode('abc\u0000def'),
-    /gap\.json: the text holds byte 0x00 \(at character 3, in "abc\\u0000def"\), which this byte-level vocabulary has no token for/,
+    /gap\.json: the text holds byte 0x00 \(at character 3, in "abc\\u0000def"\), which this byte-level vocabulary has/,
   );
 
   const tmp = mkdtempSync(path.join(tmpdir(), 'psrlm-hftok-'));
