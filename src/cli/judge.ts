@@ -1,6 +1,6 @@
 // `psrlm judge --model <checkpoint> | --engine <spec> [--prefixes N] [--eft N] [--singles N] [--candidates W]
-// [--json]`: how good the model's judge is, before a loop relies on it: accuracy on held-out EFT examples in both orders,
-// order consistency, held-out single-candidate checks (the check alone, without a second candidate to copy
+// [--json]`: how good the model's judge is, before a loop relies on it: accuracy on held-out EFT examples in
+// both orders, order consistency, held-out single-candidate checks (the check alone, without a second candidate to copy
 // from; for templates that have them), and on the model's own sampled candidates the judge's pick against a
 // random pick and a majority vote (src/judge/health.ts). The verifier only measures.
 import { EmbeddedEngine } from '../engine/embedded.js';
