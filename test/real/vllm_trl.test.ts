@@ -48,6 +48,7 @@ const vllmCommand = (py: string) => [
   '64',
   '--disable-log-stats',
   '--enforce-eager', // no graph compilation: half the start-up on CPU, the same tokens/s (docs/serving.md)
+  '--no-enable-chunked-prefill', // seeded requests after a chunked prefill crash vLLM's CPU sampler (docs/serving.md)
 ];
 const VLLM_ENV = { VLLM_CPU_KVCACHE_SPACE: '1', OMP_NUM_THREADS: '1' };
 const stage: Record<string, number> = {};
