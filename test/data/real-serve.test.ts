@@ -142,12 +142,16 @@ test(
       const cached = lines(cache).length;
       assert.ok(cached > 0, 'the policy calls went through the call cache');
 
-      // ---- the same run again with the records gone: answered from the cache, identical records
-      const before = readFileSync(path.join(out, 'records.jsonl'), 'utf8');
+      // ---- the same run again with the records gone: answered from the cache, identical records (appended as
+      // problems finish, several side by side, so compared as a set) and identical EFT files
+      const sorted = (f: string) => readFileSync(f, 'utf8').trim().split('\n').sort();
+      const before = sorted(path.join(out, 'records.jsonl'));
+      const trainBefore = readFileSync(path.join(out, 'eft-train.jsonl'), 'utf8');
       rmSync(path.join(out, 'records.jsonl'));
       const e2 = spawnSync(process.execPath, eftArgs, { encoding: 'utf8' });
       assert.equal(e2.status, 0, e2.stderr.slice(-2000));
-      assert.equal(readFileSync(path.join(out, 'records.jsonl'), 'utf8'), before);
+      assert.deepEqual(sorted(path.join(out, 'records.jsonl')), before);
+      assert.equal(readFileSync(path.join(out, 'eft-train.jsonl'), 'utf8'), trainBefore, 'EFT files in input order');
       assert.equal(lines(cache).length, cached, 'no new policy call: the cache answered them all');
 
       // ---- the PRM verifier on the same server (P("+") from top log-probs): the tiny model's candidates
