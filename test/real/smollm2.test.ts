@@ -107,9 +107,9 @@ test(
     const t = loadTemplate('paper-smollm2');
 
     // ---- M1's data: IFT from the GSM8K segmenter (first 2 train items) and, since this model cannot annotate
-    // (docs/data.md, "Measured on a real model"), judgments of the synthetic world in the paper's template. No
-    // scoring examples: at this size M1 does not learn the SRLM scorer's format either way (measured: none of its
-    // scores parsed after 4 examples x 2 epochs), so the SRLM run below makes no pairs and its M2 is M1
+    // (docs/log.md, 2026-12-07: it never writes `[[A]]` or `[[B]]`), judgments of the synthetic world in the
+    // paper's template. No scoring examples: at this size they do not give the SRLM run pairs either way (with 4
+    // of them x 2 epochs it made none), so the SRLM run below makes no pairs and its M2 is M1
     const gsm = path.join(dir, 'gsm.jsonl');
     writeFileSync(
       gsm,
