@@ -18,7 +18,7 @@ import { DEFAULT_POLICY, makeMistake, type PolicyOptions } from '../world/mistak
 import { WorldRng, seedOf } from '../world/rng.js';
 import { checkAnswer, checkStep, nextStep, renderSteps, splitSteps, stepBody } from '../world/index.js';
 import { checkLine, type ExplainMode } from './eft.js';
-import { asTurn, fill, renderStepPrompt, stepInstruction, type PromptTemplate } from './templates.js';
+import { asTurn, fill, stepInstruction, type PromptTemplate } from './templates.js';
 
 export interface ScoreRecord {
   id: string;

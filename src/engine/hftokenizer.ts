@@ -71,6 +71,8 @@ export const BYTE_CHARS: string[] = (() => {
   return out;
 })();
 
+const UTF8 = new TextEncoder();
+
 const FIX = "give the model's own tokenizer.json and tokenizer_config.json (its Hugging Face checkpoint directory)";
 
 export class HFTokenizer implements TextTokenizer {
@@ -168,10 +170,10 @@ export class HFTokenizer implements TextTokenizer {
 
   private refuseMissingBytes(text: string): void {
     const miss = this.missingBytes!;
-    const bytes = new TextEncoder().encode(text);
+    const bytes = UTF8.encode(text);
     for (let i = 0; i < bytes.length; i++) {
       if (!miss[bytes[i]!]) continue;
-      const at = new TextDecoder().decode(bytes.subarray(0, i)).length;
+      const at = new TextDecoder().decode(bytes.subarray(0, i)).length; // only on the way to an error
       throw new Error(
         `${this.source}: the text holds byte 0x${bytes[i]!.toString(16).padStart(2, '0')} (at character ${at}, in ` +
           `${JSON.stringify(text.slice(Math.max(0, at - 20), at + 20))}), which this byte-level vocabulary has no ` +

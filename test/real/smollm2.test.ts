@@ -15,7 +15,7 @@
 // environment (.venv-rl) and the model are built when missing, never skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,26 +29,10 @@ import { loadHFTokenizer } from '../../src/engine/hftokenizer.js';
 import type { GenerateOptions } from '../../src/engine/types.js';
 import { RemoteEngine } from '../../src/serve/remote.js';
 import { loadAdapter, servedName, startServer, type Served } from '../../src/serve/launch.js';
+import { CLI, readJSON, runAsync, runUntilDpo, stageTimer } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const script = async <T>(name: string) => (await import(pathToFileURL(path.join(ROOT, 'scripts', name)).href)) as T;
-
-/** A child process run to its end without blocking the event loop. */
-function runAsync(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '',
-      stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    c.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -62,15 +46,7 @@ function freePort(): Promise<number> {
 }
 
 const stage: Record<string, unknown> = {};
-const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    stage[name] = Math.round((performance.now() - t0) / 100) / 10;
-  }
-};
-const readJSON = <T = Record<string, unknown>>(f: string) => JSON.parse(readFileSync(f, 'utf8')) as T;
+const timed = stageTimer(stage);
 const readJsonl = <T>(f: string) =>
   readFileSync(f, 'utf8')
     .split('\n')
@@ -332,25 +308,7 @@ test(
 
       // ---- PSRLM: M1 -> M2 with adapters loaded into the running server, killed during DPO, resumed
       const out = path.join(dir, 'psrlm');
-      const interrupted = await timed('psrlm run until DPO', async () => {
-        const child = spawn(process.execPath, [CLI, 'run', psrlmCfg, '--out', out, '--quiet'], {
-          stdio: 'ignore',
-          detached: true,
-        });
-        let killed = false;
-        const poll = setInterval(() => {
-          if (!killed && existsSync(path.join(out, 'iter-1', 'trl', 'dpo.config.json'))) {
-            killed = true;
-            process.kill(-child.pid!, 'SIGKILL');
-          }
-        }, 50);
-        return new Promise<boolean>((resolve) =>
-          child.on('exit', (_c, signal) => {
-            clearInterval(poll);
-            resolve(signal === 'SIGKILL');
-          }),
-        );
-      });
+      const interrupted = await timed('psrlm run until DPO', () => runUntilDpo(psrlmCfg, out));
       assert.ok(interrupted, 'the run was killed during DPO (the search made pairs)');
       const r = await timed('psrlm run resumed (DPO, M2 eval)', () =>
         runAsync(process.execPath, [CLI, 'run', psrlmCfg, '--out', out]),

@@ -11,7 +11,7 @@
 // (M1, M2 in the run), about half a minute each on two cores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,9 +19,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { buildRecords, dataConfig } from '../../src/data/build.js';
 import { loadHFTokenizer } from '../../src/engine/hftokenizer.js';
+import { CLI, readJSON, runUntilDpo, stageTimer } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 async function rlPython(): Promise<string> {
   const mod = (await import(pathToFileURL(path.join(ROOT, 'scripts', 'python-env.mjs')).href)) as {
@@ -52,15 +52,7 @@ const vllmCommand = (py: string) => [
 ];
 const VLLM_ENV = { VLLM_CPU_KVCACHE_SPACE: '1', OMP_NUM_THREADS: '1' };
 const stage: Record<string, number> = {};
-const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    stage[name] = Math.round((performance.now() - t0) / 100) / 10;
-  }
-};
-const readJSON = <T = Record<string, unknown>>(f: string) => JSON.parse(readFileSync(f, 'utf8')) as T;
+const timed = stageTimer(stage);
 
 test(
   'tiny Qwen2: TRL SFT -> vLLM -> PSRLM iteration (killed in DPO, resumed) -> TRL step-DPO -> vLLM M2 -> eval',
@@ -193,27 +185,8 @@ test(
 
     // ---- psrlm run with vLLM + TRL, killed during DPO, then resumed
     const out = path.join(dir, 'run');
-    const interrupted = await timed(
-      'run until DPO (vLLM M1 start, baseline eval, health, search)',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const child = spawn(process.execPath, [CLI, 'run', cfgFile, '--out', out, '--quiet'], {
-            stdio: 'ignore',
-            detached: true,
-          });
-          let killed = false;
-          const poll = setInterval(() => {
-            // the trainer subprocess has started (its config is written): kill the whole process group
-            if (!killed && existsSync(path.join(out, 'iter-1', 'trl', 'dpo.config.json'))) {
-              killed = true;
-              process.kill(-child.pid!, 'SIGKILL');
-            }
-          }, 50);
-          child.on('exit', (_c, signal) => {
-            clearInterval(poll);
-            resolve(signal === 'SIGKILL');
-          });
-        }),
+    const interrupted = await timed('run until DPO (vLLM M1 start, baseline eval, health, search)', () =>
+      runUntilDpo(cfgFile, out),
     );
     assert.ok(interrupted, 'the run was killed during DPO');
     assert.ok(!existsSync(path.join(out, 'iter-1', 'done', 'dpo')) && !existsSync(path.join(out, 'iter-1', 'model')));
