@@ -14,7 +14,9 @@ import type { ModelRow } from '../run/summary.js';
 import { EmbeddedEngine } from '../engine/embedded.js';
 import { dataConfig } from '../data/build.js';
 import { loadTemplate } from '../data/templates.js';
-import { ttsReport, ttsTable, type TtsReport } from '../measure/tts.js';
+import { distillShare, ttsReport, ttsTable, type TtsReport } from '../measure/tts.js';
+import { ciPair, formatPaired, type PairedDiff } from '../measure/paired.js';
+import { compareRuns, type SplitPairs } from '../run/compare.js';
 import { generateProblems } from '../world/index.js';
 import { command } from './args.js';
 
@@ -24,7 +26,7 @@ export function quickConfig(c: RunConfig): RunConfig {
     iterations: 2,
     problem_scale: 0.025,
     health: { prefixes: 20 },
-    eval: { ...c.eval, problems: 50, judge: 100, step_prefixes: 100 },
+    eval: { ...c.eval, problems: 50, intermediate_problems: 50, judge: 100, step_prefixes: 100 },
   };
 }
 
@@ -83,6 +85,9 @@ export function demoSummary(
     };
     health[h.model] = { label: h.label, warnings: h.warnings, ...h.report };
   }
+  const cmp = compareRuns(psrlmDir, s ? srlmDir : null);
+  const gainNames = Object.keys(cmp.psrlm_gain);
+  const lastGain = gainNames.length ? cmp.psrlm_gain[gainNames[gainNames.length - 1]!]! : null;
   return {
     psrlm: p.acc,
     srlm: s ? s.acc : null,
@@ -91,8 +96,79 @@ export function demoSummary(
     judge_health: health,
     harder: { psrlm: p.harder, srlm: s ? s.harder : null },
     next_step: { psrlm: p.step, srlm: s ? s.step : null },
+    // paired bootstrap 95% intervals on the same problems; the keys name the full demo's last model (M4)
+    ci: {
+      psrlm_m4_minus_m1: lastGain ? splitCis(lastGain) : null,
+      psrlm_minus_srlm_m4: cmp.psrlm_minus_srlm_last ? splitCis(cmp.psrlm_minus_srlm_last) : null,
+    },
+    paired: {
+      psrlm: mapValues(cmp.psrlm_gain, splitFigures),
+      srlm: cmp.srlm_gain ? mapValues(cmp.srlm_gain, splitFigures) : null,
+      psrlm_minus_srlm_last: cmp.psrlm_minus_srlm_last ? splitFigures(cmp.psrlm_minus_srlm_last) : null,
+    },
     wall_s: Math.round(wallS * 10) / 10,
   };
+}
+
+const mapValues = <A, B>(o: Record<string, A>, f: (a: A) => B): Record<string, B> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+
+const splitCis = (x: SplitPairs) => ({
+  test: x.test ? ciPair(x.test) : null,
+  harder: x.harder ? ciPair(x.harder) : null,
+});
+
+/** A paired difference as the summary keeps it: n, the difference and its interval (fractions, 4 decimals),
+ *  and the discordant counts behind them. */
+const pairedFigures = (d: PairedDiff) => ({
+  n: d.n,
+  diff: Math.round(d.diff * 1e4) / 1e4,
+  ci: ciPair(d),
+  b_only: d.b_only,
+  a_only: d.a_only,
+});
+
+const splitFigures = (x: SplitPairs) => ({
+  test: x.test ? pairedFigures(x.test) : null,
+  harder: x.harder ? pairedFigures(x.harder) : null,
+});
+
+/** The paired differences as a table: M_t − M1 per method and split, and PSRLM − SRLM at the last model. */
+export function pairedTable(sum: Record<string, unknown>): string {
+  type Fig = ReturnType<typeof pairedFigures> | null;
+  type Splits = { test: Fig; harder: Fig };
+  const pr = sum.paired as {
+    psrlm: Record<string, Splits>;
+    srlm: Record<string, Splits> | null;
+    psrlm_minus_srlm_last: Splits | null;
+  };
+  const cell = (f: Fig) =>
+    f ? `${formatPaired({ ...f, ci: f.ci })} (n ${f.n}; ${f.b_only} gained, ${f.a_only} lost)` : '–';
+  const last = pr.psrlm_minus_srlm_last;
+  const rows = [
+    ...Object.entries(pr.psrlm).map(([m, x]) => `| PSRLM ${m} − M1 | ${cell(x.test)} | ${cell(x.harder)} |`),
+    ...Object.entries(pr.srlm ?? {}).map(([m, x]) => `| SRLM ${m} − M1 | ${cell(x.test)} | ${cell(x.harder)} |`),
+    ...(last ? [`| PSRLM − SRLM, last model | ${cell(last.test)} | ${cell(last.harder)} |`] : []),
+  ];
+  return [
+    'paired differences in points, bootstrap 95% interval on the same problems:',
+    '| comparison | test | harder |',
+    '|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** What the distillation share says, in a line. */
+export const distillLine = (share: number | null) =>
+  share === null
+    ? "distillation share: M1's search gained nothing over its greedy decoding on these questions"
+    : `distillation share: the last model's greedy holds ${(100 * share).toFixed(0)}% of M1's search gain ` +
+      '((M4 greedy − M1 greedy) / (M1 best-of-6 − M1 greedy), same questions)';
+
+/** A test-time-scaling report without its per-question answers (those stay in its file). */
+export function ttsTableFigures(r: TtsReport): Omit<TtsReport, 'questions'> {
+  const { questions: _q, ...rest } = r;
+  return rest;
 }
 
 /** The paper-style table (paper Table 1 in miniature): accuracy per model for both methods. */
@@ -194,29 +270,36 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
       srlmDir = path.join(out, 'srlm');
     await runLoop(cfg, psrlmDir, { progress: !values.json });
     if (!noSrlm) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
-    // test-time scaling with the final PSRLM model (paper Table 5), kept beside the runs (resumable: reused)
-    const ttsFile = path.join(out, 'tts.json');
-    if (!existsSync(ttsFile)) {
-      const final = path.join(psrlmDir, `iter-${cfg.iterations}`, 'model');
-      const e = EmbeddedEngine.load(final, { threads: cfg.threads });
+    // test-time scaling (paper Table 5) with M1 and with the final PSRLM model on the same questions, kept
+    // beside the runs (resumable: reused); M1's search against M4's greedy is the distillation share
+    const ttsProblems = generateProblems(dataConfig({ seed: cfg.data_seed }).world, 'test', values.quick ? 20 : 100);
+    const measureTts = async (modelDir: string, label: string, file: string) => {
+      if (existsSync(file)) return;
+      const e = EmbeddedEngine.load(modelDir, { threads: cfg.threads });
       try {
-        const problems = generateProblems(dataConfig({ seed: cfg.data_seed }).world, 'test', values.quick ? 20 : 100);
-        const r = await ttsReport(e, loadTemplate(cfg.template), problems, {
+        const r = await ttsReport(e, loadTemplate(cfg.template), ttsProblems, {
           width: cfg.search.candidates,
           seed: cfg.seed,
           context_tokens: e.config.n_ctx,
           search: cfg.search,
         });
-        writeFileSync(ttsFile, JSON.stringify({ model: `M${cfg.iterations + 1}`, ...r }, null, 2) + '\n');
+        writeFileSync(file, JSON.stringify({ model: label, ...r }, null, 2) + '\n');
       } finally {
         await e.close();
       }
-    }
+    };
+    const ttsFile = path.join(out, 'tts.json'),
+      ttsM1File = path.join(out, 'tts-m1.json');
+    await measureTts(m1, 'M1', ttsM1File);
+    await measureTts(path.join(psrlmDir, `iter-${cfg.iterations}`, 'model'), `M${cfg.iterations + 1}`, ttsFile);
     // the per-question answers stay in tts.json; the summary keeps the table's figures
-    const { questions: _q, ...tts } = JSON.parse(readFileSync(ttsFile, 'utf8')) as Record<string, unknown>;
+    const ttsOf = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as TtsReport & { model: string };
+    const tts = ttsTableFigures(ttsOf(ttsFile));
     const sum = {
       ...demoSummary(psrlmDir, noSrlm ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000),
       tts,
+      tts_m1: ttsTableFigures(ttsOf(ttsM1File)),
+      distill_share: distillShare(ttsOf(ttsM1File), ttsOf(ttsFile)),
     };
     writeFileSync(path.join(out, 'demo.json'), JSON.stringify(sum, null, 2) + '\n');
     const html = writeReport(psrlmDir, {
@@ -231,7 +314,10 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
       console.log(readFileSync(path.join(psrlmDir, 'report.md'), 'utf8'));
       if (!noSrlm) console.log(readFileSync(path.join(srlmDir, 'report.md'), 'utf8'));
       console.log(demoTable(sum));
-      console.log('\n' + ttsTable(JSON.parse(readFileSync(ttsFile, 'utf8')) as TtsReport));
+      console.log('\n' + pairedTable(sum));
+      console.log('\n' + ttsTable(ttsOf(ttsM1File)));
+      console.log('\n' + ttsTable(ttsOf(ttsFile)));
+      console.log(`\n${distillLine(sum.distill_share)}`);
     }
     return 0;
   },

@@ -343,3 +343,26 @@ export function ttsTable(r: TtsReport): string {
       `prompts (${s.judge_prompts_saved} saved by merging identical steps)`,
   ].join('\n');
 }
+
+/**
+ * How much of a first model's search gain a later model's greedy decoding holds, on the same questions:
+ * (later greedy − first greedy) / (first best-of-w − first greedy). 1: the later model answers greedily as
+ * well as the first one searching with its own judge; 0: no better than the first greedy; null when the
+ * search gained nothing (no gain to hold).
+ */
+export function distillShare(first: TtsReport, later: TtsReport): number | null {
+  const same =
+    first.n === later.n &&
+    first.split === later.split &&
+    first.questions.every(
+      (q, i) => q.index === later.questions[i]?.index && q.expected === later.questions[i]?.expected,
+    );
+  if (!same)
+    throw new Error(
+      'distillation share: the two test-time-scaling reports are not of the same questions ' +
+        `(${first.n} ${first.split ?? '?'} against ${later.n} ${later.split ?? '?'}); measure both on one problem list`,
+    );
+  const gain = first.best_of_w.accuracy - first.greedy.accuracy;
+  if (gain <= 0) return null;
+  return Math.round(((later.greedy.accuracy - first.greedy.accuracy) / gain) * 1e4) / 1e4;
+}

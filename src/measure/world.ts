@@ -8,6 +8,7 @@ import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
 import type { EftRecord, SingleRecord } from '../data/schema.js';
 import { parseScore, type ScoreRecord } from '../data/score.js';
+import { resultsString } from './paired.js';
 import { checkSolution, checkStep, renderSteps, type Problem } from '../world/index.js';
 
 export interface SolveReport {
@@ -20,6 +21,11 @@ export interface SolveReport {
   finished: number;
   mean_steps: number;
   mean_step_chars: number;
+  /** '1' (right final answer) or '0' per problem, in the order given: two reports of the same problems
+   *  are paired item by item (src/measure/paired.ts). */
+  correct: string;
+  /** [right, problems] by the number of steps a problem's solution needs (the boxed step included). */
+  by_steps: Record<string, [number, number]>;
 }
 
 export async function solveReport(
@@ -37,8 +43,14 @@ export async function solveReport(
     fin = 0,
     steps = 0,
     chars = 0;
+  const ok: boolean[] = [];
+  const bySteps: Record<string, [number, number]> = {};
   outs.forEach((o, i) => {
     const c = checkSolution(problems[i]!, o[0]!.text);
+    ok.push(c.answer.ok);
+    const k = (bySteps[String(problems[i]!.steps)] ??= [0, 0]);
+    k[1]++;
+    if (c.answer.ok) k[0]++;
     if (c.answer.ok) right++;
     if (c.ok) all++;
     if (c.final) fin++;
@@ -53,6 +65,8 @@ export async function solveReport(
     finished: fin / n,
     mean_steps: steps / n,
     mean_step_chars: chars / n,
+    correct: resultsString(ok),
+    by_steps: Object.fromEntries(Object.entries(bySteps).sort((x, y) => Number(x[0]) - Number(y[0]))),
   };
 }
 

@@ -111,10 +111,14 @@ export const RunConfigSchema = z
       .strict()
       .default({ prefixes: 100 }),
     /** Evaluation of each new model: problems per split (test, harder), held-out EFT judge records, and
-     *  held-out test prefixes for greedy next-step accuracy (the same prefixes for every model; 0: none). */
+     *  held-out test prefixes for greedy next-step accuracy (the same prefixes for every model; 0: none).
+     *  `intermediate_problems`: problems per split for the models between the first and the last (M2 … M_T),
+     *  which no paired comparison needs at full size; default `problems`. Every count takes the first
+     *  problems of the split, so a smaller evaluation is of a prefix of a larger one's problems. */
     eval: z
       .object({
         problems: int(0).default(200),
+        intermediate_problems: int(0).optional(),
         judge: int(0).default(500),
         max_tokens: int(1).default(320),
         step_prefixes: int(0).default(500),

@@ -184,7 +184,7 @@ async function loop(ctx: Ctx): Promise<string> {
         'baseline',
         'eval',
         async () => {
-          const ev = await evaluate(ctx, e);
+          const ev = await evaluate(ctx, e, ctx.cfg.eval.problems);
           writeJSONAtomic(path.join(baseDir, 'eval.json'), { model: 'M1', ...ev });
           if (ev.table1) log(`baseline: M1 ${table1Line(ev.table1)}`);
         },
@@ -265,7 +265,8 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
         `iter-${t}`,
         'eval',
         async () => {
-          const ev = await evaluate(ctx, engine);
+          const last = t === ctx.cfg.iterations;
+          const ev = await evaluate(ctx, engine, last ? ctx.cfg.eval.problems : evalCount(ctx.cfg));
           const ps = readJSON<{ stats: { kept: number } }>(path.join(dir, 'pairs.json'));
           writeJSONAtomic(path.join(dir, 'eval.json'), { model: `M${t + 1}`, pairs_kept: ps.stats.kept, ...ev });
           if (ev.test && ev.harder && ev.judge)
@@ -285,25 +286,28 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
 
 /** A model's evaluation: on the synthetic world when the run asks its questions, and on the config's
  *  benchmarks (a Table-1 row) when it names them. */
-async function evaluate(ctx: Ctx, engine: Engine) {
-  const world = ctx.questions ? null : await evaluateWorld(ctx, engine);
+async function evaluate(ctx: Ctx, engine: Engine, problems: number) {
+  const world = ctx.questions ? null : await evaluateWorld(ctx, engine, problems);
   const b = ctx.cfg.eval.benchmarks;
   const table1 = b ? await benchmarkRow(engine, b, ctx.grader()) : null;
   return { ...(world ?? {}), ...(table1 ? { table1 } : {}) };
 }
 
-async function evaluateWorld(ctx: Ctx, engine: Engine) {
+/** Problems per split for a model between the first and the last. */
+const evalCount = (cfg: RunConfig) => cfg.eval.intermediate_problems ?? cfg.eval.problems;
+
+async function evaluateWorld(ctx: Ctx, engine: Engine, problems: number) {
   const { cfg } = ctx;
   const world = ctx.data.world;
   const test = await solveReport(
     engine,
-    generateProblems(world, 'test', Math.max(1, cfg.eval.problems)),
+    generateProblems(world, 'test', Math.max(1, problems)),
     ctx.t,
     cfg.eval.max_tokens,
   );
   const harder = await solveReport(
     engine,
-    generateProblems(world, 'harder', Math.max(1, cfg.eval.problems)),
+    generateProblems(world, 'harder', Math.max(1, problems)),
     ctx.t,
     cfg.eval.max_tokens,
   );

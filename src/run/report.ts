@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { barChart, emptyChart, esc, lineChart } from './charts.js';
 import type { HealthFigures, Method } from './method.js';
 import { methodOf } from './methods.js';
+import { pairedSection, stepsChart } from './per-problem.js';
 import { readJSONIf } from './stage.js';
 import {
   fix,
@@ -258,6 +259,12 @@ export function renderReport(runDir: string, o: Omit<ReportOptions, 'out'> = {})
     );
   }
   charts.push(...healthCharts(run));
+  const baseRef =
+    base && o.baseline
+      ? { name: base.name === run.name ? `${base.name} (baseline)` : base.name, dir: o.baseline }
+      : undefined;
+  const steps = stepsChart(run.name, runDir, baseRef);
+  if (steps) charts.push(steps);
   const gate = healthRows(run)
     .map(
       (r) =>
@@ -286,7 +293,7 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}summary{cursor:p
 <p>Greedy accuracy with the world's checker (measurement only: nothing in the loop reads it).${esc(m0Note)}</p>
 <div class="charts">${charts.join('\n')}</div>
 ${gate ? `<h2>${capital(run.method.words.judge)} gate before each iteration</h2><ul>${gate}</ul>` : ''}
-${table1Section(run, base)}${runSection(run, run.name)}
+${pairedSection(run.name, runDir, baseRef)}${table1Section(run, base)}${runSection(run, run.name)}
 ${base ? runSection(base, `Baseline (${base.name})`) : ''}
 </body></html>
 `

@@ -13,7 +13,14 @@ import path from 'node:path';
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import type { Completion, GenerateOptions } from '../../src/engine/types.js';
 import { loadTemplate, renderStepPrompt } from '../../src/data/templates.js';
-import { CountingEngine, majorityVote, ttsReport, ttsTable, type TtsReport } from '../../src/measure/tts.js';
+import {
+  CountingEngine,
+  distillShare,
+  majorityVote,
+  ttsReport,
+  ttsTable,
+  type TtsReport,
+} from '../../src/measure/tts.js';
 import { solveReport } from '../../src/measure/world.js';
 import { DEFAULT_SEARCH, runSearch, searchPrompt } from '../../src/search/search.js';
 import { deriveSeed } from '../../src/engine/rng.js';
@@ -337,3 +344,20 @@ test(
     }
   },
 );
+
+test('distillation share: (later greedy − first greedy) / (first best-of-w − first greedy), by hand', () => {
+  const q = (index: number) => ({ index, expected: index }) as TtsReport['questions'][number];
+  const report = (greedy: number, bestOfW: number, indices = [1, 2, 3, 4]): TtsReport =>
+    ({
+      n: indices.length,
+      split: 'test',
+      greedy: { accuracy: greedy },
+      best_of_w: { accuracy: bestOfW },
+      questions: indices.map(q),
+    }) as unknown as TtsReport;
+  // M1 greedy 0.5, search 0.75; M4 greedy 0.625: holds half of the gain
+  assert.equal(distillShare(report(0.5, 0.75), report(0.625, 0.9)), 0.5);
+  assert.equal(distillShare(report(0.5, 0.75), report(0.4, 0.9)), -0.4);
+  assert.equal(distillShare(report(0.5, 0.5), report(0.75, 0.9)), null, 'no search gain, no share');
+  assert.throws(() => distillShare(report(0.5, 0.75), report(0.5, 0.75, [1, 2, 3, 5])), /not of the same questions/);
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { demoSummary, demoTable, run } from '../../src/cli/demo.js';
+import { demoSummary, demoTable, pairedTable, run } from '../../src/cli/demo.js';
 
 test('demo without an initial model says to run psrlm pretrain', async () => {
   const empty = mkdtempSync(path.join(tmpdir(), 'psrlm-models-'));
@@ -56,6 +56,8 @@ test(
         judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } },
         harder: { psrlm: { M0: 0, M1: 0.02, M2: 0.03 }, srlm: null },
         next_step: { psrlm: { M2: 0.93 }, srlm: null },
+        ci: { psrlm_m4_minus_m1: null, psrlm_minus_srlm_m4: null },
+        paired: { psrlm: {}, srlm: null, psrlm_minus_srlm_last: null },
         wall_s: 12.3,
       });
       const sd = path.join(dir, 'srlm');
@@ -77,6 +79,28 @@ test(
       assert.deepEqual(both.next_step, { psrlm: { M2: 0.93 }, srlm: { M2: 0.9 } });
       assert.match(table, /\| M2 \| 20\.0 \| 15\.0 \| 3\.0 \| 2\.0 \| 93\.0 \| 90\.0 \| 60\.0 \| 72\.0 \|/);
       assert.match(table, /\| M1 \| 10\.0 \| 12\.0 \| 2\.0 \| 1\.0 \| – \| – \| 56\.0 \| 70\.0 \|/);
+      // per-problem results make paired intervals: M2 − M1 and PSRLM − SRLM on the same problems
+      const evalFile = (run: string, sub: string, model: string, test: string, harder: string) => {
+        mkdirSync(path.join(run, sub), { recursive: true });
+        writeFileSync(
+          path.join(run, sub, 'eval.json'),
+          JSON.stringify({ model, test: { correct: test }, harder: { correct: harder } }),
+        );
+      };
+      evalFile(dir, 'baseline', 'M1', '1100', '0000');
+      evalFile(dir, 'iter-1', 'M2', '1110', '0000');
+      evalFile(sd, 'baseline', 'M1', '1100', '0000');
+      evalFile(sd, 'iter-1', 'M2', '1100', '1000');
+      const withCi = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
+      // one problem gained of 4: the bootstrap's difference is k/4 with k ~ Binomial(4, 1/4), whose 2.5% and
+      // 97.5% points are 0 and 3/4; harder: nothing changed
+      assert.deepEqual(withCi.ci, {
+        psrlm_m4_minus_m1: { test: [0, 0.75], harder: [0, 0] },
+        psrlm_minus_srlm_m4: { test: [0, 0.75], harder: [-0.75, 0] },
+      });
+      const pr = withCi.paired as { psrlm: Record<string, { test: { diff: number; b_only: number } }> };
+      assert.deepEqual([pr.psrlm.M2!.test.diff, pr.psrlm.M2!.test.b_only], [0.25, 1]);
+      assert.match(pairedTable(withCi), /\| PSRLM M2 − M1 \| \+25\.0 \[\+0\.0, \+75\.0\] \(n 4; 1 gained, 0 lost\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

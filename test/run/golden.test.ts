@@ -61,18 +61,20 @@ const html = (run: string, root: string, baseline?: string) => {
   );
 };
 
-// recorded from the loop as it was before the methods were split behind one interface
+// recorded from the loop as it was before the methods were split behind one interface; eval.json and report.html
+// re-recorded when evaluations began keeping per-problem results (`correct`, `by_steps`) and the report their
+// paired differences and accuracy by steps needed (every other artifact unchanged)
 const GOLDEN = {
   psrlm: {
     'baseline/done/eval': 'e3b0c44298fc1c14',
-    'baseline/eval.json': 'fc884b9adbc0b5ef',
+    'baseline/eval.json': '86d5ab98c6bd6cbc',
     'iter-1/done/dpo': 'e3b0c44298fc1c14',
     'iter-1/done/eval': 'e3b0c44298fc1c14',
     'iter-1/done/health': 'e3b0c44298fc1c14',
     'iter-1/done/pairs': 'e3b0c44298fc1c14',
     'iter-1/done/search': 'e3b0c44298fc1c14',
     'iter-1/dpo.json': 'c07ea4428e0e82cc',
-    'iter-1/eval.json': 'c0ce2e857327b6d1',
+    'iter-1/eval.json': '2dae2eca85969d4c',
     'iter-1/health.json': 'fe0c0b990047e009',
     'iter-1/model/config.json': 'e44b9f56ba3e72cf',
     'iter-1/model/manifest.json': '6dc01fddfbd5a9b4',
@@ -90,7 +92,7 @@ const GOLDEN = {
     'iter-2/done/pairs': 'e3b0c44298fc1c14',
     'iter-2/done/search': 'e3b0c44298fc1c14',
     'iter-2/dpo.json': '5ede50202eb5d710',
-    'iter-2/eval.json': '6ab897ca330a4355',
+    'iter-2/eval.json': '2721f9782f118c62',
     'iter-2/health.json': '0518fde1440c6abe',
     'iter-2/model/config.json': 'e44b9f56ba3e72cf',
     'iter-2/model/manifest.json': 'ee2ef777609433c9',
@@ -108,13 +110,13 @@ const GOLDEN = {
   },
   srlm: {
     'baseline/done/eval': 'e3b0c44298fc1c14',
-    'baseline/eval.json': 'c75934bf93d41eb4',
+    'baseline/eval.json': '379a094a20e69498',
     'iter-1/done/dpo': 'e3b0c44298fc1c14',
     'iter-1/done/eval': 'e3b0c44298fc1c14',
     'iter-1/done/pairs': 'e3b0c44298fc1c14',
     'iter-1/done/sample': 'e3b0c44298fc1c14',
     'iter-1/dpo.json': '4d4caa1fcb8eb0a6',
-    'iter-1/eval.json': '1576327a63f61ef7',
+    'iter-1/eval.json': '610137e429f02886',
     'iter-1/model/config.json': 'e44b9f56ba3e72cf',
     'iter-1/model/manifest.json': 'e9f2741b653063fc',
     'iter-1/model/model.safetensors': 'ec2ff6149b1c18b9',
@@ -129,7 +131,7 @@ const GOLDEN = {
     'iter-2/done/pairs': 'e3b0c44298fc1c14',
     'iter-2/done/sample': 'e3b0c44298fc1c14',
     'iter-2/dpo.json': 'da17ed966ed3c4b6',
-    'iter-2/eval.json': 'de4d5fb8d262d866',
+    'iter-2/eval.json': '18efdfed8216db9d',
     'iter-2/model/config.json': 'e44b9f56ba3e72cf',
     'iter-2/model/manifest.json': 'd2fe92f3f512c232',
     'iter-2/model/model.safetensors': 'bab320e3f48c3bc6',
@@ -144,10 +146,10 @@ const GOLDEN = {
     'summary.json': '10e011fb785f298b',
   },
   html: {
-    psrlm: 'fdad2d66c8482714',
-    srlm: '208b2af8908c3f8b',
-    psrlm_vs_srlm: 'c5ff50bc4101831d',
-    srlm_vs_psrlm: 'c091aa383932f6df',
+    psrlm: '8b6a9b6ac1326a86',
+    srlm: '3a06c464f7e357be',
+    psrlm_vs_srlm: '177bdd35e60021a9',
+    srlm_vs_psrlm: 'e857558f19eb1948',
   },
 };
 
