@@ -203,6 +203,42 @@ def _pair_sequences(pairs, eos: int, pad: int, n_ctx: int, V: int):
             torch.tensor(weights, dtype=torch.float64))
 
 
+def _replay_sequences(req: dict, eos: int, pad: int, n_ctx: int, V: int):
+    """IFT replay records (dpo with "replay"): each {prompt, completion, eos} (token ids; eos default true)
+    becomes one row prompt + completion (+ EOS), right-padded, weight 1 where the target is a completion token."""
+    r = _get(req, "replay", dict)
+    weight = _get(r, "weight", (int, float), where="replay")
+    if isinstance(weight, bool) or not weight > 0:
+        raise RequestError(f"replay.weight must be above 0, got {weight!r}")
+    recs = _get(r, "records", list, where="replay")
+    if not recs:
+        raise RequestError("replay.records is empty")
+    rows = []
+    for i, rec in enumerate(recs):
+        where = f"replay.records[{i}]"
+        if not isinstance(rec, dict):
+            raise RequestError(f"{where}: expected an object")
+        prompt = _get(rec, "prompt", list, where=where)
+        comp = _get(rec, "completion", list, where=where)
+        if not prompt or not comp:
+            raise RequestError(f"{where}: prompt and completion must hold at least one token each")
+        seq = list(prompt) + list(comp) + ([eos] if _get(rec, "eos", bool, True, where=where) else [])
+        for x in seq:
+            if not isinstance(x, int) or isinstance(x, bool) or not 0 <= x < V:
+                raise RequestError(f"{where}: {x!r} is not a token id in [0, {V})")
+        if len(seq) > n_ctx:
+            raise RequestError(f"{where}: {len(seq)} tokens exceed n_ctx {n_ctx}")
+        rows.append((seq, len(prompt)))
+    t = max(len(s) for s, _ in rows) - 1
+    tokens, targets, weights = [], [], []
+    for seq, lp in rows:
+        tokens.append(seq[:-1] + [pad] * (t - (len(seq) - 1)))
+        targets.append(seq[1:] + [-1] * (t - (len(seq) - 1)))
+        weights.append([1.0 if lp - 1 <= i < len(seq) - 1 else 0.0 for i in range(t)])
+    return float(weight), (torch.tensor(tokens, dtype=torch.long), torch.tensor(targets, dtype=torch.long),
+                           torch.tensor(weights, dtype=torch.float64))
+
+
 def _seq_logps(model: GPT, batch) -> torch.Tensor:
     tokens, targets, weights = batch
     logp = token_logps(model(tokens), targets)
@@ -246,6 +282,12 @@ def do_dpo(req: dict, ctx: Ctx) -> dict:
     nll = chosen_nll(pc, batch[2][0::2].sum()) if alpha else None
     if nll is not None:
         loss = loss + float(alpha) * nll
+    replay_nll = None
+    if req.get("replay") is not None:
+        # IFT replay: weight x the replay records' per-token NLL (sft_loss with norm weight_sum)
+        w, rb = _replay_sequences(req, tok.eos, tok.pad, policy.cfg.n_ctx, policy.cfg.vocab_size)
+        replay_nll = sft_loss(token_logps(policy(rb[0]), rb[1]), rb[2].to(dtype), "weight_sum")
+        loss = loss + w * replay_nll
     policy.zero_grad(set_to_none=True)
     loss.backward()
     save_tensors(_grads(policy), ctx.out_path("grads.safetensors"))
@@ -260,6 +302,7 @@ def do_dpo(req: dict, ctx: Ctx) -> dict:
     return {
         "loss": float(loss.detach()),
         **({"chosen_nll": float(nll.detach())} if nll is not None else {}),
+        **({"replay_nll": float(replay_nll.detach())} if replay_nll is not None else {}),
         "pairs": out_pairs,
         "accuracy": float((cr > rj).to(torch.float64).mean()),
         "margin": float((cr - rj).to(torch.float64).mean()),

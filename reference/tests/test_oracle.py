@@ -137,6 +137,47 @@ class TestOracle(unittest.TestCase):
                                     "pairs": pairs}, "o3")
             self.assertAlmostEqual(res3["loss"], math.log(2), places=6)
 
+    def test_dpo_replay(self):
+        """IFT replay: loss = the plain DPO loss + w x the records' per-token NLL (each record scored alone, by
+        hand), and the gradient is the plain DPO gradient + w x the SFT gradient of the records."""
+        with TempDir() as tmp:
+            tiny_checkpoint(tmp, seed=1, scale=10.0, name="pol")
+            tiny_checkpoint(tmp, seed=2, scale=10.0, name="ref")
+            pairs = [{"prompt": [2, 3, 4], "chosen": [5, 6], "rejected": [7], "final": True},
+                     {"prompt": [8], "chosen": [9, 10, 11], "rejected": [12, 2, 3, 4, 5]}]
+            recs = [{"prompt": [3, 4], "completion": [5, 6, 7]}, {"prompt": [9], "completion": [2], "eos": False}]
+            base = {"kind": "dpo", "checkpoint": "pol", "reference": "ref", "beta": 0.3, "pairs": pairs}
+            st, plain, out0 = run(tmp, base, "plain")
+            self.assertEqual(st, 0, plain)
+            st, res, out = run(tmp, {**base, "replay": {"weight": 0.6, "records": recs}}, "replay")
+            self.assertEqual(st, 0, res)
+            pol = load_checkpoint(os.path.join(tmp, "pol"))
+            num, den = 0.0, 0
+            for r in recs:
+                seq = r["prompt"] + r["completion"] + ([0] if r.get("eos", True) else [])
+                with torch.no_grad():
+                    lp = torch.log_softmax(pol(torch.tensor([seq])).double()[0], -1)
+                num -= sum(lp[i - 1, seq[i]].item() for i in range(len(r["prompt"]), len(seq)))
+                den += len(seq) - len(r["prompt"])
+            self.assertAlmostEqual(res["replay_nll"], num / den, places=4)
+            self.assertAlmostEqual(res["loss"], plain["loss"] + 0.6 * num / den, places=4)
+            self.assertNotIn("replay_nll", plain)
+            # the replay records as an SFT request (weights 1 on completion targets): its gradient, scaled
+            _, rb = oracle._replay_sequences({"replay": {"weight": 1, "records": recs}}, 0, 1, TINY.n_ctx,
+                                             TINY.vocab_size)
+            st, sft, out2 = run(tmp, {"kind": "forward", "checkpoint": "pol", "tokens": rb[0].tolist(),
+                                      "targets": rb[1].tolist(), "weights": rb[2].tolist()}, "sft")
+            self.assertEqual(st, 0, sft)
+            self.assertAlmostEqual(sft["loss"], num / den, places=4)
+            g, g0, gs = (load_file(os.path.join(o, "grads.safetensors")) for o in (out, out0, out2))
+            for n in g:
+                torch.testing.assert_close(g[n], g0[n] + 0.6 * gs[n], rtol=1e-4, atol=1e-6)
+            for bad in ({"weight": 0, "records": recs}, {"weight": 1, "records": []},
+                        {"weight": 1, "records": [{"prompt": [], "completion": [3]}]}):
+                st, r, _ = run(tmp, {**base, "replay": bad}, "bad")
+                self.assertEqual(st, 2, r)
+                self.assertIn("replay", r["error"])
+
     def test_dpo_gradient_finite_difference(self):
         """float64 DPO gradient from the oracle vs a central difference through the oracle's own loss."""
         with TempDir() as tmp:

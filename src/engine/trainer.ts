@@ -12,6 +12,10 @@
 // loss_type ["sigmoid", "sft"] does, so that both trainers optimize the same objective. It is meant to keep
 // DPO from lowering the chosen side's likelihood along with the rejected side's when the two differ in a
 // token or two (on the synthetic world it made no measurable difference: docs/loop.md, "Demo results").
+// With opts.replay (IFT replay, not the paper's method) every step also takes the SFT loss of a few records
+// drawn from an IFT pool: weight * (their completion-token NLL summed) / (their completion tokens), so that
+// DPO on the model's own steps does not wear away the solving skill SFT gave it. The draw of step s comes
+// from (seed, 'replay', s) alone (replayDraw), so a resumed call draws what an uninterrupted one would.
 //
 // Examples are shuffled per epoch from (seed, epoch); micro-batches are cut by a token budget and keep a
 // pair's two sequences together.
@@ -24,7 +28,15 @@ import { AdamW, DEFAULT_ADAMW, scheduleLR } from './optimizer.js';
 import { deriveSeed, Rng } from './rng.js';
 import { jobKey, restoreSnapshot, validateSnapshotOptions, writeSnapshot } from './snapshot.js';
 import type { Tokenizer } from './tokenizer.js';
-import type { DPOOptions, PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult } from './types.js';
+import type {
+  DPOOptions,
+  PreferencePair,
+  ReplayOptions,
+  SFTExample,
+  StepInfo,
+  TrainOptions,
+  TrainResult,
+} from './types.js';
 
 /** A sequence to score: ids, and the index where the completion starts. */
 export interface ScoredSeq {
@@ -232,6 +244,28 @@ function stepPlan(n: number, opts: TrainOptions, salt: string): number[][] {
 }
 
 /**
+ * The replay records of optimizer step `step` (1-based) of a DPO call: max(1, round(perPair * pairs)) indices
+ * into a pool of `pool` records (at most all of them), distinct, from a stream derived from (seed, 'replay',
+ * step) only, by a partial Fisher-Yates shuffle.
+ */
+export function replayDraw(seed: number, step: number, pairs: number, pool: number, perPair: number): number[] {
+  const k = Math.min(pool, Math.max(1, Math.round(perPair * pairs)));
+  const rng = new Rng(deriveSeed(seed, 'replay', step));
+  const idx = Array.from({ length: pool }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(pool - i);
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx.slice(0, k);
+}
+
+function checkReplay(rp: ReplayOptions): void {
+  if (rp.examples.length === 0) throw new Error('trainDPO: replay has no examples');
+  if (!(rp.weight > 0)) throw new Error(`trainDPO: replay.weight must be positive, got ${rp.weight}`);
+  if (!(rp.per_pair > 0)) throw new Error(`trainDPO: replay.per_pair must be positive, got ${rp.per_pair}`);
+}
+
+/**
  * The optimizer loop shared by SFT and DPO: for each planned step, zero the gradient, let `accumulate`
  * run the step's micro-batches (it returns the step's loss, tokens and extra figures), then one AdamW
  * update at the scheduled learning rate. With snapshots, `key` names the job (jobKey): a snapshot of it
@@ -245,7 +279,7 @@ function runSteps(
   opts: TrainOptions,
   r: ReturnType<typeof resolve>,
   key: () => string,
-  accumulate: (items: number[]) => { loss: number; tokens: number; extra?: Partial<StepInfo> },
+  accumulate: (items: number[], step: number) => { loss: number; tokens: number; extra?: Partial<StepInfo> },
 ): TrainResult {
   const t0 = performance.now();
   let history: StepInfo[] = [];
@@ -272,7 +306,7 @@ function runSteps(
   const W = Math.round(r.warmup_frac * plan.length);
   for (let si = first; si < plan.length; si++) {
     model.zeroGrad();
-    const m = accumulate(plan[si]!);
+    const m = accumulate(plan[si]!, si + 1);
     const lr = scheduleLR(si + 1, plan.length, W, opts.lr, r.min_lr_frac);
     const norm = opt.step(lr, r);
     tokens += m.tokens;
@@ -362,18 +396,31 @@ export function trainDPO(
       refR[i] = scored[2 * j + 1]!;
     });
   }
+  const plan = stepPlan(pairs.length, opts, 'dpo');
+  // replay: every step's draw up front, and only the drawn records encoded (a pool may hold thousands)
+  const rp = opts.replay;
+  if (rp) checkReplay(rp);
+  const draws = rp
+    ? plan.map((items, si) => replayDraw(opts.seed, si + 1, items.length, rp.examples.length, rp.per_pair))
+    : [];
+  const replaySeqs = new Map<number, ScoredSeq>();
+  for (const i of draws.flat()) {
+    if (replaySeqs.has(i)) continue;
+    const e = rp!.examples[i]!;
+    replaySeqs.set(i, encodePair(tok, e.prompt, e.completion, e.eos ?? true, nCtx, `replay example ${i}`));
+  }
   // the reference log-probs come from the starting weights, which the key also covers; they are in the
-  // key themselves because given ones (pair.ref_*) need not come from those weights
-  const key = () =>
-    jobKey(
-      'dpo',
-      model,
-      opts,
-      r,
-      chosen.flatMap((c, i) => [c, rejected[i]!]),
-      [...refC, ...refR],
-    );
-  return runSteps(model, opt, stepPlan(pairs.length, opts, 'dpo'), opts, r, key, (items) => {
+  // key themselves because given ones (pair.ref_*) need not come from those weights. With replay, the key
+  // holds its settings and every step's drawn records in order (the pool itself matters only through them).
+  const seqs = chosen.flatMap((c, i) => [c, rejected[i]!]);
+  const key = () => {
+    if (!rp) return jobKey('dpo', model, opts, r, seqs, [...refC, ...refR]);
+    // the pool's records stand in the key through the drawn ones: JSON of thousands of records is not needed
+    const keyed = { ...opts, replay: { weight: rp.weight, per_pair: rp.per_pair, pool: rp.examples.length } };
+    const drawn = draws.flat().map((i) => replaySeqs.get(i)!);
+    return jobKey('dpo', model, keyed, r, [...seqs, ...drawn], [...refC, ...refR, ...draws.map((d) => d.length)]);
+  };
+  return runSteps(model, opt, plan, opts, r, key, (items, step) => {
     const B = items.length;
     const chosenTokens = items.reduce((a, i) => a + chosen[i]!.ids.length - chosen[i]!.start, 0);
     let lossSum = 0,
@@ -400,10 +447,30 @@ export function trainDPO(
       tokens += m.tokens;
     }
     const nll = nllSum / chosenTokens;
-    return {
-      loss: lossSum / B + alpha * nll,
-      tokens,
-      extra: { accuracy: correct / B, margin: marginSum / B, ...(alpha > 0 ? { chosen_nll: nll } : {}) },
+    let loss = lossSum / B + alpha * nll;
+    const extra: Partial<StepInfo> = {
+      accuracy: correct / B,
+      margin: marginSum / B,
+      ...(alpha > 0 ? { chosen_nll: nll } : {}),
     };
+    if (rp) {
+      // the SFT gradient of the drawn records, scaled: -weight / (replay tokens) per completion token
+      const rs = draws[step - 1]!.map((i) => replaySeqs.get(i)!);
+      const replayTokens = rs.reduce((a, q) => a + q.ids.length - q.start, 0);
+      let rnll = 0;
+      const idx = rs.map((_, j) => j);
+      for (const mb of microBatches(idx, (j) => rs[j]!.ids.length, r.budget)) {
+        const m = sftMicroBatch(
+          model,
+          mb.map((j) => rs[j]!),
+          replayTokens / rp.weight,
+        );
+        rnll += m.nll;
+        tokens += m.tokens;
+      }
+      extra.replay_nll = rnll / replayTokens;
+      loss += rp.weight * extra.replay_nll;
+    }
+    return { loss, tokens, extra };
   });
 }

@@ -133,6 +133,24 @@ export interface DPOOptions extends TrainOptions {
   beta: number;
   /** Weight of the per-token NLL of the chosen side added to the DPO loss (iterative RPO; 0 or absent: plain DPO). */
   nll_alpha?: number;
+  /** IFT replay (absent: none). Not the paper's method: an option against DPO drifting from the solving skill
+   *  the model was SFT-trained on. See ReplayOptions. */
+  replay?: ReplayOptions;
+}
+
+/**
+ * IFT replay during DPO: every optimizer step also takes the SFT loss on a few records of `examples`, so the
+ * step's loss is the DPO loss (with its NLL term, if any) + weight * (sum of -log p over the drawn records'
+ * completion tokens) / (those tokens). A step of B pairs draws max(1, round(per_pair * B)) records, at most
+ * the pool's size, without replacement, from a stream derived from (seed, 'replay', step number) alone.
+ */
+export interface ReplayOptions {
+  /** The pool the steps draw from (EOS after a completion unless a record says eos: false). */
+  examples: SFTExample[];
+  /** Weight of the replay NLL in the step's loss (> 0). */
+  weight: number;
+  /** Replay records per preference pair of a step (> 0). */
+  per_pair: number;
 }
 
 export interface StepInfo {
@@ -147,6 +165,8 @@ export interface StepInfo {
   margin?: number;
   /** DPO with nll_alpha > 0 only: the step's mean NLL per chosen token. */
   chosen_nll?: number;
+  /** DPO with replay only: the step's mean NLL per completion token of its replay records. */
+  replay_nll?: number;
 }
 
 export interface TrainResult {

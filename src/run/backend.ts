@@ -13,7 +13,7 @@ import { EmbeddedEngine } from '../engine/embedded.js';
 import { openEngine } from '../serve/registry.js';
 import type { Engine } from '../engine/types.js';
 import { loadAdapter, servedName, startServer, type Served } from '../serve/launch.js';
-import { stepDPO, type StepDPOConfig, type StepDPOReport } from '../train/stepdpo.js';
+import { stepDPO, type ReplayPool, type StepDPOConfig, type StepDPOReport } from '../train/stepdpo.js';
 import { TrlTrainer } from '../train/trl.js';
 import type { PairRecord } from '../search/pairs.js';
 import type { StepInfo } from '../engine/types.js';
@@ -22,7 +22,8 @@ import type { RunConfig } from './config.js';
 export interface Backend {
   /** Runs `fn` with an engine serving `checkpoint` (label: M1, M2, … for names and logs). */
   withEngine<T>(checkpoint: string, label: string, fn: (e: Engine) => Promise<T>): Promise<T>;
-  /** Step-wise DPO of `modelIn` on the pairs, saved to `modelOut` with `meta` in its manifest. */
+  /** Step-wise DPO of `modelIn` on the pairs, saved to `modelOut` with `meta` in its manifest (`replay`: the
+   *  pool of `c.replay`, when set). */
   dpo(
     modelIn: string,
     modelOut: string,
@@ -31,6 +32,7 @@ export interface Backend {
     seed: number,
     onStep: (s: StepInfo) => void,
     meta: Record<string, unknown>,
+    replay?: ReplayPool,
   ): Promise<StepDPOReport & { contract?: unknown }>;
   close(): Promise<void>;
 }
@@ -64,6 +66,7 @@ class EmbeddedBackend implements Backend {
     seed: number,
     onStep: (s: StepInfo) => void,
     meta: Record<string, unknown>,
+    replay?: ReplayPool,
   ) {
     if (this.open?.dir !== modelIn) {
       await this.close();
@@ -71,7 +74,7 @@ class EmbeddedBackend implements Backend {
     }
     const e = this.open.e;
     try {
-      const rep = await stepDPO(e, pairs, c, seed, onStep);
+      const rep = await stepDPO(e, pairs, c, seed, onStep, replay);
       await e.save(modelOut, { ...meta, dpo: { pairs: rep.pairs, steps: rep.steps, final_loss: rep.final_loss } });
       return rep;
     } finally {
@@ -142,6 +145,7 @@ class ServedBackend implements Backend {
     seed: number,
     onStep: (s: StepInfo) => void,
     meta: Record<string, unknown>,
+    replay?: ReplayPool,
   ) {
     await this.close(); // free the accelerator for training
     if (pairs.length === 0) {
@@ -169,7 +173,7 @@ class ServedBackend implements Backend {
     }
     const { kind: _kind, ...trl } = this.cfg.trainer; // the trainer section is TRL's options plus its kind
     const trainer = new TrlTrainer(modelIn, path.join(path.dirname(modelOut), 'trl'), trl, this.log);
-    const rep = await stepDPO(trainer, pairs, c, seed, onStep);
+    const rep = await stepDPO(trainer, pairs, c, seed, onStep, replay);
     await trainer.save(modelOut, { ...meta, dpo: { pairs: rep.pairs, steps: rep.steps, final_loss: rep.final_loss } });
     return { ...rep, contract: trainer.last?.contract };
   }

@@ -164,6 +164,15 @@ export const RunConfigSchema = z
         message: 'engine.kind lora needs trainer.lora with merge: false (the server loads adapters)',
       });
     }
+    if (c.dpo.replay && !c.dpo.replay.file && c.questions) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dpo', 'replay', 'file'],
+        message:
+          "is needed with questions from a file: replay draws from the synthetic world's IFT records only " +
+          "when the run asks the world's questions",
+      });
+    }
     if (c.problems.length < c.iterations) {
       ctx.addIssue({
         code: 'custom',
@@ -185,7 +194,8 @@ export function resolveConfig(raw: unknown, source = 'config'): RunConfig {
   return r.data;
 }
 
-/** Reads a YAML (or JSON) config file; the model path is resolved against the file's folder. */
+/** Reads a YAML (or JSON) config file; the model path (and the other files it names: questions, replay) is
+ *  resolved against the file's folder. */
 export function loadConfig(file: string): RunConfig {
   if (!existsSync(file)) throw new Error(`config file ${file} not found`);
   let raw: unknown;
@@ -203,6 +213,9 @@ export function loadConfig(file: string): RunConfig {
     ...c,
     model: path.resolve(dir, c.model),
     ...(c.questions ? { questions: { ...c.questions, file: path.resolve(dir, c.questions.file) } } : {}),
+    ...(c.dpo.replay?.file
+      ? { dpo: { ...c.dpo, replay: { ...c.dpo.replay, file: path.resolve(dir, c.dpo.replay.file) } } }
+      : {}),
     engine: {
       ...c.engine,
       command: prog(c.engine.command),

@@ -36,6 +36,8 @@ import { heldOutPrefixes } from '../judge/health.js';
 import type { PairRecord } from '../search/pairs.js';
 import { generateProblems } from '../world/index.js';
 import { openBackend, type Backend } from './backend.js';
+import type { ReplayPool } from '../train/stepdpo.js';
+import { replayPool } from './replay.js';
 import { problemsOf, type RunConfig } from './config.js';
 import type { JudgeBench, Method } from './method.js';
 import { methodOf } from './methods.js';
@@ -57,6 +59,8 @@ interface Ctx extends StageContext {
   backend: Backend;
   method: Method;
   judge: JudgeBench;
+  /** The IFT records of dpo.replay (absent: no replay). */
+  replay?: ReplayPool;
 }
 
 export function runManifest(cfg: RunConfig, data: DataConfig, questions?: QuestionPoolReport): Record<string, unknown> {
@@ -137,6 +141,9 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
   }
   const t = loadTemplate(cfg.template);
   const questions = await questionPool(cfg, t, log);
+  // IFT replay's pool (not the paper's method; off unless the config sets dpo.replay), before any search
+  const replay = cfg.dpo.replay ? replayPool(cfg, data) : undefined;
+  if (replay) log(`dpo.replay: ${replay.records.length} IFT records (${replay.source})`);
   mkdirSync(out, { recursive: true });
   const backend = openBackend(cfg, out, log);
   const method = methodOf(cfg.method);
@@ -151,7 +158,7 @@ export async function runLoop(cfg: RunConfig, out: string, hooks: LoopHooks = {}
     ...(questions ? { questions } : {}),
     grader,
   };
-  const ctx: Ctx = { ...stage, out, backend, method, judge: method.judgeBench(stage) };
+  const ctx: Ctx = { ...stage, out, backend, method, judge: method.judgeBench(stage), ...(replay ? { replay } : {}) };
   try {
     return await loop(ctx);
   } finally {
@@ -251,6 +258,7 @@ async function iteration(ctx: Ctx, t: number, modelIn: string): Promise<string> 
         deriveSeed(cfg.seed, 'dpo', t),
         (s) => bar.tick(1, `loss ${s.loss.toFixed(3)} acc ${(s.accuracy ?? 0).toFixed(2)}`),
         meta,
+        ctx.replay,
       );
       bar.finish();
       writeJSONAtomic(path.join(dir, 'dpo.json'), rep);

@@ -18,6 +18,16 @@ export const DPOSchema = z
     weight_decay: z.number().min(0).default(DEFAULT_STEPDPO.weight_decay),
     grad_clip: z.number().gt(0).default(DEFAULT_STEPDPO.grad_clip),
     nll_alpha: z.number().min(0).default(DEFAULT_STEPDPO.nll_alpha),
+    /** IFT replay, not the paper's method (src/train/stepdpo.ts): absent = off, and then no default is filled
+     *  in, so a config without it resolves (and its run manifest reads) as before the option existed. */
+    replay: z
+      .object({
+        weight: z.number().gt(0),
+        per_pair: z.number().gt(0),
+        file: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

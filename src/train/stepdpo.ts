@@ -10,7 +10,12 @@
 // trained from scratch needs a far larger step, so the lr default here is the embedded model's: 3e-5, the
 // best of 1e-5 / 3e-5 / 1e-4 / 3e-4 on held-out next-step accuracy after one iteration (docs/log.md,
 // 2026-12-06); 1e-4 already lowered it.
-import type { DPOOptions, StepInfo, TrainResult, Trainer } from '../engine/types.js';
+//
+// IFT replay (`replay`, absent by default) is not the paper's method: an option that adds to every DPO step
+// the SFT loss of a few IFT records drawn from a pool (the records the starting model was SFT-trained on, or
+// a file), so that DPO on the model's own steps keeps the solving skill SFT gave it (ReplayOptions in
+// src/engine/types.ts has the objective). Without it, the options and the report are what they were.
+import type { DPOOptions, SFTExample, StepInfo, TrainResult, Trainer } from '../engine/types.js';
 import { toPreference, type PairRecord } from '../search/pairs.js';
 
 export interface StepDPOConfig {
@@ -25,6 +30,23 @@ export interface StepDPOConfig {
   /** Weight of the chosen step's per-token NLL added to the DPO loss (iterative RPO, Pang et al. 2024);
    *  0 is the paper's plain step-DPO. */
   nll_alpha: number;
+  /** IFT replay (absent: off). `file`, when given, is where the pool comes from (src/run/replay.ts). */
+  replay?: ReplayConfig;
+}
+
+export interface ReplayConfig {
+  /** Weight of the replay records' per-token NLL in each step's loss (> 0). */
+  weight: number;
+  /** Replay records drawn per preference pair of a step (> 0; at least one record a step). */
+  per_pair: number;
+  /** A JSONL of IFT records {prompt, completion, eos?} (resolved against the config file's folder). */
+  file?: string;
+}
+
+/** The records replay draws from, and where they came from (for the report). */
+export interface ReplayPool {
+  records: SFTExample[];
+  source: string;
 }
 
 export const DEFAULT_STEPDPO: StepDPOConfig = {
@@ -46,18 +68,24 @@ export interface StepDPOReport {
   final_loss: number;
   /** Mean over the last epoch's steps of the share of pairs whose chosen reward exceeds the rejected one. */
   final_accuracy: number | null;
-  history: Array<Pick<StepInfo, 'step' | 'loss' | 'lr' | 'accuracy' | 'margin' | 'chosen_nll'>>;
+  history: Array<Pick<StepInfo, 'step' | 'loss' | 'lr' | 'accuracy' | 'margin' | 'chosen_nll' | 'replay_nll'>>;
+  /** With replay only: its settings and pool. */
+  replay?: { weight: number; per_pair: number; pool: number; source: string };
 }
 
 /** Trains the trainer's current weights in place on the pairs; an empty pair set leaves them unchanged.
- *  Wall time is the caller's to measure, so that the report is byte-identical between runs. */
+ *  Wall time is the caller's to measure, so that the report is byte-identical between runs. With
+ *  `c.replay`, `replay` is the pool its steps draw from. */
 export async function stepDPO(
   trainer: Trainer,
   pairs: readonly PairRecord[],
   c: StepDPOConfig,
   seed: number,
   onStep?: (s: StepInfo) => void,
+  replay?: ReplayPool,
 ): Promise<StepDPOReport> {
+  if (c.replay && !replay?.records.length)
+    throw new Error('step-wise DPO: dpo.replay is set but no replay records were given');
   if (pairs.length === 0) return { pairs: 0, steps: 0, tokens: 0, final_loss: 0, final_accuracy: null, history: [] };
   const opts: DPOOptions = {
     beta: c.beta,
@@ -71,6 +99,9 @@ export async function stepDPO(
     seed,
     onStep,
     ...(c.nll_alpha > 0 ? { nll_alpha: c.nll_alpha } : {}),
+    ...(c.replay
+      ? { replay: { examples: replay!.records, weight: c.replay.weight, per_pair: c.replay.per_pair } }
+      : {}),
   };
   const r: TrainResult = await trainer.trainDPO(pairs.map(toPreference), opts);
   const perEpoch = Math.max(1, Math.round(r.history.length / Math.max(1, Math.ceil(c.epochs))));
@@ -91,6 +122,17 @@ export async function stepDPO(
       accuracy: h.accuracy,
       margin: h.margin,
       ...(h.chosen_nll !== undefined ? { chosen_nll: h.chosen_nll } : {}),
+      ...(h.replay_nll !== undefined ? { replay_nll: h.replay_nll } : {}),
     })),
+    ...(c.replay
+      ? {
+          replay: {
+            weight: c.replay.weight,
+            per_pair: c.replay.per_pair,
+            pool: replay!.records.length,
+            source: replay!.source,
+          },
+        }
+      : {}),
   };
 }

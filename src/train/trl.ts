@@ -20,6 +20,8 @@
 // - Every rank is tethered to this process (pid, start time, host in the config) and exits when it is gone;
 //   the launcher runs in its own process group, stopped when this process exits; a lock file in the work
 //   directory keeps a second trainer off the same output (src/train/trl-lock.ts).
+// - IFT replay (DPOOptions.replay, off unless given): the pool goes as `dpo.replay.jsonl` of SFT records, with
+//   its weight and records per pair in the config; the Python side adds the replay NLL to each step's loss.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -287,6 +289,7 @@ export class TrlTrainer implements Trainer {
               grad_norm: (ev.grad_norm as number) ?? 0,
               accuracy: ev.accuracy as number | undefined,
               margin: ev.margin as number | undefined,
+              ...(typeof ev.replay_nll === 'number' ? { replay_nll: ev.replay_nll } : {}),
             };
             history.push(s);
             o.onStep?.(s);
@@ -351,7 +354,18 @@ export class TrlTrainer implements Trainer {
       }
       return r;
     });
-    return this.run('dpo', rows, o, { beta: o.beta, nll_alpha: o.nll_alpha ?? 0 });
+    const extra: Record<string, unknown> = { beta: o.beta, nll_alpha: o.nll_alpha ?? 0 };
+    if (o.replay) {
+      // the pool as SFT records (psrlm_trl.data tokenises them as SFT data: EOS where a record says so)
+      mkdirSync(this.work, { recursive: true });
+      const data = path.join(this.work, 'dpo.replay.jsonl');
+      writeFileSync(
+        data,
+        toJsonl(o.replay.examples.map((e) => ({ prompt: e.prompt, completion: e.completion, eos: e.eos ?? true }))),
+      );
+      extra.replay = { data, weight: o.replay.weight, per_pair: o.replay.per_pair };
+    }
+    return this.run('dpo', rows, o, extra);
   }
 
   /** Moves the trained checkpoint to `dir` (whole or absent), adding `meta` to its manifest. */

@@ -1,7 +1,7 @@
 // Mid-run training snapshots (src/engine/snapshot.ts): SFT and DPO interrupted after a snapshot and
 // resumed in a fresh engine end with the weights, AdamW moments and step count, history and loss of an
 // uninterrupted call, bit for bit; a snapshot taken after the last step makes a rerun train nothing; a
-// snapshot of another job (other seed, data or starting weights) is logged and not used. The
+// snapshot of another job (other seed, data or starting weights, IFT replay or not) is logged and not used. The
 // interruption is an exception thrown from onStep, which leaves the process as a kill would: whatever
 // is on disk, nothing else (the pretrain test kills a real process). Resuming is checked on each kernel
 // path.
@@ -14,7 +14,14 @@ import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { SNAPSHOT_FILE } from '../../src/engine/snapshot.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
-import type { PreferencePair, SFTExample, StepInfo, TrainOptions, TrainResult } from '../../src/engine/types.js';
+import type {
+  DPOOptions,
+  PreferencePair,
+  SFTExample,
+  StepInfo,
+  TrainOptions,
+  TrainResult,
+} from '../../src/engine/types.js';
 import type { KernelPath } from '../../src/engine/native.js';
 import { eachPath } from './helpers.js';
 
@@ -65,12 +72,16 @@ function same(r: TrainResult): Omit<TrainResult, 'wall_s'> {
   return rest;
 }
 
-type Kind = 'sft' | 'dpo';
+// DPO with IFT replay: the SFT examples as the pool, 2 records drawn for a step of 3 pairs
+const replay = { examples: sftData, weight: 0.5, per_pair: 0.5 };
+
+type Kind = 'sft' | 'dpo' | 'dpo+replay';
 function train(e: EmbeddedEngine, kind: Kind, opts: TrainOptions): Promise<TrainResult> {
-  return kind === 'sft' ? e.trainSFT(sftData, opts) : e.trainDPO(dpoData, { ...opts, beta: 0.5 });
+  if (kind === 'sft') return e.trainSFT(sftData, opts);
+  return e.trainDPO(dpoData, { ...opts, beta: 0.5, ...(kind === 'dpo+replay' ? { replay } : {}) });
 }
 
-for (const kind of ['sft', 'dpo'] as const) {
+for (const kind of ['sft', 'dpo', 'dpo+replay'] as const) {
   eachPath(
     `${kind}: interrupted after a snapshot and resumed in a fresh engine equals the uninterrupted run, bit for bit`,
     async (kernels) => {
@@ -215,6 +226,50 @@ test('a snapshot of a different job (seed, data, starting weights) is logged and
       assert.ok(got.equals(want), `${o.what}: training from the start gives other weights`);
       // and the directory now holds this job's own final snapshot
       assert.equal(snapshotOf(dirO).state.step, snapshotOf(dirO).state.steps);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a DPO snapshot is not used by the same DPO with IFT replay, nor by replay with another weight', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-snap-'));
+  try {
+    const opts: TrainOptions = { epochs: 4, lr: 5e-3, batch_size: 3, seed: 2 };
+    const cases: Array<[string, Partial<DPOOptions>, Partial<DPOOptions>]> = [
+      ['plain, then replay', {}, { replay }],
+      ['replay, then another weight', { replay }, { replay: { ...replay, weight: 0.25 } }],
+      ['replay, then other records per pair', { replay }, { replay: { ...replay, per_pair: 1 } }],
+    ];
+    for (const [what, first, second] of cases) {
+      const d = path.join(dir, what.replace(/\W+/g, '-'));
+      await assert.rejects(
+        withEngine(1, (e) =>
+          e.trainDPO(dpoData, {
+            ...opts,
+            beta: 0.5,
+            ...first,
+            snapshot: { dir: d, every: 5 },
+            onStep: (s) => {
+              if (s.step === 10) throw new Stop('killed');
+            },
+          }),
+        ),
+        Stop,
+      );
+      const logged: string[] = [],
+        resumed: number[] = [];
+      await withEngine(1, (e) =>
+        e.trainDPO(dpoData, {
+          ...opts,
+          beta: 0.5,
+          ...second,
+          snapshot: { dir: d, every: 5, log: (l) => logged.push(l), onResume: (k) => resumed.push(k) },
+        }),
+      );
+      assert.deepEqual(resumed, [], `${what}: the snapshot was used`);
+      assert.equal(logged.length, 1, `${what}: ${logged.join('\n')}`);
+      assert.match(logged[0]!, /different training job/);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@
 // - one and three AdamW steps with the engine's clipping and schedule give the same weights;
 // - the DPO loss, per-pair log-probs and gradients on hand-made pairs, final and non-final (no EOS), plain
 //   and with the chosen side's NLL term (nll_alpha);
+// - one step of trainDPO with IFT replay (dpo.replay): the step's loss, replay NLL and gradient;
 // - greedy decoding of 64 tokens with the KV cache, token for token.
 // All of it on each kernel path (native and WebAssembly); the PyTorch side of a request is computed once
 // and reused by the second path, keyed by the request and the checkpoints' bytes.
@@ -24,7 +25,7 @@ import { PRESETS, DEMO_PRESET } from '../../src/engine/presets.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { Rng } from '../../src/engine/rng.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
-import { dpoMicroBatch, encodePair, sftMicroBatch, type ScoredSeq } from '../../src/engine/trainer.js';
+import { dpoMicroBatch, encodePair, sftMicroBatch, trainDPO, type ScoredSeq } from '../../src/engine/trainer.js';
 import { KERNEL_PATHS } from '../engine/helpers.js';
 
 type Tensors = ReturnType<typeof readSafetensors>['tensors'];
@@ -382,6 +383,70 @@ for (const [label, cfg] of CONFIGS) {
           );
           compareGrads('DPO + NLL', gradsOf(e), rpo.tensors('grads.safetensors'));
           e.model.releaseActivations();
+
+          // ---- IFT replay (dpo.replay): one optimizer step of trainDPO itself, whose gradient stays in the
+          // buffer after the update (clipping off). Two records and per_pair 1 with three pairs: the step draws
+          // both, so the oracle gets the same records in any order. The reference log-probs are given (the
+          // second checkpoint's), as the oracle scores them from 'ref'.
+          const replayRecs = [
+            { prompt: 'Q: 5+5?\n', completion: 'Step 1: 5+5=10\n\\boxed{10}' },
+            { prompt: 'Q: 9-2?\n', completion: 'Step 1: 9-2=7\n', eos: false },
+          ];
+          const w = 0.6;
+          const rep = oracle(py, dir, 'replay', {
+            kind: 'dpo',
+            checkpoint: 'ck',
+            reference: 'ref',
+            beta,
+            pairs: pairs.map((p) => ({
+              prompt: tok.encode(p.prompt),
+              chosen: tok.encode(p.chosen),
+              rejected: tok.encode(p.rejected),
+              final: p.final,
+            })),
+            replay: {
+              weight: w,
+              records: replayRecs.map((r) => ({
+                prompt: tok.encode(r.prompt),
+                completion: tok.encode(r.completion),
+                eos: r.eos ?? true,
+              })),
+            },
+          });
+          const stepE = EmbeddedEngine.load(path.join(dir, 'ck'), { kernels });
+          try {
+            const opt = new AdamW(stepE.model);
+            const tr = trainDPO(
+              stepE.model,
+              opt,
+              tok,
+              pairs.map((p, i) => ({ ...p, ref_chosen: refScores[2 * i]!, ref_rejected: refScores[2 * i + 1]! })),
+              {
+                epochs: 1,
+                lr: 1e-9,
+                batch_size: pairs.length,
+                seed: 3,
+                beta,
+                grad_clip: 0,
+                warmup_frac: 0,
+                replay: { examples: replayRecs, weight: w, per_pair: 1 },
+              },
+            );
+            opt.release();
+            assert.equal(tr.steps, 1);
+            const h = tr.history[0]!;
+            assert.ok(
+              Math.abs(h.replay_nll! - rep.res.replay_nll) < 1e-4 * rep.res.replay_nll,
+              `replay NLL ${h.replay_nll} vs ${rep.res.replay_nll}`,
+            );
+            assert.ok(
+              Math.abs(h.loss - rep.res.loss) < 1e-5 + 1e-4 * rep.res.loss,
+              `DPO + replay loss ${h.loss} vs ${rep.res.loss}`,
+            );
+            compareGrads('DPO + replay', gradsOf(stepE), rep.tensors('grads.safetensors'));
+          } finally {
+            await stepE.close();
+          }
 
           // ---- greedy decoding, 64 tokens, KV cache. Random-init logits are nearly uniform, so argmax would
           // hinge on 1e-6 differences; the weights are scaled up (x4) to give the distribution real gaps.

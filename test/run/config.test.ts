@@ -59,3 +59,37 @@ test('configs/demo.yaml is a valid config', () => {
   );
   assert.equal(c.dpo.lr, 3e-5);
 });
+
+test('dpo.replay: absent by default, checked strictly, its file relative to the config file', () => {
+  // off: no key at all, so a config without it resolves (and a run manifest reads) as before the option
+  const off = resolveConfig({ model: 'm' });
+  assert.equal(off.dpo.replay, undefined);
+  assert.ok(!JSON.stringify(off).includes('replay'));
+  const on = resolveConfig({ model: 'm', dpo: { replay: { weight: 0.5, per_pair: 0.25 } } });
+  assert.deepEqual(on.dpo.replay, { weight: 0.5, per_pair: 0.25 });
+  const bad: Array<[unknown, RegExp]> = [
+    [{ weight: 0, per_pair: 1 }, /dpo\.replay\.weight/],
+    [{ weight: 1, per_pair: -1 }, /dpo\.replay\.per_pair/],
+    [{ weight: 1 }, /dpo\.replay\.per_pair/],
+    [{ weight: '1', per_pair: 1 }, /dpo\.replay\.weight/],
+    [{ weight: 1, per_pair: 1, wieght: 1 }, /dpo\.replay.*wieght/s],
+    [{ weight: 1, per_pair: 1, file: '' }, /dpo\.replay\.file/],
+    [true, /dpo\.replay/],
+  ];
+  for (const [replay, re] of bad) assert.throws(() => resolveConfig({ model: 'm', dpo: { replay } }), re);
+  // questions from a file have no world IFT records: replay needs its own file there
+  const questions = { file: 'q.jsonl', format: 'gsm8k' };
+  assert.throws(
+    () => resolveConfig({ model: 'm', questions, dpo: { replay: { weight: 1, per_pair: 1 } } }),
+    /dpo\.replay\.file: is needed with questions from a file/,
+  );
+  resolveConfig({ model: 'm', questions, dpo: { replay: { weight: 1, per_pair: 1, file: 'ift.jsonl' } } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-cfg-'));
+  try {
+    const f = path.join(dir, 'c.yaml');
+    writeFileSync(f, 'model: m1\ndpo:\n  replay:\n    weight: 0.5\n    per_pair: 0.5\n    file: data/ift.jsonl\n');
+    assert.equal(loadConfig(f).dpo.replay!.file, path.join(dir, 'data', 'ift.jsonl'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,8 @@
 // pipeline still reports the true kind from the bridge's status file (a broken token-boundary contract, bad
 // data); no status file is said as such; the config tethers the ranks to this process; a lock held by a live
 // pipeline is refused, and a stale trainer left by a dead one is stopped. The bridge's own side of these is
-// tested in trainer/tests/test_ranks.py.
+// tested in trainer/tests/test_ranks.py. IFT replay reaches the bridge as a JSONL of SFT records named in the
+// config (absent from the config without it), and the bridge's replay NLL reaches the step history.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -28,6 +29,8 @@ if (mode === 'data') status({ code: 2, kind: 'data', message: "record 1: field '
 if (mode === 'ok') {
   fs.mkdirSync(cfg.output, { recursive: true });
   fs.writeFileSync(path.join(cfg.output, 'manifest.json'), '{}');
+  if (cfg.replay)
+    console.log(JSON.stringify({ event: 'step', step: 1, steps: 1, loss: 0.9, lr: 1e-6, replay_nll: 2.5 }));
   console.log(JSON.stringify({ event: 'done', steps: 1, tokens: 10, final_loss: 0.5, wall_s: 1 }));
   status({ code: 0, kind: 'ok', message: '' });
   process.exit(0);
@@ -117,3 +120,30 @@ test(
     }
   },
 );
+
+test('TRL bridge: IFT replay goes as a JSONL of SFT records in the config; its NLL comes back per step', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'psrlm-trl-replay-'));
+  const fake = path.join(dir, 'fake.cjs');
+  writeFileSync(fake, FAKE);
+  const seen = () => JSON.parse(readFileSync(path.join(dir, 'work', 'seen.json'), 'utf8')) as Record<string, unknown>;
+  await trainer(dir, fake, 'ok').trainDPO(PAIRS, OPTS);
+  assert.equal('replay' in seen(), false, 'no replay key without replay');
+  const examples = [
+    { prompt: 'Q\n', completion: 'Step 1: \\boxed{1}\n' },
+    { prompt: 'R\n', completion: 'x', eos: false },
+  ];
+  const r = await trainer(dir, fake, 'ok').trainDPO(PAIRS, { ...OPTS, replay: { examples, weight: 0.3, per_pair: 2 } });
+  const data = path.join(dir, 'work', 'dpo.replay.jsonl');
+  assert.deepEqual(seen().replay, { data, weight: 0.3, per_pair: 2 });
+  assert.deepEqual(
+    readFileSync(data, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [
+      { ...examples[0], eos: true },
+      { ...examples[1], eos: false },
+    ],
+  );
+  assert.equal(r.history[0]!.replay_nll, 2.5);
+});

@@ -16,6 +16,8 @@ multi-node come from accelerate, not from here.
 - Full parameters or LoRA (peft); a LoRA run saves the merged model (`lora.merge`, default) or the adapter.
   A `model` that is itself an adapter (M_t of a run whose iterates are adapters) continues that adapter on
   its base, with a frozen copy of it as the DPO reference.
+- IFT replay (`replay`, off unless given; not the paper's method): every DPO loss also takes the SFT loss of
+  a few records drawn from an IFT pool (psrlm_trl.replay).
 
 Output: a Hugging Face checkpoint (safetensors, tokenizer, manifest.json with versions, settings, data
 digest and the trainer's log), written to OUTPUT.tmp-PID and renamed into place, so OUTPUT is whole or absent.
@@ -45,6 +47,7 @@ from typing import Any
 from .data import ContractError, DataError, Encoder, check_contract, encode_pairs, encode_sft, read_jsonl
 from .dataset import shared_dataset
 from .merge import merge_in_subprocess
+from .replay import Replay, check_config as check_replay
 from .status import status_path, write_status
 from .tether import watch
 
@@ -57,6 +60,8 @@ KEYS = {
     # the outcome file (psrlm_trl.status; "" = OUTPUT.status.json) and the pipeline to die with
     # ({pid, start, host}, psrlm_trl.tether; {} = none)
     "status": "", "tether": {},
+    # IFT replay during DPO: {} = off, or {data: JSONL of SFT records, weight, per_pair} (psrlm_trl.replay)
+    "replay": {},
 }
 
 
@@ -79,6 +84,7 @@ def load_config(path: str) -> dict[str, Any]:
         raise DataError(f"{path}: nll_alpha must be a number, 0 or more, got {cfg['nll_alpha']!r}")
     if cfg["dtype"] not in ("float32", "bfloat16", "float16"):
         raise DataError(f"{path}: dtype must be float32, bfloat16 or float16")
+    check_replay(cfg["replay"], path, cfg["task"])
     t = cfg["tether"]
     if not isinstance(t, dict) or (t and not isinstance(t.get("pid"), int)):
         raise DataError(f"{path}: tether must be {{}} or {{pid, start, host}} with an integer pid, got {t!r}")
@@ -249,19 +255,31 @@ def build_trainer(cfg: dict[str, Any], out_tmp: str, callbacks: list | None = No
         cfg = {**cfg, "precompute_ref": True}
     args = _training_args(cfg, out_tmp, len(data))
     dataset = shared_dataset(data, f"{out_tmp}.data", args)
+    replay = Replay(enc, cfg["replay"], cfg["seed"]) if cfg["replay"] else None
     model, peft_config = _load_model(cfg)
-    trainer_cls = _step_dpo_trainer(given_ref)
+    trainer_cls = _step_dpo_trainer(given_ref, replay)
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tok,
                           peft_config=peft_config, callbacks=callbacks)
     return trainer, data
 
 
-def _step_dpo_trainer(given_ref: bool):
+def _step_dpo_trainer(given_ref: bool, replay: Replay | None = None):
     from trl import DPOTrainer
 
     class StepDPOTrainer(DPOTrainer):
         """DPOTrainer on token ids made by data.py: TRL's own preparation (which appends EOS to every
-        completion of plain-text data) is replaced; its collator, loss and reference handling are kept."""
+        completion of plain-text data) is replaced; its collator, loss and reference handling are kept. With
+        `replay`, each training loss adds weight x the per-token NLL of a replay draw (psrlm_trl.replay)."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            if replay is None or not self.model.training:
+                return out
+            loss = out[0] if return_outputs else out
+            nll = replay.nll(model, inputs["input_ids"].shape[0] // 2, loss.device)
+            self._metrics["train"]["replay_nll"].append(self.accelerator.gather_for_metrics(nll.detach()).mean().item())
+            loss = loss + replay.weight * nll
+            return (loss, out[1]) if return_outputs else loss
 
         def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
             need = {"prompt_ids", "chosen_ids", "rejected_ids"}
@@ -292,6 +310,8 @@ def _log_callback(history: list[dict[str, Any]]):
                 row["accuracy"] = logs["rewards/accuracies"]
             if "rewards/margins" in logs:
                 row["margin"] = logs["rewards/margins"]
+            if "replay_nll" in logs:
+                row["replay_nll"] = logs["replay_nll"]
             history.append(row)
             emit({"event": "step", **row})
 
@@ -352,6 +372,7 @@ def train(cfg: dict[str, Any]) -> dict[str, Any]:
         "eos_rule": "EOS only after a final step (chosen_final / rejected_final)" if cfg["task"] == "dpo" else "EOS where a record's eos is true",
         "config": {k: v for k, v in cfg.items() if k not in ("manifest", "tether", "status")},
         "data_sha256": _sha256(cfg["data"]), "examples": len(data),
+        **({"replay_sha256": _sha256(cfg["replay"]["data"])} if cfg["replay"] else {}),
         "training_args": trainer.args.to_dict(), "versions": _versions(),
         "world_size": trainer.accelerator.num_processes, "torch_threads": torch.get_num_threads(),
         "result": {k: v for k, v in summary.items() if k != "history"}, "history": history,

@@ -5,6 +5,7 @@ import math
 import os
 import tempfile
 import unittest
+import unittest.mock
 
 import torch
 
@@ -85,6 +86,55 @@ class BridgeTensors(unittest.TestCase):
         self.assertAlmostEqual(loss, math.log(2) + alpha * nll, places=4)
         with self.assertRaises(DataError):
             self.config("dpo", PAIRS, nll_alpha=-1)
+
+    def test_dpo_replay_adds_the_replay_records_per_token_nll(self):
+        # IFT replay: at the start the sigmoid term is log 2 (policy = frozen reference), and the rest is
+        # weight times the replay records' per-token NLL, computed here by hand from the model's logits. Two
+        # records and per_pair 1 with three pairs: every draw takes both, so the hand computation needs no draw.
+        recs = [{"prompt": "Solve step by step.\nProblem: 5+5\n", "completion": "Step 1: 5+5 = \\boxed{10}\n"},
+                {"prompt": "Problem: 9-2\n", "completion": "Step 1: 9-2 = 7\n", "eos": False}]
+        data = os.path.join(self.dir, "replay.jsonl")
+        with open(data, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in recs)
+        w = 0.7
+        trainer, _ = build_trainer(self.config("dpo", PAIRS, replay={"data": data, "weight": w, "per_pair": 1}),
+                                   os.path.join(self.dir, "tmp"))
+        b = self.batch(trainer)
+        trainer.model.train()
+        with torch.no_grad():
+            loss = float(trainer.compute_loss(trainer.model, b))
+            enc = Encoder(trainer.processing_class)
+            num, den = 0.0, 0
+            for r in recs:
+                p = enc.enc(r["prompt"])
+                c = enc.enc(r["completion"]) + ([enc.eos] if r.get("eos", True) else [])
+                ids = torch.tensor([p + c])
+                logits = trainer.model(input_ids=ids).logits
+                logp = torch.log_softmax(logits[0, :-1].double(), -1).gather(-1, ids[0, 1:, None])[..., 0]
+                num -= float(logp[len(p) - 1:].sum())
+                den += len(c)
+        self.assertAlmostEqual(loss, math.log(2) + w * num / den, places=4)
+        self.assertEqual(trainer._metrics["train"]["replay_nll"], [unittest.mock.ANY])
+        self.assertAlmostEqual(trainer._metrics["train"]["replay_nll"][0], num / den, places=4)
+        # the draw: at least one record, per_pair per pair, at most the pool; distinct; the same on a rerun
+        from psrlm_trl.replay import Replay, draw_count
+
+        self.assertEqual([draw_count(0.5, n, 10) for n in (1, 2, 3, 8, 40)], [1, 1, 2, 4, 10])
+        many = os.path.join(self.dir, "replay-many.jsonl")
+        with open(many, "w") as f:
+            f.writelines(json.dumps({"prompt": f"Q{i}\n", "completion": f"A{i}\n"}) + "\n" for i in range(20))
+        a, b2 = (Replay(enc, {"data": many, "weight": 1, "per_pair": 0.5}, 3) for _ in range(2))
+        da = [a.draw(8) for _ in range(3)]
+        self.assertEqual(da, [b2.draw(8) for _ in range(3)])
+        self.assertTrue(all(len(d) == 4 and len(set(d)) == 4 for d in da))
+        self.assertNotEqual(da[0], da[1])
+        for bad in ({"data": data, "weight": 0, "per_pair": 1}, {"data": data, "weight": 1, "per_pair": -1},
+                    {"data": data, "weight": 1, "per_pair": 1, "wieght": 1}, {"weight": 1, "per_pair": 1}):
+            with self.assertRaises(DataError):
+                self.config("dpo", PAIRS, replay=bad)
+        with self.assertRaisesRegex(DataError, "task dpo only"):
+            self.config("sft", [{"prompt": "Q\n", "completion": "A\n"}],
+                        replay={"data": data, "weight": 1, "per_pair": 1})
 
     def test_dpo_prompt_tokens_are_not_trained(self):
         trainer, data = build_trainer(self.config("dpo", PAIRS[:1]), os.path.join(self.dir, "tmp"))
