@@ -57,11 +57,12 @@ async function main(): Promise<void> {
   console.log(`context ${e.config.n_ctx} tokens`);
   console.log('| steps | solutions | scorings unparsed | mean tokens left for the explanation |');
   console.log('|---|---|---|---|');
-  for (const [k, r] of [...rows].sort((a, b) => a[0] - b[0]))
+  for (const [k, r] of [...rows].sort((a, b) => a[0] - b[0])) {
+    const share = ((100 * r.nulls) / Math.max(1, r.scorings)).toFixed(0);
     console.log(
-      `| ${k} | ${r.solutions} | ${r.nulls} / ${r.scorings} (${((100 * r.nulls) / Math.max(1, r.scorings)).toFixed(0)}%) ` +
-        `| ${(r.room / r.solutions).toFixed(0)} |`,
+      `| ${k} | ${r.solutions} | ${r.nulls} / ${r.scorings} (${share}%) | ${(r.room / r.solutions).toFixed(0)} |`,
     );
+  }
 }
 
 await main();
