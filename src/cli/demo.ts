@@ -142,8 +142,7 @@ export function pairedTable(sum: Record<string, unknown>): string {
     srlm: Record<string, Splits> | null;
     psrlm_minus_srlm_last: Splits | null;
   };
-  const cell = (f: Fig) =>
-    f ? `${formatPaired({ ...f, ci: f.ci })} (n ${f.n}; ${f.b_only} gained, ${f.a_only} lost)` : '–';
+  const cell = (f: Fig) => (f ? `${formatPaired(f)} (n ${f.n}; ${f.b_only} gained, ${f.a_only} lost)` : '–');
   const last = pr.psrlm_minus_srlm_last;
   const rows = [
     ...Object.entries(pr.psrlm).map(([m, x]) => `| PSRLM ${m} − M1 | ${cell(x.test)} | ${cell(x.harder)} |`),

@@ -13,10 +13,16 @@ import { readJSON } from './stage.js';
 export const SPLITS = ['test', 'harder'] as const;
 export type EvalSplit = (typeof SPLITS)[number];
 
-interface EvalResults {
+/** A model's per-problem results on a split: '1'/'0' per problem, and [right, problems] by steps needed. */
+interface SplitResults {
+  correct?: string;
+  by_steps?: Record<string, [number, number]>;
+}
+
+export interface EvalResults {
   model: string;
-  test?: { correct?: string };
-  harder?: { correct?: string };
+  test?: SplitResults;
+  harder?: SplitResults;
 }
 
 /** The eval.json of every model of a run, M1 (baseline/) first, in order; stops at the first iteration

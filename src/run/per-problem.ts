@@ -3,23 +3,14 @@
 // problem's solution needs): accuracy by steps needed as a chart (the paper's gains are largest on the hard
 // sets; here hardness is length), and the paired differences M_t − M1 and PSRLM − SRLM with their bootstrap
 // 95% intervals (src/run/compare.ts). A run on a file's questions has neither, and gets neither.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { formatPaired, type PairedDiff } from '../measure/paired.js';
 import { emptyChart, esc, lineChart } from './charts.js';
-import { compareRuns, type SplitPairs } from './compare.js';
-import { readJSONIf } from './stage.js';
+import { compareRuns, runEvals, type EvalResults, type SplitPairs } from './compare.js';
 
 type BySteps = Record<string, [number, number]>;
-interface EvalSteps {
-  model?: string;
-  test?: { by_steps?: BySteps };
-  harder?: { by_steps?: BySteps };
-}
 
 /** A model's [right, problems] by steps needed over both splits (test and harder together). */
-function stepsOf(dir: string, sub: string): { model: string; steps: BySteps } | null {
-  const e = readJSONIf<EvalSteps>(path.join(dir, sub, 'eval.json'));
+function stepsOf(e: EvalResults | undefined): { model: string; steps: BySteps } | null {
   if (!e?.test?.by_steps || !e.harder?.by_steps) return null;
   const steps: BySteps = {};
   for (const part of [e.test.by_steps, e.harder.by_steps])
@@ -28,26 +19,20 @@ function stepsOf(dir: string, sub: string): { model: string; steps: BySteps } | 
       c[0] += r;
       c[1] += n;
     }
-  return { model: e.model ?? sub, steps };
+  return { model: e.model, steps };
 }
-
-const lastDir = (dir: string) => {
-  let t = 0;
-  while (existsSync(path.join(dir, `iter-${t + 1}`, 'eval.json'))) t++;
-  return t ? `iter-${t}` : null;
-};
 
 /**
  * Greedy accuracy by the number of steps a problem needs (test and harder together): the run's first and
  * last models, and the baseline run's last. The problem counts per step count are in the x labels.
  */
 export function stepsChart(runName: string, runDir: string, base?: { name: string; dir: string }): string | null {
-  const first = stepsOf(runDir, 'baseline');
+  const evals = runEvals(runDir);
+  const first = stepsOf(evals[0]);
   if (!first) return null;
-  const lr = lastDir(runDir);
-  const last = lr ? stepsOf(runDir, lr) : null;
-  const lb = base ? lastDir(base.dir) : null;
-  const baseLast = base && lb ? stepsOf(base.dir, lb) : null;
+  const last = evals.length > 1 ? stepsOf(evals[evals.length - 1]) : null;
+  const baseEvals = base ? runEvals(base.dir) : [];
+  const baseLast = baseEvals.length > 1 ? stepsOf(baseEvals[baseEvals.length - 1]) : null;
   const lines = [
     { name: `${runName} ${first.model}`, s: first.steps },
     ...(last ? [{ name: `${runName} ${last.model}`, s: last.steps }] : []),
