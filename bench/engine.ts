@@ -98,8 +98,8 @@ function measure(path: KernelPath): Record<string, any> {
       b = heap.allocF32(K * N),
       c = heap.allocF32(M * N);
     const f = heap.f32();
-    for (let i = 0; i < M * K; i++) f[(a >> 2) + i] = rng.next() - 0.5;
-    for (let i = 0; i < K * N; i++) f[(b >> 2) + i] = rng.next() - 0.5;
+    for (let i = 0; i < M * K; i++) f[(a >>> 2) + i] = rng.next() - 0.5;
+    for (let i = 0; i < K * N; i++) f[(b >>> 2) + i] = rng.next() - 0.5;
     const flops = 2 * M * K * N;
     const t1 = flops / best(() => pool.k.matmul(a, b, c, 0, M, K, N, 0, 0, M, 0, N)) / 1e9;
     const t2 =

@@ -21,7 +21,7 @@ export function saveCheckpoint(
   const f = model.heap.f32();
   const tensors = new Map<string, TensorEntry>();
   for (const p of model.layout.params) {
-    const start = (model.params >> 2) + p.offset;
+    const start = (model.params >>> 2) + p.offset;
     tensors.set(p.name, { shape: p.shape, data: f.slice(start, start + p.size) });
   }
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'psrlm-gpt' });
@@ -65,7 +65,7 @@ export function loadWeights(model: GPT, tensors: Map<string, TensorEntry>, where
     if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
       throw new Error(`${where}: tensor ${p.name} has shape [${t.shape}], expected [${p.shape}]`);
     }
-    f.set(t.data, (model.params >> 2) + p.offset);
+    f.set(t.data, (model.params >>> 2) + p.offset);
   }
   const extra = [...tensors.keys()].filter((k) => !model.layout.byName.has(k));
   if (extra.length) throw new Error(`${where}: unexpected tensors ${extra.slice(0, 5).join(', ')}`);

@@ -125,13 +125,13 @@ export class InferRunner {
       for (let i = 0; i < R; i++) {
         const r = rows[i]!;
         if (r.pos >= m.cfg.n_ctx) throw new Error(`position ${r.pos} is beyond the model context (${m.cfg.n_ctx})`);
-        i32[(tok >> 2) + i] = r.token;
-        i32[(pos >> 2) + i] = r.pos;
-        i32[(qtab >> 2) + 2 * i] = r.chain.table;
-        i32[(qtab >> 2) + 2 * i + 1] = r.slot + 1;
+        i32[(tok >>> 2) + i] = r.token;
+        i32[(pos >>> 2) + i] = r.pos;
+        i32[(qtab >>> 2) + 2 * i] = r.chain.table;
+        i32[(qtab >>> 2) + 2 * i + 1] = r.slot + 1;
         const seg = r.chain.last;
         if (r.slot >= seg.cap) throw new Error(`KV slot ${r.slot} is beyond its segment's capacity ${seg.cap}`);
-        i32.set([seg.base, seg.layerStride, seg.cap, r.slot], (kvtab >> 2) + 4 * i);
+        i32.set([seg.base, seg.layerStride, seg.cap, r.slot], (kvtab >>> 2) + 4 * i);
       }
       pool.run('embed_fwd', [tok, pos, m.p('wte'), m.p('wpe'), x, C], R, 1, 256);
       for (let l = 0; l < L; l++) {
@@ -166,7 +166,7 @@ export class InferRunner {
       const g = al(W * C),
         logits = al(W * V);
       const f = heap.f32();
-      want.forEach((ri, j) => f.copyWithin((g >> 2) + j * C, (x >> 2) + ri * C, (x >> 2) + (ri + 1) * C));
+      want.forEach((ri, j) => f.copyWithin((g >>> 2) + j * C, (x >>> 2) + ri * C, (x >>> 2) + (ri + 1) * C));
       pool.run('layernorm_fwd', [g, m.p('ln_f.weight'), m.p('ln_f.bias'), a, mean, rstd, C, ln_eps], W, 1, 256);
       m.mm(a, this.wteT, logits, 0, W, C, V);
       pool.run('log_softmax', [logits, V], W, 1, 256);

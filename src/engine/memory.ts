@@ -141,14 +141,14 @@ export class Heap {
 
   /** Copy out n floats at ptr. */
   readF32(ptr: number, n: number): Float32Array {
-    return this.f32().slice(ptr >> 2, (ptr >> 2) + n);
+    return this.f32().slice(ptr >>> 2, (ptr >>> 2) + n);
   }
 
   writeF32(ptr: number, data: ArrayLike<number>): void {
-    this.f32().set(data, ptr >> 2);
+    this.f32().set(data, ptr >>> 2);
   }
 
   writeI32(ptr: number, data: ArrayLike<number>): void {
-    this.i32().set(data, ptr >> 2);
+    this.i32().set(data, ptr >>> 2);
   }
 }

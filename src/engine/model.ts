@@ -88,7 +88,7 @@ export class GPT {
     const f = this.heap.f32();
     const resid = 0.02 / Math.sqrt(2 * this.cfg.n_layer);
     for (const p of this.layout.params) {
-      const base = (this.params >> 2) + p.offset;
+      const base = (this.params >>> 2) + p.offset;
       for (let i = 0; i < p.size; i++) {
         f[base + i] =
           p.init === 'ones' ? 1 : p.init === 'zeros' ? 0 : rng.normal() * (p.init === 'normal' ? 0.02 : resid);

@@ -163,7 +163,7 @@ export function restoreSnapshot(
     if (!t || t.shape.length !== 1 || t.shape[0] !== n) return ignore(`tensor ${name} is missing or not [${n}]`);
   }
   const f = model.heap.f32();
-  for (const [name, ptr] of bufs) f.set(tensors.get(name)!.data, ptr >> 2);
+  for (const [name, ptr] of bufs) f.set(tensors.get(name)!.data, ptr >>> 2);
   opt.t = st.t;
   return st;
 }

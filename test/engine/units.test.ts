@@ -7,6 +7,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../src/engine/safetenso
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import { deriveSeed, Rng } from '../../src/engine/rng.js';
 import { Heap } from '../../src/engine/memory.js';
+import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { tinyModel } from './helpers.js';
 
 test('schedule: linear warmup then cosine to the floor', () => {
@@ -123,4 +124,43 @@ test('heap: reuse after release, coalescing, zeroed calloc', () => {
   assert.throws(() => h.release(12345), /unknown pointer/);
   const big = h.alloc(64 << 20);
   assert.ok(h.memory.buffer.byteLength >= big + (64 << 20), 'memory grows on demand');
+});
+
+test('heap and decoding past 2 GiB: pointers above 2^31 address the right floats', async () => {
+  // the heap may grow to 4 GiB (wasm32); a pointer above 2^31 turned negative by a signed shift once made a
+  // large sampling call fail with "offset is out of bounds"
+  const h = new Heap(1 << 20);
+  const filler = h.alloc(2 ** 31);
+  const p = h.alloc(64);
+  assert.ok(p >= 2 ** 31, `the block lies above 2 GiB (${p})`);
+  h.writeF32(p, Float32Array.from([1.5, -2, 3.25]));
+  assert.deepEqual([...h.readF32(p, 3)], [1.5, -2, 3.25]);
+  assert.equal(h.f32()[p / 4 + 1], -2, 'the view at byte pointer / 4 holds what was written');
+  h.writeI32(p + 16, Int32Array.from([7, -8]));
+  assert.deepEqual([...h.i32().subarray(p / 4 + 4, p / 4 + 6)], [7, -8]);
+  h.release(p);
+  h.release(filler);
+
+  // greedy decoding with every KV segment, table and activation above 2 GiB equals decoding below it
+  const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 64 }, Tokenizer.ascii(), 3, {
+    threads: 1,
+  });
+  try {
+    const opts = { n: 2, temperature: 0, max_tokens: 12, seed: 1, ignore_eos: true };
+    const low = await e.generate(['abc', 'hello'], opts);
+    const heap = e.model.heap;
+    const pad = heap.alloc(2 ** 31);
+    // fill every free block below, so that whatever decoding allocates lies above 2 GiB
+    const plugs: number[] = [];
+    for (let q = heap.alloc(64); q < 2 ** 31; q = heap.alloc(64)) plugs.push(q);
+    const high = await e.generate(['abc', 'hello'], opts);
+    for (const q of plugs) heap.release(q);
+    heap.release(pad);
+    assert.deepEqual(
+      high.map((cs) => cs.map((c) => c.text)),
+      low.map((cs) => cs.map((c) => c.text)),
+    );
+  } finally {
+    await e.close();
+  }
 });
