@@ -18,6 +18,8 @@ import { distillShare, ttsReport, ttsTable, type TtsReport } from '../measure/tt
 import { ciPair, formatPaired, type PairedDiff } from '../measure/paired.js';
 import { compareRuns, type SplitPairs } from '../run/compare.js';
 import { generateProblems } from '../world/index.js';
+import { SCORE_EXPLAINS, type ScoreExplain } from '../data/score.js';
+import { srlmModelName } from '../train/pretrain.js';
 import { command } from './args.js';
 
 export function quickConfig(c: RunConfig): RunConfig {
@@ -44,12 +46,23 @@ function m0Report(m0Dir: string): { test?: number; harder?: number } {
   return { test: r?.test?.accuracy, harder: r?.harder?.accuracy };
 }
 
+/** A JSON file of an iteration directory, for every iteration that has it (iter-1, iter-2, … in order). */
+function perIteration<T>(dir: string, file: string): T[] {
+  const out: T[] = [];
+  for (let t = 1; existsSync(path.join(dir, `iter-${t}`, file)); t++)
+    out.push(JSON.parse(readFileSync(path.join(dir, `iter-${t}`, file), 'utf8')) as T);
+  return out;
+}
+
 /**
  * The demo's one-line JSON (a stable contract): test accuracy per model for PSRLM and SRLM (M0 from the
  * shipped M0's manifest: both start from it), harder-test accuracy of both, judge accuracy (PSRLM's
  * pairwise judge on held-out EFT; SRLM's scorer under `srlm_scorer_accuracy`), judge health before each
- * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), wall time. `srlm` is null
- * when the baseline was not run.
+ * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), the pairs each iteration
+ * trained on (`pairs`) and, for SRLM, the questions that gave no pair (tied mean scores; best and worst the
+ * same text) and the share of self-scores with no parsable `Score:` (`srlm_sampling`), paired intervals
+ * (`ci`, `paired`), wall time. `srlm` is null when the baseline was not run; the command adds which SRLM
+ * scorer ran (`srlm_explain`) and the test-time-scaling figures.
  */
 export function demoSummary(
   psrlmDir: string,
@@ -96,15 +109,34 @@ export function demoSummary(
     judge_health: health,
     harder: { psrlm: p.harder, srlm: s ? s.harder : null },
     next_step: { psrlm: p.step, srlm: s ? s.step : null },
+    pairs: {
+      psrlm: perIteration<{ stats: { kept: number } }>(psrlmDir, 'pairs.json').map((x) => x.stats.kept),
+      srlm: s ? perIteration<{ stats: { kept: number } }>(srlmDir!, 'pairs.json').map((x) => x.stats.kept) : null,
+    },
+    srlm_sampling: s
+      ? {
+          ties: perIteration<{ stats: { ties: number } }>(srlmDir!, 'pairs.json').map((x) => x.stats.ties),
+          // best and worst by mean score were the same text (copies scored differently): no pair either
+          same_text: perIteration<{ stats: { same_sides: number } }>(srlmDir!, 'pairs.json').map(
+            (x) => x.stats.same_sides,
+          ),
+          unparsed_scores: perIteration<{ parse_failure_rate: number }>(srlmDir!, 'sample.json').map(
+            (x) => Math.round(x.parse_failure_rate * 1e4) / 1e4,
+          ),
+        }
+      : null,
     // paired bootstrap 95% intervals on the same problems; the keys name the full demo's last model (M4)
     ci: {
       psrlm_m4_minus_m1: lastGain ? splitCis(lastGain) : null,
       psrlm_minus_srlm_m4: cmp.psrlm_minus_srlm_last ? splitCis(cmp.psrlm_minus_srlm_last) : null,
+      // the two methods' M1s differ: (PSRLM M4 − M1) − (SRLM M4 − its M1) compares what each loop added
+      psrlm_gain_minus_srlm_gain: cmp.psrlm_gain_minus_srlm_gain ? splitCis(cmp.psrlm_gain_minus_srlm_gain) : null,
     },
     paired: {
       psrlm: mapValues(cmp.psrlm_gain, splitFigures),
       srlm: cmp.srlm_gain ? mapValues(cmp.srlm_gain, splitFigures) : null,
       psrlm_minus_srlm_last: cmp.psrlm_minus_srlm_last ? splitFigures(cmp.psrlm_minus_srlm_last) : null,
+      psrlm_gain_minus_srlm_gain: cmp.psrlm_gain_minus_srlm_gain ? splitFigures(cmp.psrlm_gain_minus_srlm_gain) : null,
     },
     wall_s: Math.round(wallS * 10) / 10,
   };
@@ -141,13 +173,17 @@ export function pairedTable(sum: Record<string, unknown>): string {
     psrlm: Record<string, Splits>;
     srlm: Record<string, Splits> | null;
     psrlm_minus_srlm_last: Splits | null;
+    psrlm_gain_minus_srlm_gain?: Splits | null;
   };
   const cell = (f: Fig) => (f ? `${formatPaired(f)} (n ${f.n}; ${f.b_only} gained, ${f.a_only} lost)` : '–');
-  const last = pr.psrlm_minus_srlm_last;
+  const last = pr.psrlm_minus_srlm_last,
+    gd = pr.psrlm_gain_minus_srlm_gain;
+  const gainCell = (f: Fig) => (f ? `${formatPaired(f)} (n ${f.n})` : '–');
   const rows = [
     ...Object.entries(pr.psrlm).map(([m, x]) => `| PSRLM ${m} − M1 | ${cell(x.test)} | ${cell(x.harder)} |`),
     ...Object.entries(pr.srlm ?? {}).map(([m, x]) => `| SRLM ${m} − M1 | ${cell(x.test)} | ${cell(x.harder)} |`),
     ...(last ? [`| PSRLM − SRLM, last model | ${cell(last.test)} | ${cell(last.harder)} |`] : []),
+    ...(gd ? [`| PSRLM gain − SRLM gain (last − M1) | ${gainCell(gd.test)} | ${gainCell(gd.harder)} |`] : []),
   ];
   return [
     'paired differences in points, bootstrap 95% interval on the same problems:',
@@ -168,6 +204,23 @@ export const distillLine = (share: number | null) =>
 export function ttsTableFigures(r: TtsReport): Omit<TtsReport, 'questions'> {
   const { questions: _q, ...rest } = r;
   return rest;
+}
+
+/** The pairs each iteration trained on, and what SRLM's sampling lost to ties and unparsed scores. */
+function pairLines(sum: Record<string, unknown>): string[] {
+  const pairs = sum.pairs as { psrlm: number[]; srlm: number[] | null } | undefined;
+  const ss = sum.srlm_sampling as { ties: number[]; same_text: number[]; unparsed_scores: number[] } | null | undefined;
+  if (!pairs) return [];
+  const lines = [`pairs per iteration: PSRLM ${pairs.psrlm.join(' / ')}`];
+  if (pairs.srlm) lines[0] += `; SRLM ${pairs.srlm.join(' / ')}`;
+  if (ss) {
+    lines.push(
+      `SRLM questions without a pair: tied means ${ss.ties.join(' / ')}, best and worst the same text ` +
+        `${ss.same_text.join(' / ')}; self-scores unparsed ` +
+        ss.unparsed_scores.map((x) => `${(100 * x).toFixed(1)}%`).join(' / '),
+    );
+  }
+  return lines;
 }
 
 /** The paper-style table (paper Table 1 in miniature): accuracy per model for both methods. */
@@ -193,6 +246,7 @@ export function demoTable(sum: Record<string, unknown>): string {
         `| ${f(ns.srlm?.[m])} | ${f(j[m])} | ${f(js[m])} |`,
     ),
     '',
+    ...pairLines(sum),
     `wall time ${sum.wall_s} s`,
   ].join('\n');
 }
@@ -223,6 +277,15 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
         help: 'where m0, m1 and m1-srlm live',
       },
       'no-srlm': { type: 'boolean', help: 'skip the SRLM baseline' },
+      'srlm-explain': {
+        type: 'choice',
+        choices: [...SCORE_EXPLAINS],
+        metavar: 'NAME',
+        default: 'whole',
+        help:
+          "the SRLM baseline's scorer: whole (Yuan et al.'s kind, one line on the whole solution; m1-srlm) or " +
+          "steps (writes the step judge's check lines; m1-srlm-steps)",
+      },
     },
   },
   async ({ values }) => {
@@ -235,16 +298,19 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
         `demo-seed${seed ?? 1}${values.quick ? '-quick' : ''}${values['from-scratch'] ? '-scratch' : ''}`,
       );
     const t0 = performance.now();
+    const explain = values['srlm-explain'] as ScoreExplain;
     // --models: where M0, M1 and M1-srlm live (default: the shipped assets/models); --from-scratch rebuilds
     // them first with `psrlm pretrain` into <out>/models (resumable by stage, like the rest of the demo)
     let modelsDir = values.models ?? path.join(root, 'assets', 'models');
     if (values['from-scratch']) {
       modelsDir = path.join(out, 'models');
-      const { DEFAULT_PRETRAIN, pretrain } = await import('../train/pretrain.js');
-      await pretrain(DEFAULT_PRETRAIN, modelsDir, { progress: !values.json });
+      const { DEFAULT_PRETRAIN, pretrain, srlmVariant } = await import('../train/pretrain.js');
+      await pretrain({ ...DEFAULT_PRETRAIN, srlm: srlmVariant(explain) }, modelsDir, {
+        progress: !values.json,
+      });
     }
     const m1 = path.join(modelsDir, 'm1'),
-      m1s = path.join(modelsDir, 'm1-srlm');
+      m1s = path.join(modelsDir, srlmModelName(explain));
     if (!existsSync(path.join(m1, 'model.safetensors'))) {
       console.error(
         `psrlm demo: no initial model at ${m1} (m1). Build it first with \`psrlm pretrain --out ${modelsDir}\` ` +
@@ -258,7 +324,7 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
       // alone and says so, and `srlm` is null in the summary
       console.error(
         `psrlm demo: !!! no SRLM initial model at ${m1s}: the SRLM baseline is skipped. Build it with \`psrlm ` +
-          `pretrain --out ${modelsDir}\` (reuses m0 and m1).`,
+          `pretrain --out ${modelsDir} --srlm-explain ${explain}\` (reuses m0 and m1).`,
       );
       noSrlm = true;
     }
@@ -266,7 +332,8 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
     if (seed !== undefined) cfg = { ...cfg, seed };
     if (values.quick) cfg = quickConfig(cfg);
     const psrlmDir = path.join(out, 'psrlm'),
-      srlmDir = path.join(out, 'srlm');
+      // the default scorer's run is <out>/srlm; a variant's sits beside it and shares the PSRLM run
+      srlmDir = path.join(out, explain === 'whole' ? 'srlm' : `srlm-${explain}`);
     await runLoop(cfg, psrlmDir, { progress: !values.json });
     if (!noSrlm) await runLoop({ ...cfg, method: 'srlm', model: m1s }, srlmDir, { progress: !values.json });
     // test-time scaling (paper Table 5) with M1 and with the final PSRLM model on the same questions, kept
@@ -295,6 +362,7 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
     const ttsOf = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as TtsReport & { model: string };
     const tts = ttsTableFigures(ttsOf(ttsFile));
     const sum = {
+      srlm_explain: noSrlm ? null : explain,
       ...demoSummary(psrlmDir, noSrlm ? null : srlmDir, path.join(modelsDir, 'm0'), (performance.now() - t0) / 1000),
       tts,
       tts_m1: ttsTableFigures(ttsOf(ttsM1File)),

@@ -1,12 +1,14 @@
-// `psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--template NAME] [--quiet]`:
-// builds the initial models M0 and M1 (src/train/pretrain.ts). The config file is JSON with any keys of
-// PretrainConfig (unknown keys are rejected); --seed, --scale and --preset override it. Killed (even with
-// kill -9) and run again, it resumes: finished stages are reused, a stage killed part-way continues from
-// its last training snapshot, and the result is what an uninterrupted run writes.
+// `psrlm pretrain [--out DIR] [--config FILE.json] [--seed N] [--scale F] [--preset NAME] [--template NAME]
+// [--srlm-explain NAME] [--quiet]`: builds the initial models M0, M1 and the SRLM baseline's M1
+// (src/train/pretrain.ts). The config file is JSON with any keys of PretrainConfig (unknown keys are
+// rejected); the flags override it. Killed (even with kill -9) and run again, it resumes: finished stages
+// are reused, a stage killed part-way continues from its last training snapshot, and the result is what an
+// uninterrupted run writes.
 import { readFileSync } from 'node:fs';
 import { preset, PRESETS } from '../engine/presets.js';
 import { listTemplates } from '../data/templates.js';
-import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from '../train/pretrain.js';
+import { SCORE_EXPLAINS, type ScoreExplain } from '../data/score.js';
+import { DEFAULT_PRETRAIN, pretrain, srlmVariant, type PretrainConfig } from '../train/pretrain.js';
 import { command, UsageError } from './args.js';
 
 export const run = command(
@@ -39,6 +41,13 @@ after a kill resumes the stage where it was and ends with the same weights as an
         defaultHelp: "the config's",
         help: 'prompt template',
       },
+      'srlm-explain': {
+        type: 'choice',
+        choices: [...SCORE_EXPLAINS],
+        metavar: 'NAME',
+        defaultHelp: "the config's",
+        help: "the SRLM scorer's explanation: whole (-> DIR/m1-srlm) or steps (-> DIR/m1-srlm-steps)",
+      },
       quiet: { type: 'boolean', help: 'no progress bars' },
     },
   },
@@ -64,6 +73,8 @@ after a kill resumes the stage where it was and ends with the same weights as an
     if (values.scale !== undefined) cfg.data_scale = values.scale;
     if (values.preset !== undefined) cfg.model = preset(values.preset);
     if (values.template !== undefined) cfg.template = values.template;
+    // a variant's own settings (srlmVariant): where it starts and its training budget
+    if (values['srlm-explain'] !== undefined) cfg.srlm = srlmVariant(values['srlm-explain'] as ScoreExplain);
     await pretrain(cfg, values.out, { progress: !values.quiet });
     return 0;
   },

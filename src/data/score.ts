@@ -8,9 +8,14 @@
 //   +1 the solution reaches a boxed answer        +1 its first step is right
 //   +1 at least half of its steps are right before the first wrong one
 //   +1 every step is right                        +1 the boxed answer is the right one
-// The explanation before the score gets the same help the step-wise judge gets (a fair baseline): the
-// check line of each step (src/data/eft.ts `checkLine`: written arithmetic, or the verifier's reason) up
-// to and including the first wrong one, then `Score: k`. Solutions come from the program policy
+// The explanation before the score comes in two variants (`ScoreExplain`):
+//   whole  (the default) in the spirit of Yuan et al.'s LLM-as-a-Judge: one line about the solution as a
+//          whole (how many steps, which answer), then `Score: k`. Nothing is checked step by step, so the
+//          outcome baseline gets no process-level supervision and the comparison stays the paper's.
+//   steps  the check line of each step (src/data/eft.ts `checkLine`: written arithmetic, or the verifier's
+//          reason) up to and including the first wrong one, then `Score: k`: the step judge's own
+//          explanations. A long solution leaves the scorer too little context to finish them (docs/log.md).
+// Solutions come from the program policy
 // (src/world/mistakes.ts): each step is a mistake with probability `pMistake`, and later steps continue
 // correctly from whatever was written (the verifier judges steps locally), as a model's would.
 import { generateProblem, type Problem, type Split, type WorldConfig } from '../world/generator.js';
@@ -93,9 +98,20 @@ export function policySolution(
   return steps;
 }
 
-/** The judge's target for a solution: its check lines, then `Score: k`. */
+/** How the scorer explains before its score (header). */
+export type ScoreExplain = 'whole' | 'steps';
+export const SCORE_EXPLAINS: readonly ScoreExplain[] = ['whole', 'steps'];
+
+/** The `steps` target: the check lines, then `Score: k`. */
 export function scoreTarget(checks: readonly string[], score: number): string {
   return checks.map((c, i) => `Step ${i + 1}: ${c}\n`).join('') + `Score: ${score}`;
+}
+
+/** The `whole` target: one line on the solution as a whole (its length and its boxed answer), then
+ *  `Score: k`. The line is read off the solution, so writing it checks nothing. */
+export function wholeTarget(stepCount: number, answer: string | null, score: number): string {
+  const steps = `${stepCount} step${stepCount === 1 ? '' : 's'}`;
+  return `${steps}, ${answer === null ? 'no answer' : `answer ${answer}`}\nScore: ${score}`;
 }
 
 /** Renders the scoring prompt for a question and a response (the template's `score_prompt`). */
@@ -116,6 +132,7 @@ export function scoreRecord(
   seed: number,
   pMistake = 0.2,
   mode: ExplainMode = 'nines',
+  explain: ScoreExplain = 'whole',
 ): ScoreRecord {
   const rng = new WorldRng(seed);
   const steps = policySolution(problem, pMistake, rng);
@@ -123,12 +140,16 @@ export function scoreRecord(
   const { final } = splitSteps(response);
   const { score, checks } = solutionScore(problem, steps.map(stepBody), final, mode);
   const firstError = checks.length && !/(^| )ok$/.test(checks[checks.length - 1]!) ? checks.length - 1 : -1;
+  const completion =
+    explain === 'steps'
+      ? scoreTarget(checks, score)
+      : wholeTarget(steps.length, final ? checkAnswer(problem, response).answer : null, score);
   return {
     id: `score-${problem.id}`,
     split: problem.split,
     index: problem.index,
     prompt: renderScorePrompt(t, problem.text, response),
-    completion: scoreTarget(checks, score),
+    completion,
     eos: true,
     problem: problem.text,
     response,
@@ -154,6 +175,7 @@ export function scoreRecords(
   budget: number,
   pMistake = 0.2,
   mode: ExplainMode = 'nines',
+  explain: ScoreExplain = 'whole',
 ): { records: ScoreRecord[]; next: number; dropped: number } {
   const records: ScoreRecord[] = [];
   let i = from,
@@ -163,7 +185,14 @@ export function scoreRecords(
       throw new Error(
         `score data: fewer than ${n} ${split} examples fit ${budget} characters (${dropped} dropped); raise the budget`,
       );
-    const r = scoreRecord(generateProblem(world, split, i), t, seedOf(seed, 'score', split, i), pMistake, mode);
+    const r = scoreRecord(
+      generateProblem(world, split, i),
+      t,
+      seedOf(seed, 'score', split, i),
+      pMistake,
+      mode,
+      explain,
+    );
     i++;
     if (r.prompt.length + r.completion.length > budget) {
       dropped++;

@@ -77,7 +77,12 @@ export function pairedBootstrap(
     if (d[i] === 1) bOnly++;
     else if (d[i] === -1) aOnly++;
   }
-  const diff = (bOnly - aOnly) / n;
+  return { n, diff: (bOnly - aOnly) / n, ci: bootstrapMean(d, seed, samples), b_only: bOnly, a_only: aOnly };
+}
+
+/** The percentile 95% interval of the mean of per-problem differences, problems resampled `samples` times. */
+function bootstrapMean(d: Int8Array, seed: number, samples: number): [number, number] {
+  const n = d.length;
   const rng = new Rng(seed);
   const dist = new Float64Array(samples);
   for (let s = 0; s < samples; s++) {
@@ -86,7 +91,44 @@ export function pairedBootstrap(
     dist[s] = sum / n;
   }
   dist.sort();
-  return { n, diff, ci: [quantile(dist, 0.025), quantile(dist, 0.975)], b_only: bOnly, a_only: aOnly };
+  return [quantile(dist, 0.025), quantile(dist, 0.975)];
+}
+
+/**
+ * One method's gain minus another's, each over its own first model, on the same problems:
+ * (b_last − b_first) − (a_last − a_first), with the paired bootstrap interval of that difference (problems
+ * resampled together across all four models). It compares two methods fairly when they start from different
+ * models. `b_only` / `a_only` count the problems where b's gain is larger / smaller than a's.
+ */
+export function pairedGainDifference(
+  aFirst: string,
+  aLast: string,
+  bFirst: string,
+  bLast: string,
+  seed: number,
+  samples = BOOTSTRAP_SAMPLES,
+): PairedDiff {
+  const r = [aFirst, aLast, bFirst, bLast].map((x, i) =>
+    parseResults(x, ['a first', 'a last', 'b first', 'b last'][i]),
+  );
+  const n = r[0]!.length;
+  if (r.some((x) => x.length !== n))
+    throw new Error(
+      `a gain difference needs the same problems for all four models: ${r.map((x) => x.length).join(', ')} results`,
+    );
+  if (n === 0) throw new Error('a gain difference of no problems: evaluate on at least one problem');
+  const v = (x: boolean[], i: number) => (x[i] ? 1 : 0);
+  const d = new Int8Array(n);
+  let bMore = 0,
+    aMore = 0,
+    sum = 0;
+  for (let i = 0; i < n; i++) {
+    d[i] = v(r[3]!, i) - v(r[2]!, i) - (v(r[1]!, i) - v(r[0]!, i));
+    sum += d[i]!;
+    if (d[i]! > 0) bMore++;
+    else if (d[i]! < 0) aMore++;
+  }
+  return { n, diff: sum / n, ci: bootstrapMean(d, seed, samples), b_only: bMore, a_only: aMore };
 }
 
 /** An interval as the demo's JSON holds it: accuracy fractions like its other figures, to 4 decimals. */

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { deriveSeed } from '../engine/rng.js';
-import { pairedBootstrap, type PairedDiff } from '../measure/paired.js';
+import { pairedBootstrap, pairedGainDifference, type PairedDiff } from '../measure/paired.js';
 import { readJSON } from './stage.js';
 
 export const SPLITS = ['test', 'harder'] as const;
@@ -61,6 +61,25 @@ export interface RunComparisons {
   srlm_gain: Record<string, SplitPairs> | null;
   /** The PSRLM run's last model minus the baseline's last model (null: no baseline, or different lengths). */
   psrlm_minus_srlm_last: SplitPairs | null;
+  /** PSRLM's gain (last − M1) minus the baseline's, on the same problems: the fair comparison when the two
+   *  runs start from different M1s. */
+  psrlm_gain_minus_srlm_gain: SplitPairs | null;
+}
+
+/** (b_last − b_first) − (a_last − a_first) on one split, over the problems all four saw; null when any lacks
+ *  per-problem results. */
+function gainDifference(
+  aFirst: EvalResults,
+  aLast: EvalResults,
+  bFirst: EvalResults,
+  bLast: EvalResults,
+  split: EvalSplit,
+): PairedDiff | null {
+  const xs = [aFirst, aLast, bFirst, bLast].map((m) => m[split]?.correct);
+  if (xs.some((x) => !x)) return null;
+  const n = Math.min(...xs.map((x) => x!.length));
+  const [a1, a2, b1, b2] = xs.map((x) => x!.slice(0, n)) as [string, string, string, string];
+  return pairedGainDifference(a1, a2, b1, b2, deriveSeed('paired', 'gain-difference:last', split));
 }
 
 function gains(evals: EvalResults[], method: string): Record<string, SplitPairs> {
@@ -80,5 +99,12 @@ export function compareRuns(psrlmDir: string, srlmDir: string | null): RunCompar
     srlm_gain: s.length ? gains(s, 'srlm') : null,
     psrlm_minus_srlm_last:
       lastP && lastS && p.length === s.length && p.length > 1 ? bySplit(lastS, lastP, 'psrlm-srlm:last') : null,
+    psrlm_gain_minus_srlm_gain:
+      lastP && lastS && p.length === s.length && p.length > 1
+        ? {
+            test: gainDifference(s[0]!, lastS, p[0]!, lastP, 'test'),
+            harder: gainDifference(s[0]!, lastS, p[0]!, lastP, 'harder'),
+          }
+        : null,
   };
 }

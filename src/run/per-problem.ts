@@ -63,12 +63,15 @@ export function pairedSection(runName: string, runDir: string, base?: { name: st
   for (const [m, x] of Object.entries(c.psrlm_gain)) add(`${runName} ${m} − M1`, x);
   if (base) for (const [m, x] of Object.entries(c.srlm_gain ?? {})) add(`${base.name} ${m} − M1`, x);
   if (c.psrlm_minus_srlm_last && base) add(`${runName} − ${base.name}, last models`, c.psrlm_minus_srlm_last);
+  if (c.psrlm_gain_minus_srlm_gain && base)
+    add(`${runName}'s gain − ${base.name}'s gain (last − M1 of each)`, c.psrlm_gain_minus_srlm_gain);
   if (!rows.some((r) => r.includes('['))) return '';
   return (
     `<h2>Paired differences (points, bootstrap 95% interval on the same problems)</h2>` +
     `<table><thead><tr><th>comparison</th><th>test</th><th>harder</th></tr></thead><tbody>${rows.join('')}` +
     `</tbody></table>\n<p class="note">Each difference is over the problems both models were evaluated on ` +
     `(a smaller evaluation is of the first problems of a larger one); +k / −k: problems only the later model, ` +
-    `or only the earlier, got right. An interval that holds 0 is not a measured difference.</p>\n`
+    `or only the earlier, got right (for a gain difference: problems where the first run gained more, or ` +
+    `less). An interval that holds 0 is not a measured difference.</p>\n`
   );
 }

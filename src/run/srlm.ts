@@ -147,7 +147,20 @@ function judgeBench(ctx: StageContext) {
   return async (engine: Engine) => {
     const { cfg, data } = ctx;
     const n = Math.max(1, cfg.eval.judge);
-    const held = scoreRecords(data.world, ctx.t, data.seed, 'test', 0, n, data.budget.eft, undefined, data.eft.explain);
+    // the same held-out solutions whichever scorer variant the model was built with (only the score is
+    // compared; the longer `steps` target sets which solutions fit the budget)
+    const held = scoreRecords(
+      data.world,
+      ctx.t,
+      data.seed,
+      'test',
+      0,
+      n,
+      data.budget.eft,
+      undefined,
+      data.eft.explain,
+      'steps',
+    );
     return scoreReport(engine, held.records, cfg.srlm.score_max_tokens);
   };
 }

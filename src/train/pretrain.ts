@@ -27,7 +27,7 @@ import {
   type ScoreReport,
   type SolveReport,
 } from '../measure/world.js';
-import { SCORE_POOL, scoreRecords } from '../data/score.js';
+import { SCORE_POOL, scoreRecords, type ScoreExplain } from '../data/score.js';
 import { generateProblems } from '../world/index.js';
 import { Progress } from '../util/progress.js';
 
@@ -51,9 +51,20 @@ export interface PretrainConfig {
   template: string;
   m0: StageConfig;
   m1: StageConfig;
-  /** The SRLM baseline's initial model (M1 with solution-scoring data instead of step-wise EFT, src/data/
-   *  score.ts), built from the same M0 into DIR/m1-srlm. `examples` is scaled by data_scale. */
-  srlm: { enabled: boolean; examples: number; p_mistake: number; stage: StageConfig };
+  /** The SRLM baseline's initial model: SFT on solution-scoring examples (src/data/score.ts), with M1's IFT
+   *  records when `ift`, from `init` (M0, as M1 is built, or M1 itself), into DIR/m1-srlm (`explain:
+   *  whole`, Yuan et al.'s kind of scorer) or DIR/m1-srlm-steps (`explain: steps`, the scorer that writes
+   *  the step judge's check lines). `srlmVariant` holds each variant's settings. `examples` is scaled by
+   *  data_scale. */
+  srlm: {
+    enabled: boolean;
+    examples: number;
+    p_mistake: number;
+    explain: ScoreExplain;
+    init: 'm0' | 'm1';
+    ift: boolean;
+    stage: StageConfig;
+  };
   /** Problems per split and EFT records used for the figures in the manifests. */
   eval: { problems: number; judge: number };
   /** Optimizer steps between training snapshots (DIR/<stage>.partial); 0 turns them off. Not part of
@@ -68,14 +79,9 @@ export const DEFAULT_PRETRAIN: PretrainConfig = {
   data_seed: 20250305,
   template: 'compact',
   m0: { epochs: 1, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
-  // a third epoch lifted the judge (docs/log.md, 2026-12-06); the baseline's M1 gets the same budget
+  // a third epoch lifted the judge (docs/log.md, 2026-12-06); the baseline's `steps` M1 gets the same budget
   m1: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
-  srlm: {
-    enabled: true,
-    examples: 20000,
-    p_mistake: 0.2,
-    stage: { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 },
-  },
+  srlm: srlmVariant('whole'),
   eval: { problems: 200, judge: 500 },
   // ~100 s of M1 training on two cores between snapshots; a snapshot of the small model (weights and
   // both Adam moments, 10 MB) takes tens of milliseconds (docs/engine.md, "Training snapshots")
@@ -129,9 +135,33 @@ function stageDone(dir: string, key: string): boolean {
   }
 }
 
-/** Where a stage's training snapshots live until its checkpoint is saved. */
-export function partialDir(outDir: string, stage: 'm0' | 'm1' | 'm1-srlm'): string {
-  return path.join(outDir, `${stage}.partial`);
+/**
+ * The SRLM baseline's M1 for each scorer variant (docs/log.md, 2026-12-07, "a scorer in the spirit of Yuan
+ * et al.", has the builds that chose these).
+ *   whole  M1 plus one epoch of IFT + whole-solution scoring: the paper's SFT on IFT + outcome EFT, from a
+ *          model that already solves. Built from M0 like M1 (three epochs), this M1 solved 36.5% of test
+ *          problems against M1's 70.5%: in this world M1 learns much of its solving from the step judge's
+ *          check lines, which this scorer must not see. Scoring alone from M1 (no IFT) forgot how to solve
+ *          (0%). With the IFT epoch it solves 77.5%: it starts ahead of M1, which the comparisons state.
+ *   steps  from M0 with IFT and the same budget as M1 (three epochs): the check lines give it M1's skill.
+ */
+export function srlmVariant(explain: ScoreExplain): PretrainConfig['srlm'] {
+  const stage = { epochs: 3, lr: 2e-3, batch_size: 32, warmup_frac: 0.02, min_lr_frac: 0.1, weight_decay: 0.1 };
+  const common = { enabled: true, examples: 20000, p_mistake: 0.2, explain, ift: true };
+  return explain === 'whole'
+    ? { ...common, init: 'm1', stage: { ...stage, epochs: 1, lr: 1e-3 } }
+    : { ...common, init: 'm0', stage };
+}
+
+/** Where a stage's training snapshots live until its checkpoint is saved (`name`: the stage's directory). */
+export function partialDir(outDir: string, name: string): string {
+  return path.join(outDir, `${name}.partial`);
+}
+
+/** The directory of the SRLM baseline's M1 for a scorer variant: `m1-srlm` for the default (`whole`),
+ *  `m1-srlm-<explain>` for the others, so both can sit beside M1. */
+export function srlmModelName(explain: ScoreExplain): string {
+  return explain === 'whole' ? 'm1-srlm' : `m1-srlm-${explain}`;
 }
 
 async function runStage(
@@ -217,6 +247,8 @@ export function stageKeys(cfg: PretrainConfig): { m0Key: string; key: string; sr
   // check-line layout, which its scoring explanations share, is in its key.
   const srlmKey = JSON.stringify({
     m0Key,
+    // from M1: every setting of M1 is part of it (undefined, so left out, when it starts from M0)
+    m1Key: cfg.srlm.init === 'm1' ? key : undefined,
     ift: data.ift,
     pools: data.pools,
     template: data.template,
@@ -244,10 +276,13 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
       `pretrain: snapshot_every must be a non-negative integer (0: no snapshots), got ${cfg.snapshot_every}`,
     );
   }
+  const sName = srlmModelName(srlmCfg.explain);
+  const dirName = (stage: 'm0' | 'm1' | 'm1-srlm') => (stage === 'm1-srlm' ? sName : stage);
   const snap = (stage: 'm0' | 'm1' | 'm1-srlm') =>
-    cfg.snapshot_every > 0 ? { dir: partialDir(outDir, stage), every: cfg.snapshot_every } : undefined;
+    cfg.snapshot_every > 0 ? { dir: partialDir(outDir, dirName(stage)), every: cfg.snapshot_every } : undefined;
   // once a stage's checkpoint is saved its snapshots are of no use (and 10s of MB each)
-  const done = (stage: 'm0' | 'm1' | 'm1-srlm') => rmSync(partialDir(outDir, stage), { recursive: true, force: true });
+  const done = (stage: 'm0' | 'm1' | 'm1-srlm') =>
+    rmSync(partialDir(outDir, dirName(stage)), { recursive: true, force: true });
 
   // ---- M0: base corpus, loss on every token after the first (no BOS: the first token has no context)
   let engine: EmbeddedEngine;
@@ -364,8 +399,8 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
   }
   await engine.close();
 
-  // ---- M1-srlm: the SRLM baseline's M1 = M0 + SFT on IFT + solution-scoring examples (same budget as M1)
-  const sDir = path.join(outDir, 'm1-srlm');
+  // ---- M1-srlm: the SRLM baseline's M1 = M0 or M1 + SFT on IFT + solution-scoring examples
+  const sDir = path.join(outDir, sName);
   if (!srlmCfg.enabled) return reports;
   if (stageDone(sDir, srlmKey)) {
     log(`M1-srlm already built in ${sDir} (same config): reusing it`);
@@ -387,6 +422,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     data.budget.eft,
     srlmCfg.p_mistake,
     data.eft.explain,
+    srlmCfg.explain,
   );
   const scoreTest = scoreRecords(
     data.world,
@@ -398,15 +434,18 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     data.budget.eft,
     srlmCfg.p_mistake,
     data.eft.explain,
+    // held-out by the longer target's budget, so that both scorer variants are measured on the same solutions
+    'steps',
   );
-  const s = EmbeddedEngine.load(m0Dir);
+  const s = EmbeddedEngine.load(srlmCfg.init === 'm1' ? m1Dir : m0Dir);
   const ex: SFTExample[] = [
-    ...built.ift.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
+    ...(srlmCfg.ift ? built.ift : []).map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
     ...score.records.map((r) => ({ prompt: r.prompt, completion: r.completion, eos: r.eos })),
   ];
   log(
-    `M1-srlm: ${built.ift.length} IFT + ${score.records.length} solution-scoring examples (${score.dropped} ` +
-      `over budget left out)`,
+    `M1-srlm (${srlmCfg.explain} scorer, from ${srlmCfg.init.toUpperCase()}): ` +
+      `${srlmCfg.ift ? built.ift.length : 0} IFT + ${score.records.length} solution-scoring examples ` +
+      `(${score.dropped} over budget left out)`,
   );
   const st = await runStage(s, 'm1-srlm', ex, srlmCfg.stage, cfg.seed + 2, hooks, snap('m1-srlm'), log);
   const figures = await measure(s, cfg, data, false);
@@ -433,7 +472,7 @@ export async function pretrain(cfg: PretrainConfig, outDir: string, hooks: Pretr
     data: {
       config: data,
       counts: {
-        ift: built.ift.length,
+        ift: srlmCfg.ift ? built.ift.length : 0,
         score_train: score.records.length,
         score_test: scoreTest.records.length,
         score_dropped_over_budget: score.dropped,

@@ -9,7 +9,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Rng } from '../../src/engine/rng.js';
-import { formatPaired, pairedBootstrap, parseResults, resultsString } from '../../src/measure/paired.js';
+import {
+  formatPaired,
+  pairedBootstrap,
+  pairedGainDifference,
+  parseResults,
+  resultsString,
+} from '../../src/measure/paired.js';
 import { compareRuns } from '../../src/run/compare.js';
 
 /** n results: the first `both` right for a and b, then `bOnly` right for b only, `aOnly` for a only. */
@@ -107,4 +113,30 @@ test('runs compare M_t − M1 and PSRLM − SRLM at the last model, a shorter ev
   assert.equal(c.psrlm_minus_srlm_last!.test!.diff, 0.25);
   assert.deepEqual([c.psrlm_minus_srlm_last!.harder!.b_only, c.psrlm_minus_srlm_last!.harder!.a_only], [2, 1]);
   assert.equal(compareRuns(path.join(root, 'p'), null).psrlm_minus_srlm_last, null);
+  // gains: PSRLM test +2 of 8 (M1 4 → M3 6), SRLM test +1 (3 → 4): +1/8; harder PSRLM +2, SRLM +1: +1/8
+  assert.equal(c.psrlm_gain_minus_srlm_gain!.test!.diff, 0.125);
+  assert.equal(c.psrlm_gain_minus_srlm_gain!.harder!.diff, 0.125);
+  assert.equal(compareRuns(path.join(root, 'p'), null).psrlm_gain_minus_srlm_gain, null);
+});
+
+test('gain difference by hand; from one shared start it is the paired difference of the last models', () => {
+  // per problem (b_last − b_first) − (a_last − a_first): +1, 0, 0, 0 → 1/4; the bootstrap mean of four draws
+  // of that is k/4 with k ~ Binomial(4, 1/4), whose 2.5% and 97.5% points are 0 and 3/4
+  const g = pairedGainDifference('0011', '0111', '0001', '1101', 3);
+  assert.deepEqual({ ...g, ci: [g.ci[0], g.ci[1]] }, { n: 4, diff: 0.25, ci: [0, 0.75], b_only: 1, a_only: 0 });
+  // a d of −2 and +2: one problem both gained (0), one only a gained and b lost (−2), one b gained, a lost (+2)
+  const h = pairedGainDifference('001', '110', '010', '101', 3);
+  assert.equal(h.diff, 0);
+  assert.deepEqual([h.b_only, h.a_only], [1, 1]);
+  const rng = new Rng(5);
+  const first = resultsString(Array.from({ length: 300 }, () => rng.next() < 0.6));
+  const a = resultsString(Array.from({ length: 300 }, () => rng.next() < 0.65));
+  const b = resultsString(Array.from({ length: 300 }, () => rng.next() < 0.7));
+  const same = pairedGainDifference(first, a, first, b, 9);
+  const direct = pairedBootstrap(a, b, 9);
+  assert.deepEqual([same.diff, same.ci], [direct.diff, direct.ci]);
+  assert.throws(
+    () => pairedGainDifference('01', '011', '01', '01', 1),
+    /same problems for all four models: 2, 3, 2, 2/,
+  );
 });

@@ -56,8 +56,10 @@ test(
         judge_health: { M1: { label: 'ok', warnings: [], judge_pick: 0.7 } },
         harder: { psrlm: { M0: 0, M1: 0.02, M2: 0.03 }, srlm: null },
         next_step: { psrlm: { M2: 0.93 }, srlm: null },
-        ci: { psrlm_m4_minus_m1: null, psrlm_minus_srlm_m4: null },
-        paired: { psrlm: {}, srlm: null, psrlm_minus_srlm_last: null },
+        pairs: { psrlm: [], srlm: null },
+        srlm_sampling: null,
+        ci: { psrlm_m4_minus_m1: null, psrlm_minus_srlm_m4: null, psrlm_gain_minus_srlm_gain: null },
+        paired: { psrlm: {}, srlm: null, psrlm_minus_srlm_last: null, psrlm_gain_minus_srlm_gain: null },
         wall_s: 12.3,
       });
       const sd = path.join(dir, 'srlm');
@@ -71,7 +73,23 @@ test(
           ],
         }),
       );
+      // pairs per iteration of both methods; SRLM's ties and unparsed self-scores
+      writeFileSync(path.join(dir, 'iter-1', 'pairs.json'), JSON.stringify({ stats: { kept: 9 } }));
+      mkdirSync(path.join(sd, 'iter-1'));
+      writeFileSync(
+        path.join(sd, 'iter-1', 'pairs.json'),
+        JSON.stringify({ stats: { kept: 3, ties: 5, same_sides: 4 } }),
+      );
+      writeFileSync(path.join(sd, 'iter-1', 'sample.json'), JSON.stringify({ parse_failure_rate: 0.123456 }));
       const both = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
+      assert.deepEqual(both.pairs, { psrlm: [9], srlm: [3] });
+      assert.deepEqual(both.srlm_sampling, { ties: [5], same_text: [4], unparsed_scores: [0.1235] });
+      assert.ok(
+        demoTable(both).includes(
+          'pairs per iteration: PSRLM 9; SRLM 3\nSRLM questions without a pair: tied means 5, best and worst the ' +
+            'same text 4; self-scores unparsed 12.3%',
+        ),
+      );
       assert.deepEqual(both.srlm, { M0: 0, M1: 0.12, M2: 0.15 });
       assert.deepEqual(both.srlm_scorer_accuracy, { M1: 0.7, M2: 0.72 });
       assert.deepEqual((both.harder as { srlm: unknown }).srlm, { M0: 0, M1: 0.01, M2: 0.02 });
@@ -94,9 +112,11 @@ test(
       const withCi = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
       // one problem gained of 4: the bootstrap's difference is k/4 with k ~ Binomial(4, 1/4), whose 2.5% and
       // 97.5% points are 0 and 3/4; harder: nothing changed
+      // gains: PSRLM test +1, SRLM 0 (gain difference +1/4); harder PSRLM 0, SRLM +1 (−1/4)
       assert.deepEqual(withCi.ci, {
         psrlm_m4_minus_m1: { test: [0, 0.75], harder: [0, 0] },
         psrlm_minus_srlm_m4: { test: [0, 0.75], harder: [-0.75, 0] },
+        psrlm_gain_minus_srlm_gain: { test: [0, 0.75], harder: [-0.75, 0] },
       });
       const pr = withCi.paired as { psrlm: Record<string, { test: { diff: number; b_only: number } }> };
       assert.deepEqual([pr.psrlm.M2!.test.diff, pr.psrlm.M2!.test.b_only], [0.25, 1]);

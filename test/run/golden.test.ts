@@ -146,10 +146,10 @@ const GOLDEN = {
     'summary.json': '10e011fb785f298b',
   },
   html: {
-    psrlm: '8b6a9b6ac1326a86',
-    srlm: '3a06c464f7e357be',
-    psrlm_vs_srlm: '177bdd35e60021a9',
-    srlm_vs_psrlm: 'e857558f19eb1948',
+    psrlm: 'c670c15ce9289ab1',
+    srlm: 'b31c1eeeaeee36e3',
+    psrlm_vs_srlm: '56d11381a1be31fd',
+    srlm_vs_psrlm: '9716eea8ced738ef',
   },
 };
 

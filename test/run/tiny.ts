@@ -42,7 +42,8 @@ export async function tinySrlmM1(dir: string): Promise<void> {
     eft: { ...d.eft, trainPairs: 1, testPairs: 1, harderPairs: 1 },
   });
   const t = loadTemplate('compact');
-  const sc = scoreRecords(d.world, t, d.seed, 'train', SCORE_POOL, 48, 512).records;
+  // the solutions that fit beside the longer 'steps' target (the completions are replaced below)
+  const sc = scoreRecords(d.world, t, d.seed, 'train', SCORE_POOL, 48, 512, 0.2, 'nines', 'steps').records;
   const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 }, Tokenizer.ascii(), 1, {
     threads: 1,
   });

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readSafetensors } from '../../src/engine/safetensors.js';
-import { DEFAULT_PRETRAIN, pretrain, type PretrainConfig } from '../../src/train/pretrain.js';
+import { DEFAULT_PRETRAIN, pretrain, srlmVariant, type PretrainConfig } from '../../src/train/pretrain.js';
 
 const cfg: PretrainConfig = {
   ...DEFAULT_PRETRAIN,
@@ -46,7 +46,7 @@ test(
       assert.equal(ra.length, 3);
       assert.ok(ra[1]!.judge_test!.n >= 2, 'the judge was measured on held-out EFT examples');
       assert.ok(ra[2]!.score_test!.n >= 2, 'the SRLM scorer was measured on held-out scored solutions');
-      // M1 and M1-srlm both start from the same M0 but differ
+      // M1-srlm (the default, whole-solution scorer) starts from M1 and trains on, so it differs from it
       assert.notDeepEqual(weights(path.join(a, 'm1')), weights(path.join(a, 'm1-srlm')));
       // rerun: both stages reused (same reports, no training)
       const lines: string[] = [];
@@ -80,6 +80,19 @@ test(
         lines2.some((l) => /M1 already built/.test(l)) && lines2.some((l) => /^M1-srlm: /.test(l)),
         lines2.join('\n'),
       );
+      // the `steps` scorer variant starts from M0 and goes beside the default, into m1-srlm-steps
+      const lines4: string[] = [];
+      const before = weights(path.join(a, 'm1-srlm'));
+      await pretrain({ ...cfg, srlm: { ...srlmVariant('steps'), stage: cfg.srlm.stage } }, a, {
+        log: (l) => lines4.push(l),
+        progress: false,
+      });
+      assert.ok(
+        lines4.some((l) => /^M1-srlm \(steps scorer, from M0\)/.test(l)),
+        lines4.join('\n'),
+      );
+      assert.ok(existsSync(path.join(a, 'm1-srlm-steps', 'model.safetensors')));
+      assert.deepEqual(weights(path.join(a, 'm1-srlm')), before, 'the default variant is left as it was');
       // a different seed gives different weights
       const c = mkdtempSync(path.join(tmpdir(), 'psrlm-pt-'));
       await pretrain({ ...cfg, seed: 2 }, c, quiet);
