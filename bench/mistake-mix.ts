@@ -94,50 +94,34 @@ async function measureSplit(
   log: (s: string) => void,
 ): Promise<SplitMix> {
   const t0 = performance.now();
-  const parts: SplitMix[] = [];
+  const mix: SplitMix = {
+    split,
+    n: 0,
+    greedy: 0,
+    pass_at_k: 0,
+    majority: 0,
+    search: 0,
+    search_fixes: 0,
+    search_loses: 0,
+    none_right: 0,
+    greedy_kinds: {},
+    greedy_right_answer_wrong_step: 0,
+    greedy_kind_op: {},
+    sample_kinds: {},
+    sample_kind_op: {},
+    greedy_steps_by_op: {},
+    wall_s: 0,
+  };
   for (let i = 0; i < problems.length; i += CHUNK) {
-    parts.push(await measureChunk(e, problems.slice(i, i + CHUNK), seed, `${split} ${i + 1}-${i + CHUNK}`));
-    log(`${split}: ${Math.min(problems.length, i + CHUNK)}/${problems.length} questions`);
+    await measureChunk(e, problems.slice(i, i + CHUNK), seed, mix);
+    log(`${split}: ${mix.n}/${problems.length} questions`);
   }
-  const mix = parts.reduce(mergeMix);
-  mix.split = split;
   mix.wall_s = (performance.now() - t0) / 1000;
   return mix;
 }
 
-function mergeMix(a: SplitMix, b: SplitMix): SplitMix {
-  const add = (x: Record<string, number>, y: Record<string, number>) => {
-    const o = { ...x };
-    for (const [k, v] of Object.entries(y)) bump(o, k, v);
-    return o;
-  };
-  const steps = { ...a.greedy_steps_by_op };
-  for (const [op, r] of Object.entries(b.greedy_steps_by_op)) {
-    const t = (steps[op] = { ...(steps[op] ?? { steps: 0, wrong: 0 }) });
-    t.steps += r.steps;
-    t.wrong += r.wrong;
-  }
-  return {
-    split: a.split,
-    n: a.n + b.n,
-    greedy: a.greedy + b.greedy,
-    pass_at_k: a.pass_at_k + b.pass_at_k,
-    majority: a.majority + b.majority,
-    search: a.search + b.search,
-    search_fixes: a.search_fixes + b.search_fixes,
-    search_loses: a.search_loses + b.search_loses,
-    none_right: a.none_right + b.none_right,
-    greedy_kinds: add(a.greedy_kinds, b.greedy_kinds),
-    greedy_right_answer_wrong_step: a.greedy_right_answer_wrong_step + b.greedy_right_answer_wrong_step,
-    greedy_kind_op: add(a.greedy_kind_op, b.greedy_kind_op),
-    sample_kinds: add(a.sample_kinds, b.sample_kinds),
-    sample_kind_op: add(a.sample_kind_op, b.sample_kind_op),
-    greedy_steps_by_op: steps,
-    wall_s: a.wall_s + b.wall_s,
-  };
-}
-
-async function measureChunk(e: EmbeddedEngine, problems: Problem[], seed: number, split: string): Promise<SplitMix> {
+/** Adds one chunk of questions to the split's counts. */
+async function measureChunk(e: EmbeddedEngine, problems: Problem[], seed: number, mix: SplitMix): Promise<void> {
   const t = loadTemplate('compact');
   const o = { ...DEFAULT_TTS, seed, context_tokens: e.config.n_ctx };
   const k = o.width;
@@ -157,24 +141,10 @@ async function measureChunk(e: EmbeddedEngine, problems: Problem[], seed: number
     max_tokens: o.max_tokens,
     seeds: problems.map((p) => deriveSeed(seed, 'tts-majority', p.split, p.index)),
   });
-  const mix: SplitMix = {
-    split,
-    n: problems.length,
-    greedy: rep.greedy.correct,
-    pass_at_k: 0,
-    majority: rep.majority.correct,
-    search: rep.best_of_w.correct,
-    search_fixes: 0,
-    search_loses: 0,
-    none_right: 0,
-    greedy_kinds: {},
-    greedy_right_answer_wrong_step: 0,
-    greedy_kind_op: {},
-    sample_kinds: {},
-    sample_kind_op: {},
-    greedy_steps_by_op: {},
-    wall_s: 0,
-  };
+  mix.n += problems.length;
+  mix.greedy += rep.greedy.correct;
+  mix.majority += rep.majority.correct;
+  mix.search += rep.best_of_w.correct;
   problems.forEach((p, i) => {
     const q = rep.questions[i]!;
     const g = firstMistake(p, greedy[i]![0]!.text);
@@ -205,7 +175,6 @@ async function measureChunk(e: EmbeddedEngine, problems: Problem[], seed: number
     if (any && !q.ok.best_of_w) mix.search_loses++;
     if (!any && !q.ok.greedy && !q.ok.best_of_w) mix.none_right++;
   });
-  return mix;
 }
 
 const pc = (x: number, n: number) => (n ? ((100 * x) / n).toFixed(1) : '-');

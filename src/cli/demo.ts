@@ -99,6 +99,8 @@ export function demoSummary(
     health[h.model] = { label: h.label, warnings: h.warnings, ...h.report };
   }
   const cmp = compareRuns(psrlmDir, s ? srlmDir : null);
+  type PairStats = { stats: { kept: number; ties: number; same_sides: number } };
+  const srlmPairs = s && srlmDir ? perIteration<PairStats>(srlmDir, 'pairs.json') : null;
   const gainNames = Object.keys(cmp.psrlm_gain);
   const lastGain = gainNames.length ? cmp.psrlm_gain[gainNames[gainNames.length - 1]!]! : null;
   return {
@@ -110,21 +112,20 @@ export function demoSummary(
     harder: { psrlm: p.harder, srlm: s ? s.harder : null },
     next_step: { psrlm: p.step, srlm: s ? s.step : null },
     pairs: {
-      psrlm: perIteration<{ stats: { kept: number } }>(psrlmDir, 'pairs.json').map((x) => x.stats.kept),
-      srlm: s ? perIteration<{ stats: { kept: number } }>(srlmDir!, 'pairs.json').map((x) => x.stats.kept) : null,
+      psrlm: perIteration<PairStats>(psrlmDir, 'pairs.json').map((x) => x.stats.kept),
+      srlm: srlmPairs ? srlmPairs.map((x) => x.stats.kept) : null,
     },
-    srlm_sampling: s
-      ? {
-          ties: perIteration<{ stats: { ties: number } }>(srlmDir!, 'pairs.json').map((x) => x.stats.ties),
-          // best and worst by mean score were the same text (copies scored differently): no pair either
-          same_text: perIteration<{ stats: { same_sides: number } }>(srlmDir!, 'pairs.json').map(
-            (x) => x.stats.same_sides,
-          ),
-          unparsed_scores: perIteration<{ parse_failure_rate: number }>(srlmDir!, 'sample.json').map(
-            (x) => Math.round(x.parse_failure_rate * 1e4) / 1e4,
-          ),
-        }
-      : null,
+    srlm_sampling:
+      srlmPairs && srlmDir
+        ? {
+            ties: srlmPairs.map((x) => x.stats.ties),
+            // best and worst by mean score were the same text (copies scored differently): no pair either
+            same_text: srlmPairs.map((x) => x.stats.same_sides),
+            unparsed_scores: perIteration<{ parse_failure_rate: number }>(srlmDir, 'sample.json').map(
+              (x) => Math.round(x.parse_failure_rate * 1e4) / 1e4,
+            ),
+          }
+        : null,
     // paired bootstrap 95% intervals on the same problems; the keys name the full demo's last model (M4)
     ci: {
       psrlm_m4_minus_m1: lastGain ? splitCis(lastGain) : null,

@@ -94,17 +94,17 @@ export function compareRuns(psrlmDir: string, srlmDir: string | null): RunCompar
   const s = srlmDir ? runEvals(srlmDir) : [];
   const lastP = p[p.length - 1],
     lastS = s[s.length - 1];
+  // the last models of two runs of the same length, each with a first model to gain from
+  const comparable = lastP && lastS && p.length === s.length && p.length > 1;
   return {
     psrlm_gain: gains(p, 'psrlm'),
     srlm_gain: s.length ? gains(s, 'srlm') : null,
-    psrlm_minus_srlm_last:
-      lastP && lastS && p.length === s.length && p.length > 1 ? bySplit(lastS, lastP, 'psrlm-srlm:last') : null,
-    psrlm_gain_minus_srlm_gain:
-      lastP && lastS && p.length === s.length && p.length > 1
-        ? {
-            test: gainDifference(s[0]!, lastS, p[0]!, lastP, 'test'),
-            harder: gainDifference(s[0]!, lastS, p[0]!, lastP, 'harder'),
-          }
-        : null,
+    psrlm_minus_srlm_last: comparable ? bySplit(lastS, lastP, 'psrlm-srlm:last') : null,
+    psrlm_gain_minus_srlm_gain: comparable
+      ? {
+          test: gainDifference(s[0]!, lastS, p[0]!, lastP, 'test'),
+          harder: gainDifference(s[0]!, lastS, p[0]!, lastP, 'harder'),
+        }
+      : null,
   };
 }

@@ -287,17 +287,19 @@ for (const [label, cfg] of CONFIGS) {
           assert.ok(chosen[0]!.ids[chosen[0]!.ids.length - 1] !== tok.eos, 'no EOS after a non-final step');
           assert.equal(chosen[1]!.ids[chosen[1]!.ids.length - 1], tok.eos, 'EOS after a final step');
           const beta = 0.3;
+          // the pairs as the oracle reads them: token ids, and whether the step ends the solution
+          const oraclePairs = pairs.map((p) => ({
+            prompt: tok.encode(p.prompt),
+            chosen: tok.encode(p.chosen),
+            rejected: tok.encode(p.rejected),
+            final: p.final,
+          }));
           const dpo = oracle(py, dir, 'dpo', {
             kind: 'dpo',
             checkpoint: 'ck',
             reference: 'ref',
             beta,
-            pairs: pairs.map((p) => ({
-              prompt: tok.encode(p.prompt),
-              chosen: tok.encode(p.chosen),
-              rejected: tok.encode(p.rejected),
-              final: p.final,
-            })),
+            pairs: oraclePairs,
           });
           const refScores = await refModel.logprob(
             pairs.flatMap((p) => [
@@ -351,12 +353,7 @@ for (const [label, cfg] of CONFIGS) {
             reference: 'ref',
             beta,
             nll_alpha: alpha,
-            pairs: pairs.map((p) => ({
-              prompt: tok.encode(p.prompt),
-              chosen: tok.encode(p.chosen),
-              rejected: tok.encode(p.rejected),
-              final: p.final,
-            })),
+            pairs: oraclePairs,
           });
           const chosenTokens = chosen.reduce((a, c) => a + c.ids.length - c.start, 0);
           e.model.zeroGrad();
@@ -398,12 +395,7 @@ for (const [label, cfg] of CONFIGS) {
             checkpoint: 'ck',
             reference: 'ref',
             beta,
-            pairs: pairs.map((p) => ({
-              prompt: tok.encode(p.prompt),
-              chosen: tok.encode(p.chosen),
-              rejected: tok.encode(p.rejected),
-              final: p.final,
-            })),
+            pairs: oraclePairs,
             replay: {
               weight: w,
               records: replayRecs.map((r) => ({
