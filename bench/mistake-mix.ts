@@ -10,7 +10,8 @@
 // can distil), pass@k right but the search wrong (what the judge or the step-wise path loses).
 // A mistake is "systematic" when the same kind recurs at the same kind of step across questions; the table by
 // operation shows whether the arithmetic slips concentrate on one operation (a way of doing a step that fails
-// more often than another would).
+// more often than another would); sums and differences are split by the way the model wrote them (in one
+// line, or written out in columns: docs/world.md "Two ways to do a step").
 //
 //   node dist/bench/mistake-mix.js [--model DIR] [--problems N] [--seed S] [--json]
 //   (default: the shipped assets/models/m1, 500 questions per split, seed 1)
@@ -43,7 +44,8 @@ interface SplitMix {
   /** The same over all k samples of every question (wrong ones only). */
   sample_kinds: Record<string, number>;
   sample_kind_op: Record<string, number>;
-  /** Steps written by the model per operation, right or wrong (greedy), to turn counts into rates. */
+  /** Steps written by the model per operation, right or wrong (greedy), to turn counts into rates; a sum
+   *  or difference is split by the way the model wrote it (`- written` out in columns, `- one line`). */
   greedy_steps_by_op: Record<string, { steps: number; wrong: number }>;
   wall_s: number;
 }
@@ -157,7 +159,9 @@ async function measureChunk(e: EmbeddedEngine, problems: Problem[], seed: number
     const bodies = splitSteps(greedy[i]![0]!.text).steps.map(stepBody);
     g.checks.forEach((c, j) => {
       const op = intendedOp(p, bodies.slice(0, j));
-      const r = (mix.greedy_steps_by_op[op] ??= { steps: 0, wrong: 0 });
+      const v = readBody(bodies[j] ?? '');
+      const way = op === '+' || op === '-' ? (v?.type === 'op' && v.work !== undefined ? ' written' : ' one line') : '';
+      const r = (mix.greedy_steps_by_op[op + way] ??= { steps: 0, wrong: 0 });
       r.steps++;
       if (!c.ok) r.wrong++;
     });

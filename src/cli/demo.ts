@@ -54,6 +54,56 @@ function perIteration<T>(dir: string, file: string): T[] {
   return out;
 }
 
+type Ways = { one_line: [number, number]; written: [number, number] };
+type SplitWays = { test: Ways; harder: Ways };
+
+/** Each model's sums and differences by the way it wrote them (greedy, both splits; eval.json `ways`):
+ *  the share written out in columns and the error rate of each way, per model name. */
+function waysOf(
+  dir: string,
+): Record<
+  string,
+  Record<'test' | 'harder', { written: number; error_one_line: number | null; error_written: number | null }>
+> {
+  const out: ReturnType<typeof waysOf> = {};
+  const files = [path.join(dir, 'baseline', 'eval.json')];
+  for (let t = 1; existsSync(path.join(dir, `iter-${t}`, 'eval.json')); t++)
+    files.push(path.join(dir, `iter-${t}`, 'eval.json'));
+  const rate = ([wrong, n]: [number, number]) => (n ? Math.round((1e4 * wrong) / n) / 1e4 : null);
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    const e = JSON.parse(readFileSync(f, 'utf8')) as {
+      model: string;
+      test?: { ways?: Ways };
+      harder?: { ways?: Ways };
+    };
+    if (!e.test?.ways || !e.harder?.ways) continue;
+    const w = { test: e.test.ways, harder: e.harder.ways } as SplitWays;
+    out[e.model] = mapValues(w, (x: Ways) => ({
+      written: rate([x.written[1], x.written[1] + x.one_line[1]]) ?? 0,
+      error_one_line: rate(x.one_line),
+      error_written: rate(x.written),
+    }));
+  }
+  return out;
+}
+
+/** The share of sums and differences each model writes out, and each way's error rate, in a line per method. */
+function waysLines(sum: Record<string, unknown>): string[] {
+  const ways = sum.ways as Record<string, ReturnType<typeof waysOf> | null> | undefined;
+  if (!ways) return [];
+  const pc = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+  return Object.entries(ways)
+    .filter((e): e is [string, ReturnType<typeof waysOf>] => e[1] !== null && Object.keys(e[1]).length > 0)
+    .map(
+      ([method, byModel]) =>
+        `${method.toUpperCase()} sums and differences written out in columns (test; error one line / written): ` +
+        Object.entries(byModel)
+          .map(([m, w]) => `${m} ${pc(w.test.written)} (${pc(w.test.error_one_line)} / ${pc(w.test.error_written)})`)
+          .join(', '),
+    );
+}
+
 /**
  * The demo's one-line JSON (a stable contract): test accuracy per model for PSRLM and SRLM (M0 from the
  * shipped M0's manifest: both start from it), harder-test accuracy of both, judge accuracy (PSRLM's
@@ -61,7 +111,8 @@ function perIteration<T>(dir: string, file: string): T[] {
  * PSRLM iteration, greedy next-step accuracy at held-out prefixes (`next_step`), the pairs each iteration
  * trained on (`pairs`) and, for SRLM, the questions that gave no pair (tied mean scores; best and worst the
  * same text) and the share of self-scores with no parsable `Score:` (`srlm_sampling`), paired intervals
- * (`ci`, `paired`), wall time. `srlm` is null when the baseline was not run; the command adds which SRLM
+ * (`ci`, `paired`), the share of sums and differences each model writes out in columns with each way's
+ * error rate (`ways`), wall time. `srlm` is null when the baseline was not run; the command adds which SRLM
  * scorer ran (`srlm_explain`) and the test-time-scaling figures.
  */
 export function demoSummary(
@@ -111,6 +162,8 @@ export function demoSummary(
     judge_health: health,
     harder: { psrlm: p.harder, srlm: s ? s.harder : null },
     next_step: { psrlm: p.step, srlm: s ? s.step : null },
+    // sums and differences by the way each model wrote them (docs/world.md "Two ways to do a step")
+    ways: { psrlm: waysOf(psrlmDir), srlm: s && srlmDir ? waysOf(srlmDir) : null },
     pairs: {
       psrlm: perIteration<PairStats>(psrlmDir, 'pairs.json').map((x) => x.stats.kept),
       srlm: srlmPairs ? srlmPairs.map((x) => x.stats.kept) : null,
@@ -386,6 +439,7 @@ runs resume. Ends with the paper-style table of both methods and test-time scali
       console.log('\n' + ttsTable(ttsOf(ttsM1File)));
       console.log('\n' + ttsTable(ttsOf(ttsFile)));
       console.log(`\n${distillLine(sum.distill_share)}`);
+      for (const l of waysLines(sum)) console.log(l);
     }
     return 0;
   },

@@ -55,7 +55,7 @@ consistency, held-out single-candidate checks, and its pick on its own candidate
       const built = buildRecords({
         ...data,
         base: { problems: 0, practice: 0 },
-        ift: { problems: 0 },
+        ift: { ...data.ift, problems: 0 },
         eft: { ...data.eft, trainPairs: 0 },
       });
       const eft = await judgeReport(engine, built.eftTest.slice(0, values.eft));

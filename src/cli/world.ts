@@ -6,14 +6,23 @@ import { command, group } from './args.js';
 const sample = command(
   {
     name: 'world sample',
-    summary: 'print problems of a split with their canonical step solutions',
-    description: `Prints problems with their canonical step solutions. Problem (split, index) is a pure function of the
+    summary: 'print problems of a split with their step solutions',
+    description: `Prints problems with their step solutions (in one line per step; --written F writes that share of
+sums and differences out in columns, as IFT does). Problem (split, index) is a pure function of the
 seed, so the same command prints the same problems on any machine.`,
     flags: {
       n: { type: 'int', min: 0, default: 5, help: 'how many problems' },
       split: { type: 'choice', choices: SPLITS, default: 'train', help: 'which split' },
       from: { type: 'int', min: 0, default: 0, help: 'index of the first problem' },
       seed: { type: 'int', help: "the world's seed", defaultHelp: "the world's default" },
+      written: {
+        type: 'number',
+        min: 0,
+        max: 1,
+        default: 0,
+        metavar: 'F',
+        help: 'share of sums and differences written out in columns, as IFT writes them (ift.written)',
+      },
       json: { type: 'boolean', help: 'one JSON object per problem' },
     },
   },
@@ -24,10 +33,16 @@ seed, so the same command prints the same problems on any machine.`,
       const p = generateProblem(world, split, i);
       if (values.json) {
         console.log(
-          JSON.stringify({ id: p.id, problem: p.text, solution: solutionText(p), answer: p.answer, steps: p.steps }),
+          JSON.stringify({
+            id: p.id,
+            problem: p.text,
+            solution: solutionText(p, values.written),
+            answer: p.answer,
+            steps: p.steps,
+          }),
         );
       } else {
-        console.log(`# ${p.id} (${p.steps} steps)\n${p.text}\n${solutionText(p)}`);
+        console.log(`# ${p.id} (${p.steps} steps)\n${p.text}\n${solutionText(p, values.written)}`);
       }
     }
     return 0;

@@ -35,7 +35,9 @@ export interface DataConfig {
   template: string;
   world: WorldConfig;
   base: { problems: number; practice: number };
-  ift: { problems: number };
+  /** `written`: the share of sums and differences that IFT writes out in columns before the result
+   *  (docs/world.md "Two ways to do a step"; src/data/ift.ts). */
+  ift: { problems: number; written: number };
   eft: {
     /** Pairs (each gives two examples, one per order). */
     trainPairs: number;
@@ -61,7 +63,7 @@ export const DEFAULT_DATA: DataConfig = {
   template: 'compact',
   world: worldConfig(),
   base: { problems: 20000, practice: 6000 },
-  ift: { problems: 20000 },
+  ift: { problems: 20000, written: 0.3 },
   eft: {
     trainPairs: 10000,
     testPairs: 250,
@@ -105,6 +107,8 @@ export function dataConfig(
     throw new Error(
       `data config: eft.explain must be one of ${EXPLAIN_MODES.join(', ')}, got ${JSON.stringify(cfg.eft.explain)}`,
     );
+  if (!(typeof cfg.ift.written === 'number' && cfg.ift.written >= 0 && cfg.ift.written <= 1))
+    throw new Error(`data config: ift.written must be a share from 0 to 1, got ${JSON.stringify(cfg.ift.written)}`);
   if (!(Number.isInteger(cfg.eft.singles) && cfg.eft.singles >= 0))
     throw new Error(`data config: eft.singles must be a non-negative integer, got ${JSON.stringify(cfg.eft.singles)}`);
   const p = cfg.pools;
@@ -185,7 +189,7 @@ export function buildRecords(cfg: DataConfig): BuiltData {
   const baseMixed = new WorldRng(seedOf(cfg.seed, 'base-order')).shuffle(base);
   const ift: IftRecord[] = [];
   for (let i = 0; i < cfg.ift.problems; i++)
-    ift.push(iftRecord(generateProblem(cfg.world, 'train', cfg.pools.ift + i), t));
+    ift.push(iftRecord(generateProblem(cfg.world, 'train', cfg.pools.ift + i), t, cfg.ift.written));
   const tr = collectEftPairs(cfg, 'train', cfg.pools.eft, cfg.eft.trainPairs, cfg.pools.loop);
   const te = collectEftPairs(cfg, 'test', 0, cfg.eft.testPairs);
   const ha = collectEftPairs(cfg, 'harder', 0, cfg.eft.harderPairs);

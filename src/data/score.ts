@@ -23,7 +23,7 @@ import { DEFAULT_POLICY, makeMistake, type PolicyOptions } from '../world/mistak
 import { WorldRng, seedOf } from '../world/rng.js';
 import { checkAnswer, checkStep, nextStep, renderSteps, splitSteps, stepBody } from '../world/index.js';
 import { checkLine, type ExplainMode } from './eft.js';
-import { asTurn, fill, stepInstruction, type PromptTemplate } from './templates.js';
+import { asTurn, fill, judgeSolution, stepInstruction, type PromptTemplate } from './templates.js';
 
 export interface ScoreRecord {
   id: string;
@@ -114,9 +114,10 @@ export function wholeTarget(stepCount: number, answer: string | null, score: num
   return `${steps}, ${answer === null ? 'no answer' : `answer ${answer}`}\nScore: ${score}`;
 }
 
-/** Renders the scoring prompt for a question and a response (the template's `score_prompt`). */
+/** Renders the scoring prompt for a question and a response (the template's `score_prompt`; the response's
+ *  steps read under its `judge_view`, as the step judge reads them). */
 export function renderScorePrompt(t: PromptTemplate, problem: string, response: string): string {
-  return asTurn(t, fill(t.score_prompt, { prompt: stepInstruction(t, problem), response }));
+  return asTurn(t, fill(t.score_prompt, { prompt: stepInstruction(t, problem), response: judgeSolution(t, response) }));
 }
 
 /** The last `Score: k` (0–5) of a judge's output, or null. */

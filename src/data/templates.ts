@@ -18,6 +18,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { claimOf } from '../world/format.js';
 import { joinSteps, stepBody, STEP_RULES, type StepRule } from './steps.js';
 
 export interface PromptTemplate {
@@ -46,10 +47,21 @@ export interface PromptTemplate {
   check_target?: string;
   /** Optional: the model's chat turn around every prompt it answers ({prompt}); the reply follows it. */
   turn?: string;
+  /** How the judge and the scorer read steps: "written" (as the policy wrote them, the default) or "claims"
+   *  (a step written out in columns is read as its claim `x<op>y=z`, src/world/format.ts `claimOf`: the
+   *  check never reads the columns, and the judge's context stays the same length whichever way a step was
+   *  done). */
+  judge_view?: JudgeView;
 }
 
+export const JUDGE_VIEWS = ['written', 'claims'] as const;
+export type JudgeView = (typeof JUDGE_VIEWS)[number];
+
 const FIELDS: Record<
-  keyof Omit<PromptTemplate, 'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target' | 'turn'>,
+  keyof Omit<
+    PromptTemplate,
+    'name' | 'description' | 'candidate' | 'steps' | 'check_prompt' | 'check_target' | 'turn' | 'judge_view'
+  >,
   string[]
 > = {
   step_prompt: ['problem'],
@@ -102,6 +114,11 @@ export function validateTemplate(t: unknown, source = 'template'): PromptTemplat
         `(got ${JSON.stringify(o.steps)})`,
     );
   }
+  if (o.judge_view !== undefined && !(JUDGE_VIEWS as readonly unknown[]).includes(o.judge_view))
+    throw new Error(
+      `${source}: field 'judge_view' must be ${JUDGE_VIEWS.map((v) => `"${v}"`).join(' or ')} when present ` +
+        `(got ${JSON.stringify(o.judge_view)})`,
+    );
   for (const k of Object.keys(OPTIONAL_FIELDS)) {
     if (o[k] !== undefined && typeof o[k] !== 'string')
       throw new Error(`${source}: field '${k}' must be a string when present`);
@@ -164,14 +181,26 @@ export function renderStepPrompt(t: PromptTemplate, problem: string): string {
   return asTurn(t, stepInstruction(t, problem));
 }
 
+/** A step's body as the judge reads it under the template's `judge_view`. */
+export function judgeBody(t: PromptTemplate, step: string): string {
+  const body = stepBody(step);
+  return t.judge_view === 'claims' ? claimOf(body) : body;
+}
+
+/** A solution's text as the scorer reads it: each `Step n:` line under the template's `judge_view`. */
+export function judgeSolution(t: PromptTemplate, solution: string): string {
+  if (t.judge_view !== 'claims') return solution;
+  return solution.replace(/^(Step \d+: )(.*)$/gm, (_all, label: string, body: string) => label + claimOf(body));
+}
+
 /** Problem and earlier steps as the judge sees them; `steps` are bodies or full step lines. */
 export function renderContext(t: PromptTemplate, problem: string, steps: readonly string[]): string {
-  return fill(t.context, { problem, steps: joinSteps(steps.map((s) => stepBody(s))) });
+  return fill(t.context, { problem, steps: joinSteps(steps.map((s) => judgeBody(t, s))) });
 }
 
 /** A candidate step as shown to the judge: its bare body, or `Step n: body` (n = its position). */
 export function renderCandidate(t: PromptTemplate, n: number, step: string): string {
-  const body = stepBody(step);
+  const body = judgeBody(t, step);
   return t.candidate === 'body' ? body : joinSteps([body], n).trimEnd();
 }
 

@@ -29,7 +29,7 @@ export const DEFAULT_HEALTH: HealthOptions = {
   top_p: 0.95,
   bothOrders: true,
   seed: 0,
-  maxStepTokens: 48,
+  maxStepTokens: 72,
   maxJudgeTokens: 208,
 };
 

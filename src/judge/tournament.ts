@@ -1,16 +1,21 @@
 // Pairwise self-judging of candidate next steps (paper §3.3): the model compares candidates two at a time
 // with the judge template; a candidate's score is its number of wins; the best becomes the next step and
 // (best, worst) a preference pair. Identical candidates are merged before judging (they would only tie),
-// and each unordered pair is judged in both orders by default, which cancels the judge's position bias.
+// identical meaning what the judge reads: under a template's `judge_view: claims`, a step written out in
+// columns and the same claim in one line are one candidate (the judge sees the same text for both, so it
+// could only tie them, and the paper's tie rule would roll back a step where every candidate is right).
+// A merged group is represented by its first sampled member, so which way of writing a step the search
+// appends, and DPO prefers, follows the sampler; no way is favoured when both are right. Each unordered
+// pair is judged in both orders by default, which cancels the judge's position bias.
 //
 // Split into planning (the prompts) and tallying (the wins) so a caller can put the judge prompts of many
 // prefixes into one engine call: prompts of one prefix share the problem and earlier steps, which the
 // engine's prefix cache computes once.
-import { renderJudgePrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
+import { judgeBody, renderJudgePrompt, parseVerdict, type PromptTemplate } from '../data/templates.js';
 import { stepBody } from '../world/index.js';
 
 export interface JudgePlan {
-  /** For each candidate, the index of its representative (first identical candidate). */
+  /** For each candidate, the index of its representative (the first candidate the judge reads the same). */
   rep: number[];
   /** Representatives, in candidate order. */
   unique: number[];
@@ -32,7 +37,7 @@ export function planJudgments(
 ): JudgePlan {
   const seen = new Map<string, number>();
   const rep = candidates.map((c, i) => {
-    const k = canonicalStep(c);
+    const k = judgeBody(t, c).trim();
     const r = seen.get(k);
     if (r !== undefined) return r;
     seen.set(k, i);

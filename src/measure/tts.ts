@@ -49,7 +49,7 @@ export const DEFAULT_TTS: Omit<TtsOptions, 'onProgress'> = {
   temperature: 0.5,
   top_p: 0.95,
   seed: 0,
-  max_tokens: 320,
+  max_tokens: 384,
 };
 
 export interface MethodReport {

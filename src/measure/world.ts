@@ -9,7 +9,7 @@ import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/tem
 import type { EftRecord, SingleRecord } from '../data/schema.js';
 import { parseScore, type ScoreRecord } from '../data/score.js';
 import { resultsString } from './paired.js';
-import { checkSolution, checkStep, renderSteps, type Problem } from '../world/index.js';
+import { checkSolution, checkStep, readBody, renderSteps, splitSteps, stepBody, type Problem } from '../world/index.js';
 
 export interface SolveReport {
   n: number;
@@ -26,13 +26,16 @@ export interface SolveReport {
   correct: string;
   /** [right, problems] by the number of steps a problem's solution needs (the boxed step included). */
   by_steps: Record<string, [number, number]>;
+  /** The sums and differences the model wrote, by the way it wrote them (docs/world.md "Two ways to do a
+   *  step"): [wrong, written] in one line and written out in columns, each step checked locally. */
+  ways: { one_line: [number, number]; written: [number, number] };
 }
 
 export async function solveReport(
   engine: Engine,
   problems: Problem[],
   t: PromptTemplate,
-  maxTokens = 320,
+  maxTokens = 384,
 ): Promise<SolveReport> {
   const outs = await engine.generate(
     problems.map((p) => renderStepPrompt(t, p.text)),
@@ -45,8 +48,16 @@ export async function solveReport(
     chars = 0;
   const ok: boolean[] = [];
   const bySteps: Record<string, [number, number]> = {};
+  const ways: SolveReport['ways'] = { one_line: [0, 0], written: [0, 0] };
   outs.forEach((o, i) => {
     const c = checkSolution(problems[i]!, o[0]!.text);
+    splitSteps(o[0]!.text).steps.forEach((s, j) => {
+      const v = readBody(stepBody(s));
+      if (v?.type !== 'op' || (v.op !== '+' && v.op !== '-') || c.steps[j] === undefined) return;
+      const w = v.work === undefined ? ways.one_line : ways.written;
+      w[1]++;
+      if (!c.steps[j]!.ok) w[0]++;
+    });
     ok.push(c.answer.ok);
     const k = (bySteps[String(problems[i]!.steps)] ??= [0, 0]);
     k[1]++;
@@ -67,6 +78,7 @@ export async function solveReport(
     mean_step_chars: chars / n,
     correct: resultsString(ok),
     by_steps: Object.fromEntries(Object.entries(bySteps).sort((x, y) => Number(x[0]) - Number(y[0]))),
+    ways,
   };
 }
 
@@ -81,7 +93,7 @@ export async function nextStepReport(
   engine: Engine,
   items: ReadonlyArray<{ problem: Problem; prefix: readonly string[] }>,
   t: PromptTemplate,
-  maxTokens = 48,
+  maxTokens = 72,
 ): Promise<NextStepReport> {
   if (items.length === 0) return { n: 0, accuracy: 0 };
   const prompts = items.map((it) => renderStepPrompt(t, it.problem.text) + renderSteps(it.prefix));
@@ -237,7 +249,7 @@ export interface ScoreReport {
 }
 
 /** Greedy 0–5 scores of held-out scored solutions (the SRLM judge), against the rubric. */
-export async function scoreReport(engine: Engine, records: ScoreRecord[], maxTokens = 320): Promise<ScoreReport> {
+export async function scoreReport(engine: Engine, records: ScoreRecord[], maxTokens = 384): Promise<ScoreReport> {
   const outs = await engine.generate(
     records.map((r) => r.prompt),
     { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 },

@@ -230,7 +230,7 @@ function judgeBench(ctx: StageContext) {
     eft ??= buildRecords({
       ...data,
       base: { problems: 0, practice: 0 },
-      ift: { problems: 0 },
+      ift: { ...data.ift, problems: 0 },
       eft: { ...data.eft, trainPairs: 0, harderPairs: 0, testPairs: Math.ceil(cfg.eval.judge / 2) },
     }).eftTest;
     return judgeReport(engine, eft.slice(0, Math.max(1, cfg.eval.judge)), cfg.search.judge_max_tokens);

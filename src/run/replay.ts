@@ -83,7 +83,7 @@ export function replayPool(cfg: RunConfig, data: DataConfig): ReplayPool {
   const t = loadTemplate(data.template);
   const records: SFTExample[] = [];
   for (let i = 0; i < count; i++) {
-    const r = iftRecord(generateProblem(data.world, 'train', from + i), t);
+    const r = iftRecord(generateProblem(data.world, 'train', from + i), t, data.ift.written);
     records.push({ prompt: r.prompt, completion: r.completion, eos: r.eos });
   }
   return {

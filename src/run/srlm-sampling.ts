@@ -33,8 +33,8 @@ export const DEFAULT_SRLM: SrlmOptions = {
   temperature: 0.5,
   top_p: 0.95,
   score_temperature: 0.5,
-  max_tokens: 320,
-  score_max_tokens: 320,
+  max_tokens: 384,
+  score_max_tokens: 384,
 };
 
 export interface SrlmRecord {

@@ -60,7 +60,7 @@ export const DEFAULT_SEARCH: SearchOptions = {
   candidates: 6,
   temperature: 0.5,
   top_p: 0.95,
-  max_step_tokens: 48,
+  max_step_tokens: 72,
   judge_max_tokens: 208,
   both_orders: true,
   max_steps: 20,

@@ -220,7 +220,7 @@ async function measure(
   const built = buildRecords({
     ...data,
     base: { problems: 0, practice: 0 },
-    ift: { problems: 0 },
+    ift: { ...data.ift, problems: 0 },
     eft: { ...data.eft, trainPairs: 0 },
   });
   const judge_test = await judgeReport(engine, built.eftTest.slice(0, cfg.eval.judge));

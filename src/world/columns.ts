@@ -151,6 +151,16 @@ export function columnCheck(
   return `${drill}: ${c.cols.join(' ')} so ${c.value} vs ${c.target}: ${digitCompare(c.value, c.target)}`;
 }
 
+/**
+ * The columns of a sum or a difference as a step writes them out before its result (`38-12` -> `8-2=6 3-1=2`;
+ * src/world/format.ts `formatWritten`), or null for other operations and where the columns do not apply.
+ */
+export function stepWork(x: number, op: Op, y: number): string | null {
+  if (op !== '+' && op !== '-') return null;
+  const c = columns(x, op, y, op === '+' ? x + y : x - y);
+  return c === null ? null : c.cols.join(' ');
+}
+
 /** A drill line for the base corpus: `150+63: 0+3=3 5+6=11 1+0+1=2 so 213` (the true result). */
 export function columnDrill(x: number, op: Op, y: number): string | null {
   const z = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : x / y;

@@ -8,6 +8,11 @@
 // step ends with "\n", the final one included, so a sampler can stop on "\n" and a step never runs into
 // the next. Numbers are written most-significant digit first, as in the problem text, so that a step's
 // operands are literal copies of strings above it (the cheapest check a character model can learn).
+//
+// A sum or a difference may also be *written out*, in the base corpus's columns, units first, before its
+// result: `sells 12: 38-12: 8-2=6 3-1=2 so 26` (docs/world.md "Two ways to do a step"). The columns are the
+// writer's scratch work; the step's claim is the same `x<op>y=z`, and the judge reads only the claim
+// (`claimOf`), so checking a step costs the same whichever way it was done.
 import type { Op } from './generator.js';
 
 /** The label before a step's body: `Step 3: `. */
@@ -84,20 +89,46 @@ export function splitSteps(text: string): { steps: string[]; final: boolean } {
   return k >= 0 ? { steps: steps.slice(0, k + 1), final: true } : { steps, final: false };
 }
 
-/** An arithmetic body `<quote>: x<op>y=z`, or a boxed answer, read exactly; null when the body is neither. */
+/** A written-out body: `sells 12: 38-12: 8-2=6 3-1=2 so 26` (the columns as `work`). */
+export function formatWritten(quote: string, x: number, op: Op, y: number, work: string, z: number): string {
+  return `${quote}: ${x}${op}${y}: ${work} so ${z}`;
+}
+
+/**
+ * An arithmetic body `<quote>: x<op>y=z` or its written-out form (`work` holds the columns), or a boxed
+ * answer, read exactly; null when the body is none of these.
+ */
 export type StepValue =
-  { type: 'op'; quote: string; x: number; op: Op; y: number; z: number } | { type: 'answer'; z: number };
+  { type: 'op'; quote: string; x: number; op: Op; y: number; z: number; work?: string } | { type: 'answer'; z: number };
 
 const OP_RE = /^([a-z0-9][a-z0-9 ]{0,30}): (\d{1,6})([+\-*/])(\d{1,6})=(\d{1,7})$/;
+// Columns are single-digit facts (`8-2=6`, `1+5+1=7`, `13-7-1=5`) separated by single spaces.
+const COLUMN = String.raw`\d{1,2}[+\-]\d(?:[+\-]1)?=\d{1,2}`;
+const WRITTEN_RE = new RegExp(
+  String.raw`^([a-z0-9][a-z0-9 ]{0,30}): (\d{1,6})([+\-])(\d{1,6}): ((?:${COLUMN} ){0,6}${COLUMN}) so (\d{1,7})$`,
+);
 const BOX_RE = /^\\boxed\{(\d{1,7})\}$/;
 
 export function readBody(body: string): StepValue | null {
   const b = body.trim();
   let m = OP_RE.exec(b);
   if (m) return { type: 'op', quote: m[1], x: Number(m[2]), op: m[3] as Op, y: Number(m[4]), z: Number(m[5]) };
+  m = WRITTEN_RE.exec(b);
+  if (m)
+    return { type: 'op', quote: m[1], x: Number(m[2]), op: m[3] as Op, y: Number(m[4]), z: Number(m[6]), work: m[5] };
   m = BOX_RE.exec(b);
   if (m) return { type: 'answer', z: Number(m[1]) };
   return null;
+}
+
+/**
+ * A step body as the judge reads it: a written-out step becomes its claim (`sells 12: 38-12=26`), every other
+ * body is returned as it is. The judge checks the claim (src/world/columns.ts `ninesCheck`), never the
+ * columns, so both ways of doing a step meet the same check and cost the judge the same context.
+ */
+export function claimOf(body: string): string {
+  const v = readBody(body);
+  return v?.type === 'op' && v.work !== undefined ? formatAction(v.quote, v.x, v.op, v.y, v.z) : body;
 }
 
 /** The last \boxed{…} content of a text (the graded answer), or null. */

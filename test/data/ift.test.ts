@@ -1,11 +1,13 @@
-// IFT and base records: every IFT solution re-checks as correct; base text has no step format.
+// IFT and base records: every IFT solution re-checks as correct, in either way of writing a step; base text
+// has no step format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateProblems, worldConfig } from '../../src/world/generator.js';
 import { checkSolution } from '../../src/world/verifier.js';
 import { iftRecord } from '../../src/data/ift.js';
 import { baseSolutionRecord, practiceRecord } from '../../src/data/base.js';
-import { loadTemplate } from '../../src/data/templates.js';
+import { judgeSolution, loadTemplate } from '../../src/data/templates.js';
+import { columnDrill } from '../../src/world/columns.js';
 import { validateIft, validateBase } from '../../src/data/schema.js';
 
 const world = worldConfig();
@@ -21,6 +23,37 @@ test('every IFT solution re-checks as correct, step by step and in its answer', 
       assert.ok(r.prompt.endsWith(`${p.text}\n`));
     }
   }
+});
+
+test('IFT writes out the given share of sums and differences in columns, chosen by coordinates; all check', () => {
+  const problems = generateProblems(world, 'train', 1500);
+  let addSub = 0,
+    written = 0;
+  for (const p of problems) {
+    const plain = iftRecord(p, t).completion;
+    const r = iftRecord(p, t, 0.3);
+    assert.equal(r.completion, iftRecord(p, t, 0.3).completion); // the same choice every time
+    assert.equal(judgeSolution(t, r.completion), plain); // the claims are the one-line solution
+    const c = checkSolution(p, r.completion);
+    assert.ok(c.ok, `${p.id}: ${r.completion}`);
+    for (const [i, a] of p.actions.entries()) {
+      if (a.op !== '+' && a.op !== '-') continue;
+      addSub++;
+      const line = r.completion.split('\n')[i]!;
+      if (line.includes(' so ')) {
+        written++;
+        assert.equal(line, `Step ${i + 1}: ${a.quote}: ${columnDrill(a.x, a.op, a.y)}`);
+      }
+    }
+    assert.ok(!/ so /.test(plain));
+    assert.equal(
+      iftRecord(p, t, 1)
+        .completion.split('\n')
+        .filter((l) => /[-+]\d+=\d+$/.test(l)).length,
+      0,
+    );
+  }
+  assert.ok(Math.abs(written / addSub - 0.3) < 0.03, `written share ${written / addSub} of ${addSub}`);
 });
 
 test('base documents: free layout, no Step n: and no boxed; practice arithmetic is right', () => {

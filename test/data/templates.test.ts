@@ -113,6 +113,40 @@ test('paper templates are the verbatim figures, with the same slots', () => {
   assert.ok(t.segment_prompt.includes('[The Start of Solution Provided]\n{solution}\n[The End of Solution Provided]'));
 });
 
+test('judge_view claims: the judge and the scorer read a written-out step as its claim; written leaves it', () => {
+  const t = loadTemplate('compact');
+  assert.equal(t.judge_view, 'claims');
+  const x = {
+    problem,
+    steps: ['Step 1: buys 15: 23+15: 3+5=8 2+1=3 so 38', '2 bags of 6: 2*6=12'],
+    stepA: 'Step 3: sells 12: 38-12: 8-2=6 3-1=2 so 26',
+    stepB: 'sells 12: 38-12=36',
+  };
+  const plain = {
+    ...x,
+    steps: ['buys 15: 23+15=38', '2 bags of 6: 2*6=12'],
+    stepA: 'sells 12: 38-12=26',
+  };
+  assert.equal(renderJudgePrompt(t, x), renderJudgePrompt(t, plain));
+  assert.equal(
+    renderCheckPrompt(t, { ...x, letter: 'A', step: x.stepA }),
+    renderCheckPrompt(t, { ...plain, letter: 'A', step: plain.stepA }),
+  );
+  const solution = 'Step 1: buys 15: 23+15: 3+5=8 2+1=3 so 38\nStep 2: \\boxed{38}\n';
+  assert.equal(
+    renderScorePrompt(t, problem, solution),
+    renderScorePrompt(t, problem, 'Step 1: buys 15: 23+15=38\nStep 2: \\boxed{38}\n'),
+  );
+  // as written: the columns stay in the judge's context
+  const w = { ...t, judge_view: 'written' as const };
+  assert.ok(renderJudgePrompt(w, x).includes('A: sells 12: 38-12: 8-2=6 3-1=2 so 26\n'));
+  assert.ok(renderScorePrompt(w, problem, solution).includes('23+15: 3+5=8 2+1=3 so 38'));
+  assert.throws(
+    () => validateTemplate({ ...t, judge_view: 'results' }, 'z.json'),
+    /z.json: field 'judge_view' must be "written" or "claims" when present \(got "results"\)/,
+  );
+});
+
 test('loader: names, unknown names, unknown placeholders', () => {
   assert.deepEqual(listTemplates(), ['compact', 'compact-next', 'paper', 'paper-smollm2']);
   assert.throws(

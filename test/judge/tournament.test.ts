@@ -33,6 +33,22 @@ test('identical candidates are merged; each unordered pair is judged in both ord
   assert.equal(planJudgments(t, 'x', [], cands, false).pairs.length, 3);
 });
 
+test('a step written out in columns and its one-line claim are one candidate under judge_view claims', () => {
+  const written = [
+    'Step 2: wins 5: 10+5: 0+5=5 1+0=1 so 15\n',
+    'Step 2: wins 5: 10+5=15\n',
+    'Step 2: wins 5: 10+5: 0+5=5 1+0=1 so 16\n',
+    'Step 2: wins 5: 10+5=16\n',
+  ];
+  const p = planJudgments(t, 'Ann has 10. She wins 5. How many now?', ['start: 10'], written);
+  // the group is represented by its first sampled member, here the written-out one
+  assert.deepEqual(p.rep, [0, 0, 2, 2]);
+  assert.deepEqual(p.unique, [0, 2]);
+  assert.ok(p.pairs[0]!.prompt.includes('A: wins 5: 10+5=15\nB: wins 5: 10+5=16\n'));
+  // as written, four candidates
+  assert.deepEqual(planJudgments({ ...t, judge_view: 'written' }, 'q', [], written).unique, [0, 1, 2, 3]);
+});
+
 test('wins, position bias, order flips and parse failures are counted', () => {
   const p = planJudgments(t, 'q', [], cands);
   // pairs: (0,1) (1,0) (0,3) (3,0) (1,3) (3,1)

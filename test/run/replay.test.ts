@@ -56,7 +56,7 @@ test('the world pool: the IFT records of the starting model, as the data build m
     const built = buildRecords({
       ...data,
       base: { problems: 0, practice: 0 },
-      ift: { problems: 6 },
+      ift: { ...data.ift, problems: 6 },
       eft: { ...data.eft, trainPairs: 1, testPairs: 1, harderPairs: 1, singles: 0 },
     });
     writeFileSync(

@@ -1,7 +1,9 @@
 // A tiny M1 for run tests: a 1-layer character model with a few seconds of SFT on IFT solutions and on
 // judge prompts answered "[[A]]", so that its steps end at a newline and its greedy judge emits a parsable
 // verdict (always A: with one order per pair that still ranks candidates, so the search makes pairs).
-// tinyRealM1 is the same for runs on real questions with the paper's template.
+// tinyRealM1 is the same for runs on real questions with the paper's template. Their IFT solutions are
+// written in one line per step (`ift.written: 0`): these models test the loop's machinery, and the golden
+// artifacts stay comparable across changes to the world's data mix.
 import { EmbeddedEngine } from '../../src/engine/embedded.js';
 import { Tokenizer } from '../../src/engine/tokenizer.js';
 import { buildRecords, dataConfig } from '../../src/data/build.js';
@@ -13,7 +15,7 @@ export async function tinyM1(dir: string): Promise<void> {
   const b = buildRecords({
     ...d,
     base: { problems: 0, practice: 0 },
-    ift: { problems: 32 },
+    ift: { ...d.ift, written: 0, problems: 32 },
     eft: { ...d.eft, trainPairs: 32, testPairs: 1, harderPairs: 1 },
   });
   const e = EmbeddedEngine.create({ n_layer: 1, n_embd: 32, n_head: 2, n_ctx: 512 }, Tokenizer.ascii(), 1, {
@@ -38,7 +40,7 @@ export async function tinySrlmM1(dir: string): Promise<void> {
   const b = buildRecords({
     ...d,
     base: { problems: 0, practice: 0 },
-    ift: { problems: 32 },
+    ift: { ...d.ift, written: 0, problems: 32 },
     eft: { ...d.eft, trainPairs: 1, testPairs: 1, harderPairs: 1 },
   });
   const t = loadTemplate('compact');

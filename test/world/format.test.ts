@@ -7,6 +7,8 @@ import {
   isFinalStep,
   parseStep,
   readBody,
+  claimOf,
+  formatWritten,
   renderSteps,
   splitSteps,
   stepBody,
@@ -50,6 +52,41 @@ test('readBody accepts exactly <quote>: x<op>y=z and \\boxed{z}', () => {
     '',
   ])
     assert.equal(readBody(bad), null, bad);
+});
+
+test('a written-out step reads as its claim with its columns as work; malformed ones are not steps', () => {
+  assert.deepEqual(readBody('sells 12: 38-12: 8-2=6 3-1=2 so 26'), {
+    type: 'op',
+    quote: 'sells 12',
+    x: 38,
+    op: '-',
+    y: 12,
+    z: 26,
+    work: '8-2=6 3-1=2',
+  });
+  assert.deepEqual(readBody('uses 72: 125-72: 5-2=3 12-7=5 1-0-1=0 so 53'), {
+    type: 'op',
+    quote: 'uses 72',
+    x: 125,
+    op: '-',
+    y: 72,
+    z: 53,
+    work: '5-2=3 12-7=5 1-0-1=0',
+  });
+  assert.equal(readBody('gets 30: 13+30: 3+0=3 1+3=4 so 53')?.type, 'op'); // read as written, right or not
+  for (const bad of [
+    'sells 12: 38-12: so 26',
+    'sells 12: 38-12: 8-2=6 3-1=2 so',
+    'sells 12: 38-12: 8-2=6  3-1=2 so 26',
+    'sells 12: 38*12: 8*2=16 so 456',
+    'sells 12: 38-12: 8-2=6 3-1=2 so 26 so 26',
+  ])
+    assert.equal(readBody(bad), null, bad);
+  assert.equal(claimOf('sells 12: 38-12: 8-2=6 3-1=2 so 26'), 'sells 12: 38-12=26');
+  assert.equal(claimOf('sells 12: 38-12=26'), 'sells 12: 38-12=26');
+  assert.equal(claimOf('\\boxed{26}'), '\\boxed{26}');
+  assert.equal(claimOf('sells 12: 38-12: 8-2=6 so'), 'sells 12: 38-12: 8-2=6 so'); // not a step: as it is
+  assert.equal(formatWritten('sells 12', 38, '-', 12, '8-2=6 3-1=2', 26), 'sells 12: 38-12: 8-2=6 3-1=2 so 26');
 });
 
 test('extractBoxed and numbersIn', () => {
