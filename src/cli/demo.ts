@@ -89,7 +89,7 @@ function waysOf(
 }
 
 /** The share of sums and differences each model writes out, and each way's error rate, in a line per method. */
-function waysLines(sum: Record<string, unknown>): string[] {
+export function waysLines(sum: Record<string, unknown>): string[] {
   const ways = sum.ways as Record<string, ReturnType<typeof waysOf> | null> | undefined;
   if (!ways) return [];
   const pc = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);

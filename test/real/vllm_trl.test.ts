@@ -108,11 +108,12 @@ test(
     );
 
     // ---- M1 = SFT of M0 on IFT + EFT with TRL (completion-only loss) through `psrlm sft`, under the run
-    // config's trainer section; the token-boundary contract is checked first
+    // config's trainer section; the token-boundary contract is checked first. IFT in one line per step
+    // (`written: 0`): the search's 24-token steps are sized for those
     const built = buildRecords(
       dataConfig({
         base: { problems: 0, practice: 0 },
-        ift: { problems: 160 },
+        ift: { problems: 160, written: 0 },
         eft: { trainPairs: 160, testPairs: 0, harderPairs: 0, explain: 'reason' },
       }),
     );

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { demoSummary, demoTable, pairedTable, run } from '../../src/cli/demo.js';
+import { demoSummary, demoTable, pairedTable, run, waysLines } from '../../src/cli/demo.js';
 
 test('demo without an initial model says to run psrlm pretrain', async () => {
   const empty = mkdtempSync(path.join(tmpdir(), 'psrlm-models-'));
@@ -60,6 +60,7 @@ test(
         srlm_sampling: null,
         ci: { psrlm_m4_minus_m1: null, psrlm_minus_srlm_m4: null, psrlm_gain_minus_srlm_gain: null },
         paired: { psrlm: {}, srlm: null, psrlm_minus_srlm_last: null, psrlm_gain_minus_srlm_gain: null },
+        ways: { psrlm: {}, srlm: null },
         wall_s: 12.3,
       });
       const sd = path.join(dir, 'srlm');
@@ -121,6 +122,29 @@ test(
       const pr = withCi.paired as { psrlm: Record<string, { test: { diff: number; b_only: number } }> };
       assert.deepEqual([pr.psrlm.M2!.test.diff, pr.psrlm.M2!.test.b_only], [0.25, 1]);
       assert.match(pairedTable(withCi), /\| PSRLM M2 − M1 \| \+25\.0 \[\+0\.0, \+75\.0\] \(n 4; 1 gained, 0 lost\)/);
+      // sums and differences by the way each model wrote them ([wrong, written] per way, from eval.json)
+      const waysFile = (sub: string, model: string, test: object, harder: object) =>
+        writeFileSync(
+          path.join(dir, sub, 'eval.json'),
+          JSON.stringify({ model, test: { ways: test }, harder: { ways: harder } }),
+        );
+      waysFile('baseline', 'M1', { one_line: [5, 20], written: [0, 0] }, { one_line: [3, 10], written: [0, 0] });
+      waysFile('iter-1', 'M2', { one_line: [2, 8], written: [1, 24] }, { one_line: [0, 0], written: [0, 0] });
+      const w = demoSummary(dir, sd, path.join(dir, 'm0'), 1);
+      assert.deepEqual((w.ways as { psrlm: unknown }).psrlm, {
+        M1: {
+          test: { written: 0, error_one_line: 0.25, error_written: null },
+          harder: { written: 0, error_one_line: 0.3, error_written: null },
+        },
+        M2: {
+          test: { written: 0.75, error_one_line: 0.25, error_written: 0.0417 },
+          harder: { written: 0, error_one_line: null, error_written: null },
+        },
+      });
+      assert.deepEqual(waysLines(w), [
+        'PSRLM sums and differences written out in columns (test; error one line / written): M1 0.0% (25.0% / –), ' +
+          'M2 75.0% (25.0% / 4.2%)',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
