@@ -55,36 +55,26 @@ function perIteration<T>(dir: string, file: string): T[] {
 }
 
 type Ways = { one_line: [number, number]; written: [number, number] };
-type SplitWays = { test: Ways; harder: Ways };
+type EvalWays = { model: string; test?: { ways?: Ways }; harder?: { ways?: Ways } };
+type WayFigures = { written: number; error_one_line: number | null; error_written: number | null };
 
 /** Each model's sums and differences by the way it wrote them (greedy, both splits; eval.json `ways`):
  *  the share written out in columns and the error rate of each way, per model name. */
-function waysOf(
-  dir: string,
-): Record<
-  string,
-  Record<'test' | 'harder', { written: number; error_one_line: number | null; error_written: number | null }>
-> {
-  const out: ReturnType<typeof waysOf> = {};
-  const files = [path.join(dir, 'baseline', 'eval.json')];
-  for (let t = 1; existsSync(path.join(dir, `iter-${t}`, 'eval.json')); t++)
-    files.push(path.join(dir, `iter-${t}`, 'eval.json'));
+function waysOf(dir: string): Record<string, Record<'test' | 'harder', WayFigures>> {
+  const baseline = path.join(dir, 'baseline', 'eval.json');
+  const evals = [
+    ...(existsSync(baseline) ? [JSON.parse(readFileSync(baseline, 'utf8')) as EvalWays] : []),
+    ...perIteration<EvalWays>(dir, 'eval.json'),
+  ];
   const rate = ([wrong, n]: [number, number]) => (n ? Math.round((1e4 * wrong) / n) / 1e4 : null);
-  for (const f of files) {
-    if (!existsSync(f)) continue;
-    const e = JSON.parse(readFileSync(f, 'utf8')) as {
-      model: string;
-      test?: { ways?: Ways };
-      harder?: { ways?: Ways };
-    };
-    if (!e.test?.ways || !e.harder?.ways) continue;
-    const w = { test: e.test.ways, harder: e.harder.ways } as SplitWays;
-    out[e.model] = mapValues(w, (x: Ways) => ({
-      written: rate([x.written[1], x.written[1] + x.one_line[1]]) ?? 0,
-      error_one_line: rate(x.one_line),
-      error_written: rate(x.written),
-    }));
-  }
+  const figures = (x: Ways): WayFigures => ({
+    written: rate([x.written[1], x.written[1] + x.one_line[1]]) ?? 0,
+    error_one_line: rate(x.one_line),
+    error_written: rate(x.written),
+  });
+  const out: ReturnType<typeof waysOf> = {};
+  for (const e of evals)
+    if (e.test?.ways && e.harder?.ways) out[e.model] = { test: figures(e.test.ways), harder: figures(e.harder.ways) };
   return out;
 }
 

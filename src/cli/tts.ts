@@ -7,7 +7,7 @@ import { dataConfig } from '../data/build.js';
 import { listTemplates, loadTemplate } from '../data/templates.js';
 import { ttsReport, ttsTable, type TtsMethod } from '../measure/tts.js';
 import { Progress } from '../util/progress.js';
-import { generateProblems } from '../world/index.js';
+import { generateProblems, SOLUTION_TOKENS } from '../world/index.js';
 import { command } from './args.js';
 
 const SPEC = {
@@ -32,7 +32,12 @@ const SPEC = {
     },
     k: { type: 'int', min: 1, metavar: 'K', defaultHelp: 'W', help: 'samples for the majority vote' },
     seed: { type: 'int', min: 0, default: 0, metavar: 'S', help: 'seed of every draw' },
-    'max-tokens': { type: 'int', min: 1, default: 384, help: 'tokens of one whole solution, greedy and majority' },
+    'max-tokens': {
+      type: 'int',
+      min: 1,
+      default: SOLUTION_TOKENS,
+      help: 'tokens of one whole solution, greedy and majority',
+    },
     'data-seed': { type: 'int', min: 0, metavar: 'S', defaultHelp: "the shipped data's", help: "the world's seed" },
     template: {
       type: 'choice',

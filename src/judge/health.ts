@@ -9,7 +9,7 @@
 import type { Engine } from '../engine/types.js';
 import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
 import { solutionBodies } from '../data/ift.js';
-import { checkStep, renderSteps, type Problem } from '../world/index.js';
+import { checkStep, renderSteps, STEP_TOKENS, type Problem } from '../world/index.js';
 import { deriveSeed, Rng } from '../engine/rng.js';
 import { bestAndWorst, canonicalStep, planJudgments, tally } from './tournament.js';
 
@@ -29,7 +29,7 @@ export const DEFAULT_HEALTH: HealthOptions = {
   top_p: 0.95,
   bothOrders: true,
   seed: 0,
-  maxStepTokens: 72,
+  maxStepTokens: STEP_TOKENS,
   maxJudgeTokens: 208,
 };
 

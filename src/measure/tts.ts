@@ -22,7 +22,7 @@ import { deriveSeed, Rng } from '../engine/rng.js';
 import type { Completion, Engine, GenerateOptions, ScoreRequest } from '../engine/types.js';
 import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
 import { DEFAULT_SEARCH, runSearch, type Outcome, type SearchOptions } from '../search/search.js';
-import { checkAnswer, extractBoxed, renderSteps, type Problem } from '../world/index.js';
+import { checkAnswer, extractBoxed, renderSteps, SOLUTION_TOKENS, type Problem } from '../world/index.js';
 
 export interface TtsOptions {
   /** Candidates per step for best-of-w, and samples for the majority vote unless `k` is given. */
@@ -49,7 +49,7 @@ export const DEFAULT_TTS: Omit<TtsOptions, 'onProgress'> = {
   temperature: 0.5,
   top_p: 0.95,
   seed: 0,
-  max_tokens: 384,
+  max_tokens: SOLUTION_TOKENS,
 };
 
 export interface MethodReport {

@@ -9,7 +9,17 @@ import { renderStepPrompt, parseVerdict, type PromptTemplate } from '../data/tem
 import type { EftRecord, SingleRecord } from '../data/schema.js';
 import { parseScore, type ScoreRecord } from '../data/score.js';
 import { resultsString } from './paired.js';
-import { checkSolution, checkStep, readBody, renderSteps, splitSteps, stepBody, type Problem } from '../world/index.js';
+import {
+  checkSolution,
+  checkStep,
+  readBody,
+  renderSteps,
+  SOLUTION_TOKENS,
+  splitSteps,
+  STEP_TOKENS,
+  stepBody,
+  type Problem,
+} from '../world/index.js';
 
 export interface SolveReport {
   n: number;
@@ -35,7 +45,7 @@ export async function solveReport(
   engine: Engine,
   problems: Problem[],
   t: PromptTemplate,
-  maxTokens = 384,
+  maxTokens = SOLUTION_TOKENS,
 ): Promise<SolveReport> {
   const outs = await engine.generate(
     problems.map((p) => renderStepPrompt(t, p.text)),
@@ -93,7 +103,7 @@ export async function nextStepReport(
   engine: Engine,
   items: ReadonlyArray<{ problem: Problem; prefix: readonly string[] }>,
   t: PromptTemplate,
-  maxTokens = 72,
+  maxTokens = STEP_TOKENS,
 ): Promise<NextStepReport> {
   if (items.length === 0) return { n: 0, accuracy: 0 };
   const prompts = items.map((it) => renderStepPrompt(t, it.problem.text) + renderSteps(it.prefix));
@@ -249,7 +259,11 @@ export interface ScoreReport {
 }
 
 /** Greedy 0–5 scores of held-out scored solutions (the SRLM judge), against the rubric. */
-export async function scoreReport(engine: Engine, records: ScoreRecord[], maxTokens = 384): Promise<ScoreReport> {
+export async function scoreReport(
+  engine: Engine,
+  records: ScoreRecord[],
+  maxTokens = SOLUTION_TOKENS,
+): Promise<ScoreReport> {
   const outs = await engine.generate(
     records.map((r) => r.prompt),
     { n: 1, temperature: 0, max_tokens: maxTokens, seed: 0 },

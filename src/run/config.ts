@@ -12,6 +12,7 @@ import { QuestionsSchema } from '../data/questions.js';
 import { DEFAULT_SEARCH } from '../search/search.js';
 import { DPOSchema, TrainerSchema } from '../train/config.js';
 import { DEFAULT_SRLM } from './srlm-sampling.js';
+import { SOLUTION_TOKENS } from '../world/index.js';
 
 const int = (min = 0) => z.number().int().min(min);
 const prob = z.number().gt(0).max(1);
@@ -120,13 +121,13 @@ export const RunConfigSchema = z
         problems: int(0).default(200),
         intermediate_problems: int(0).optional(),
         judge: int(0).default(500),
-        max_tokens: int(1).default(384),
+        max_tokens: int(1).default(SOLUTION_TOKENS),
         step_prefixes: int(0).default(500),
         /** A Table-1 row per model: greedy accuracy on these benchmarks (src/eval/evaluate.ts, as `psrlm eval`). */
         benchmarks: BenchmarksSchema.optional(),
       })
       .strict()
-      .default({ problems: 200, judge: 500, max_tokens: 384, step_prefixes: 500 }),
+      .default({ problems: 200, judge: 500, max_tokens: SOLUTION_TOKENS, step_prefixes: 500 }),
     /** Engine threads (1 or 2). Results do not depend on it. */
     threads: int(1).max(2).default(2),
     engine: EngineSchema.default(EngineSchema.parse({})),

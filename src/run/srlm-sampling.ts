@@ -13,7 +13,7 @@ import type { Engine } from '../engine/types.js';
 import { parseScore, renderScorePrompt } from '../data/score.js';
 import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
 import type { PairRecord } from '../search/pairs.js';
-import { checkAnswer, type Problem } from '../world/index.js';
+import { checkAnswer, SOLUTION_TOKENS, type Problem } from '../world/index.js';
 
 export interface SrlmOptions {
   /** Whole solutions per question (Yuan et al.: 4). */
@@ -33,8 +33,8 @@ export const DEFAULT_SRLM: SrlmOptions = {
   temperature: 0.5,
   top_p: 0.95,
   score_temperature: 0.5,
-  max_tokens: 384,
-  score_max_tokens: 384,
+  max_tokens: SOLUTION_TOKENS,
+  score_max_tokens: SOLUTION_TOKENS,
 };
 
 export interface SrlmRecord {

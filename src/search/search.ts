@@ -27,6 +27,7 @@ import { renderStepPrompt, type PromptTemplate } from '../data/templates.js';
 import { cutStep, isFinal, joinSteps, stepBody, stepRuleOf, stepStops, type StepRule } from '../data/steps.js';
 import { bestAndWorst, planJudgments, tally, type JudgePlan } from '../judge/tournament.js';
 import type { Problem } from '../world/index.js';
+import { STEP_TOKENS } from '../world/format.js';
 
 export interface SearchOptions {
   /** Candidates per step, w (paper: 6). */
@@ -60,7 +61,7 @@ export const DEFAULT_SEARCH: SearchOptions = {
   candidates: 6,
   temperature: 0.5,
   top_p: 0.95,
-  max_step_tokens: 72,
+  max_step_tokens: STEP_TOKENS,
   judge_max_tokens: 208,
   both_orders: true,
   max_steps: 20,

@@ -15,6 +15,15 @@
 // (`claimOf`), so checking a step costs the same whichever way it was done.
 import type { Op } from './generator.js';
 
+/**
+ * Token budgets sized for this world's text (one character per token): a step line is at most 62
+ * characters (a difference written out in columns, `Step 6: gives away 108: 999-108: …`), and a 7-step
+ * solution with every sum and difference written out at most ~330. They are the defaults of the search's step
+ * budget and of every whole-solution budget (evaluation, SRLM sampling and scoring, test-time scaling).
+ */
+export const STEP_TOKENS = 72;
+export const SOLUTION_TOKENS = 384;
+
 /** The label before a step's body: `Step 3: `. */
 export function stepLabel(n: number): string {
   return `Step ${n}: `;
