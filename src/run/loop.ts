@@ -46,7 +46,7 @@ import { writeReport } from './report.js';
 import { isDone, mark, questionRange, readJSON, type StageContext } from './stage.js';
 import { benchmarkRow, percent as pc, summarize, summaryMarkdown, table1Line } from './summary.js';
 
-export const RUN_VERSION = 1;
+export const RUN_VERSION = 2;
 
 export interface LoopHooks {
   log?: (line: string) => void;
@@ -68,6 +68,9 @@ export function runManifest(cfg: RunConfig, data: DataConfig, questions?: Questi
     format: 'psrlm-run',
     version: RUN_VERSION,
     config: cfg,
+    // the world and data the run draws its questions, replay and evaluation from (the starting model's own
+    // manifest records the data it was trained on)
+    data,
     versions: { node: process.version, psrlm: '0.1.0' },
     seeds: {
       run: cfg.seed,

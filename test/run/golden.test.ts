@@ -66,7 +66,8 @@ const html = (run: string, root: string, baseline?: string) => {
 // paired differences and accuracy by steps needed (every other artifact unchanged); eval.json and the
 // manifests re-recorded when evaluations began counting sums and differences by the way they were written
 // (`ways`) and the resolved config's default step and solution budgets grew to 72 and 384 tokens (the tiny
-// models' IFT stays in one line per step: every other artifact unchanged)
+// models' IFT stays in one line per step: every other artifact unchanged); the manifests re-recorded when the
+// run's manifest began recording the world and data config (every other artifact unchanged)
 const GOLDEN = {
   psrlm: {
     'baseline/done/eval': 'e3b0c44298fc1c14',
@@ -80,7 +81,7 @@ const GOLDEN = {
     'iter-1/eval.json': 'a2f1aadf2fae6771',
     'iter-1/health.json': 'fe0c0b990047e009',
     'iter-1/model/config.json': 'e44b9f56ba3e72cf',
-    'iter-1/model/manifest.json': '541a3514ca51f68f',
+    'iter-1/model/manifest.json': 'cae6778aafdac237',
     'iter-1/model/model.safetensors': 'b6de13fe8978c829',
     'iter-1/model/tokenizer.json': 'ba3d125475a9f283',
     'iter-1/pairs.json': 'f762f936245b2d99',
@@ -98,7 +99,7 @@ const GOLDEN = {
     'iter-2/eval.json': 'ce1adcca4a30366c',
     'iter-2/health.json': '0518fde1440c6abe',
     'iter-2/model/config.json': 'e44b9f56ba3e72cf',
-    'iter-2/model/manifest.json': '3f5f7c6ff7a9bc2f',
+    'iter-2/model/manifest.json': 'adbf194a0a610ffe',
     'iter-2/model/model.safetensors': '6e2231510d56a75e',
     'iter-2/model/tokenizer.json': 'ba3d125475a9f283',
     'iter-2/pairs.json': '559b9cb155106696',
@@ -107,7 +108,7 @@ const GOLDEN = {
     'iter-2/pairs.trl.jsonl': '4d6af326787381f8',
     'iter-2/samples.jsonl': '7512b9e6f77360cb',
     'iter-2/search.json': 'ab040d093893ae70',
-    'manifest.json': 'c94909ec630eaba1',
+    'manifest.json': '95f8c3e228d2bbcb',
     'report.md': '9ea7fbe51875f8ff',
     'summary.json': '38ab8c54586c5a1b',
   },
@@ -121,7 +122,7 @@ const GOLDEN = {
     'iter-1/dpo.json': '4d4caa1fcb8eb0a6',
     'iter-1/eval.json': '28de7be18c9da9d1',
     'iter-1/model/config.json': 'e44b9f56ba3e72cf',
-    'iter-1/model/manifest.json': 'deef1a4ffb2a7ba8',
+    'iter-1/model/manifest.json': 'f0fc2185d5dae2e8',
     'iter-1/model/model.safetensors': 'ec2ff6149b1c18b9',
     'iter-1/model/tokenizer.json': 'ba3d125475a9f283',
     'iter-1/pairs.json': 'fdd9d83df3309e32',
@@ -136,7 +137,7 @@ const GOLDEN = {
     'iter-2/dpo.json': 'da17ed966ed3c4b6',
     'iter-2/eval.json': '369bf636d9c26682',
     'iter-2/model/config.json': 'e44b9f56ba3e72cf',
-    'iter-2/model/manifest.json': 'e140ad2853b52abb',
+    'iter-2/model/manifest.json': '58c3114ff5a820ca',
     'iter-2/model/model.safetensors': 'bab320e3f48c3bc6',
     'iter-2/model/tokenizer.json': 'ba3d125475a9f283',
     'iter-2/pairs.json': '512628ce77fc1765',
@@ -144,7 +145,7 @@ const GOLDEN = {
     'iter-2/pairs.trl.jsonl': 'd626c0394e7e2763',
     'iter-2/sample.json': '838d0ff48507f6dc',
     'iter-2/samples.jsonl': 'b0fdae087efc7688',
-    'manifest.json': 'a0f24925150cf112',
+    'manifest.json': 'aed52c79e01a36f8',
     'report.md': 'ecb3b130d45a5bf5',
     'summary.json': '10e011fb785f298b',
   },

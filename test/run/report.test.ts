@@ -19,7 +19,7 @@ const j = (f: string, v: unknown) => writeFileSync(f, JSON.stringify(v));
 
 function fixtureRun(dir: string, method: 'psrlm' | 'srlm', acc: number[]): void {
   mkdirSync(dir, { recursive: true });
-  j(path.join(dir, 'manifest.json'), { format: 'psrlm-run', version: 1, config: { method } });
+  j(path.join(dir, 'manifest.json'), { format: 'psrlm-run', version: 2, config: { method } });
   j(path.join(dir, 'summary.json'), {
     models: acc.map((a, i) => ({
       model: `M${i + 1}`,
