@@ -108,14 +108,17 @@ const BASE_SPLIT: SplitConfig = {
 };
 
 /**
- * Defaults: train and test share a distribution; harder has longer solutions (7 steps, one more than train
- * ever has). 8-step problems fit a 512-character context, not 384 (docs/world.md "Layout"), so they are a
- * config choice, not the default.
+ * Defaults: train problems take 2–7 steps; test takes 2–6 of the same distribution and harder the longest, 7.
+ * Harder-test is the hard end of what training covers, as the paper's harder benchmarks are: when train
+ * stopped at 6 steps, harder-test's seventh step was a length no IFT, EFT or loop question had, and the
+ * measured failures there were structural ones self-rewarding could not reach (docs/world.md, "Splits").
+ * 8-step problems fit a 512-character context, not 384 (docs/world.md "Layout"), so they are a config
+ * choice, not the default.
  */
 export const DEFAULT_WORLD: WorldConfig = {
   seed: 20250305,
   splits: {
-    train: { ...BASE_SPLIT },
+    train: { ...BASE_SPLIT, steps: [2, 7] },
     test: { ...BASE_SPLIT },
     harder: { ...BASE_SPLIT, steps: [7, 7] },
   },

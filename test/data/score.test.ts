@@ -15,14 +15,20 @@ const world = worldConfig();
 const t = loadTemplate('compact');
 const d = dataConfig({});
 
-test('the rubric by hand: a stale operand in step 2 of 4, a wrong answer', () => {
+test('the rubric by hand: a stale operand in step 2 of 5, a wrong answer', () => {
   const p = generateProblem(world, 'train', SCORE_POOL);
-  assert.equal(p.text, 'Ivy has 97 pens. She gets 36. She buys 2. She loses 39. How many now?');
-  // 97+36=133 is right; step 2 starts from 134, which is nowhere above; the answer should be 96
-  const steps = ['gets 36: 97+36=133', 'buys 2: 134+2=136', 'loses 39: 136-39=97', '\\boxed{79}'];
+  assert.equal(p.text, 'Ivy has 97 pens. She gets 36. She buys 2. She loses 39. She uses 20. How many now?');
+  // 97+36=133 is right; step 2 starts from 134, which is nowhere above; the answer should be 76
+  const steps = [
+    'gets 36: 97+36=133',
+    'buys 2: 134+2=136',
+    'loses 39: 136-39=97',
+    'uses 20: 135-20=115',
+    '\\boxed{115}',
+  ];
   const { score, checks } = solutionScore(p, steps, true);
-  // +1 boxed, +1 first step right; 1 right step before the first wrong is less than half of 4; not every
-  // step right; the answer is not 96
+  // +1 boxed, +1 first step right; 1 right step before the first wrong is less than half of 5; not every
+  // step right; the answer is not 76
   assert.equal(score, 2);
   assert.equal(checks.length, 2, 'check lines up to and including the first wrong step');
   assert.match(checks[0]!, / ok$/);
@@ -33,7 +39,7 @@ test('the rubric by hand: a stale operand in step 2 of 4, a wrong answer', () =>
   const whole = r('whole'),
     stepwise = r('steps');
   assert.equal(whole.response, renderSteps(steps), 'the policy wrote this solution for this seed');
-  assert.equal(whole.completion, '4 steps, answer 79\nScore: 2');
+  assert.equal(whole.completion, '5 steps, answer 115\nScore: 2');
   assert.equal(stepwise.completion, `Step 1: ${checks[0]}\nStep 2: ${checks[1]}\nScore: 2`);
   assert.equal(whole.prompt, stepwise.prompt, 'the variants differ only in the target');
   assert.equal(parseScore(whole.completion), 2);

@@ -34,8 +34,11 @@ test('splits are disjoint by construction and each text hashes to its own split'
 });
 
 test('difficulty knobs: step counts, number ranges, operations', () => {
+  const lengths = new Set<number>();
+  for (const p of generateProblems(world, 'test', 300)) assert.ok(p.steps >= 2 && p.steps <= 6, `${p.id}`);
   for (const p of generateProblems(world, 'train', 800)) {
-    assert.ok(p.steps >= 2 && p.steps <= 6, `${p.id} has ${p.steps} steps`);
+    lengths.add(p.steps);
+    assert.ok(p.steps >= 2 && p.steps <= 7, `${p.id} has ${p.steps} steps`);
     assert.equal(p.steps, p.actions.length + 1);
     for (const a of p.actions)
       assert.ok(a.z >= 1 && a.z <= 999 && Number.isInteger(a.z), `${p.id}: ${a.x}${a.op}${a.y}=${a.z}`);
@@ -43,6 +46,11 @@ test('difficulty knobs: step counts, number ranges, operations', () => {
     assert.equal(new Set(nums).size, nums.length, `numbers repeat in "${p.text}"`);
     for (const a of p.actions) assert.ok(!nums.includes(a.z), `${p.id}: result ${a.z} is also a stated number`);
   }
+  assert.deepEqual(
+    [...lengths].sort((a, b) => a - b),
+    [2, 3, 4, 5, 6, 7],
+    "train covers every length, harder-test's included",
+  );
   for (const p of generateProblems(world, 'harder', 200)) assert.equal(p.steps, 7);
   const eight = worldConfig({ splits: { harder: { steps: [8, 8] } } });
   for (const p of generateProblems(eight, 'harder', 50)) assert.equal(p.steps, 8);
