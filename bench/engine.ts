@@ -81,6 +81,14 @@ const trainFlopsPerTok = 3 * fwdFlopsPerTok;
 
 type Row = [string, number, number];
 
+/** The sampling benchmark's prompts: 64 random lower-case texts of 100 characters, the same every run. */
+function samplingPrompts(): string[] {
+  const r = new Rng(3);
+  return Array.from({ length: 64 }, () =>
+    Array.from({ length: 100 }, () => String.fromCharCode(97 + r.int(26))).join(''),
+  );
+}
+
 /** Everything measured on one kernel path. */
 function measure(path: KernelPath): Record<string, any> {
   const tag = (s: string) => log(`[${path}] ${s}`);
@@ -198,9 +206,7 @@ function measure(path: KernelPath): Record<string, any> {
 
   // sampling through the engine (KV cache, batched); the engine has its own heap and threads
   const engine = EmbeddedEngine.create(pr, tokenizer, 1, { kernels: path, threads: NT });
-  const prng = new Rng(3);
-  const randText = (n: number) => Array.from({ length: n }, () => String.fromCharCode(97 + prng.int(26))).join('');
-  const prompts64 = Array.from({ length: 64 }, () => randText(100));
+  const prompts64 = samplingPrompts();
   const gen = (prompts: string[], n: number, max: number) =>
     engine.generateSync(prompts, { n, temperature: 1, max_tokens: max, seed: 1, ignore_eos: true });
   const tFull = best(() => gen(prompts64, 1, 50), values.quick ? 1 : 3);
@@ -337,10 +343,7 @@ if (values['vs-torch']) {
     const engines = paths.map(
       (p) => [p, EmbeddedEngine.create(pr, tokenizer, 1, { kernels: p, threads: NT })] as const,
     );
-    const prng = new Rng(3);
-    const prompts = Array.from({ length: 64 }, () =>
-      Array.from({ length: 100 }, () => String.fromCharCode(97 + prng.int(26))).join(''),
-    );
+    const prompts = samplingPrompts();
     for (let k = 0; k < rounds; k++) {
       for (const [p, e] of engines) {
         const gen = () => e.generateSync(prompts, { n: 1, temperature: 1, max_tokens: 50, seed: 1, ignore_eos: true });
